@@ -1,0 +1,15 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _floating_point_errors_raise():
+    """Division by zero, overflow and invalid operations are errors in every test (underflow is fine)."""
+    with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
+        yield
+
+
+@pytest.fixture
+def rng():
+    """A seeded generator, so that every random test is reproducible."""
+    return np.random.default_rng(20031103)
