@@ -121,9 +121,9 @@ def chain_populations(up, down) -> np.ndarray:
     Parameters
     ----------
     up, down : array_like, shape ``(..., 2S)``
-        ``up[..., j]`` is proportional to the rate of ``j -> j+1`` per state of ``j`` and
-        ``down[..., j]`` to that of ``j+1 -> j`` per state of ``j``; only ``up/down`` matters, since
-        detailed balance of each link gives ``P_{j+1}/P_j = up_j / down_j`` (VGL 65).
+        Detailed balance of each link fixes ``P_{j+1}/P_j = up_j / down_j``. For pairs in an electron
+        gas ``up_j = G(-V(j+1))`` (the gas gives the energy) and ``down_j = G(V(j+1))`` (VGL 65): the
+        matrix elements drop out because ``(2J+1) A_{JJ'}`` is symmetric.
 
     Returns
     -------
