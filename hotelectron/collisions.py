@@ -61,7 +61,8 @@ class Collisions:
         """Sum of the out-kernels of ``mechanisms`` (default: all), shape ``(n_x, 2M + 1)``."""
         mechanisms = self.mechanisms if mechanisms is None else tuple(mechanisms)
         M = max([m.max_transfer(self.grid) for m in mechanisms], default=0)
-        total = np.zeros((G.shape[0], 2 * M + 1))
+        n_x = (G if G is not None else P).shape[0]
+        total = np.zeros((n_x, 2 * M + 1))
         for mechanism in mechanisms:
             Km = mechanism.out_kernel(self.grid, P, G)
             half = (Km.shape[1] - 1) // 2

@@ -181,7 +181,8 @@ def electron_hole(f, step: float, path: str = "fft") -> np.ndarray:
         FF = scipy.fft.rfft(f, L, axis=1, workers=FFT_WORKERS)
         FH = _ones_spectrum(n, L) - FF
         corr = scipy.fft.irfft(FH * FF.conj(), L, axis=1, workers=FFT_WORKERS)
-        G = np.concatenate([corr[:, L - (n - 1) :], corr[:, :n]], axis=1)
+        # G >= 0 exactly; FFT round-off must not make it negative where it vanishes
+        G = np.maximum(np.concatenate([corr[:, L - (n - 1) :], corr[:, :n]], axis=1), 0.0)
     m = np.arange(1, n)
     suffix_f = np.cumsum(f[:, ::-1], axis=1)[:, : n - 1]  # sum_{j >= n - m} f_j
     prefix_h = np.cumsum(1.0 - f, axis=1)[:, : n - 1]  # sum_{j < m} (1 - f_j)

@@ -91,6 +91,15 @@ def _relax_implicit(P, G, k, step, a_up, a_down, gamma, dt, out):
             out[x, ik, nJ - 1] = rhs[nJ - 1] / diag[nJ - 1]
             for J in range(nJ - 2, -1, -1):
                 out[x, ik, J] = (rhs[J] - upper[J] * out[x, ik, J + 1]) / diag[J]
+            # the exact step keeps sum_J (2J+1) P_J; remove the round-off of stiff steps
+            before = 0.0
+            after = 0.0
+            for J in range(nJ):
+                before += (2 * J + 1) * P[x, ik, J]
+                after += (2 * J + 1) * out[x, ik, J]
+            if after > 0.0:
+                for J in range(nJ):
+                    out[x, ik, J] *= before / after
 
 
 def relax_implicit(P, G, k, step, S, gamma, dt) -> np.ndarray:
