@@ -308,3 +308,38 @@ def test_underscreened_weak_localisation_uses_the_effective_spin():
     tau0 = HBAR_J_S / (BOLTZMANN_J_PER_K * 8 * math.pi * al.n_s_over_nu_K * 0.25)
     log = math.log(300 / al.underscreened_spin_glass_temperature_K)
     assert saturation == pytest.approx(al.wl_scale_S_m(tau0 * log**2), rel=1e-13)
+
+
+def test_zero_temperature_estimate_when_pairs_freeze_above_T_K():
+    al = tr.Alloy("Au", 2.5, 3000.0, 1e-4)
+    tsg = al.spin_glass_temperature_K
+    rho0, source = tr.kondo_resistivity_zero_T_ohm_m(al)
+    assert source == "VGL (30)"
+    assert rho0 == pytest.approx(al.unitary_resistivity_ohm_m * 4 * math.pi**2 * 6.25 / math.log(tsg / 1e-4) ** 2)
+
+
+def test_transport_command_prints_a_table_and_plots(tmp_path, capsys):
+    import argparse
+
+    from hotelectron import transport_cli
+
+    parser = argparse.ArgumentParser()
+    transport_cli.add_parser(parser.add_subparsers(dest="command"))
+    fig = tmp_path / "fig.png"
+    args = parser.parse_args(
+        ["transport", "--material", "Au", "--spin", "2.5", "--ppm", "3000", "--kondo-temperature", "0.3 K",
+         "--tmin", "0.1 K", "--tmax", "100 K", "--points", "7", "--plot", str(fig)]
+    )
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "T* =" in out and "T_sg =" in out
+    rows = [line.split() for line in out.splitlines() if not line.startswith("#")][1:]
+    assert len(rows) == 7
+    assert rows[0][1] == "-"  # 0.1 K < e T_K: outside every regime, no number printed
+    al = tr.Alloy("Au", 2.5, 3000.0, 0.3, 0.01)
+    assert float(rows[-1][1]) == pytest.approx(tr.kondo_resistivity_ohm_m(al, 100.0), rel=1e-6)
+    assert float(rows[-1][2]) == pytest.approx(tr.weak_localisation_S_m(al, 100.0), rel=1e-6)
+    assert fig.stat().st_size > 1000
+    bad = parser.parse_args(["transport", "--kondo-temperature", "0.3"])
+    with pytest.raises(ValueError, match="--kondo-temperature.*unit is missing"):
+        args.func(bad)
