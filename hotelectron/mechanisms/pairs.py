@@ -100,6 +100,10 @@ class PairScattering:
         """Implicit Euler step of the pair chain over ``dt`` with the electrons frozen."""
         return pair_dynamics.relax_implicit(P, G, self.couplings.k, grid.step, self.S, self.relaxation, dt)
 
+    def solve_chain(self, rhs, G, grid: EnergyGrid, dt: float) -> np.ndarray:
+        """Solve ``(1 - dt M[G]) z = rhs`` with the chain generator M of ``rates`` (implicit stages)."""
+        return pair_dynamics.solve_chain(rhs, G, self.couplings.k, grid.step, self.S, self.relaxation, dt)
+
     def stationary(self, G, grid: EnergyGrid) -> np.ndarray:
         """Stationary populations for the electrons of ``G`` (VGL 65)."""
         return pair_dynamics.stationary_pairs(G, self.couplings.k, grid.step, self.S)
