@@ -60,6 +60,8 @@ class Collisions:
     def kernel(self, P, G, mechanisms=None) -> np.ndarray:
         """Sum of the out-kernels of ``mechanisms`` (default: all), shape ``(n_x, 2M + 1)``."""
         mechanisms = self.mechanisms if mechanisms is None else tuple(mechanisms)
+        if len(mechanisms) == 1:
+            return mechanisms[0].out_kernel(self.grid, P, G)
         M = max([m.max_transfer(self.grid) for m in mechanisms], default=0)
         n_x = (G if G is not None else P).shape[0]
         total = np.zeros((n_x, 2 * M + 1))
@@ -69,10 +71,21 @@ class Collisions:
             total[:, M - half : M + half + 1] += Km
         return total
 
+    def _electron_hole_and_spectrum(self, f):
+        """``(f, G, FF)``: f as a C-contiguous float array, its G and, on the FFT path, its spectrum.
+
+        The spectrum of f serves both G and the convolutions, so one FFT of f per evaluation suffices.
+        """
+        f = np.ascontiguousarray(f, dtype=float)
+        FF = convolution._spectrum(f) if self.path == "fft" else None
+        return f, convolution._electron_hole(f, self.grid.step, self.path, FF), FF
+
     # -- what the solvers call --------------------------------------------------------------------
     def integral(self, f, P=None, G=None, mechanisms=None) -> np.ndarray:
         """Collision integral ``I[x, i]`` (``df/dt = -I``) of the given mechanisms (default: all)."""
-        G = self.electron_hole(f) if G is None else G
+        if G is None:
+            f, G, FF = self._electron_hole_and_spectrum(f)
+            return convolution._collision_integral(f, self.kernel(P, G, mechanisms), self.path, FF)
         return convolution.collision_integral(f, self.kernel(P, G, mechanisms), self.path)
 
     def pair_rates(self, f, P, G=None) -> np.ndarray:
@@ -82,8 +95,9 @@ class Collisions:
 
     def rhs(self, f, P=None):
         """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs."""
-        G = self.electron_hole(f)
-        dfdt = -convolution.collision_integral(f, self.kernel(P, G), self.path)
+        f, G, FF = self._electron_hole_and_spectrum(f)
+        dfdt = convolution._collision_integral(f, self.kernel(P, G), self.path, FF)
+        np.negative(dfdt, out=dfdt)
         dPdt = self.pairs.rates(P, G, self.grid) if self.pairs is not None else None
         return dfdt, dPdt
 
@@ -100,8 +114,8 @@ class Collisions:
 
     def energy_rates(self, f, P=None):
         """``(dw_e/dt, dw_p/dt)`` per position from the collisions alone (pairs: 0 without them)."""
-        G = self.electron_hole(f)
-        I = convolution.collision_integral(f, self.kernel(P, G), self.path)
+        f, G, FF = self._electron_hole_and_spectrum(f)
+        I = convolution._collision_integral(f, self.kernel(P, G), self.path, FF)
         dwe = -self.grid.step * I @ self.grid.values
         if self.pairs is None:
             return dwe, np.zeros_like(dwe)

@@ -87,20 +87,36 @@ def _convolve_direct(f, K, out_sum, in_sum):
             in_sum[x, i] = si
 
 
-def _convolve_fft(f, K):
+def _convolve_fft(f, K, FF=None):
+    """On-grid out- and in-sums by FFT; ``FF`` is ``_spectrum(f)`` when the caller has it already."""
     nx, n = f.shape
     M = (K.shape[1] - 1) // 2
     width = min(M, n - 1)
-    Kt = np.zeros((nx, 2 * n - 1))
-    Kt[:, n - 1 - width : n + width] = K[:, M - width : M + width + 1]
-    L = scipy.fft.next_fast_len(2 * n - 1, real=True)
+    if width == n - 1:  # the kernel covers every on-grid transfer: transform its central part in place
+        Kt = K[:, M - width : M + width + 1]
+    else:
+        Kt = np.zeros((nx, 2 * n - 1))
+        Kt[:, n - 1 - width : n + width] = K[:, M - width : M + width + 1]
+    L = _fft_length(n)
+    FF = _spectrum(f) if FF is None else FF
     FK = scipy.fft.rfft(Kt, L, axis=1, workers=FFT_WORKERS)
-    FF = scipy.fft.rfft(f, L, axis=1, workers=FFT_WORKERS)
     FH = _ones_spectrum(n, L) - FF
-    out_sum = scipy.fft.irfft(FK * FH, L, axis=1, workers=FFT_WORKERS)[:, n - 1 : 2 * n - 1]
-    corr = scipy.fft.irfft(FK * FF.conj(), L, axis=1, workers=FFT_WORKERS)
+    FH *= FK
+    out_sum = scipy.fft.irfft(FH, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 : 2 * n - 1]
+    FK *= FF.conj()
+    corr = scipy.fft.irfft(FK, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
     in_sum = corr[:, n - 1 :: -1]
     return out_sum, in_sum
+
+
+def _fft_length(n):
+    """Length of the zero-padded transforms: room for every transfer |m| <= n - 1 without wrap-around."""
+    return scipy.fft.next_fast_len(2 * n - 1, real=True)
+
+
+def _spectrum(f):
+    """rfft of the occupations ``f[x, i]`` zero-padded to ``_fft_length``: shared by G and the integral."""
+    return scipy.fft.rfft(f, _fft_length(f.shape[1]), axis=1, workers=FFT_WORKERS)
 
 
 _ONES_SPECTRA: dict = {}
@@ -112,6 +128,31 @@ def _ones_spectrum(n, L):
     if key not in _ONES_SPECTRA:
         _ONES_SPECTRA[key] = scipy.fft.rfft(np.ones(n), L)
     return _ONES_SPECTRA[key]
+
+
+@jit(parallel=True)
+def _assemble(f, out_sum, in_sum, K, I):
+    """``I = f (out_sum + tail_out) - (1 - f)(in_sum + tail_in)`` with the exact tails of ``K``.
+
+    ``tail_in[i] = sum_{m > i} K[-m]`` (filled states below the grid) is the prefix sum of the kernel
+    up to ``M - i``, and ``tail_out[i] = sum_{m <= i - n} K[m]`` (empty states above) is the same
+    prefix sum at ``M - (n - 1 - i)``: one running sum per position gives both.
+    """
+    nx, n = f.shape
+    M = (K.shape[1] - 1) // 2
+    for x in numba.prange(nx):
+        tail = np.empty(n)
+        q = M - (n - 1)
+        running = 0.0
+        for p in range(max(q, 0)):
+            running += K[x, p]
+        for i in range(n - 1, -1, -1):
+            q = M - i  # running = sum_{p < max(q, 0)} K[x, p]
+            if i < n - 1 and q > 0:
+                running += K[x, q - 1]
+            tail[i] = running
+        for i in range(n):
+            I[x, i] = f[x, i] * (out_sum[x, i] + tail[n - 1 - i]) - (1.0 - f[x, i]) * (in_sum[x, i] + tail[i])
 
 
 def collision_integral(f, K, path: str = "fft") -> np.ndarray:
@@ -127,17 +168,21 @@ def collision_integral(f, K, path: str = "fft") -> np.ndarray:
     path : {"fft", "direct"}
     """
     _check_path(path)
-    f = np.ascontiguousarray(f, dtype=float)
+    return _collision_integral(np.ascontiguousarray(f, dtype=float), K, path)
+
+
+def _collision_integral(f, K, path, FF=None):
+    """``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in."""
     K = np.ascontiguousarray(K, dtype=float)
-    n = f.shape[1]
     if path == "direct":
         out_sum = np.empty_like(f)
         in_sum = np.empty_like(f)
         _convolve_direct(f, K, out_sum, in_sum)
     else:
-        out_sum, in_sum = _convolve_fft(f, K)
-    tail_out, tail_in = _tails(K, n)
-    return f * (out_sum + tail_out) - (1.0 - f) * (in_sum + tail_in)
+        out_sum, in_sum = _convolve_fft(f, K, FF)
+    I = np.empty_like(f)
+    _assemble(f, out_sum, in_sum, K, I)
+    return I
 
 
 def edge_particle_rate(f, K) -> np.ndarray:
@@ -163,6 +208,28 @@ def _correlate_direct(f, G):
             G[x, n - 1 + m] = total
 
 
+@jit(parallel=True)
+def _electron_hole_from_correlation(f, corr, step, G):
+    """G from the circular on-grid correlation ``corr[x, m mod L]``, plus the closed-form edge terms.
+
+    For ``m > 0``: electrons of the grid excited above it, ``sum_{j >= n - m} f_j``, and electrons from
+    below excited into it, ``sum_{j < m} (1 - f_j)``. G >= 0 exactly, so FFT round-off where it
+    vanishes is clipped.
+    """
+    nx, n = f.shape
+    L = corr.shape[1]
+    for x in numba.prange(nx):
+        for m in range(-(n - 1), 0):
+            G[x, n - 1 + m] = step * max(corr[x, L + m], 0.0)
+        G[x, n - 1] = step * max(corr[x, 0], 0.0)
+        suffix_f = 0.0
+        prefix_h = 0.0
+        for m in range(1, n):
+            suffix_f += f[x, n - m]
+            prefix_h += 1.0 - f[x, m - 1]
+            G[x, n - 1 + m] = step * (max(corr[x, m], 0.0) + (suffix_f + prefix_h))
+
+
 def electron_hole(f, step: float, path: str = "fft") -> np.ndarray:
     """Electron-hole function ``G[x, n - 1 + m]`` for ``|m| <= n - 1`` (energy units).
 
@@ -171,23 +238,28 @@ def electron_hole(f, step: float, path: str = "fft") -> np.ndarray:
     electrons from below excited into it.
     """
     _check_path(path)
-    f = np.ascontiguousarray(f, dtype=float)
+    return _electron_hole(np.ascontiguousarray(f, dtype=float), step, path)
+
+
+def _electron_hole(f, step, path, FF=None):
+    """``electron_hole`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in."""
     nx, n = f.shape
     if path == "direct":
         G = np.empty((nx, 2 * n - 1))
         _correlate_direct(f, G)
-    else:
-        L = scipy.fft.next_fast_len(2 * n - 1, real=True)
-        FF = scipy.fft.rfft(f, L, axis=1, workers=FFT_WORKERS)
-        FH = _ones_spectrum(n, L) - FF
-        corr = scipy.fft.irfft(FH * FF.conj(), L, axis=1, workers=FFT_WORKERS)
-        # G >= 0 exactly; FFT round-off must not make it negative where it vanishes
-        G = np.maximum(np.concatenate([corr[:, L - (n - 1) :], corr[:, :n]], axis=1), 0.0)
-    m = np.arange(1, n)
-    suffix_f = np.cumsum(f[:, ::-1], axis=1)[:, : n - 1]  # sum_{j >= n - m} f_j
-    prefix_h = np.cumsum(1.0 - f, axis=1)[:, : n - 1]  # sum_{j < m} (1 - f_j)
-    G[:, n - 1 + m] += suffix_f + prefix_h
-    return step * G
+        m = np.arange(1, n)
+        suffix_f = np.cumsum(f[:, ::-1], axis=1)[:, : n - 1]  # sum_{j >= n - m} f_j
+        prefix_h = np.cumsum(1.0 - f, axis=1)[:, : n - 1]  # sum_{j < m} (1 - f_j)
+        G[:, n - 1 + m] += suffix_f + prefix_h
+        return step * G
+    L = _fft_length(n)
+    FF = _spectrum(f) if FF is None else FF
+    FH = _ones_spectrum(n, L) - FF
+    FH *= FF.conj()
+    corr = scipy.fft.irfft(FH, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
+    G = np.empty((nx, 2 * n - 1))
+    _electron_hole_from_correlation(f, corr, float(step), G)
+    return G
 
 
 def electron_hole_at(G, m, step: float) -> np.ndarray:
