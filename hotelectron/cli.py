@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import platform
 import sys
 
@@ -42,6 +43,27 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    """Benchmark the collision engine: both paths of each mechanism, the full rhs, compile time.
+
+    Prints the table and PASS/MISS against the targets; the exit status does not depend on them
+    (timings belong to the machine, not to the code).
+    """
+    # OpenMP threads that spin while they wait lose whole scheduler ticks at every parallel region
+    # when another process shares the cores; sleeping threads cost little on an idle machine.
+    # Must be set before numba starts its threads; an explicit setting of the user wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    from . import bench
+
+    config = bench.BenchConfig.quick_config() if args.quick else bench.BenchConfig()
+    result = bench.run(config, progress=log.info)
+    print(bench.format_report(result))
+    if args.json:
+        bench.write_json(result, args.json)
+        log.info("wrote %s", args.json)
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotelectron",
@@ -54,6 +76,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="versions of the package and its numerical libraries")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("bench", help="time the collision engine (direct vs FFT, full rhs, compile time)")
+    p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    p.add_argument("--quick", action="store_true", help="small sizes only (seconds; a smoke test, no targets)")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
