@@ -25,10 +25,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke test)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     config = bench.BenchConfig.quick_config() if args.quick else bench.BenchConfig()
     result = bench.run(config, progress=logging.getLogger("bench").info)
     print(bench.format_report(result))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     bench.write_json(result, args.json)
     print(f"wrote {args.json}")
     return 0

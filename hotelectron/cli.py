@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -55,6 +56,8 @@ def cmd_bench(args) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from . import bench
 
+    if args.json:  # before minutes of timing, not after
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     config = bench.BenchConfig.quick_config() if args.quick else bench.BenchConfig()
     result = bench.run(config, progress=log.info)
     print(bench.format_report(result))

@@ -38,7 +38,7 @@ def test_quick_benchmark_covers_every_mechanism_path_and_size(quick_result):
 
 
 def test_json_schema_via_the_command_line(tmp_path, capsys):
-    path = tmp_path / "bench.json"
+    path = tmp_path / "new folder" / "bench.json"
     assert main(["-q", "bench", "--quick", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "direct/fft" in out and "full collision rhs" in out and "compile time" in out
