@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .transport_cli import add_parser as add_transport_parser
 
 log = logging.getLogger("hotelectron")
 
@@ -50,10 +51,6 @@ def cmd_bench(args) -> int:
     Prints the table and PASS/MISS against the targets; the exit status does not depend on them
     (timings belong to the machine, not to the code).
     """
-    # OpenMP threads that spin while they wait lose whole scheduler ticks at every parallel region
-    # when another process shares the cores; sleeping threads cost little on an idle machine.
-    # Must be set before numba starts its threads; an explicit setting of the user wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     from . import bench
 
     if args.json:  # before minutes of timing, not after
@@ -84,10 +81,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     p.add_argument("--quick", action="store_true", help="small sizes only (seconds; a smoke test, no targets)")
     p.set_defaults(func=cmd_bench)
+
+    add_transport_parser(sub)
     return parser
 
 
 def main(argv=None) -> int:
+    # OpenMP threads that spin while they wait lose whole scheduler ticks at every parallel region
+    # when another process shares the cores; sleeping threads cost little on an idle machine.
+    # Must be set before numba starts its threads; an explicit setting of the user wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

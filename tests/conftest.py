@@ -1,5 +1,11 @@
-import numpy as np
-import pytest
+import os
+
+# as the command line does: OpenMP threads sleep instead of spinning while they wait, which keeps
+# numba's parallel kernels fast when another process shares the cores
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
