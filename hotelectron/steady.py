@@ -51,15 +51,19 @@ class SteadyState:
 class _CollisionState:
     """Evaluates the residual and keeps what the preconditioner needs from the last evaluation."""
 
-    def __init__(self, problem: WireProblem):
+    def __init__(self, problem: WireProblem, fixed_pairs=None):
         self.problem = problem
+        self.fixed_pairs = fixed_pairs
         self.evaluations = 0
         self.local_rate = np.zeros((problem.wire.n - 2, 1))
 
     def pairs_and_integral(self, interior):
         c = self.problem.collisions
         G = c.electron_hole(interior)
-        P = c.stationary_pairs(interior, G) if c.pairs is not None else None
+        if self.fixed_pairs is not None:
+            P = self.fixed_pairs
+        else:
+            P = c.stationary_pairs(interior, G) if c.pairs is not None else None
         K = c.kernel(P, G)
         return P, K, collision_integral(interior, K, c.path)
 
@@ -98,7 +102,8 @@ class _Preconditioner(LinearOperator):
         return -self.state.problem.diffusion_solve(rhs, shift).ravel()
 
 
-def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, initial=None) -> SteadyState:
+def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, initial=None,
+                 fixed_pairs=None) -> SteadyState:
     """Solve for the steady state; raise ``RuntimeError`` if Newton-Krylov does not converge.
 
     Parameters
@@ -110,10 +115,13 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
         Newton iterations allowed.
     initial : ndarray, optional
         Starting f on all nodes; default the collisionless solution.
+    fixed_pairs : ndarray (n_x - 2, n_V, 2S + 1), optional
+        Hold the pairs at these populations (e.g. Gibbs, pairs tied to a bath) instead of letting them
+        take their stationary values for the local electrons.
     """
     start = problem.collisionless() if initial is None else np.asarray(initial, dtype=float)
     interior0 = start[1:-1].copy()
-    state = _CollisionState(problem)
+    state = _CollisionState(problem, fixed_pairs)
     state.refresh_rate(interior0)
     iterations = 0
     if np.max(np.abs(state.residual(interior0))) <= f_tol:  # already there (no bias, no collisions)
