@@ -53,6 +53,15 @@ def cmd_bench(args) -> int:
     """
     from . import bench
 
+    if args.wire:
+        from . import bench_wire
+
+        result = bench_wire.run_wire(quick=args.quick, progress=log.info)
+        print(bench_wire.format_wire_report(result))
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            bench.write_json(result, args.json)
+        return 0
     if args.json:  # before minutes of timing, not after
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     config = bench.BenchConfig.quick_config() if args.quick else bench.BenchConfig()
@@ -80,6 +89,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time the collision engine (direct vs FFT, full rhs, compile time)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     p.add_argument("--quick", action="store_true", help="small sizes only (seconds; a smoke test, no targets)")
+    p.add_argument("--wire", action="store_true", help="time the wire solver instead: steady state and evolution")
     p.set_defaults(func=cmd_bench)
 
     add_transport_parser(sub)

@@ -68,3 +68,13 @@ def test_targets_pass_and_miss_on_given_figures():
     }
     verdicts = [t["passed"] for t in bench.check_targets(result)]
     assert verdicts == [True, False, True, False, True]
+
+
+def test_quick_wire_benchmark_reaches_the_steady_state():
+    from hotelectron import bench_wire
+
+    result = bench_wire.run_wire(quick=True)
+    assert result["evolution"]["reached"] and result["evolution"]["distance"] <= 1e-6
+    assert result["steady"]["iterations"] >= 1 and result["steady"]["residual"] <= 1e-10
+    report = bench_wire.format_wire_report(result)
+    assert "steady state" in report and "PASS" not in report  # quick runs judge no target
