@@ -11,13 +11,13 @@ the electrons that leave the energy grid.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .wire import WireProblem
 
-__all__ = ["Observables", "observables"]
-
-from dataclasses import dataclass
+__all__ = ["Observables", "observables", "record"]
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,20 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
         edge_particle_rate=float(edge_rate),
         f_mid=_middle(f),
     )
+
+
+def record(problem: WireProblem, states) -> dict:
+    """Observables along a trajectory of ``evolution.State`` objects, as arrays over time.
+
+    Returns ``time`` (tau_D), every scalar of ``Observables`` by name, ``f_mid`` (n_t, n_energy) and
+    ``t_eff`` (n_t, n_x).
+    """
+    series: dict = {"time": []}
+    for state in states:
+        obs = observables(problem, problem.with_reservoirs(state.f), state.P)
+        series["time"].append(state.t)
+        for name, value in obs.scalars().items():
+            series.setdefault(name, []).append(value)
+        series.setdefault("f_mid", []).append(obs.f_mid)
+        series.setdefault("t_eff", []).append(obs.t_eff)
+    return {name: np.asarray(values) for name, values in series.items()}

@@ -86,3 +86,19 @@ def test_quench_state_is_the_unbiased_equilibrium():
 def test_unknown_scheme_is_refused():
     with pytest.raises(ValueError, match="scheme must be one of"):
         Evolution(wire(n_x=5, n=81), "rk4")
+
+
+def test_observables_recorded_along_a_quench_approach_the_steady_values():
+    from hotelectron.observables import observables, record
+
+    p = wire(n_x=9, n=81)
+    steady = steady_state(p)
+    target = observables(p, steady.f, steady.P)
+    evolution = Evolution(p)
+    series = record(p, evolution.run(equilibrium_state(p), [0.01, 0.1, 1.0, 6.0]))
+    assert series["time"].tolist() == [0.01, 0.1, 1.0, 6.0]
+    assert series["f_mid"].shape == (4, 81) and series["t_eff"].shape == (4, 9)
+    # the current at the left end starts high (the bias was just switched on) and settles
+    assert series["current_left"][0] > 2 * target.current_left
+    assert series["current_left"][-1] == pytest.approx(target.current_left, rel=1e-5)
+    assert series["w_p"][-1] == pytest.approx(target.w_p, rel=1e-5)
