@@ -17,7 +17,7 @@ from .units import parse_quantity
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_parser", "cmd_transport", "transport_curves"]
+__all__ = ["add_parser", "alloy_from_scenario", "cmd_transport", "transport_curves"]
 
 
 def add_parser(subparsers):
@@ -28,7 +28,12 @@ def add_parser(subparsers):
         description="Delta rho_K(T) and Delta sigma_wl(T) of a dilute magnetic alloy in every regime of "
         "Vavilov, Glazman & Larkin (2003), sections III-IV.",
     )
-    p.add_argument("scenario", nargs="?", help="scenario TOML file (not supported yet; use the options)")
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        help="scenario TOML file: the alloy comes from [wire] material, diffusion_constant and "
+        "[impurities] spin, concentration, kondo_temperature (the options below are then ignored)",
+    )
     p.add_argument("--material", default="Au", help="host metal: Cu, Ag or Au (default Au)")
     p.add_argument("--spin", type=float, default=2.5, help="impurity spin S (default 2.5)")
     p.add_argument("--ppm", default="60 ppm", help="impurity concentration, e.g. '60 ppm' (a bare number means ppm)")
@@ -43,10 +48,34 @@ def add_parser(subparsers):
     return p
 
 
+def alloy_from_scenario(path) -> tr.Alloy:
+    """The alloy of a scenario file: ``[wire]`` material and diffusion_constant, ``[impurities]`` spin,
+    concentration and kondo_temperature, quantities with units ("60 ppm", "0.3 K", "0.01 m^2/s")."""
+    import tomllib
+
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    wire = data.get("wire", {})
+    impurities = data.get("impurities", {})
+    for section, key in (("impurities", "spin"), ("impurities", "concentration"), ("impurities", "kondo_temperature")):
+        if key not in data.get(section, {}):
+            msg = f"{path}: [{section}] {key} is required for the transport curves"
+            raise ValueError(msg)
+    diffusion = wire.get("diffusion_constant")
+    return tr.Alloy(
+        host=wire.get("material", "Au"),
+        spin=impurities["spin"],
+        n_s_ppm=parse_quantity(impurities["concentration"], "concentration", "[impurities] concentration", unit="ppm", positive=True),
+        kondo_temperature_K=parse_quantity(
+            impurities["kondo_temperature"], "temperature", "[impurities] kondo_temperature", positive=True
+        ),
+        diffusion_m2_s=None if diffusion is None else parse_quantity(diffusion, "diffusion", "[wire] diffusion_constant", positive=True),
+    )
+
+
 def _alloy_from_args(args) -> tr.Alloy:
     if args.scenario is not None:
-        msg = f"scenario = {args.scenario!r}: scenario files are not supported by 'transport' yet; use the options"
-        raise ValueError(msg)
+        return alloy_from_scenario(args.scenario)
     ppm_text = args.ppm if any(c.isalpha() for c in str(args.ppm)) else f"{args.ppm} ppm"
     return tr.Alloy(
         host=args.material,

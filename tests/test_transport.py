@@ -343,3 +343,21 @@ def test_transport_command_prints_a_table_and_plots(tmp_path, capsys):
     bad = parser.parse_args(["transport", "--kondo-temperature", "0.3"])
     with pytest.raises(ValueError, match="--kondo-temperature.*unit is missing"):
         args.func(bad)
+
+
+def test_transport_alloy_from_a_scenario_file(tmp_path):
+    from hotelectron import transport_cli
+
+    scenario = tmp_path / "aufe.toml"
+    scenario.write_text(
+        '[wire]\nmaterial = "Au"\ndiffusion_constant = "0.01 m^2/s"\n'
+        '[impurities]\nspin = 2.5\nconcentration = "60 ppm"\nkondo_temperature = "0.3 K"\n'
+    )
+    alloy = transport_cli.alloy_from_scenario(scenario)
+    assert alloy == tr.Alloy("Au", 2.5, 60.0, 0.3, 0.01)
+    scenario.write_text('[impurities]\nspin = 2.5\nconcentration = "60"\nkondo_temperature = "0.3 K"\n')
+    with pytest.raises(ValueError, match="concentration"):
+        transport_cli.alloy_from_scenario(scenario)
+    scenario.write_text("[impurities]\nspin = 2.5\n")
+    with pytest.raises(ValueError, match="concentration is required"):
+        transport_cli.alloy_from_scenario(scenario)
