@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .grids import EnergyGrid
 from .wire import WireProblem
 
 __all__ = ["Observables", "observables", "record"]
@@ -59,7 +60,7 @@ def link_currents(problem: WireProblem, f) -> tuple[np.ndarray, np.ndarray]:
     return grid.step * gradient.sum(axis=1), grid.step * gradient @ grid.values
 
 
-def effective_temperature(problem: WireProblem, f) -> np.ndarray:
+def effective_temperature(energy: EnergyGrid, f) -> np.ndarray:
     """``T_eff(x)`` from ``int (eps - mu)[f - theta(mu - eps)] d eps = pi^2 T_eff^2 / 6``.
 
     The local potential is ``mu = int [f - theta(-eps)] d eps``; then the excess energy is
@@ -69,11 +70,11 @@ def effective_temperature(problem: WireProblem, f) -> np.ndarray:
     when it lies mid-cell (midpoint rule). Removing it makes T_eff of a Fermi function exact to
     O(d^4).
     """
-    eps = problem.energy.values
-    d = problem.energy.step
+    eps = energy.values
+    d = energy.step
     sea = np.where(eps < 0, 1.0, np.where(eps > 0, 0.0, 0.5))
     mu = d * np.sum(f - sea, axis=-1)
-    kink = d**2 / 12 if problem.energy.n % 2 else -(d**2) / 24
+    kink = d**2 / 12 if energy.n % 2 else -(d**2) / 24
     excess = d * np.sum(eps * (f - sea), axis=-1) + kink - 0.5 * mu**2
     return np.sqrt(6.0 * np.maximum(excess, 0.0)) / np.pi
 
@@ -104,7 +105,7 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
     else:
         dw_e_dt = dw_p_dt = edge_rate = 0.0
     w_p = problem.wire.step * float(np.sum(collisions.pairs.energy(P))) if P is not None else 0.0
-    t_eff = effective_temperature(problem, f)
+    t_eff = effective_temperature(problem.energy, f)
     return Observables(
         current_left=float(current[0]),
         current_middle=float(current_middle),

@@ -58,19 +58,24 @@ class TrajectoryWriter:
     # -- opening -------------------------------------------------------------------------------------
     @classmethod
     def create(cls, path, problem: WireProblem, *, scenario: str = "", derived: dict | None = None,
-               energy_unit: str = "E0", pairs_every: int = 1, observables=()) -> "TrajectoryWriter":
-        """A new file (an existing one is replaced) with grids, metadata and empty datasets."""
+               energy_unit: str = "E0", pairs_every: int = 1, observables=(), mode: str = "evolve") -> "TrajectoryWriter":
+        """A new file (an existing one is replaced) with grids, metadata and empty datasets.
+
+        ``mode="box"`` stores a closed uniform box: one position (x = 1/2), pairs included, no
+        reservoirs; ``mode="steady"`` a single frame at t = 0.
+        """
         if not (isinstance(pairs_every, int) and pairs_every >= 1):
             msg = f"pairs_every must be an integer >= 1; got {pairs_every!r}"
             raise ValueError(msg)
         fh = h5py.File(Path(path), "w")
         fh.attrs.update(
             scenario=scenario, version=__version__, derived=json.dumps(derived or {}, sort_keys=True),
-            energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every,
+            energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every, mode=mode,
         )
         grid = fh.create_group("grid")
+        box = mode == "box"
         scales = {
-            "x": (problem.wire.values, "L"),
+            "x": (np.array([0.5]) if box else problem.wire.values, "L"),
             "energy": (problem.energy.values, "E0"),
         }
         if problem.pairs is not None:
@@ -79,7 +84,7 @@ class TrajectoryWriter:
             ds = grid.create_dataset(name, data=values)
             ds.attrs["units"] = units
             ds.make_scale(name)
-        n_x, n_e = problem.wire.n, problem.energy.n
+        n_x, n_e = (1 if box else problem.wire.n), problem.energy.n
         for name, units in (("time", "tau_D"), ("dt", "tau_D"), ("wall_time", "s")):
             fh.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float).attrs["units"] = units
         fh["time"].make_scale("time")
@@ -89,7 +94,7 @@ class TrajectoryWriter:
             f.dims[axis].attach_scale(fh[scale])
         if problem.pairs is not None:
             n_levels = problem.pairs.n_levels
-            shape = (problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
+            shape = (1 if box else problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
             P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
                                   chunks=(1, *shape), compression="gzip", compression_opts=4)
             P.dims[2].attach_scale(fh["grid/V"])
@@ -132,11 +137,13 @@ class TrajectoryWriter:
         for ds in [fh["time"], fh["dt"], fh["wall_time"], fh["f"], *fh["observables"].values()]:
             ds.resize(keep, axis=0)
         f = fh["f"][last]
-        if f.shape != (problem.wire.n, problem.energy.n):
+        box = fh.attrs.get("mode", "evolve") == "box"
+        expected = (1 if box else problem.wire.n, problem.energy.n)
+        if f.shape != expected:
             fh.close()
-            msg = f"{path}: its grids ({f.shape}) do not match the scenario ({problem.wire.n}, {problem.energy.n})"
+            msg = f"{path}: its grids {f.shape} do not match the scenario's {expected}"
             raise ValueError(msg)
-        state = State(float(fh["time"][last]), f[1:-1], P)
+        state = State(float(fh["time"][last]), f if box else f[1:-1], P)
         dt = float(fh["dt"][last])
         fh.attrs.update(status=STATUS_RUNNING, message="")
         fh.flush()
@@ -150,7 +157,7 @@ class TrajectoryWriter:
 
     def write(self, problem: WireProblem, state: State, dt: float, observables: dict) -> None:
         """Append one frame; refuses non-finite values so that no NaN reaches the file."""
-        full = problem.with_reservoirs(state.f)
+        full = state.f if self.fh.attrs["mode"] == "box" else problem.with_reservoirs(state.f)
         checked = [v for name, v in observables.items() if not (name in UNDEFINED and math.isnan(v))]
         values = [full, [dt], checked] + ([state.P] if state.P is not None else [])
         if not all(np.all(np.isfinite(v)) for v in values):
