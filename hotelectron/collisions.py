@@ -121,6 +121,11 @@ class Collisions:
             return dwe, np.zeros_like(dwe)
         return dwe, self.pairs.energy(self.pairs.rates(P, G, self.grid))
 
+    def edge_fluxes(self, f, P=None):
+        """Gross jump rates ``(out, in)`` across the energy-grid edges per position (grid units)."""
+        G = self.electron_hole(f)
+        return convolution.edge_fluxes(f, self.kernel(P, G))
+
     def edge_particle_rate(self, f, P=None) -> np.ndarray:
         """Electrons leaving the energy grid per unit time and energy step, per position."""
         G = self.electron_hole(f)

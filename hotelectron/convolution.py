@@ -11,7 +11,7 @@ integral (the rate of decrease of f) is
 
 Outside the grid f is 1 below and 0 above. Those tails are treated exactly, with prefix sums of the
 kernel, so no zero-padding error enters: only jumps that cross the grid edges change the number of
-electrons on the grid, and ``edge_particle_rate`` measures them.
+electrons on the grid, and ``edge_fluxes`` measures them.
 
 Two paths give the same numbers: ``direct`` (numba, O(N^2) per position, the reference) and ``fft``
 (scipy.fft convolutions, O(N log N)). The electron-hole function
@@ -35,6 +35,7 @@ from ._numba import jit
 __all__ = [
     "PATHS",
     "collision_integral",
+    "edge_fluxes",
     "edge_particle_rate",
     "electron_hole",
     "electron_hole_at",
@@ -185,6 +186,18 @@ def _collision_integral(f, K, path, FF=None):
     return I
 
 
+def edge_fluxes(f, K) -> tuple[np.ndarray, np.ndarray]:
+    """Gross rates of jumps across the grid edges per position, in grid units: ``(out, in)``.
+
+    ``out``: jumps from the grid to empty states above it; ``in``: jumps from filled states below it
+    into the grid. Report both: their difference can vanish by particle-hole symmetry however much
+    leaks.
+    """
+    f = np.asarray(f, dtype=float)
+    tail_out, tail_in = _tails(np.asarray(K, dtype=float), f.shape[1])
+    return np.sum(f * tail_out, axis=1), np.sum((1.0 - f) * tail_in, axis=1)
+
+
 def edge_particle_rate(f, K) -> np.ndarray:
     """Rate at which electrons leave the grid through its edges, per position, in grid units.
 
@@ -192,9 +205,8 @@ def edge_particle_rate(f, K) -> np.ndarray:
     grid. In a closed system ``step * sum_i I[x, i]`` equals ``step`` times this rate; for a wide
     enough grid both are negligible.
     """
-    f = np.asarray(f, dtype=float)
-    tail_out, tail_in = _tails(np.asarray(K, dtype=float), f.shape[1])
-    return np.sum(f * tail_out - (1.0 - f) * tail_in, axis=1)
+    out, into = edge_fluxes(f, K)
+    return out - into
 
 
 @jit(parallel=True)

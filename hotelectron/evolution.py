@@ -9,8 +9,8 @@ approximation W of the Jacobian:
   (x, V) as a tridiagonal chain.
 
 Stiff diffusion, stiff collisions with small energy transfers and fast pair relaxation are then all
-treated implicitly. The schemes are W-methods: their order holds for any W, so the approximation
-costs no accuracy, only stability margin. Schemes are data (``SCHEMES``); the test suite checks each
+treated implicitly. The schemes are W-methods: their order holds for any W, though the error
+constant grows with J - W (optional Krylov refinement of the stages brings W to J). Schemes are data (``SCHEMES``); the test suite checks each
 one's order. The default, ``ros2`` (Verwer et al., SIAM J. Sci. Comput. 20, 1456 (1999)), is second
 order and L-stable with an embedded first-order solution for step-size control.
 """
@@ -274,7 +274,8 @@ class Evolution:
                     msg = f"non-finite values in the solution at t = {state.t:g} tau_D"
                     raise FloatingPointError(msg)
                 # a step shortened to land on t_target says little about the natural step size
-                self.dt = h * factor if h == natural else min(self.dt, max(self.dt, h * factor))
+                if h == natural:
+                    self.dt = h * factor
             else:
                 self.rejected += 1
                 self.dt = h * factor

@@ -83,7 +83,8 @@ def _relax_implicit(P, G, k, step, a_up, a_down, gamma, dt, renormalise, out):
                 upper[j] = -a_up[j] * take
                 diag[j + 1] += a_down[j] * take
                 lower[j + 1] = -a_down[j] * give
-            # Thomas algorithm; the matrix is a column-diagonally-dominant M-matrix, no pivoting needed
+            # Thomas algorithm without pivoting: the matrix is a nonsingular M-matrix (diag(2J+1) times it
+            # is column-diagonally dominant), so elimination is stable and keeps P non-negative
             for J in range(1, nJ):
                 w = lower[J] / diag[J - 1]
                 diag[J] -= w * upper[J - 1]

@@ -25,9 +25,11 @@ log = logging.getLogger(__name__)
 
 WIRE_OBSERVABLES = (
     "current_left", "current_middle", "current_right", "heat_left", "heat_right", "joule_power",
-    "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_particle_rate",
+    "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux",
+    "edge_energy_rate",
 )
-BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_particle_rate")
+BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate")
+EDGE_TOLERANCE = 1e-3  # energy lost at the grid edges, relative to the Joule power (or to |W_e| per tau_D)
 
 
 def _wire_scalars(problem, state):
@@ -39,9 +41,19 @@ def _box_scalars(problem, state):
     c = problem.collisions
     dwe, dwp = c.energy_rates(state.f, state.P)
     w_p = float(c.pairs.energy(state.P)[0]) if c.pairs is not None else 0.0
-    edge = float(c.edge_particle_rate(state.f, state.P)[0] * problem.energy.step)
+    out, into = (float(v[0]) * problem.energy.step for v in c.edge_fluxes(state.f, state.P))
     return {"w_e": float(c.electron_energy(state.f)[0]), "w_p": w_p, "dw_e_dt": float(dwe[0]),
-            "dw_p_dt": float(dwp[0]), "edge_particle_rate": edge}
+            "dw_p_dt": float(dwp[0]), "edge_out_flux": out, "edge_in_flux": into,
+            "edge_energy_rate": -float(dwe[0] + dwp[0])}
+
+
+def _edge_warning(values: dict) -> str | None:
+    """A message when the energy lost at the grid edges is not negligible (SPEC section 6)."""
+    scale = abs(values["joule_power"]) if "joule_power" in values else abs(values["w_e"])
+    if scale > 0 and abs(values["edge_energy_rate"]) > EDGE_TOLERANCE * scale:
+        return (f"the energy grid loses {abs(values['edge_energy_rate']):.2e} (in E0^2 units per tau_D) at its edges, "
+                f"more than {EDGE_TOLERANCE:g} of the reference {scale:.2e}: widen the grid ([grid] half_width)")
+    return None
 
 
 def _initial_state(scenario) -> State:
@@ -85,24 +97,36 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
             pairs_every=scenario.pairs_every, observables=names, mode=scenario.mode,
         )
         state, dt = None, None
+    warned = False
+
+    def write(state, dt):
+        nonlocal warned
+        values = scalars(problem, state)
+        writer.write(problem, state, dt, values)
+        message = _edge_warning(values)
+        if message and not warned:
+            warned = True
+            log.warning("%s", message)
+            writer.fh.attrs["edge_warning"] = message
+
     try:
         if scenario.mode == "steady":
             solution = steady_state(problem)
             state = State(0.0, solution.f[1:-1], solution.P)
             writer.fh.attrs.update(newton_iterations=solution.iterations, residual=solution.residual)
-            writer.write(problem, state, 0.0, scalars(problem, state))
+            write(state, 0.0)
         else:
             evolution = Evolution(BoxProblem(problem.collisions) if box else problem)
             if state is None:
                 state = _initial_state(scenario)
-                writer.write(problem, state, evolution.dt, scalars(problem, state))
+                write(state, evolution.dt)
             else:
                 evolution.dt = dt
             for t in frame_times(scenario.end_time, scenario.output_every):
                 if t <= state.t + 1e-12:
                     continue
                 state = evolution.advance(state, t)
-                writer.write(problem, state, evolution.dt, scalars(problem, state))
+                write(state, evolution.dt)
                 if progress is not None:
                     progress(state.t, scenario.end_time)
             writer.fh.attrs.update(steps=evolution.steps, rejected_steps=evolution.rejected)

@@ -102,3 +102,21 @@ def test_mechanism_registry_names_every_mechanism():
 def test_bad_electron_electron_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ElectronElectron(**kwargs)
+
+
+@pytest.mark.parametrize("exponent", [1.5, 2.0, 2.5])
+def test_electron_electron_integral_is_second_order_in_the_energy_step(exponent):
+    """A smooth non-equilibrium f (Fermi sea at 0.3 plus a bump) on grids 0.1 ... 0.0125: the e-e
+    collision integral at fixed energies converges at second order, the centre cell corrected."""
+    points = np.array([-0.6, -0.2, 0.0, 0.4, 0.8])
+    values, steps = [], []
+    for n in (161, 321, 641, 1281, 2561):
+        c = system(rate=None, kappa=1.0, exponent=exponent, n=n, half_width=8.0)
+        e = c.grid.values
+        f = (fermi(e, 0.3) + 0.05 * np.exp(-(((e - 0.5) / 0.3) ** 2)))[None]
+        I = c.integral(f)[0]
+        values.append(np.array([I[c.grid.index_of(p)] for p in points]))
+        steps.append(c.grid.step)
+    differences = [np.max(np.abs(values[k] - values[k + 1])) for k in range(len(values) - 1)]
+    rates = np.log2(np.array(differences[:-1]) / np.array(differences[1:]))
+    assert np.all(np.abs(rates[1:] - 2) < 0.15), rates

@@ -9,6 +9,7 @@ t0): ``kappa_dimensionless = kappa t0 E0^(2 - a)`` with kappa in energy^(a-2)/ti
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -18,13 +19,37 @@ import numpy as np
 from ..grids import EnergyGrid
 
 
+@functools.cache
+def central_correction(a: float) -> float:
+    """Weight ``c(a)`` (in units of ``d^(1-a)``) added to the cells ``m = +-1`` for second order.
+
+    Near E = 0 the integrand is ``|E|^-a (h1 E + h2 E^2 + ...)``. The odd term cancels between +-E,
+    but the even one leaves ``2 h2 d^(3-a) [sum_{m>=1} (m^2 w_m - j_m) - (1/2)^(3-a)/(3-a)]``, with
+    ``w_m``, ``j_m`` the cell integrals of ``E^-a`` and ``E^(2-a)`` (step 1) and the last term the
+    omitted cell m = 0: an error of order ``d^(3-a)``, only 1.5 for the Coulomb exponent. Adding
+    ``c(a) d^(1-a)`` to ``w_{+-1}`` cancels it and leaves the odd term untouched. ``c(2) = 0``. The
+    sum's terms fall as ``(2a - 1)/12 m^-a``; the tail beyond 2000 cells is added in closed form.
+    Below a = 1.25 no correction is made: the sum diverges as a -> 1 and would make ``w_{+-1}``
+    negative, while the uncorrected order ``3 - a`` is already above 1.75.
+    """
+    if not 1.25 <= a < 3:
+        return 0.0
+    m = np.arange(1, 2001, dtype=float)
+    lo, hi = m - 0.5, m + 0.5
+    w = np.log(hi / lo) if a == 1 else (lo ** (1 - a) - hi ** (1 - a)) / (a - 1)
+    j = (hi ** (3 - a) - lo ** (3 - a)) / (3 - a)
+    tail = (2 * a - 1) / 12 * (m[-1] + 0.5) ** (1 - a) / (a - 1)
+    return -(float(np.sum(m * m * w - j)) + tail - 0.5 ** (3 - a) / (3 - a))
+
+
 @dataclass(frozen=True)
 class ElectronElectron:
     """Out-kernel ``K[m] = kappa w_m G(m d)``, with ``w_m`` the integral of ``|E|^-a`` over the cell of m.
 
-    Integrating the singular factor exactly over each cell makes the rule second order where the rest
-    of the integrand is smooth; the cell ``m = 0`` carries no transfer and is left out. Transfers
-    beyond the grid width need ``G(E <= -width) = 0`` and so vanish exactly.
+    Integrating the singular factor exactly over each cell, plus the correction of the cells
+    ``m = +-1`` for the omitted centre (``central_correction``), makes the rule second order where the
+    rest of the integrand is smooth (for 1 < a < 3). Transfers beyond the grid width need
+    ``G(E <= -width) = 0`` and so vanish exactly.
     """
 
     kappa: float
@@ -53,6 +78,7 @@ class ElectronElectron:
         else:
             w = (lo ** (1 - a) - hi ** (1 - a)) / (a - 1)
         w[m == 0] = 0.0
+        w[m == 1] += central_correction(a) * grid.step ** (1 - a)
         return w
 
     def out_kernel(self, grid: EnergyGrid, P, G) -> np.ndarray:

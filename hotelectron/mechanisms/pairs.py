@@ -62,11 +62,12 @@ class PairScattering:
 
     def __post_init__(self):
         object.__setattr__(self, "S", spin.check_spin(self.S))
-        for field in ("rate", "relaxation"):
-            value = getattr(self, field)
-            if not (math.isfinite(value) and value >= 0):
-                msg = f"pair {field} must be finite and >= 0; got {value!r}"
-                raise ValueError(msg)
+        if not (math.isfinite(self.rate) and self.rate >= 0):
+            msg = f"pair rate must be finite and >= 0; got {self.rate!r}"
+            raise ValueError(msg)
+        if not (math.isfinite(self.relaxation) and self.relaxation > 0):
+            msg = f"pair relaxation must be finite and > 0 (it fixes the pair density); got {self.relaxation!r}"
+            raise ValueError(msg)
 
     @property
     def n_levels(self) -> int:
@@ -115,9 +116,6 @@ class PairScattering:
 
     def energy(self, P) -> np.ndarray:
         """Pair energy ``w_p`` per position in units of ``2 nu E0^2`` (see the module docstring)."""
-        if not self.relaxation > 0:
-            msg = "the pair energy needs a pair relaxation constant > 0 (it fixes the pair density)"
-            raise ValueError(msg)
         J, eps = spin.levels(self.S)
         per_level = (2 * J + 1) * eps
         V = self.couplings.values
