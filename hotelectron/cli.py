@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -73,6 +74,96 @@ def cmd_bench(args) -> int:
     return 0
 
 
+class _Progress:
+    """A progress bar with ETA in a terminal; plain log lines every few seconds otherwise."""
+
+    def __init__(self, t_end: float, quiet: bool):
+        self.t_end, self.quiet = t_end, quiet
+        self.start = self.last = time.perf_counter()
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=t_end, unit="tau_D", bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} tau_D [{elapsed}<{remaining}]")
+
+    def __call__(self, t: float, t_end: float) -> None:
+        if self.bar is not None:
+            self.bar.update(t - self.bar.n)
+            return
+        now = time.perf_counter()
+        if self.quiet or (now - self.last < 5.0 and t < t_end):
+            return
+        self.last = now
+        elapsed = now - self.start
+        remaining = elapsed * (t_end - t) / t if t > 0 else float("nan")
+        log.info("t = %.4g / %.4g tau_D (%.0f%%), elapsed %.1f s, remaining about %.0f s",
+                 t, t_end, 100 * t / t_end, elapsed, remaining)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _load(path):
+    from .scenario import load_scenario
+
+    scenario = load_scenario(path)
+    for warning in scenario.warnings:
+        log.warning("%s", warning)
+    return scenario
+
+
+def _default_output(scenario_path, output) -> Path:
+    return Path(output) if output else Path(Path(scenario_path).stem + ".h5")
+
+
+def cmd_run(args, mode=None) -> int:
+    """Run a scenario into an HDF5 trajectory (and optionally plot it)."""
+    import dataclasses
+
+    from .runner import run_scenario
+
+    scenario = _load(args.scenario)
+    if mode is not None:
+        scenario = dataclasses.replace(scenario, mode=mode)
+    output = _default_output(args.scenario, args.output)
+    progress = _Progress(scenario.end_time, args.quiet)
+    try:
+        run_scenario(scenario, output, resume=getattr(args, "resume", False), progress=progress)
+    finally:
+        progress.close()
+    log.info("wrote %s", output)
+    if args.plot:
+        from .plots import plot_trajectory
+
+        log.info("wrote %s", plot_trajectory(output, args.plot))
+    return 0
+
+
+def cmd_steady(args) -> int:
+    """The steady state of a scenario's wire, written with the trajectory layout (one frame)."""
+    return cmd_run(args, mode="steady")
+
+
+def cmd_show(args) -> int:
+    """Print a scenario's derived quantities."""
+    scenario = _load(args.scenario)
+    print(f"# {args.scenario}: mode {scenario.mode}, energy unit {scenario.energy_unit}")
+    width = max(len(k) for k in scenario.derived)
+    for key, value in scenario.derived.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    """Draw the figure of a trajectory file."""
+    from .plots import plot_trajectory
+
+    print(plot_trajectory(args.file, args.output))
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hotelectron",
@@ -85,6 +176,28 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="versions of the package and its numerical libraries")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("run", help="run a scenario into an HDF5 trajectory")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last complete frame")
+    p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("steady", help="steady state of a scenario's wire (Newton-Krylov), one frame in HDF5")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
+    p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
+    p.set_defaults(func=cmd_steady)
+
+    p = sub.add_parser("show", help="print a scenario's derived quantities (T_sg, tau_s, tau_D, Gamma, grids)")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("plot", help="draw the figure of a trajectory file")
+    p.add_argument("file", help="HDF5 trajectory")
+    p.add_argument("-o", "--output", metavar="FIG.png", help="figure path (default: next to the file)")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("bench", help="time the collision engine (direct vs FFT, full rhs, compile time)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
@@ -109,7 +222,13 @@ def main(argv=None) -> int:
     )
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except KeyboardInterrupt:
+        log.error("interrupted; the output is marked failed and can be continued with --resume")
+        return 130
+    except (RuntimeError, FloatingPointError) as exc:  # numerical trouble: the file says failed
+        log.error("numerical failure: %s", exc)
+        return 3
+    except (ValueError, FileNotFoundError, KeyError) as exc:
         log.error("%s", exc)
         return 2
 

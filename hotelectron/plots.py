@@ -76,6 +76,20 @@ def plot_trajectory(path, output=None) -> Path:
     ax.set_title(f"last frame, t = {times[frames[-1]]:.3g} tau_D", fontsize=9)
 
     ax = axes[2]
+    if mode == "steady":  # one frame: show f along the wire with the collisionless double step
+        f = f_frames[frames[-1]]
+        for j in sorted({x.size // 8, x.size // 4, middle}):
+            line, = ax.plot(energies, f[j], label=f"x = {x[j]:.3g} L")
+            ax.plot(energies, (1 - x[j]) * f[0] + x[j] * f[-1], ":", color=line.get_color())
+        ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
+        ax.set_xlabel(f"energy eps / E0   (E0: {unit})")
+        ax.set_ylabel("f(x, eps); dotted: without collisions")
+        ax.legend(fontsize=8)
+        fig.suptitle(path.name)
+        fig.tight_layout()
+        fig.savefig(output, dpi=110)
+        plt.close(fig)
+        return output
     for name, label in (("w_e", "W_e"), ("w_p", "W_p"), ("dw_e_dt", "dW_e/dt")):
         if name in obs:
             ax.plot(times, obs[name], "o-" if n_t < 30 else "-", label=label)
