@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import tokenize
 
 import pint
 
@@ -117,8 +118,11 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
                 _fail(name, text, allowed, f"unknown unit ({exc})")
             # pint's expression parser reports malformed unit text with several exception types
             # (an AssertionError among them), all meaning "this is not a unit".
-            except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError) as exc:
+            except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError,
+                    tokenize.TokenError) as exc:
                 _fail(name, text, allowed, f"cannot read {unit_text!r} as a unit ({type(exc).__name__})")
+            if quantity.dimensionality == reg.kelvin.dimensionality and reg.Quantity(0.0, quantity.units).to("K").magnitude != 0:
+                _fail(name, text, allowed, "offset temperature scales (degC, degF) are not accepted, use K")
     target = reg.Unit(unit if unit is not None else si_unit)
     try:
         value = float(quantity.to(target).magnitude)

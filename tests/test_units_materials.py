@@ -101,3 +101,12 @@ def test_material_lookup():
         materials.material("Fe")
     with pytest.raises(ValueError, match="fermi_energy_eV"):
         materials.Material("X", 1e28, -1.0, 1e6, "test")
+
+
+@pytest.mark.parametrize("text", ["1 (um", "25 degC", "77 degF"])
+def test_malformed_units_and_offset_scales_are_refused(text):
+    from hotelectron.units import parse_quantity
+
+    expected = "length" if "um" in text else "temperature"
+    with pytest.raises(ValueError, match="field"):
+        parse_quantity(text, expected, "field")
