@@ -181,11 +181,13 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last complete frame")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("steady", help="steady state of a scenario's wire (Newton-Krylov), one frame in HDF5")
     p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings")
     p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
     p.set_defaults(func=cmd_steady)
