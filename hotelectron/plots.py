@@ -84,19 +84,14 @@ def plot_trajectory(path, output=None) -> Path:
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
         ax.set_xlabel(f"energy eps / E0   (E0: {unit})")
         ax.set_ylabel("f(x, eps); dotted: without collisions")
-        ax.legend(fontsize=8)
-        fig.suptitle(path.name)
-        fig.tight_layout()
-        fig.savefig(output, dpi=110)
-        plt.close(fig)
-        return output
-    for name, label in (("w_e", "W_e"), ("w_p", "W_p"), ("dw_e_dt", "dW_e/dt")):
-        if name in obs:
-            ax.plot(times, obs[name], "o-" if n_t < 30 else "-", label=label)
-    if "w_e" in obs and "w_p" in obs:
-        ax.plot(times, obs["w_e"] + obs["w_p"], "k--", label="W_e + W_p")
-    ax.set_xlabel("time t / tau_D")
-    ax.set_ylabel("energy per volume / (2 nu E0^2), rate per tau_D")
+    else:
+        for name, label in (("w_e", "W_e"), ("w_p", "W_p"), ("dw_e_dt", "dW_e/dt")):
+            if name in obs:
+                ax.plot(times, obs[name], "o-" if n_t < 30 else "-", label=label)
+        if "w_e" in obs and "w_p" in obs:
+            ax.plot(times, obs["w_e"] + obs["w_p"], "k--", label="W_e + W_p")
+        ax.set_xlabel("time t / tau_D")
+        ax.set_ylabel("energy per volume / (2 nu E0^2), rate per tau_D")
     ax.legend(fontsize=8)
     fig.suptitle(path.name)
     fig.tight_layout()

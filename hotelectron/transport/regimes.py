@@ -64,32 +64,31 @@ def _require(ok, msg, extrapolate):
         raise ValueError(msg + " (pass extrapolate=True to evaluate it anyway)")
 
 
-def _high_log(alloy, T, what, extrapolate):
-    log = math.log(T / alloy.kondo_temperature_K)
+def _kondo_log(alloy, T, what, extrapolate, high: bool):
+    """``ln(T/T_K)`` (``high``) or ``ln(T_K/T)``, refused below ``MIN_LOG`` unless extrapolating."""
+    ratio = T / alloy.kondo_temperature_K if high else alloy.kondo_temperature_K / T
+    log = math.log(ratio)
+    sign, kind = (1, "T >> T_K") if high else (-1, "T << T_K")
+    symbol = "ln(T/T_K)" if high else "ln(T_K/T)"
+    bound = alloy.kondo_temperature_K * math.exp(sign * MIN_LOG)
     _require(
         log >= MIN_LOG,
-        f"{what} is a T >> T_K formula: temperature_K = {T:.4g} needs ln(T/T_K) >= {MIN_LOG:g}, "
-        f"i.e. T >= {alloy.kondo_temperature_K * math.exp(MIN_LOG):.4g} K",
+        f"{what} is a {kind} formula: temperature_K = {T:.4g} needs {symbol} >= {MIN_LOG:g}, "
+        f"i.e. T {'>=' if high else '<='} {bound:.4g} K",
         extrapolate,
     )
     if log <= 0:
-        msg = f"{what}: ln(T/T_K) = {log:.3g} <= 0 at temperature_K = {T:.4g}; the formula has no meaning there"
+        msg = f"{what}: {symbol} = {log:.3g} <= 0 at temperature_K = {T:.4g}; the formula has no meaning there"
         raise ValueError(msg)
     return log
+
+
+def _high_log(alloy, T, what, extrapolate):
+    return _kondo_log(alloy, T, what, extrapolate, high=True)
 
 
 def _low_log(alloy, T, what, extrapolate):
-    log = math.log(alloy.kondo_temperature_K / T)
-    _require(
-        log >= MIN_LOG,
-        f"{what} is a T << T_K formula: temperature_K = {T:.4g} needs ln(T_K/T) >= {MIN_LOG:g}, "
-        f"i.e. T <= {alloy.kondo_temperature_K * math.exp(-MIN_LOG):.4g} K",
-        extrapolate,
-    )
-    if log <= 0:
-        msg = f"{what}: ln(T_K/T) = {log:.3g} <= 0 at temperature_K = {T:.4g}; the formula has no meaning there"
-        raise ValueError(msg)
-    return log
+    return _kondo_log(alloy, T, what, extrapolate, high=False)
 
 
 def _first_order(value, T, what, extrapolate):
