@@ -107,10 +107,7 @@ class _Progress:
 def _load(path):
     from .scenario import load_scenario
 
-    scenario = load_scenario(path)
-    for warning in scenario.warnings:
-        log.warning("%s", warning)
-    return scenario
+    return load_scenario(path)  # logs its own warnings
 
 
 def _default_output(scenario_path, output) -> Path:
