@@ -119,7 +119,7 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
             # pint's expression parser reports malformed unit text with several exception types
             # (an AssertionError among them), all meaning "this is not a unit".
             except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError,
-                    tokenize.TokenError) as exc:
+                    ArithmeticError, tokenize.TokenError) as exc:
                 _fail(name, text, allowed, f"cannot read {unit_text!r} as a unit ({type(exc).__name__})")
             if quantity.dimensionality == reg.kelvin.dimensionality and reg.Quantity(0.0, quantity.units).to("K").magnitude != 0:
                 _fail(name, text, allowed, "offset temperature scales (degC, degF) are not accepted, use K")

@@ -110,3 +110,12 @@ def test_malformed_units_and_offset_scales_are_refused(text):
     expected = "length" if "um" in text else "temperature"
     with pytest.raises(ValueError, match="field"):
         parse_quantity(text, expected, "field")
+
+
+@pytest.mark.parametrize("text", ["0.0 m/0", "1 um**(1/0)", "2 K^(0/0)"])
+def test_unit_text_that_divides_by_zero_is_refused(text):
+    from hotelectron.units import parse_quantity
+
+    expected = "temperature" if "K" in text else "length"
+    with pytest.raises(ValueError, match="field"):
+        parse_quantity(text, expected, "field")
