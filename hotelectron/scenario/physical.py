@@ -62,6 +62,22 @@ def _require(table, section, key, why=""):
     return table[key]
 
 
+def _pair(res, both, left, right, parse, what=None):
+    """``(left, right)`` values of a ``[reservoirs]`` quantity given once for both (key ``both``) or
+    for each reservoir (``left`` and ``right``), parsed with ``parse(value, name)``."""
+    if both is not None:
+        _exclusive(res, "reservoirs", both, left)
+        _exclusive(res, "reservoirs", both, right)
+        if both in res:
+            value = parse(res[both], f"[reservoirs] {both}")
+            return value, value
+    if left in res or right in res:
+        return (parse(_require(res, "reservoirs", left), f"[reservoirs] {left}"),
+                parse(_require(res, "reservoirs", right), f"[reservoirs] {right}"))
+    msg = f"[reservoirs] {what or both} is required (or {left} and {right})"
+    raise ValueError(msg)
+
+
 def _host(wire) -> Material:
     explicit = ("dos_per_spin", "fermi_velocity", "atomic_density")
     given = [k for k in explicit if k in wire]
@@ -132,27 +148,14 @@ def _wire(wire, derived):
 
 
 def _reservoirs(res, derived):
-    _exclusive(res, "reservoirs", "temperature", "temperature_left")
-    _exclusive(res, "reservoirs", "temperature", "temperature_right")
-    if "temperature" in res:
-        T_left = T_right = fl.temperature_K(res["temperature"], "[reservoirs] temperature")
-    elif "temperature_left" in res or "temperature_right" in res:
-        T_left = fl.temperature_K(_require(res, "reservoirs", "temperature_left"), "[reservoirs] temperature_left")
-        T_right = fl.temperature_K(_require(res, "reservoirs", "temperature_right"), "[reservoirs] temperature_right")
-    else:
-        msg = "[reservoirs] temperature is required (or temperature_left and temperature_right)"
-        raise ValueError(msg)
-    _exclusive(res, "reservoirs", "bias", "mu_left")
-    _exclusive(res, "reservoirs", "bias", "mu_right")
+    T_left, T_right = _pair(res, "temperature", "temperature_left", "temperature_right", fl.temperature_K)
     if "bias" in res:
+        _exclusive(res, "reservoirs", "bias", "mu_left")
+        _exclusive(res, "reservoirs", "bias", "mu_right")
         eU = fl.energy_J(res["bias"], "[reservoirs] bias")
         mu_left, mu_right = eU / 2, -eU / 2
-    elif "mu_left" in res or "mu_right" in res:
-        mu_left = fl.energy_J(_require(res, "reservoirs", "mu_left"), "[reservoirs] mu_left")
-        mu_right = fl.energy_J(_require(res, "reservoirs", "mu_right"), "[reservoirs] mu_right")
     else:
-        msg = "[reservoirs] bias is required (or mu_left and mu_right)"
-        raise ValueError(msg)
+        mu_left, mu_right = _pair(res, None, "mu_left", "mu_right", fl.energy_J, what="bias")
     bias = abs(mu_left - mu_right)
     T_max = max(T_left, T_right)
     if bias > 0:

@@ -91,6 +91,18 @@ def _low_log(alloy, T, what, extrapolate):
     return _kondo_log(alloy, T, what, extrapolate, high=False)
 
 
+def _fermi_liquid_correction(alloy, T, what, extrapolate):
+    """``(9 pi^4/4)(T/T_K)^2`` of the S = 1/2 Fermi liquid, refused above ``MAX_FERMI_LIQUID``."""
+    correction = FERMI_LIQUID_T2 * (T / alloy.kondo_temperature_K) ** 2
+    _require(
+        correction <= MAX_FERMI_LIQUID,
+        f"{what} is a T << T_K formula: at temperature_K = {T:.4g} its correction "
+        f"(9 pi^4/4)(T/T_K)^2 = {correction:.3g} exceeds {MAX_FERMI_LIQUID:g}",
+        extrapolate,
+    )
+    return correction
+
+
 def _first_order(value, T, what, extrapolate):
     _require(
         value <= MAX_FIRST_ORDER,
@@ -152,13 +164,7 @@ def kondo_resistivity_low_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=Fa
     S = alloy.spin
     rho_u = alloy.unitary_resistivity_ohm_m
     if S == 0.5:
-        correction = FERMI_LIQUID_T2 * (T / alloy.kondo_temperature_K) ** 2
-        _require(
-            correction <= MAX_FERMI_LIQUID,
-            f"Delta rho_K (VGL 33) is a T << T_K formula: at temperature_K = {T:.4g} its correction "
-            f"(9 pi^4/4)(T/T_K)^2 = {correction:.3g} exceeds {MAX_FERMI_LIQUID:g}",
-            extrapolate,
-        )
+        correction = _fermi_liquid_correction(alloy, T, "Delta rho_K (VGL 33)", extrapolate)
         return rho_u * (1 - correction)
     what = "Delta rho_K (VGL 38)"
     log = _low_log(alloy, T, what, extrapolate)
@@ -345,13 +351,7 @@ def weak_localisation_low_T_S_m(alloy: Alloy, temperature_K, *, method="numeric"
     T = _temperature(temperature_K)
     S = alloy.spin
     if S == 0.5:
-        correction = FERMI_LIQUID_T2 * (T / alloy.kondo_temperature_K) ** 2
-        _require(
-            correction <= MAX_FERMI_LIQUID,
-            f"Delta sigma_wl (VGL 57) is a T << T_K formula: at temperature_K = {T:.4g}, "
-            f"(9 pi^4/4)(T/T_K)^2 = {correction:.3g} exceeds {MAX_FERMI_LIQUID:g}",
-            extrapolate,
-        )
+        correction = _fermi_liquid_correction(alloy, T, "Delta sigma_wl (VGL 57)", extrapolate)
         if method != "numeric":
             unit = alloy.wl_scale_S_m(alloy.kelvin_to_seconds(1.0)) * math.sqrt(2)  # (e^2/2 pi hbar) sqrt(D hbar/k_B 1K)
             return unit * math.sqrt(8 / (9 * math.pi * alloy.n_s_over_nu_K)) * alloy.kondo_temperature_K / T * (
