@@ -95,11 +95,17 @@ class Collisions:
 
     def rhs(self, f, P=None):
         """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs."""
+        return self.rhs_with_kernel(f, P)[:2]
+
+    def rhs_with_kernel(self, f, P=None):
+        """``(df/dt, dP/dt, G, K)``: the right-hand side with the G and kernel it was built from
+        (implicit time steppers use them for their Jacobian approximation)."""
         f, G, FF = self._electron_hole_and_spectrum(f)
-        dfdt = convolution._collision_integral(f, self.kernel(P, G), self.path, FF)
+        K = self.kernel(P, G)
+        dfdt = convolution._collision_integral(f, K, self.path, FF)
         np.negative(dfdt, out=dfdt)
         dPdt = self.pairs.rates(P, G, self.grid) if self.pairs is not None else None
-        return dfdt, dPdt
+        return dfdt, dPdt, G, K
 
     def stationary_pairs(self, f, G=None) -> np.ndarray:
         """Pair populations in stationary balance with electrons ``f`` (VGL 65)."""

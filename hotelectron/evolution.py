@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .collisions import Collisions
-from .convolution import collision_integral
 from .wire import WireProblem, fermi
 
-__all__ = ["SCHEMES", "BoxProblem", "Evolution", "Scheme", "State", "equilibrium_state", "quench_state"]
+__all__ = ["SCHEMES", "BoxProblem", "Evolution", "Scheme", "State", "equilibrium_state", "hot_bump", "quench_state"]
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +73,8 @@ class _Dynamics:
         c = self.collisions
         if not c.mechanisms:
             return np.zeros_like(f), None, None, np.zeros((f.shape[0], 1))
-        G = c.electron_hole(f)
-        K = c.kernel(P, G)
-        dP = c.pairs.rates(P, G, c.grid) if c.pairs is not None else None
-        return -collision_integral(f, K, c.path), dP, G, K.sum(axis=1, keepdims=True)
+        df, dP, G, K = c.rhs_with_kernel(f, P)
+        return df, dP, G, K.sum(axis=1, keepdims=True)
 
     def solve_pairs(self, r_P, G, dt):
         c = self.collisions
@@ -312,12 +309,16 @@ def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu
     return State(0.0, f, P)
 
 
+def hot_bump(energies, energy: float, width: float, height: float) -> np.ndarray:
+    """Gaussian ``height exp(-((eps - energy)/width)^2)`` to add to a distribution (energies in E0)."""
+    return height * np.exp(-(((np.asarray(energies) - energy) / width) ** 2))
+
+
 def quench_state(problem: WireProblem, bump_energy: float = 0.0, bump_width: float = 0.1,
                  bump_height: float = 0.0) -> State:
     """The unbiased equilibrium plus an optional Gaussian hot bump (energies in E0)."""
     state = equilibrium_state(problem)
     if bump_height:
-        e = problem.energy.values
-        bump = bump_height * np.exp(-(((e - bump_energy) / bump_width) ** 2))
+        bump = hot_bump(problem.energy.values, bump_energy, bump_width, bump_height)
         state = State(0.0, np.clip(state.f + bump, 0.0, 1.0), state.P)
     return state

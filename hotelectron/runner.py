@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evolution import BoxProblem, Evolution, State, equilibrium_state, quench_state
+from .evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
 from .observables import observables
 from .steady import steady_state
 from .storage import STATUS_FAILED, TrajectoryWriter, frame_times, read_status
@@ -63,7 +63,7 @@ def _initial_state(scenario) -> State:
         T = problem.temperature_left
         f = fermi(problem.energy.values, 0.0, T)
         if bump:
-            f = np.clip(f + bump["height"] * np.exp(-(((problem.energy.values - bump["energy"]) / bump["width"]) ** 2)), 0, 1)
+            f = np.clip(f + hot_bump(problem.energy.values, bump["energy"], bump["width"], bump["height"]), 0, 1)
         P = problem.pairs.gibbs(1, T) if problem.pairs is not None else None
         return State(0.0, f[None], P)
     if scenario.initial == "equilibrium":
