@@ -114,12 +114,67 @@ def _default_output(scenario_path, output) -> Path:
     return Path(output) if output else Path(Path(scenario_path).stem + ".h5")
 
 
+class _PointProgress:
+    """Points finished and failed of a sweep: a bar in a terminal, a log line per point otherwise."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.quiet, self.bar = quiet, None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="point")
+
+    def __call__(self, finished: int, failed: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(finished=finished, failed=failed)
+            self.bar.update(finished + failed - self.bar.n)
+        elif not self.quiet:
+            log.info("%d of %d points done (%d finished, %d failed)", finished + failed, total, finished, failed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _run_points(sweep, output, args, client=None) -> int:
+    """Run a sweep's points into the folder ``output``; 0 when all finished, 4 when some failed."""
+    from .sweep import run_sweep
+
+    progress = _PointProgress(len(sweep.points()), args.quiet)
+    try:
+        result = run_sweep(sweep, output, client=client, resume=getattr(args, "resume", False), progress=progress)
+    finally:
+        progress.close()
+    log.info("wrote %s (%d points, %d failed)", result.summary, len(result.rows), len(result.failed))
+    if args.plot:
+        from .plots import plot_summary
+
+        log.info("wrote %s", plot_summary(result.summary, args.plot))
+    for row in result.failed:
+        log.error("%s failed: %s", row["point"], row["error"])
+    return 4 if result.failed else 0
+
+
+def _run_series(args, series, mode) -> int:
+    """A scenario with a list of biases: one point file per bias in the folder OUT (default: the
+    scenario's name), run one after another in this process."""
+    if mode is not None:
+        series.base.setdefault("run", {})["mode"] = mode
+    output = Path(args.output) if args.output else Path(Path(args.scenario).stem)
+    return _run_points(series, output, args)
+
+
 def cmd_run(args, mode=None) -> int:
     """Run a scenario into an HDF5 trajectory (and optionally plot it)."""
     import dataclasses
 
     from .runner import run_scenario
+    from .sweep import bias_series
 
+    if Path(args.scenario).is_file():
+        series = bias_series(Path(args.scenario).read_text(encoding="utf-8"), args.scenario)
+        if series is not None:
+            return _run_series(args, series, mode)
     scenario = _load(args.scenario)
     if mode is not None:
         scenario = dataclasses.replace(scenario, mode=mode)
@@ -144,21 +199,58 @@ def cmd_steady(args) -> int:
 
 def cmd_show(args) -> int:
     """Print a scenario's derived quantities."""
-    scenario = _load(args.scenario)
-    print(f"# {args.scenario}: mode {scenario.mode}, energy unit {scenario.energy_unit}")
-    width = max(len(k) for k in scenario.derived)
-    for key, value in scenario.derived.items():
-        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        print(f"{key:<{width}}  {shown}")
+    from .scenario import parse_scenario
+    from .sweep import bias_series
+
+    series = bias_series(Path(args.scenario).read_text(encoding="utf-8"), args.scenario) \
+        if Path(args.scenario).is_file() else None
+    if series is None:
+        scenarios = [(args.scenario, _load(args.scenario))]
+    else:  # one block per bias
+        scenarios = [(f"{args.scenario} ({point.name}: bias {point.params['reservoirs.bias']})",
+                      parse_scenario(point.text, path=args.scenario)) for point in series.points()]
+    for title, scenario in scenarios:
+        print(f"# {title}: mode {scenario.mode}, energy unit {scenario.energy_unit}")
+        width = max(len(k) for k in scenario.derived)
+        for key, value in scenario.derived.items():
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+            print(f"{key:<{width}}  {shown}")
     return 0
 
 
 def cmd_plot(args) -> int:
-    """Draw the figure of a trajectory file."""
-    from .plots import plot_trajectory
+    """Draw the figure of a trajectory file, or of a sweep's summary table (``.csv``)."""
+    from .plots import plot_summary, plot_trajectory
 
-    print(plot_trajectory(args.file, args.output))
+    draw = plot_summary if Path(args.file).suffix == ".csv" else plot_trajectory
+    print(draw(args.file, args.output))
     return 0
+
+
+def cmd_sweep(args) -> int:
+    """Run a sweep file's points on Dask: a LocalCluster here, or the cluster at --scheduler."""
+    from .sweep import load_sweep, local_client
+
+    sweep = load_sweep(args.sweep)
+    output = Path(args.output or sweep.output or Path(args.sweep).stem)
+    if args.serial:
+        return _run_points(sweep, output, args)
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    else:
+        if args.workers is not None and args.workers < 1:
+            msg = f"--workers must be at least 1; got {args.workers}"
+            raise ValueError(msg)
+        client = local_client(args.workers or os.cpu_count() or 1)
+    log.info("dask scheduler %s with %d workers", client.scheduler.address, len(client.scheduler_info()["workers"]))
+    try:
+        return _run_points(sweep, output, args, client=client)
+    finally:
+        client.close()
+        if not args.scheduler:
+            client.cluster.close()
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -176,7 +268,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a scenario into an HDF5 trajectory")
     p.add_argument("scenario", help="scenario TOML file")
-    p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
+    p.add_argument("-o", "--output", metavar="OUT.h5",
+                   help="output file (default: the scenario's name .h5); a folder for a list of biases")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last complete frame")
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
@@ -197,6 +290,17 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="HDF5 trajectory")
     p.add_argument("-o", "--output", metavar="FIG.png", help="figure path (default: next to the file)")
     p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("sweep", help="run a parameter sweep on Dask (one HDF5 file per point, summary.csv)")
+    p.add_argument("sweep", help="sweep TOML file: base scenario plus [axes] and [[zip]]")
+    p.add_argument("-o", "--output", metavar="FOLDER", help="folder of the point files (default: the sweep's output, else its name)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="connect to this Dask scheduler (e.g. tcp://host:8786) instead of a LocalCluster")
+    p.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: the number of cores)")
+    p.add_argument("--serial", action="store_true", help="no Dask: run the points one after another in this process")
+    p.add_argument("--resume", action="store_true", help="skip finished points, continue the others")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
+    p.add_argument("--plot", metavar="FIG.png", help="also draw the summary figure")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("bench", help="time the collision engine (direct vs FFT, full rhs, compile time)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")

@@ -1,0 +1,32 @@
+"""Parameter sweeps: a base scenario plus parameter axes, run point by point on Dask.
+
+A sweep file (TOML):
+
+.. code-block:: toml
+
+    base = "../scenarios/default.toml"   # the base scenario, relative to this file
+    output = "bias_temperature"          # folder of the point files and summary.csv (optional)
+
+    [axes]                               # Cartesian product; keys are "section.key" of the scenario
+    "reservoirs.bias" = ["0.1 mV", "0.2 mV", "0.3 mV"]
+    "reservoirs.temperature" = ["25 mK", "50 mK"]
+
+    [[zip]]                              # varied together (equal lengths), times the axes above
+    "impurities.concentration" = ["7.1 ppm", "15 ppm"]
+    "impurities.kondo_temperature" = ["0.3 K", "0.25 K"]
+
+Any scenario key can be an axis, with the units a scenario accepts there; a key may add an entry the
+base lacks. Each point is the base with its values substituted, validated by the scenario loader and
+run into ``point-NNNN.h5`` (the layout of a single run, the point's scenario text verbatim).
+``summary.csv`` holds one row per point (:mod:`hotelectron.sweep.summary`).
+
+A scenario whose ``[reservoirs] bias`` is a list is a bias series: ``hotelectron run`` runs it as a
+one-axis sweep in its own process (:func:`bias_series`).
+"""
+
+from .execute import SweepResult, local_client, run_point, run_sweep
+from .spec import Point, Sweep, bias_series, load_sweep, parse_sweep
+from .summary import read_summary, write_summary
+
+__all__ = ["Point", "Sweep", "SweepResult", "bias_series", "load_sweep", "local_client", "parse_sweep",
+           "read_summary", "run_point", "run_sweep", "write_summary"]

@@ -1,0 +1,169 @@
+"""Running the points of a sweep: each in a Dask worker (or one after another in this process),
+each into its own HDF5 file, with a summary table rewritten as points finish.
+
+A point that fails (invalid parameters, numerical trouble, a killed worker) becomes a row with status
+``failed`` and its error, and the sweep goes on. With ``resume=True`` points whose files say
+``finished`` are read back, not rerun; the others continue from their last complete frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+
+import h5py
+
+from ..storage import STATUS_FAILED, STATUS_FINISHED
+from .spec import Point, Sweep
+from .summary import failed_row, summarise_file, write_summary
+
+__all__ = ["SweepResult", "local_client", "run_point", "run_sweep"]
+
+log = logging.getLogger(__name__)
+SUMMARY_NAME = "summary.csv"
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """The summary rows (one per point, in point order) and where they were written."""
+
+    rows: list
+    summary: Path
+
+    @property
+    def failed(self) -> list:
+        return [row for row in self.rows if row["status"] != STATUS_FINISHED]
+
+
+def _resumable(path: Path) -> bool:
+    """Whether ``path`` holds at least one complete frame (a killed run can be continued)."""
+    try:
+        with h5py.File(path, "r") as fh:
+            return fh["time"].shape[0] > 0
+    except (OSError, KeyError):  # absent, or cut off before its layout was written
+        return False
+
+
+def run_point(text: str, path: str, params: dict, index: int) -> dict:
+    """Run one point (a complete scenario text) into ``path``; returns its summary row.
+
+    Runs in a worker process: everything it needs travels in its arguments, and every failure of
+    the run is returned as a row rather than raised, so that the sweep goes on.
+    """
+    from ..runner import run_scenario
+    from ..scenario import parse_scenario
+
+    path = Path(path)
+    start = time.perf_counter()
+    try:
+        scenario = parse_scenario(text)
+        run_scenario(scenario, path, resume=_resumable(path))
+    except Exception as exc:  # recorded in the row (and in the file, which run_scenario marks failed)
+        return failed_row(index, params, path if path.exists() else None,
+                          f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+    return summarise_file(path, index, params)
+
+
+def _finished_row(point: Point, path: Path):
+    """The row of a point whose file is complete, or None when it must run (again)."""
+    try:
+        with h5py.File(path, "r") as fh:
+            status, text = str(fh.attrs["status"]), str(fh.attrs["scenario"])
+    except (OSError, KeyError):
+        return None
+    if text != point.text:
+        msg = (f"{path} was written for other parameters than {point.name} of this sweep; "
+               "resume only with the sweep file that made it, or choose another output folder")
+        raise ValueError(msg)
+    return summarise_file(path, point.index, point.params) if status == STATUS_FINISHED else None
+
+
+def local_client(workers: int):
+    """A dask.distributed client on a LocalCluster of ``workers`` single-threaded processes."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster)
+
+
+def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, progress=None) -> SweepResult:
+    """Run every point of ``sweep`` into the folder ``output`` (``point-NNNN.h5`` and ``summary.csv``).
+
+    ``client``: a ``distributed.Client``; None runs the points one after another in this process.
+    ``progress(finished, failed, total)`` is called as points end. Without ``resume`` a folder that
+    already holds point files is refused, so that no finished point is overwritten by accident.
+    """
+    output = Path(output)
+    points = sweep.points()
+    existing = sorted(output.glob("point-*.h5")) if output.exists() else []
+    if existing and not resume:
+        msg = f"{output} already holds {len(existing)} point file(s); continue with --resume or choose another output"
+        raise ValueError(msg)
+    output.mkdir(parents=True, exist_ok=True)
+    summary = output / SUMMARY_NAME
+    rows: dict[int, dict] = {}
+    counts = {"finished": 0, "failed": 0}
+
+    def record(row: dict) -> None:
+        rows[row["index"]] = row
+        counts["finished" if row["status"] == STATUS_FINISHED else "failed"] += 1
+        if row["status"] != STATUS_FINISHED:
+            log.warning("%s failed: %s", f"point-{row['index']:04d}", row["error"])
+        write_summary([rows[i] for i in sorted(rows)], sweep.keys, summary)
+        if progress is not None:
+            progress(counts["finished"], counts["failed"], len(points))
+
+    todo = []
+    for point in points:
+        path = output / f"{point.name}.h5"
+        row = _finished_row(point, path) if resume else None
+        if row is not None:
+            record(row)
+        else:
+            todo.append((point, path))
+    if resume:
+        log.info("%d of %d points already finished; running %d", len(rows), len(points), len(todo))
+    if client is None:
+        for point, path in todo:
+            record(run_point(point.text, str(path), point.params, point.index))
+    else:
+        _run_on_dask(client, todo, record)
+    if not rows:
+        write_summary([], sweep.keys, summary)
+    return SweepResult([rows[i] for i in sorted(rows)], summary)
+
+
+def _run_on_dask(client, todo, record) -> None:
+    from distributed import as_completed
+
+    futures = {}
+    for point, path in todo:
+        future = client.submit(run_point, point.text, str(path), point.params, point.index,
+                               key=f"hotelectron-{path.stem}-{time.time_ns()}", pure=False, retries=0)
+        futures[future] = (point, path)
+    try:
+        for future in as_completed(futures):
+            point, path = futures[future]
+            try:
+                row = future.result()
+            except Exception as exc:  # the worker died (KilledWorker) or the task could not run
+                row = failed_row(point.index, point.params, path if path.exists() else None,
+                                 f"{type(exc).__name__}: {exc}", float("nan"))
+                _mark_failed(path, row["error"])
+            record(row)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
+def _mark_failed(path: Path, message: str) -> None:
+    """A file left ``running`` by a dead worker says failed (it can still be resumed)."""
+    try:
+        with h5py.File(path, "r+") as fh:
+            if str(fh.attrs.get("status")) != STATUS_FINISHED:
+                fh.attrs.update(status=STATUS_FAILED, message=message)
+    except (OSError, KeyError):
+        pass

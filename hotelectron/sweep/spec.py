@@ -1,0 +1,164 @@
+"""Sweep files: a base scenario plus parameter axes, expanded into one scenario per point.
+
+Every point is a complete scenario text (TOML, written with tomli-w) in which the swept keys are
+replaced, so that a point's HDF5 file stores exactly what was run and each point is validated by the
+same loader as a single run.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import errno
+import itertools
+import tomllib
+from pathlib import Path
+
+import tomli_w
+
+__all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep"]
+
+SWEEP_KEYS = {"base", "output", "axes", "zip"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """One point of a sweep: its index, the swept values by key (``"reservoirs.bias"``) and the
+    full scenario text that runs it."""
+
+    index: int
+    params: dict
+    text: str
+
+    @property
+    def name(self) -> str:
+        return f"point-{self.index:04d}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A base scenario (parsed TOML), product axes and zipped groups of axes.
+
+    ``axes`` maps a dotted scenario key to its list of values; every group in ``zips`` maps keys to
+    lists of one common length, varied together. Points are the Cartesian product of the axes and
+    the groups, the first axis varying slowest.
+    """
+
+    base: dict
+    axes: dict
+    zips: tuple = ()
+    output: str | None = None
+    source: str = "sweep"
+
+    @property
+    def keys(self) -> list[str]:
+        return [*self.axes, *(k for group in self.zips for k in group)]
+
+    def points(self) -> list[Point]:
+        factors = [[{key: value} for value in values] for key, values in self.axes.items()]
+        factors += [[dict(zip(group, row, strict=True)) for row in zip(*group.values(), strict=True)]
+                    for group in self.zips]
+        points = []
+        for index, combo in enumerate(itertools.product(*factors)):
+            params = {k: v for part in combo for k, v in part.items()}
+            points.append(Point(index, params, tomli_w.dumps(_with_overrides(self.base, params, self.source))))
+        return points
+
+
+def _fail(source: str, what: str) -> None:
+    raise ValueError(f"{source}: {what}")
+
+
+def _with_overrides(base: dict, params: dict, source: str) -> dict:
+    data = copy.deepcopy(base)
+    for key, value in params.items():
+        *sections, leaf = key.split(".")
+        table = data
+        for section in sections:
+            table = table.setdefault(section, {})
+            if not isinstance(table, dict):
+                _fail(source, f"axis {key!r}: {section!r} is a value in the base scenario, not a section")
+        table[leaf] = value
+    return data
+
+
+def _axis(source: str, key, values) -> list:
+    where = f"axis {key!r}"
+    if not isinstance(key, str) or "." not in key or any(not part for part in key.split(".")):
+        _fail(source, f"{where}: a key must be 'section.key' (e.g. \"reservoirs.bias\")")
+    if not isinstance(values, list) or not values:
+        _fail(source, f"{where}: its values must be a non-empty list, e.g. [\"0.1 mV\", \"0.2 mV\"]; got {values!r}")
+    for value in values:
+        if isinstance(value, dict | list):
+            _fail(source, f"{where}: values must be numbers or strings with units; got {value!r}")
+    return list(values)
+
+
+def parse_sweep(text: str, path=None) -> Sweep:
+    """Validate a sweep file given as TOML text; ``base`` is read relative to ``path``'s folder."""
+    source = "sweep" if path is None else str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        _fail(source, f"not valid TOML: {exc}")
+    unknown = sorted(set(data) - SWEEP_KEYS)
+    if unknown:
+        _fail(source, f"unknown key(s) {unknown}; a sweep file holds {sorted(SWEEP_KEYS)}")
+    if not isinstance(data.get("base"), str):
+        _fail(source, "base: the path of the base scenario (a string) is required")
+    folder = Path(path).parent if path is not None else Path.cwd()
+    base_path = folder / data["base"]
+    if not base_path.is_file():
+        _fail(source, f"base: scenario file {str(base_path)!r} not found")
+    try:
+        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        _fail(source, f"base {str(base_path)!r}: not a valid TOML scenario: {exc}")
+    axes = data.get("axes", {})
+    zips = data.get("zip", [])
+    if not isinstance(axes, dict):
+        _fail(source, "axes: must be a table of 'section.key' = [values]")
+    if isinstance(zips, dict):
+        zips = [zips]
+    if not isinstance(zips, list) or not all(isinstance(group, dict) and group for group in zips):
+        _fail(source, "zip: must be a table (or [[zip]] tables) of 'section.key' = [values]")
+    axes = {key: _axis(source, key, values) for key, values in axes.items()}
+    groups = []
+    for group in zips:
+        group = {key: _axis(source, key, values) for key, values in group.items()}
+        lengths = {key: len(values) for key, values in group.items()}
+        if len(set(lengths.values())) != 1:
+            _fail(source, f"zip: zipped axes must have equal lengths; got {lengths}")
+        groups.append(group)
+    keys = [*axes, *(k for g in groups for k in g)]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        _fail(source, f"axis {repeated[0]!r} is given more than once")
+    if not keys:
+        _fail(source, "no axis: give [axes] and/or [[zip]] with at least one 'section.key' = [values]")
+    output = data.get("output")
+    if output is not None and not isinstance(output, str):
+        _fail(source, f"output: must be a folder name (a string); got {output!r}")
+    return Sweep(base, axes, tuple(groups), output, source)
+
+
+def load_sweep(path) -> Sweep:
+    """Read and validate the sweep file at ``path``."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(errno.ENOENT, "sweep file not found", str(p))
+    return parse_sweep(p.read_text(encoding="utf-8"), path=p)
+
+
+def bias_series(text: str, path=None) -> Sweep | None:
+    """A scenario whose ``[reservoirs] bias`` is a list is a series of runs, one per bias (each in
+    the units of its own eU); None for an ordinary scenario."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None  # the scenario loader reports it
+    biases = data.get("reservoirs", {}).get("bias") if isinstance(data.get("reservoirs"), dict) else None
+    if not isinstance(biases, list):
+        return None
+    source = "scenario" if path is None else str(path)
+    return Sweep(data, {"reservoirs.bias": _axis(source, "reservoirs.bias", biases)}, source=source)

@@ -1,0 +1,99 @@
+"""The summary table of a sweep: one row per point with its parameters, status, error, wall time and
+the scalar observables of its last frame. Written as CSV, which ``pandas.read_csv`` opens directly
+(``.set_index(axes).to_xarray()`` gives an xarray Dataset over the swept parameters).
+
+Observables are in the solver's units (energies in E0, times in tau_D; see the README); the columns
+``energy_unit_J`` and ``tau_D_s`` convert them, and ``t_eff_mid_K`` is T_eff(L/2) in kelvin.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import h5py
+import pint
+
+from ..units import BOLTZMANN_J_PER_K, registry
+
+__all__ = ["axis_columns", "failed_row", "read_summary", "summarise_file", "write_summary"]
+
+FIXED = ("index", "point", "status", "error", "wall_s", "file")
+
+
+def failed_row(index: int, params: dict, path, error: str, wall_s: float) -> dict:
+    return {"index": index, "point": f"point-{index:04d}", **params, "status": "failed", "error": error,
+            "wall_s": wall_s, "file": "" if path is None else Path(path).name}
+
+
+def summarise_file(path, index: int, params: dict) -> dict:
+    """The row of one point's HDF5 file: status, message and the last frame's scalars."""
+    path = Path(path)
+    with h5py.File(path, "r") as fh:
+        n_t = fh["time"].shape[0]
+        derived = json.loads(fh.attrs["derived"])
+        row = {"index": index, "point": f"point-{index:04d}", **params, "status": str(fh.attrs["status"]),
+               "error": str(fh.attrs["message"]), "wall_s": float(fh["wall_time"][-1]) if n_t else math.nan,
+               "file": path.name, "energy_unit_J": derived.get("energy_unit_J", math.nan),
+               "tau_D_s": derived.get("tau_D_s", math.nan), "time_tau_D": float(fh["time"][-1]) if n_t else math.nan}
+        for name, ds in fh["observables"].items():
+            row[name] = float(ds[n_t - 1]) if n_t else math.nan
+    if "t_eff_mid" in row and math.isfinite(row["energy_unit_J"]):
+        row["t_eff_mid_K"] = row["t_eff_mid"] * row["energy_unit_J"] / BOLTZMANN_J_PER_K
+    return row
+
+
+def axis_columns(rows: list[dict], keys: list[str]) -> dict[str, dict[int, float]]:
+    """Numeric columns for swept quantities given with units: ``"reservoirs.bias [mV]"`` -> values by
+    row index, in the unit of the axis's first value (plain-number axes need none)."""
+    ureg = registry()
+    columns = {}
+    for key in keys:
+        values = {row["index"]: row.get(key) for row in rows}
+        if not any(isinstance(v, str) for v in values.values()):
+            continue
+        unit, numbers = None, {}
+        for index, value in values.items():
+            try:
+                quantity = ureg.Quantity(value) if isinstance(value, str) else ureg.Quantity(float(value))
+                unit = unit if unit is not None else quantity.units
+                numbers[index] = float(quantity.to(unit).magnitude)
+            except (pint.PintError, ValueError, TypeError, AttributeError, ZeroDivisionError):
+                numbers[index] = math.nan
+        if unit is not None:
+            columns[f"{key} [{unit:~}]" if str(unit) != "dimensionless" else f"{key} [1]"] = numbers
+    return columns
+
+
+def write_summary(rows: list[dict], keys: list[str], path) -> Path:
+    """Write the rows as CSV (atomically: a reader never sees half a table)."""
+    path = Path(path)
+    extra = axis_columns(rows, keys)
+    observed = []
+    for row in rows:
+        observed += [k for k in row if k not in FIXED and k not in keys and k not in observed]
+    header = [*FIXED[:2], *keys, *extra, *FIXED[2:], *observed]
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header, restval="")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, **{name: numbers[row["index"]] for name, numbers in extra.items()}})
+    os.replace(tmp, path)
+    return path
+
+
+def read_summary(path) -> list[dict]:
+    """The rows of a summary file, numbers as floats (pandas users: ``pandas.read_csv(path)``)."""
+    def value(text):
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        return [{k: (value(v) if v != "" else math.nan) if k not in ("status", "error", "point", "file") else v
+                 for k, v in row.items()} for row in csv.DictReader(fh)]
