@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import h5py
@@ -48,21 +49,34 @@ def test_shipped_scenarios_exist():
     assert {"default", "cu_coulomb", "collisionless", "agmn_spin52", "box_quench"} <= names
 
 
+def _is_series(scenario: Path) -> bool:
+    """A scenario with a list of biases: ``run`` writes a folder of point files."""
+    return isinstance(tomllib.loads(scenario.read_text()).get("reservoirs", {}).get("bias"), list)
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
 def test_every_shipped_scenario_runs_and_plots(scenario, tmp_path):
-    out = tmp_path / f"{scenario.stem}.h5"
+    series = _is_series(scenario)
+    out = tmp_path / (scenario.stem if series else f"{scenario.stem}.h5")
     fig = tmp_path / f"{scenario.stem}.png"
     hotelectron("--quiet", "run", scenario, "-o", out, "--plot", fig)
     assert fig.stat().st_size > 10_000
-    with h5py.File(out, "r") as fh:
-        assert fh.attrs["status"] == "finished"
-        assert fh.attrs["scenario"] == scenario.read_text()
-        assert np.all(np.isfinite(fh["f"][:]))
-        for name, ds in fh["observables"].items():
-            values = ds[:]
-            assert np.all(np.isfinite(values) | ("undefined" in ds.attrs)), name
+    files = sorted(out.glob("point-*.h5")) if series else [out]
+    biases = tomllib.loads(scenario.read_text())["reservoirs"]["bias"] if series else [None]
+    assert len(files) == len(biases)
+    for path, bias in zip(files, biases, strict=True):
+        with h5py.File(path, "r") as fh:
+            assert fh.attrs["status"] == "finished"
+            if series:  # each point: the scenario with its own bias, verbatim
+                assert tomllib.loads(fh.attrs["scenario"])["reservoirs"]["bias"] == bias
+            else:
+                assert fh.attrs["scenario"] == scenario.read_text()
+            assert np.all(np.isfinite(fh["f"][:]))
+            for name, ds in fh["observables"].items():
+                values = ds[:]
+                assert np.all(np.isfinite(values) | ("undefined" in ds.attrs)), name
     shown = hotelectron("show", scenario).stdout
-    assert "n_energy" in shown
+    assert shown.count("n_energy") == len(biases)
 
 
 def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path):
