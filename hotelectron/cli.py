@@ -54,6 +54,15 @@ def cmd_bench(args) -> int:
     """
     from . import bench
 
+    if args.sweep:
+        from . import bench_sweep
+
+        result = bench_sweep.run_sweep_bench(quick=args.quick, progress=log.info)
+        print(bench_sweep.format_sweep_report(result))
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            bench.write_json(result, args.json)
+        return 0
     if args.wire:
         from . import bench_wire
 
@@ -306,6 +315,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     p.add_argument("--quick", action="store_true", help="small sizes only (seconds; a smoke test, no targets)")
     p.add_argument("--wire", action="store_true", help="time the wire solver instead: steady state and evolution")
+    p.add_argument("--sweep", action="store_true", help="time 8 sweep points on a 2-worker LocalCluster against serial")
     p.set_defaults(func=cmd_bench)
 
     add_transport_parser(sub)
@@ -317,6 +327,8 @@ def main(argv=None) -> int:
     # when another process shares the cores; sleeping threads cost little on an idle machine.
     # Must be set before numba starts its threads; an explicit setting of the user wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    # Dask's scheduler and workers log their start and stop at INFO; only their problems matter here
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

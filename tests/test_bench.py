@@ -78,3 +78,12 @@ def test_quick_wire_benchmark_reaches_the_steady_state():
     assert result["steady"]["iterations"] >= 1 and result["steady"]["residual"] <= 1e-10
     report = bench_wire.format_wire_report(result)
     assert "steady state" in report and "PASS" not in report  # quick runs judge no target
+
+
+def test_quick_sweep_benchmark_runs_both_ways_with_identical_results(capsys):
+    from hotelectron.cli import main
+
+    assert main(["--quiet", "bench", "--sweep", "--quick"]) == 0
+    report = capsys.readouterr().out
+    assert "speed ratio serial / parallel" in report
+    assert "failed points 0; identical results: True" in report

@@ -80,12 +80,20 @@ def _finished_row(point: Point, path: Path):
     return summarise_file(path, point.index, point.params) if status == STATUS_FINISHED else None
 
 
+# Dask's default MALLOC_TRIM_THRESHOLD_ = 65536 for worker processes makes glibc hand every freed
+# array back to the system and map it again at the next allocation: the solver's temporaries then
+# cost page faults, and a point runs about twice as slowly (measured: 10.5 s against 4.9 s).
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 def local_client(workers: int):
     """A dask.distributed client on a LocalCluster of ``workers`` single-threaded processes."""
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
+    with dask.config.set(WORKER_ENVIRON):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", silence_logs=logging.ERROR)
     return Client(cluster)
 
 

@@ -1,0 +1,37 @@
+"""Benchmark of parameter sweeps; the same run as ``hotelectron bench --sweep``.
+
+    python benchmarks/bench_sweep.py [--json PATH] [--quick]
+
+Runs the same 8 points one after another in this process and on a Dask LocalCluster of 2 worker
+processes, and prints the speed ratio (target >= 1.7 on the 2-core machine); the system is defined
+in ``hotelectron/bench_sweep.py``. Writes the figures as JSON (default:
+benchmarks/results/sweep.json).
+"""
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+# as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/cli.py)
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from hotelectron import bench, bench_sweep  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", default=str(Path(__file__).parent / "results" / "sweep.json"))
+    parser.add_argument("--quick", action="store_true", help="small points (a smoke test, no target)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    result = bench_sweep.run_sweep_bench(quick=args.quick, progress=logging.getLogger("bench").info)
+    print(bench_sweep.format_sweep_report(result))
+    bench.write_json(result, args.json)
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
