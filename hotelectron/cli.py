@@ -57,6 +57,7 @@ def cmd_bench(args) -> int:
     if args.sweep:
         from . import bench_sweep
 
+        _quiet_dask()
         result = bench_sweep.run_sweep_bench(quick=args.quick, progress=log.info)
         print(bench_sweep.format_sweep_report(result))
         if args.json:
@@ -143,6 +144,14 @@ class _PointProgress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def _quiet_dask() -> None:
+    """Dask's scheduler and workers log their start and stop at INFO; only their problems matter.
+    (Set after distributed is imported: importing it sets its own level.)"""
+    import distributed  # noqa: F401
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
 def _run_points(sweep, output, args, client=None) -> int:
@@ -242,6 +251,7 @@ def cmd_sweep(args) -> int:
 
     sweep = load_sweep(args.sweep)
     output = Path(args.output or sweep.output or Path(args.sweep).stem)
+    _quiet_dask()
     if args.serial:
         return _run_points(sweep, output, args)
     if args.scheduler:
@@ -327,8 +337,6 @@ def main(argv=None) -> int:
     # when another process shares the cores; sleeping threads cost little on an idle machine.
     # Must be set before numba starts its threads; an explicit setting of the user wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-    # Dask's scheduler and workers log their start and stop at INFO; only their problems matter here
-    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

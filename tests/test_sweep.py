@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from pathlib import Path
 
 import h5py
 import pytest
@@ -243,3 +244,29 @@ def test_resume_refuses_files_of_another_sweep(tmp_path):
     other = load_sweep(write_sweep(tmp_path, temperatures='["30 mK", "60 mK"]'))
     with pytest.raises(ValueError, match="other parameters"):
         run_sweep(other, tmp_path / "out", resume=True)
+
+
+SHIPPED = sorted((Path(__file__).parent.parent / "scenarios" / "sweeps").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_sweep_expands_into_valid_scenarios(path):
+    sweep = load_sweep(path)
+    points = sweep.points()
+    assert len(points) == math.prod(len(v) for v in sweep.axes.values()) * math.prod(
+        len(next(iter(g.values()))) for g in sweep.zips)
+    for point in points:
+        scenario = parse_scenario(point.text)
+        assert scenario.mode in ("steady", "evolve", "box")
+
+
+def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
+    result = hotelectron("--quiet", "sweep", SHIPPED[0], "-o", tmp_path / "out", "--serial")
+    assert result.returncode == 0, result.stderr
+    rows = read_summary(tmp_path / "out" / "summary.csv")
+    assert rows and all(r["status"] == "finished" for r in rows)
+    # hotter reservoirs at the same bias: a hotter wire (T_eff(L/2) in kelvin grows with T)
+    by_key = {(r["reservoirs.bias [mV]"], r["reservoirs.temperature [mK]"]): r["t_eff_mid_K"] for r in rows}
+    for (bias, temperature), t_eff in by_key.items():
+        if temperature == 25.0:
+            assert by_key[(bias, 100.0)] > t_eff
