@@ -16,6 +16,8 @@ from pathlib import Path
 # as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/cli.py)
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
+import distributed  # noqa: E402, F401  (imported first: it sets its own log level)
+
 from hotelectron import bench, bench_sweep  # noqa: E402
 
 
@@ -25,6 +27,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small points (a smoke test, no target)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its start and stop chatter
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     result = bench_sweep.run_sweep_bench(quick=args.quick, progress=logging.getLogger("bench").info)
     print(bench_sweep.format_sweep_report(result))

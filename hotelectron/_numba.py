@@ -19,8 +19,9 @@ FASTMATH = {"nsz", "arcp", "contract", "afn"}
 # Below this many elements in its largest array a parallel kernel runs on one thread: waking the
 # other threads at every call costs more than the loop. Measured on 2 cores: a 9 x 241 wire ran
 # 2.5 times slower on two threads than on one; the tridiagonal solve breaks even near 5e3 elements
-# (9 x 241: 21 us on one thread, 47 us on two; 33 x 1601: 459 us against 224 us).
-PARALLEL_MIN_WORK = 1 << 13
+# (9 x 241: 21 us on one thread, 47 us on two; 33 x 1601: 459 us against 224 us), but a whole
+# 17 x 801 wire still ran 14% faster on one thread (3.36 s against 3.83 s per sweep point).
+PARALLEL_MIN_WORK = 1 << 15
 
 
 class ParallelKernel:
