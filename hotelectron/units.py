@@ -121,6 +121,9 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
             except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError,
                     ArithmeticError, tokenize.TokenError) as exc:
                 _fail(name, text, allowed, f"cannot read {unit_text!r} as a unit ({type(exc).__name__})")
+            if si_unit == "dimensionless" and [e for _, e in quantity.unit_items()] != [1]:
+                # a fraction is written with one unit ("60 ppm"); "60 ppm ppm" would be 6e-11
+                _fail(name, text, allowed, f"{unit_text!r} is not a single unit such as ppm or percent")
             if quantity.dimensionality == reg.kelvin.dimensionality and reg.Quantity(0.0, quantity.units).to("K").magnitude != 0:
                 _fail(name, text, allowed, "offset temperature scales (degC, degF) are not accepted, use K")
     target = reg.Unit(unit if unit is not None else si_unit)

@@ -45,6 +45,8 @@ def test_parse_quantity_in_requested_unit():
         ("inf mV", "voltage", "not finite"),
         ("1 +", "temperature", "cannot read"),
         ("-5 mK", "temperature", "positive"),
+        ("60 ppm ppm", "concentration", "not a single unit"),
+        ("60 ppm/ppm", "concentration", "not a single unit"),
     ],
 )
 def test_parse_quantity_refuses_with_a_message_naming_field_value_and_allowed(text, expected, fragment):
