@@ -167,18 +167,36 @@ def _run_points(sweep, output, args, client=None) -> int:
     if args.plot:
         from .plots import plot_summary
 
-        log.info("wrote %s", plot_summary(result.summary, args.plot))
-    for row in result.failed:
-        log.error("%s failed: %s", row["point"], row["error"])
+        try:
+            log.info("wrote %s", plot_summary(result.summary, args.plot))
+        except ValueError as exc:  # e.g. no finished point: the exit status tells of the failures
+            log.error("no figure: %s", exc)
     return 4 if result.failed else 0
+
+
+EVOLVE_ONLY = ("end_time", "output_every", "pairs_every", "initial", "bump")
+
+
+def _series(path):
+    """The bias series of a scenario file whose bias is a list, else None."""
+    from .sweep import bias_series
+
+    path = Path(path)
+    return bias_series(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else None
 
 
 def _run_series(args, series, mode) -> int:
     """A scenario with a list of biases: one point file per bias in the folder OUT (default: the
     scenario's name), run one after another in this process."""
-    if mode is not None:
-        series.base.setdefault("run", {})["mode"] = mode
+    if mode is not None:  # as `steady` does for one scenario: the time-evolution keys do not apply
+        run = series.base.setdefault("run", {})
+        run["mode"] = mode
+        for key in EVOLVE_ONLY:
+            run.pop(key, None)
     output = Path(args.output) if args.output else Path(Path(args.scenario).stem)
+    if output.suffix == ".h5":
+        msg = f"-o {output}: a list of biases writes a folder of point files; give a folder name"
+        raise ValueError(msg)
     return _run_points(series, output, args)
 
 
@@ -187,12 +205,10 @@ def cmd_run(args, mode=None) -> int:
     import dataclasses
 
     from .runner import run_scenario
-    from .sweep import bias_series
 
-    if Path(args.scenario).is_file():
-        series = bias_series(Path(args.scenario).read_text(encoding="utf-8"), args.scenario)
-        if series is not None:
-            return _run_series(args, series, mode)
+    series = _series(args.scenario)
+    if series is not None:
+        return _run_series(args, series, mode)
     scenario = _load(args.scenario)
     if mode is not None:
         scenario = dataclasses.replace(scenario, mode=mode)
@@ -218,10 +234,8 @@ def cmd_steady(args) -> int:
 def cmd_show(args) -> int:
     """Print a scenario's derived quantities."""
     from .scenario import parse_scenario
-    from .sweep import bias_series
 
-    series = bias_series(Path(args.scenario).read_text(encoding="utf-8"), args.scenario) \
-        if Path(args.scenario).is_file() else None
+    series = _series(args.scenario)
     if series is None:
         scenarios = [(args.scenario, _load(args.scenario))]
     else:  # one block per bias
@@ -252,12 +266,19 @@ def cmd_sweep(args) -> int:
     sweep = load_sweep(args.sweep)
     output = Path(args.output or sweep.output or Path(args.sweep).stem)
     _quiet_dask()
+    if sum(map(bool, (args.serial, args.scheduler, args.workers is not None))) > 1:
+        msg = "--serial, --scheduler and --workers exclude each other: choose one"
+        raise ValueError(msg)
     if args.serial:
         return _run_points(sweep, output, args)
     if args.scheduler:
         from distributed import Client
 
-        client = Client(args.scheduler)
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            msg = f"--scheduler {args.scheduler}: no Dask scheduler answered ({exc})"
+            raise ValueError(msg) from None
     else:
         if args.workers is not None and args.workers < 1:
             msg = f"--workers must be at least 1; got {args.workers}"
@@ -305,8 +326,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario TOML file")
     p.set_defaults(func=cmd_show)
 
-    p = sub.add_parser("plot", help="draw the figure of a trajectory file")
-    p.add_argument("file", help="HDF5 trajectory")
+    p = sub.add_parser("plot", help="draw the figure of a trajectory file or of a sweep's summary.csv")
+    p.add_argument("file", help="HDF5 trajectory, or a sweep's summary.csv")
     p.add_argument("-o", "--output", metavar="FIG.png", help="figure path (default: next to the file)")
     p.set_defaults(func=cmd_plot)
 
@@ -346,7 +367,8 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        log.error("interrupted; the output is marked failed and can be continued with --resume")
+        log.error("interrupted; what was written is kept (a file being written is marked failed, or left "
+                  "running when its worker was stopped) and --resume continues it")
         return 130
     except (RuntimeError, FloatingPointError) as exc:  # numerical trouble: the file says failed
         log.error("numerical failure: %s", exc)

@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 from hotelectron.scenario import parse_scenario
@@ -104,12 +105,40 @@ def test_points_are_the_product_of_axes_and_zipped_groups(tmp_path):
         ('bse = "base.toml"\n[axes]\n"a.b" = [1]', "unknown key"),
         ('base = "base.toml"\n[axes]\n"a.b" = [[1]]', "numbers or strings"),
         ('base = "base.toml"\n[axes\n', "not valid TOML"),
+        ('base = "base.toml"\n[axes]\n"a.b" = ["1 mV", "1 mV"]', "given twice"),
     ],
 )
 def test_bad_sweep_files_are_refused_naming_the_problem(tmp_path, text, message):
     (tmp_path / "base.toml").write_text(BASE)
     with pytest.raises(ValueError, match=message):
         parse_sweep(text, path=tmp_path / "sweep.toml")
+
+
+def test_dotted_keys_and_a_base_bias_series_become_axes(tmp_path):
+    (tmp_path / "base.toml").write_text(BASE.replace('bias = "0.2 mV"', 'bias = ["0.1 mV", "0.2 mV"]'))
+    sweep = parse_sweep('base = "base.toml"\n[axes]\nreservoirs.temperature = ["25 mK", "50 mK"]',
+                        path=tmp_path / "sweep.toml")
+    assert sweep.keys == ["reservoirs.bias", "reservoirs.temperature"]
+    assert [p.params["reservoirs.bias"] for p in sweep.points()] == ["0.1 mV", "0.1 mV", "0.2 mV", "0.2 mV"]
+    for point in sweep.points():
+        parse_scenario(point.text)
+
+
+def test_numeric_columns_only_for_quantities_with_units():
+    from hotelectron.sweep.summary import axis_columns
+
+    rows = [{"index": 0, "b": "0.1 mV", "m": "Cu", "s": 0.5}, {"index": 1, "b": "200 uV", "m": "fermi", "s": 1.5}]
+    assert axis_columns(rows, ["b", "m", "s"]) == {"b [mV]": {0: 0.1, 1: pytest.approx(0.2)}}
+
+
+def test_steady_on_an_evolving_bias_series_and_a_file_name_for_a_series(tmp_path):
+    scenario = tmp_path / "series.toml"
+    scenario.write_text(EVOLVE.replace('bias = "0.2 mV"', 'bias = ["0.1 mV", "0.2 mV"]'))
+    result = hotelectron("--quiet", "steady", scenario, "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in read_summary(tmp_path / "out" / "summary.csv")] == ["finished"] * 2
+    refused = hotelectron("--quiet", "run", scenario, "-o", tmp_path / "x.h5", check=False)
+    assert refused.returncode == 2 and "folder" in refused.stderr
 
 
 def test_a_serial_sweep_writes_point_files_and_a_summary_pandas_opens(tmp_path):
@@ -167,6 +196,17 @@ def test_a_bad_point_is_reported_and_the_others_finish(client, tmp_path):
     assert [r["status"] for r in rows] == ["finished", "failed", "finished", "failed"]
 
 
+def test_a_point_that_fails_inside_its_worker_is_recorded_and_the_others_finish(client, tmp_path):
+    """A valid point whose run fails in the worker (here: its file cannot be created, a folder has
+    its name) is a failed row with the error; the other points finish."""
+    sweep = load_sweep(write_sweep(tmp_path))
+    (tmp_path / "out" / "point-0002.h5").mkdir(parents=True)
+    result = run_sweep(sweep, tmp_path / "out", client=client, resume=True)
+    status = [r["status"] for r in read_summary(result.summary)]
+    assert status == ["finished", "finished", "failed", "finished"]
+    assert "point-0002.h5" in result.failed[0]["error"]
+
+
 def test_a_worker_killed_mid_point_does_not_lose_the_point(tmp_path):
     """SIGKILL of a worker process while it writes a point: Dask reruns the point elsewhere (its file
     continues from the last complete frame) and the summary is that of an undisturbed sweep."""
@@ -207,14 +247,22 @@ def test_a_killed_sweep_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path)
                               "--workers", "2"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     deadline = time.monotonic() + 240
-    done = []
-    while not done and time.monotonic() < deadline and child.poll() is None:
+    done, partial = [], {}
+    while not (done and partial) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.05)
         if (out / "summary.csv").exists():
             done = read_summary(out / "summary.csv")
+        partial = {}
+        for path in out.glob("point-*.h5"):  # points being written, with a few frames already
+            try:
+                with h5py.File(path, "r") as fh:
+                    if fh.attrs["status"] == "running" and fh["time"].shape[0] >= 3:
+                        partial[path.name] = fh["wall_time"][: fh["time"].shape[0]]
+            except (OSError, KeyError):
+                continue
     os.killpg(child.pid, signal.SIGKILL)  # the command, its scheduler and its workers
     child.wait()
-    assert 1 <= len(done) < 4, "the sweep should be killed part-way"
+    assert 1 <= len(done) < 4 and partial, "the sweep should be killed part-way, in the middle of a point"
     finished_before = {r["point"]: r["wall_s"] for r in done if r["status"] == "finished"}
 
     result = hotelectron("--quiet", "sweep", sweep, "-o", out, "--workers", "2", "--resume")
@@ -224,6 +272,9 @@ def test_a_killed_sweep_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path)
     for row in rows:  # finished points were kept, not run again
         if row["point"] in finished_before:
             assert row["wall_s"] == finished_before[row["point"]]
+    for name, wall_time in partial.items():  # a point killed mid-way continued: its frames were kept
+        with h5py.File(out / name, "r") as fh:
+            np.testing.assert_array_equal(fh["wall_time"][: wall_time.size], wall_time)
     assert sorted(p.name for p in out.glob("point-*.h5")) == [f"point-{i:04d}.h5" for i in range(4)]
 
 
@@ -253,11 +304,13 @@ SHIPPED = sorted((Path(__file__).parent.parent / "scenarios" / "sweeps").glob("*
 def test_every_shipped_sweep_expands_into_valid_scenarios(path):
     sweep = load_sweep(path)
     points = sweep.points()
-    assert len(points) == math.prod(len(v) for v in sweep.axes.values()) * math.prod(
-        len(next(iter(g.values()))) for g in sweep.zips)
+    assert len({p.text for p in points}) == len(points) > 1  # distinct scenarios
     for point in points:
-        scenario = parse_scenario(point.text)
-        assert scenario.mode in ("steady", "evolve", "box")
+        data = tomllib.loads(point.text)
+        for key, value in point.params.items():  # each carries its own values
+            section, leaf = key.split(".")
+            assert data[section][leaf] == value
+        parse_scenario(point.text)  # and is valid
 
 
 def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):

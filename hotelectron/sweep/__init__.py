@@ -16,7 +16,8 @@ A sweep file (TOML):
     "impurities.kondo_temperature" = ["0.3 K", "0.25 K"]
 
 Any scenario key can be an axis, with the units a scenario accepts there; a key may add an entry the
-base lacks. Each point is the base with its values substituted, validated by the scenario loader and
+base lacks. A base whose ``[reservoirs] bias`` is a list (a bias series) has its biases as the first
+axis unless the sweep sets ``"reservoirs.bias"`` itself. Each point is the base with its values substituted, validated by the scenario loader and
 run into ``point-NNNN.h5`` (the layout of a single run, the point's scenario text verbatim).
 ``summary.csv`` holds one row per point (:mod:`hotelectron.sweep.summary`).
 

@@ -50,7 +50,9 @@ def run_point(text: str, path: str, params: dict, index: int) -> dict:
     """Run one point (a complete scenario text) into ``path``; returns its summary row.
 
     Runs in a worker process: everything it needs travels in its arguments, and every failure of
-    the run is returned as a row rather than raised, so that the sweep goes on.
+    the run is returned as a row rather than raised, so that the sweep goes on. A file left by a
+    killed run continues from its last complete frame (a steady state, having no path to continue,
+    starts again); a file that cannot be continued is replaced.
     """
     from ..runner import run_scenario
     from ..scenario import parse_scenario
@@ -59,11 +61,18 @@ def run_point(text: str, path: str, params: dict, index: int) -> dict:
     start = time.perf_counter()
     try:
         scenario = parse_scenario(text)
-        run_scenario(scenario, path, resume=_resumable(path))
+        resume = scenario.mode != "steady" and _resumable(path)
+        try:
+            run_scenario(scenario, path, resume=resume)
+        except (OSError, KeyError, ValueError) as exc:
+            if not resume:
+                raise
+            log.warning("%s cannot be continued (%s); running it again from the start", path, exc)
+            run_scenario(scenario, path)
+        return summarise_file(path, index, params)
     except Exception as exc:  # recorded in the row (and in the file, which run_scenario marks failed)
         return failed_row(index, params, path if path.exists() else None,
                           f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
-    return summarise_file(path, index, params)
 
 
 def _finished_row(point: Point, path: Path):
@@ -77,13 +86,32 @@ def _finished_row(point: Point, path: Path):
         msg = (f"{path} was written for other parameters than {point.name} of this sweep; "
                "resume only with the sweep file that made it, or choose another output folder")
         raise ValueError(msg)
-    return summarise_file(path, point.index, point.params) if status == STATUS_FINISHED else None
+    if status != STATUS_FINISHED:
+        return None
+    try:
+        return summarise_file(path, point.index, point.params)
+    except (OSError, KeyError, ValueError) as exc:  # damaged after it finished: run it again
+        log.warning("%s says finished but cannot be read (%s); running it again", path, exc)
+        return None
+
+
+def _validated(point: Point):
+    """None when the point's scenario is valid, else its failed row (checked before any worker runs)."""
+    from ..scenario import parse_scenario
+
+    try:
+        parse_scenario(point.text)
+    except ValueError as exc:
+        return failed_row(point.index, point.params, None, f"ValueError: {exc}", 0.0)
+    return None
 
 
 # Dask's default MALLOC_TRIM_THRESHOLD_ = 65536 for worker processes makes glibc hand every freed
 # array back to the system and map it again at the next allocation: the solver's temporaries then
 # cost page faults, and a point runs about twice as slowly (measured: 10.5 s against 4.9 s).
-WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+# One numba thread per worker: the workers already fill the cores.
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                  "distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": 1}
 
 
 def local_client(workers: int):
@@ -104,7 +132,7 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, progre
     ``progress(finished, failed, total)`` is called as points end. Without ``resume`` a folder that
     already holds point files is refused, so that no finished point is overwritten by accident.
     """
-    output = Path(output)
+    output = Path(output).resolve()  # workers elsewhere must write where this process reads
     points = sweep.points()
     existing = sorted(output.glob("point-*.h5")) if output.exists() else []
     if existing and not resume:
@@ -127,7 +155,7 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, progre
     todo = []
     for point in points:
         path = output / f"{point.name}.h5"
-        row = _finished_row(point, path) if resume else None
+        row = (_finished_row(point, path) if resume else None) or _validated(point)
         if row is not None:
             record(row)
         else:
@@ -139,8 +167,6 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, progre
             record(run_point(point.text, str(path), point.params, point.index))
     else:
         _run_on_dask(client, todo, record)
-    if not rows:
-        write_summary([], sweep.keys, summary)
     return SweepResult([rows[i] for i in sorted(rows)], summary)
 
 

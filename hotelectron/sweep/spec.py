@@ -82,6 +82,15 @@ def _with_overrides(base: dict, params: dict, source: str) -> dict:
     return data
 
 
+def _flatten(table: dict, prefix: str = "") -> dict:
+    """``{"reservoirs": {"bias": [...]}}`` (an unquoted dotted key in TOML) -> ``{"reservoirs.bias": [...]}``."""
+    flat = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        flat.update(_flatten(value, name + ".") if isinstance(value, dict) else {name: value})
+    return flat
+
+
 def _axis(source: str, key, values) -> list:
     where = f"axis {key!r}"
     if not isinstance(key, str) or "." not in key or any(not part for part in key.split(".")):
@@ -91,6 +100,9 @@ def _axis(source: str, key, values) -> list:
     for value in values:
         if isinstance(value, dict | list):
             _fail(source, f"{where}: values must be numbers or strings with units; got {value!r}")
+    repeated = [value for i, value in enumerate(values) if value in values[:i]]
+    if repeated:
+        _fail(source, f"{where}: the value {repeated[0]!r} is given twice (it would run the same point twice)")
     return list(values)
 
 
@@ -122,10 +134,10 @@ def parse_sweep(text: str, path=None) -> Sweep:
         zips = [zips]
     if not isinstance(zips, list) or not all(isinstance(group, dict) and group for group in zips):
         _fail(source, "zip: must be a table (or [[zip]] tables) of 'section.key' = [values]")
-    axes = {key: _axis(source, key, values) for key, values in axes.items()}
+    axes = {key: _axis(source, key, values) for key, values in _flatten(axes).items()}
     groups = []
     for group in zips:
-        group = {key: _axis(source, key, values) for key, values in group.items()}
+        group = {key: _axis(source, key, values) for key, values in _flatten(group).items()}
         lengths = {key: len(values) for key, values in group.items()}
         if len(set(lengths.values())) != 1:
             _fail(source, f"zip: zipped axes must have equal lengths; got {lengths}")
@@ -136,6 +148,9 @@ def parse_sweep(text: str, path=None) -> Sweep:
         _fail(source, f"axis {repeated[0]!r} is given more than once")
     if not keys:
         _fail(source, "no axis: give [axes] and/or [[zip]] with at least one 'section.key' = [values]")
+    series = base.get("reservoirs", {}).get("bias") if isinstance(base.get("reservoirs"), dict) else None
+    if isinstance(series, list) and "reservoirs.bias" not in keys:  # a bias series: its biases are an axis
+        axes = {"reservoirs.bias": _axis(source, "reservoirs.bias", series), **axes}
     output = data.get("output")
     if output is not None and not isinstance(output, str):
         _fail(source, f"output: must be a folder name (a string); got {output!r}")

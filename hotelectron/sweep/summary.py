@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import pint
 
-from ..units import BOLTZMANN_J_PER_K, registry
+from ..units import _NUMBER, BOLTZMANN_J_PER_K, registry
 
 __all__ = ["axis_columns", "failed_row", "read_summary", "summarise_file", "write_summary"]
 
@@ -46,25 +46,31 @@ def summarise_file(path, index: int, params: dict) -> dict:
     return row
 
 
+def _quantity(text):
+    """``"0.1 mV"`` as a pint quantity; None for anything else (a plain word such as ``"Au"``)."""
+    match = _NUMBER.match(text) if isinstance(text, str) else None
+    if match is None or not text[match.end():].strip():
+        return None
+    try:
+        return registry().Quantity(text)
+    except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError, ArithmeticError):
+        return None
+
+
 def axis_columns(rows: list[dict], keys: list[str]) -> dict[str, dict[int, float]]:
     """Numeric columns for swept quantities given with units: ``"reservoirs.bias [mV]"`` -> values by
-    row index, in the unit of the axis's first value (plain-number axes need none)."""
-    ureg = registry()
+    row index, in the unit of the axis's first value. Only for axes whose every value is a number
+    with a unit of one dimension (plain-number axes need none, words get none)."""
     columns = {}
     for key in keys:
-        values = {row["index"]: row.get(key) for row in rows}
-        if not any(isinstance(v, str) for v in values.values()):
+        quantities = {row["index"]: _quantity(row.get(key)) for row in rows}
+        if not quantities or any(q is None for q in quantities.values()):
             continue
-        unit, numbers = None, {}
-        for index, value in values.items():
-            try:
-                quantity = ureg.Quantity(value) if isinstance(value, str) else ureg.Quantity(float(value))
-                unit = unit if unit is not None else quantity.units
-                numbers[index] = float(quantity.to(unit).magnitude)
-            except (pint.PintError, ValueError, TypeError, AttributeError, ZeroDivisionError):
-                numbers[index] = math.nan
-        if unit is not None:
-            columns[f"{key} [{unit:~}]" if str(unit) != "dimensionless" else f"{key} [1]"] = numbers
+        unit = next(iter(quantities.values())).units
+        if any(q.dimensionality != (1 * unit).dimensionality for q in quantities.values()):
+            continue
+        label = f"{unit:~}" if str(unit) != "dimensionless" else "1"
+        columns[f"{key} [{label}]"] = {i: float(q.to(unit).magnitude) for i, q in quantities.items()}
     return columns
 
 
