@@ -3,7 +3,8 @@ each into its own HDF5 file, with a summary table rewritten as points finish.
 
 A point that fails (invalid parameters, numerical trouble, a killed worker) becomes a row with status
 ``failed`` and its error, and the sweep goes on. With ``resume=True`` points whose files say
-``finished`` are read back, not rerun; the others continue from their last complete frame.
+``finished`` are read back, not rerun; the others run again, an evolution from its last complete
+frame.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, progre
         else:
             todo.append((point, path))
     if resume:
-        log.info("%d of %d points already finished; running %d", len(rows), len(points), len(todo))
+        log.info("%d of %d points already finished; running %d", counts["finished"], len(points), len(todo))
     if client is None:
         for point, path in todo:
             record(run_point(point.text, str(path), point.params, point.index))
