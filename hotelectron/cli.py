@@ -54,21 +54,15 @@ def cmd_bench(args) -> int:
     """
     from . import bench
 
-    if args.sweep:
-        from . import bench_sweep
+    if args.sweep or args.wire:
+        if args.sweep:
+            from .bench_sweep import format_sweep_report as report, run_sweep_bench as run
 
-        _quiet_dask()
-        result = bench_sweep.run_sweep_bench(quick=args.quick, progress=log.info)
-        print(bench_sweep.format_sweep_report(result))
-        if args.json:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            bench.write_json(result, args.json)
-        return 0
-    if args.wire:
-        from . import bench_wire
-
-        result = bench_wire.run_wire(quick=args.quick, progress=log.info)
-        print(bench_wire.format_wire_report(result))
+            _quiet_dask()
+        else:
+            from .bench_wire import format_wire_report as report, run_wire as run
+        result = run(quick=args.quick, progress=log.info)
+        print(report(result))
         if args.json:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             bench.write_json(result, args.json)
@@ -158,7 +152,7 @@ def _run_points(sweep, output, args, client=None) -> int:
     """Run a sweep's points into the folder ``output``; 0 when all finished, 4 when some failed."""
     from .sweep import run_sweep
 
-    progress = _PointProgress(len(sweep.points()), args.quiet)
+    progress = _PointProgress(len(sweep), args.quiet)
     try:
         result = run_sweep(sweep, output, client=client, resume=getattr(args, "resume", False), progress=progress)
     finally:

@@ -78,7 +78,7 @@ def same_summary(a, b):
 def test_points_are_the_product_of_axes_and_zipped_groups(tmp_path):
     sweep = load_sweep(write_sweep(tmp_path))
     points = sweep.points()
-    assert len(points) == 4
+    assert len(points) == len(sweep) == 4
     assert [p.params for p in points] == [
         {"reservoirs.bias": b, "reservoirs.temperature": t, "electron_electron.kappa_dimensionless": k}
         for b in ("0.1 mV", "0.2 mV") for t, k in (("25 mK", 0.3), ("50 mK", 0.6))

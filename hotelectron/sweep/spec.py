@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import errno
 import itertools
+import math
 import tomllib
 from pathlib import Path
 
@@ -53,6 +54,11 @@ class Sweep:
     @property
     def keys(self) -> list[str]:
         return [*self.axes, *(k for group in self.zips for k in group)]
+
+    def __len__(self) -> int:
+        """The number of points, without building them."""
+        return math.prod(len(v) for v in self.axes.values()) * math.prod(
+            len(next(iter(group.values()))) for group in self.zips)
 
     def points(self) -> list[Point]:
         factors = [[{key: value} for value in values] for key, values in self.axes.items()]
