@@ -13,10 +13,10 @@ import logging
 import os
 from pathlib import Path
 
-# as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/cli.py)
+# as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/commands/main.py)
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from hotelectron import bench  # noqa: E402
+from hotelectron.bench import collisions as bench  # noqa: E402
 
 
 def main() -> int:

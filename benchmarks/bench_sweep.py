@@ -4,7 +4,7 @@
 
 Runs the same 8 points one after another in this process and on a Dask LocalCluster of 2 worker
 processes, and prints the speed ratio (target >= 1.7 on the 2-core machine); the system is defined
-in ``hotelectron/bench_sweep.py``. Writes the figures as JSON (default:
+in ``hotelectron/bench/sweep.py``. Writes the figures as JSON (default:
 benchmarks/results/sweep.json).
 """
 
@@ -13,12 +13,12 @@ import logging
 import os
 from pathlib import Path
 
-# as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/cli.py)
+# as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/commands/main.py)
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import distributed  # noqa: E402, F401  (imported first: it sets its own log level)
 
-from hotelectron import bench, bench_sweep  # noqa: E402
+from hotelectron.bench import collisions as bench, sweep as bench_sweep  # noqa: E402
 
 
 def main() -> int:

@@ -1,10 +1,11 @@
-"""Small collision systems shared by the engine tests."""
+"""Small collision systems and wires shared by the tests."""
 
 import numpy as np
 
-from hotelectron.collisions import Collisions
-from hotelectron.grids import CouplingGrid, EnergyGrid
-from hotelectron.mechanisms import ElectronElectron, PairScattering
+from hotelectron.kinetics.collisions import Collisions
+from hotelectron.kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
+from hotelectron.kinetics.mechanisms import ElectronElectron, PairScattering
+from hotelectron.wire import WireProblem
 
 
 def fermi(energies, temperature, mu=0.0):
@@ -22,3 +23,15 @@ def system(n=401, half_width=10.0, S=0.5, rate=1.0, relaxation=3.0, kappa=0.7, e
     if kappa is not None:
         mechanisms.append(ElectronElectron(kappa, exponent))
     return Collisions(grid, tuple(mechanisms), path)
+
+
+def wire(n_x=17, n=161, half_width=4.0, bias=1.0, T=0.02, pairs=True, ee=True, S=0.5, rate=2.0, kappa=0.3, exponent=1.5, mu=0.0):
+    """A wire of n_x nodes between reservoirs at +-bias/2 (around mu), pairs and/or e-e scattering."""
+    step = 2 * half_width / (n - 1)
+    grid = EnergyGrid(n, step)
+    mechanisms = []
+    if pairs:
+        mechanisms.append(PairScattering(S, rate, 30.0, CouplingGrid(step, 0.1, (n - 1) // 2)))
+    if ee:
+        mechanisms.append(ElectronElectron(kappa, exponent))
+    return WireProblem(grid, WireGrid(n_x), mu + bias / 2, mu - bias / 2, T, T, tuple(mechanisms))

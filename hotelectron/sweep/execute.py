@@ -16,7 +16,7 @@ from pathlib import Path
 
 import h5py
 
-from ..storage import STATUS_FAILED, STATUS_FINISHED
+from ..io.storage import STATUS_FAILED, STATUS_FINISHED
 from .spec import Point, Sweep
 from .summary import failed_row, summarise_file, write_summary
 
@@ -55,8 +55,8 @@ def run_point(text: str, path: str, params: dict, index: int) -> dict:
     killed run continues from its last complete frame (a steady state, having no path to continue,
     starts again); a file that cannot be continued is replaced.
     """
-    from ..runner import run_scenario
-    from ..scenario import parse_scenario
+    from ..io.runner import run_scenario
+    from ..io.scenario import parse_scenario
 
     path = Path(path)
     start = time.perf_counter()
@@ -98,7 +98,7 @@ def _finished_row(point: Point, path: Path):
 
 def _validated(point: Point):
     """None when the point's scenario is valid, else its failed row (checked before any worker runs)."""
-    from ..scenario import parse_scenario
+    from ..io.scenario import parse_scenario
 
     try:
         parse_scenario(point.text)

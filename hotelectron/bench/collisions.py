@@ -1,0 +1,440 @@
+"""Benchmarks of the collision engine: both paths of every mechanism, the full right-hand side, compile time.
+
+What is measured (all in one run, so that ratios compare like with like on the same machine):
+
+- ``cases``: for each mechanism (``pairs``: RKKY pairs with S = 5/2; ``ee``: electron-electron with
+  a = 3/2), each path (``direct``, ``fft``) and each energy grid size at ``n_x`` positions, one
+  *evaluation* is the full collision integral of that mechanism alone,
+  ``Collisions(grid, (mechanism,), path).integral(f, P)``, electron-hole function G included. The
+  median over several repetitions (``time.perf_counter``) is reported, with grid points per second
+  ``n_x n_energy / median``.
+- ``exponents``: the slope of log(median) against log(n_energy) over all sizes, per mechanism and path.
+- ``ratios``: direct median / FFT median per mechanism and size.
+- ``full_rhs``: ``Collisions(grid, (pairs, ee), "fft").rhs(f, P)``, i.e. df/dt of both mechanisms and
+  dP/dt of the pairs, at (n_x, n_energy) = (128, 2048).
+- ``compile``: the numba compilation cost, kept out of every median. In the running process the first
+  call of each kernel is timed against later calls and numba's own cache statistics tell whether the
+  on-disk cache was hit. The full benchmark also starts two fresh Python processes sharing an empty
+  temporary cache directory: the first compiles everything (``compile_s``), the second must load it
+  from disk (``cached_first_call_s``, about as fast as a warm call if caching works).
+
+The system: energies in units of eU on ``[-4, 4]`` (a margin of several eU, as the wire solver
+needs); a double-step distribution at temperature 0.05 whose two steps (at +-1/2) are weighted
+``1 - x`` and ``x`` along the wire; pairs in stationary balance with it. The coupling grid starts at
+``v_min = step/2`` (the smallest cutoff the grid allows: the most couplings) and ends at
+``k_max = (n_energy - 1)//2``, i.e. |V| up to half the grid width (as in the engine tests), so the
+S = 5/2 kernel, whose transfers reach 2S |V|, is longer than the grid: the hardest case.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+
+import numba
+import numpy as np
+
+from .. import __version__
+from ..kinetics._numba import threading_info
+from ..kinetics.collisions import Collisions
+from ..kinetics.convolution import FFT_WORKERS, PATHS
+from ..kinetics.grids import CouplingGrid, EnergyGrid
+from ..kinetics.mechanisms import ElectronElectron, PairScattering
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BenchConfig", "TARGETS", "check_targets", "fit_exponent", "format_report", "run", "write_json"]
+
+MECHANISM_KEYS = ("pairs", "ee")
+
+#: Targets of the collision engine on the reference 2-core machine, checked as ratios within one run.
+TARGETS = {
+    "fft_exponent_max": 1.2,
+    "speedup_n_energy": 4096,
+    "speedup_min": 30.0,
+    "full_rhs_max_s": 0.040,
+}
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Sizes and repetition policy of one benchmark run.
+
+    ``min_repeats``..``max_repeats`` timed evaluations per case, as many as fit in ``budget_s`` seconds
+    (slow direct cases get the minimum).
+    """
+
+    sizes: tuple = (256, 512, 1024, 2048, 4096, 8192)
+    n_x: int = 64
+    full_rhs_n_x: int = 128
+    full_rhs_n_energy: int = 2048
+    S: float = 2.5
+    exponent: float = 1.5
+    half_width: float = 4.0
+    temperature: float = 0.05
+    min_repeats: int = 3
+    max_repeats: int = 30
+    budget_s: float = 1.5
+    fresh_processes: bool = True
+    quick: bool = False
+
+    @classmethod
+    def quick_config(cls) -> "BenchConfig":
+        """Small sizes for a smoke test: seconds, not minutes; no fresh processes."""
+        return cls(
+            sizes=(64, 128, 256),
+            n_x=8,
+            full_rhs_n_x=16,
+            full_rhs_n_energy=256,
+            min_repeats=2,
+            max_repeats=5,
+            budget_s=0.1,
+            fresh_processes=False,
+            quick=True,
+        )
+
+
+# -- the system ---------------------------------------------------------------------------------------
+def _fermi(energies, temperature, mu):
+    return 0.5 * (1.0 - np.tanh((energies - mu) / (2.0 * temperature)))
+
+
+def make_grid(n_energy: int, half_width: float) -> EnergyGrid:
+    return EnergyGrid(n_energy, 2.0 * half_width / (n_energy - 1))
+
+
+def make_mechanisms(grid: EnergyGrid, S: float, exponent: float) -> dict:
+    """``{"pairs": PairScattering, "ee": ElectronElectron}`` with unit strengths on ``grid``."""
+    couplings = CouplingGrid(grid.step, grid.step / 2, (grid.n - 1) // 2)
+    return {
+        "pairs": PairScattering(S, rate=1.0, relaxation=1.0, couplings=couplings),
+        "ee": ElectronElectron(1.0, exponent),
+    }
+
+
+def make_state(grid: EnergyGrid, n_x: int, temperature: float, pairs: PairScattering):
+    """Double-step ``f[x, i]`` varying along the wire and the pairs ``P`` in stationary balance with it."""
+    x = (np.arange(n_x) + 1.0) / (n_x + 1)
+    eps = grid.values
+    f = (1.0 - x)[:, None] * _fermi(eps, temperature, 0.5) + x[:, None] * _fermi(eps, temperature, -0.5)
+    P = Collisions(grid, (pairs,), "fft").stationary_pairs(f)
+    return np.ascontiguousarray(f), np.ascontiguousarray(P)
+
+
+# -- timing -------------------------------------------------------------------------------------------
+def measure_in_rounds(calls, config: BenchConfig, say=None) -> list:
+    """Wall times of each ``func(*args)`` in ``calls``, taken in ``config.min_repeats`` rounds over all calls.
+
+    The first call of each is untimed (first touch of its arrays) and sets how many timed calls it
+    gets per round: as many as fit in ``config.budget_s`` over the whole run, within
+    ``min_repeats``..``max_repeats`` in total.
+    """
+    rounds = config.min_repeats
+    per_round = []
+    for func, args in calls:
+        t0 = time.perf_counter()
+        func(*args)
+        first = time.perf_counter() - t0
+        per_round.append(max(1, min(config.max_repeats // rounds, int(config.budget_s / (rounds * first)))))
+    times = [[] for _ in calls]
+    for r in range(rounds):
+        for (func, args), reps, t in zip(calls, per_round, times):
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                func(*args)
+                t.append(time.perf_counter() - t0)
+        if say is not None:
+            say(f"round {r + 1} of {rounds} done")
+    return times
+
+
+def fit_exponent(sizes, seconds) -> float:
+    """Slope of log(seconds) against log(size): the empirical scaling exponent."""
+    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
+
+
+# -- compilation --------------------------------------------------------------------------------------
+def _dispatchers():
+    """Every numba kernel of the collision engine, by ``module.name``."""
+    from ..kinetics import convolution, pair_dynamics
+    from ..kinetics.mechanisms import pairs
+
+    found = {}
+    for module in (convolution, pair_dynamics, pairs):
+        for name, obj in vars(module).items():
+            if isinstance(obj, numba.core.registry.CPUDispatcher):
+                found[f"{module.__name__.rsplit('.', 1)[-1]}.{name}"] = obj
+    return found
+
+
+def _cache_counts() -> dict:
+    hits = misses = 0
+    for dispatcher in _dispatchers().values():
+        hits += sum(dispatcher.stats.cache_hits.values())
+        misses += sum(dispatcher.stats.cache_misses.values())
+    return {"cache_hits": hits, "cache_misses": misses}
+
+
+def _exercise_engine(n_energy: int = 64, n_x: int = 4) -> None:
+    """Call every kernel of the engine once on a small system (both paths, rhs, implicit relaxation)."""
+    grid = make_grid(n_energy, 4.0)
+    mech = make_mechanisms(grid, 2.5, 1.5)
+    f, P = make_state(grid, n_x, 0.05, mech["pairs"])
+    for path in PATHS:
+        c = Collisions(grid, (mech["pairs"], mech["ee"]), path)
+        c.rhs(f, P)
+        c.pairs.relax(P, c.electron_hole(f), grid, 0.1)
+
+
+def first_call_probe() -> dict:
+    """Time the first engine calls of this process (compile or cache load) against a second round."""
+    before = _cache_counts()
+    t0 = time.perf_counter()
+    _exercise_engine()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _exercise_engine()
+    warm = time.perf_counter() - t0
+    after = _cache_counts()
+    return {
+        "first_call_s": first,
+        "warm_call_s": warm,
+        "cache_hits": after["cache_hits"] - before["cache_hits"],
+        "cache_misses": after["cache_misses"] - before["cache_misses"],
+    }
+
+
+def _probe_in_fresh_process(cache_dir: str) -> dict:
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    code = "import json; from hotelectron.bench.collisions import first_call_probe; print(json.dumps(first_call_probe()))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_compile(fresh_processes: bool) -> dict:
+    """Compile cost and cache behaviour (see the module docstring)."""
+    result = {"in_process": first_call_probe()}
+    p = result["in_process"]
+    compile_s = p["first_call_s"] - p["warm_call_s"]
+    source = "in-process first call (cache hit)" if p["cache_misses"] == 0 else "in-process first call"
+    if fresh_processes:
+        with tempfile.TemporaryDirectory(prefix="hotelectron-numba-cache-") as cache_dir:
+            cold = _probe_in_fresh_process(cache_dir)
+            warm = _probe_in_fresh_process(cache_dir)
+        result["cold_process"] = cold
+        result["warm_process"] = warm
+        compile_s = cold["first_call_s"] - cold["warm_call_s"]
+        source = "fresh process, empty cache"
+        result["cached_first_call_s"] = warm["first_call_s"] - warm["warm_call_s"]
+        result["second_process_recompiled"] = warm["cache_misses"] > 0
+    result["compile_s"] = compile_s
+    result["source"] = source
+    return result
+
+
+# -- the run ------------------------------------------------------------------------------------------
+def machine() -> dict:
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "fft_workers": FFT_WORKERS,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "hotelectron": __version__,
+    }
+    info.update(threading_info())
+    info["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY", "unset")
+    if hasattr(os, "getloadavg"):
+        info["load_average_1min"] = os.getloadavg()[0]
+    return info
+
+
+def run(config: BenchConfig | None = None, progress=None) -> dict:
+    """Run the benchmark; returns the results as a JSON-ready dict (see ``write_json``).
+
+    ``progress``: optional callable taking one line of text per finished case.
+    """
+    config = config or BenchConfig()
+    say = progress or (lambda line: None)
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    compile_info = measure_compile(config.fresh_processes)
+    say(f"compile: {compile_info['compile_s']:.2f} s ({compile_info['source']})")
+
+    # every system is built first; then the timed calls go round all cases in rounds, so that a
+    # passing disturbance of the machine is spread over all cases instead of spoiling one of them
+    planned = []
+    for n_energy in config.sizes:
+        grid = make_grid(n_energy, config.half_width)
+        mech = make_mechanisms(grid, config.S, config.exponent)
+        f, P = make_state(grid, config.n_x, config.temperature, mech["pairs"])
+        for key in MECHANISM_KEYS:
+            for path in PATHS:
+                c = Collisions(grid, (mech[key],), path)
+                args = (f, P if key == "pairs" else None)
+                info = {"mechanism": key, "path": path, "n_x": config.n_x, "n_energy": n_energy}
+                planned.append((info, c.integral, args))
+    grid = make_grid(config.full_rhs_n_energy, config.half_width)
+    mech = make_mechanisms(grid, config.S, config.exponent)
+    f, P = make_state(grid, config.full_rhs_n_x, config.temperature, mech["pairs"])
+    c = Collisions(grid, (mech["pairs"], mech["ee"]), "fft")
+    rhs_info = {"n_x": config.full_rhs_n_x, "n_energy": config.full_rhs_n_energy, "mechanisms": ["pairs", "ee"], "path": "fft"}
+    planned.append((rhs_info, c.rhs, (f, P)))
+
+    times = measure_in_rounds([(func, args) for _, func, args in planned], config, say)
+    cases = []
+    for (info, _, _), t in zip(planned[:-1], times[:-1]):
+        median = statistics.median(t)
+        cases.append(dict(info, median_s=median, min_s=min(t), repeats=len(t), points_per_s=config.n_x * info["n_energy"] / median))
+    t = times[-1]
+    full_rhs = dict(rhs_info, median_s=statistics.median(t), min_s=min(t), repeats=len(t))
+    for case in cases:
+        say(
+            f"{case['mechanism']:>5} {case['path']:>6} n_energy={case['n_energy']:>5}: "
+            f"{case['median_s'] * 1e3:10.3f} ms ({case['repeats']} repeats)"
+        )
+    say(f"full rhs ({full_rhs['n_x']}, {full_rhs['n_energy']}): {full_rhs['median_s'] * 1e3:.2f} ms")
+
+    exponents = []
+    for key in MECHANISM_KEYS:
+        for path in PATHS:
+            rows = [c for c in cases if c["mechanism"] == key and c["path"] == path]
+            exponents.append(
+                {
+                    "mechanism": key,
+                    "path": path,
+                    "exponent": fit_exponent([r["n_energy"] for r in rows], [r["median_s"] for r in rows]),
+                }
+            )
+    ratios = []
+    for key in MECHANISM_KEYS:
+        for n_energy in config.sizes:
+            t = {c["path"]: c["median_s"] for c in cases if c["mechanism"] == key and c["n_energy"] == n_energy}
+            ratios.append({"mechanism": key, "n_energy": n_energy, "direct_over_fft": t["direct"] / t["fft"]})
+
+    result = {
+        "config": asdict(config),
+        "machine": dict(machine(), load_average_1min_before=load_before),
+        "cases": cases,
+        "exponents": exponents,
+        "ratios": ratios,
+        "full_rhs": full_rhs,
+        "compile_s": compile_info["compile_s"],
+        "compile": compile_info,
+    }
+    result["targets"] = check_targets(result, reference_sizes=not config.quick)
+    return result
+
+
+def check_targets(result: dict, reference_sizes: bool = True) -> list:
+    """Each target as ``{"name", "value", "limit", "passed"}``.
+
+    ``passed`` is None where the target was not measured, and for every target when
+    ``reference_sizes`` is false (the quick sizes say nothing about them).
+    """
+    checks = []
+    for e in result["exponents"]:
+        if e["path"] == "fft":
+            value = e["exponent"]
+            limit = TARGETS["fft_exponent_max"]
+            checks.append(
+                {"name": f"{e['mechanism']} FFT scaling exponent", "value": value, "limit": f"<= {limit}", "passed": value <= limit}
+            )
+    n_ref = TARGETS["speedup_n_energy"]
+    for key in MECHANISM_KEYS:
+        ratio = [r["direct_over_fft"] for r in result["ratios"] if r["mechanism"] == key and r["n_energy"] == n_ref]
+        limit = TARGETS["speedup_min"]
+        checks.append(
+            {
+                "name": f"{key} direct/FFT at n_energy = {n_ref}",
+                "value": ratio[0] if ratio else None,
+                "limit": f">= {limit}",
+                "passed": (ratio[0] >= limit) if ratio else None,
+            }
+        )
+    rhs = result["full_rhs"]
+    limit = TARGETS["full_rhs_max_s"]
+    reference_size = (rhs["n_x"], rhs["n_energy"]) == (128, 2048)
+    checks.append(
+        {
+            "name": f"full rhs median at ({rhs['n_x']}, {rhs['n_energy']}) [s]",
+            "value": rhs["median_s"],
+            "limit": f"<= {limit}",
+            "passed": (rhs["median_s"] <= limit) if reference_size else None,
+        }
+    )
+    if not reference_sizes:
+        for check in checks:
+            check["passed"] = None
+    return checks
+
+
+# -- output -------------------------------------------------------------------------------------------
+def write_json(result: dict, path) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, indent=2)
+        fh.write("\n")
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds >= 1.0:
+        return f"{seconds:.3f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+def format_report(result: dict) -> str:
+    """The benchmark as readable text: the case table, exponents, full rhs, compile time and targets."""
+    m = result["machine"]
+    lines = [
+        f"machine: {m['cpu_count']} cores, numba {m['num_threads']} threads ({m['threading_layer']}), "
+        f"FFT workers {m['fft_workers']}, OMP_WAIT_POLICY {m['omp_wait_policy']}; {m['platform']}",
+        "",
+        f"{'mechanism':<9} {'n_x':>4} {'n_energy':>8} {'direct':>11} {'fft':>11} {'direct/fft':>10} "
+        f"{'fft points/s':>13} {'direct points/s':>15}",
+    ]
+    by_key = {(c["mechanism"], c["path"], c["n_energy"]): c for c in result["cases"]}
+    sizes = sorted({c["n_energy"] for c in result["cases"]})
+    for key in MECHANISM_KEYS:
+        for n_energy in sizes:
+            d, f = by_key[(key, "direct", n_energy)], by_key[(key, "fft", n_energy)]
+            lines.append(
+                f"{key:<9} {d['n_x']:>4} {n_energy:>8} {_fmt_time(d['median_s']):>11} {_fmt_time(f['median_s']):>11} "
+                f"{d['median_s'] / f['median_s']:>10.1f} {f['points_per_s']:>13.3g} {d['points_per_s']:>15.3g}"
+            )
+    lines.append("")
+    lines.append(
+        "scaling exponents (fit over n_energy): "
+        + ", ".join(f"{e['mechanism']} {e['path']} {e['exponent']:.2f}" for e in result["exponents"])
+    )
+    rhs = result["full_rhs"]
+    lines.append(
+        f"full collision rhs (pairs S = 5/2 + e-e a = 3/2, df/dt and dP/dt, fft) at n_x = {rhs['n_x']}, "
+        f"n_energy = {rhs['n_energy']}: median {_fmt_time(rhs['median_s'])} ({rhs['repeats']} repeats)"
+    )
+    comp = result["compile"]
+    text = f"compile time: {comp['compile_s']:.2f} s ({comp['source']})"
+    if "cached_first_call_s" in comp:
+        recompiled = "recompiled" if comp["second_process_recompiled"] else "loaded from the on-disk cache"
+        text += f"; a second process {recompiled}, first-call overhead {comp['cached_first_call_s']:.2f} s"
+    ip = comp["in_process"]
+    text += f"; this process: {ip['cache_hits']} cache hits, {ip['cache_misses']} misses"
+    lines.append(text)
+    lines.append("")
+    if all(t["passed"] is None for t in result["targets"]):
+        lines.append("targets (not checked: they refer to the full sizes):")
+    for t in result["targets"]:
+        verdict = {True: "PASS", False: "MISS", None: "n/a"}[t["passed"]]
+        value = "-" if t["value"] is None else f"{t['value']:.4g}"
+        lines.append(f"{verdict:<5} {t['name']}: {value} (target {t['limit']})")
+    return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""``hotelectron transport``: Kondo resistivity and weak-localisation curves of a dilute magnetic alloy.
+
+Registered by :func:`add_parser`; prints a table (regime per temperature, "-" where no formula of
+VGL sections III-IV holds) and optionally plots both curves on a logarithmic temperature axis with
+T_sg, T* and T_K marked.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from .. import transport as tr
+from ..units import parse_quantity
+
+log = logging.getLogger(__name__)
+
+__all__ = ["add_parser", "alloy_from_scenario", "cmd_transport", "transport_curves"]
+
+
+def add_parser(subparsers):
+    """Register the ``transport`` subcommand on an argparse ``subparsers`` object."""
+    p = subparsers.add_parser(
+        "transport",
+        help="Kondo resistivity and weak-localisation correction vs temperature (VGL III-IV)",
+        description="Delta rho_K(T) and Delta sigma_wl(T) of a dilute magnetic alloy in every regime of "
+        "Vavilov, Glazman & Larkin (2003), sections III-IV.",
+    )
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        help="scenario TOML file: the alloy comes from [wire] material, diffusion_constant and "
+        "[impurities] spin, concentration, kondo_temperature (the options below are then ignored)",
+    )
+    p.add_argument("--material", default="Au", help="host metal: Cu, Ag or Au (default Au)")
+    p.add_argument("--spin", type=float, default=2.5, help="impurity spin S (default 2.5)")
+    p.add_argument("--ppm", default="60 ppm", help="impurity concentration, e.g. '60 ppm' (a bare number means ppm)")
+    p.add_argument("--kondo-temperature", default="0.3 K", help="T_K, e.g. '0.3 K'")
+    p.add_argument("--diffusion", default="0.01 m^2/s", help="diffusion constant D, e.g. '0.01 m^2/s'")
+    p.add_argument("--tmin", default="1 mK", help="lowest temperature (default 1 mK)")
+    p.add_argument("--tmax", default="100 K", help="highest temperature (default 100 K)")
+    p.add_argument("--points", type=int, default=41, help="temperatures on a log grid (default 41)")
+    p.add_argument("--extrapolate", action="store_true", help="evaluate formulas outside their regime too")
+    p.add_argument("--plot", metavar="FIG.png", help="write a figure of both curves")
+    p.set_defaults(func=cmd_transport)
+    return p
+
+
+def alloy_from_scenario(path) -> tr.Alloy:
+    """The alloy of a scenario file: ``[wire]`` material and diffusion_constant, ``[impurities]`` spin,
+    concentration and kondo_temperature, quantities with units ("60 ppm", "0.3 K", "0.01 m^2/s")."""
+    import tomllib
+
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    wire = data.get("wire", {})
+    impurities = data.get("impurities", {})
+    for section, key in (("impurities", "spin"), ("impurities", "concentration"), ("impurities", "kondo_temperature")):
+        if key not in data.get(section, {}):
+            msg = f"{path}: [{section}] {key} is required for the transport curves"
+            raise ValueError(msg)
+    diffusion = wire.get("diffusion_constant")
+    return tr.Alloy(
+        host=wire.get("material", "Au"),
+        spin=impurities["spin"],
+        n_s_ppm=parse_quantity(impurities["concentration"], "concentration", "[impurities] concentration", unit="ppm", positive=True),
+        kondo_temperature_K=parse_quantity(
+            impurities["kondo_temperature"], "temperature", "[impurities] kondo_temperature", positive=True
+        ),
+        diffusion_m2_s=None if diffusion is None else parse_quantity(diffusion, "diffusion", "[wire] diffusion_constant", positive=True),
+    )
+
+
+def _alloy_from_args(args) -> tr.Alloy:
+    if args.scenario is not None:
+        return alloy_from_scenario(args.scenario)
+    ppm_text = args.ppm if any(c.isalpha() for c in str(args.ppm)) else f"{args.ppm} ppm"
+    return tr.Alloy(
+        host=args.material,
+        spin=args.spin,
+        n_s_ppm=parse_quantity(ppm_text, "concentration", "--ppm", unit="ppm", positive=True),
+        kondo_temperature_K=parse_quantity(args.kondo_temperature, "temperature", "--kondo-temperature", positive=True),
+        diffusion_m2_s=parse_quantity(args.diffusion, "diffusion", "--diffusion", positive=True),
+    )
+
+
+def _regime(alloy, T):
+    if T >= alloy.kondo_temperature_K:
+        return "T>>T_K"
+    return "T<<T_K, S=1/2" if alloy.spin == 0.5 else "T<<T_K, S>1/2"
+
+
+def transport_curves(alloy: tr.Alloy, temperatures_K, *, extrapolate=False):
+    """``(rho, sigma, regimes)`` on the given temperatures; NaN where the regime's formula refuses."""
+    rho = np.full(len(temperatures_K), np.nan)
+    sigma = np.full(len(temperatures_K), np.nan)
+    for i, T in enumerate(temperatures_K):
+        for out, f in ((rho, tr.kondo_resistivity_ohm_m), (sigma, tr.weak_localisation_S_m)):
+            try:
+                out[i] = f(alloy, float(T), extrapolate=extrapolate)
+            except ValueError as exc:
+                log.debug("T = %g K: %s", T, exc)
+    return rho, sigma, [_regime(alloy, T) for T in temperatures_K]
+
+
+def _scales(alloy):
+    """Marked temperatures that exist for this alloy: name -> kelvin."""
+    out = {"T_K": alloy.kondo_temperature_K}
+    for name, f in (
+        ("T_sg", lambda: alloy.spin_glass_temperature_K),
+        ("T*", lambda: tr.characteristic_temperature_K(alloy)),
+        ("T~_sg", lambda: alloy.underscreened_spin_glass_temperature_K),
+        ("T~*", lambda: tr.underscreened_characteristic_temperature_K(alloy)),
+    ):
+        try:
+            out[name] = f()
+        except ValueError as exc:
+            log.info("%s not defined: %s", name, exc)
+    return out
+
+
+def _plot(path, T, rho, sigma, scales):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, sharex=True, figsize=(6.4, 6.4))
+    axes[0].plot(T, rho * 1e8, "o-", ms=3)
+    axes[0].set_ylabel(r"$\Delta\rho_K$ ($\mu\Omega$ cm)")
+    axes[1].plot(T, sigma, "o-", ms=3, color="C1")
+    axes[1].set_ylabel(r"$\Delta\sigma_{wl}$ (S m)")
+    axes[1].set_xlabel("T (K)")
+    for ax in axes:
+        ax.set_xscale("log")
+        for i, (name, value) in enumerate(scales.items()):
+            if T[0] <= value <= T[-1]:
+                ax.axvline(value, color=f"C{i + 2}", ls="--", lw=1, label=name)
+    axes[0].legend(loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def cmd_transport(args) -> int:
+    """Print the table (and write the figure) for the alloy given on the command line."""
+    alloy = _alloy_from_args(args)
+    tmin = parse_quantity(args.tmin, "temperature", "--tmin", positive=True)
+    tmax = parse_quantity(args.tmax, "temperature", "--tmax", positive=True)
+    if not tmin < tmax or args.points < 2:
+        msg = f"need --tmin < --tmax and --points >= 2; got {tmin:g} K, {tmax:g} K, {args.points}"
+        raise ValueError(msg)
+    T = np.geomspace(tmin, tmax, args.points)
+    rho, sigma, regimes = transport_curves(alloy, T, extrapolate=args.extrapolate)
+    scales = _scales(alloy)
+    print(f"# {alloy.host.name} with {alloy.n_s_ppm:g} ppm, S = {alloy.spin:g}, T_K = {alloy.kondo_temperature_K:g} K")
+    print(f"# n_s/nu = {alloy.n_s_over_nu_K:.4g} K, Delta rho_U = {alloy.unitary_resistivity_ohm_m:.4g} ohm m")
+    print("# " + ", ".join(f"{k} = {v:.4g} K" for k, v in scales.items()))
+    print(f"{'T (K)':>12}  {'Delta rho_K (ohm m)':>20}  {'Delta sigma_wl (S m)':>20}  regime")
+    for t, r, s, reg in zip(T, rho, sigma, regimes):
+        r_txt = f"{r:20.6e}" if math.isfinite(r) else f"{'-':>20}"
+        s_txt = f"{s:20.6e}" if math.isfinite(s) else f"{'-':>20}"
+        print(f"{t:12.5g}  {r_txt}  {s_txt}  {reg}")
+    if np.all(np.isnan(rho)) and np.all(np.isnan(sigma)):
+        log.warning("no formula of VGL III-IV holds on this temperature range; try --extrapolate")
+    if args.plot:
+        _plot(args.plot, T, rho, sigma, scales)
+        log.info("wrote %s", args.plot)
+    return 0

@@ -1,0 +1,137 @@
+"""Runs a scenario into an HDF5 trajectory: time evolution of the wire, its steady state, or a
+closed-box quench. What happens is described by the scenario; when frames are written and how
+progress is shown is the caller's choice (a ``progress(t, t_end)`` callback).
+
+A failure (bad numbers, non-convergence, an interrupt) marks the file ``failed`` with the message
+and re-raises; frames written before it stay readable, and ``resume=True`` continues a killed run.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..wire.evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
+from ..wire.observables import observables
+from ..wire.steady import steady_state
+from .storage import STATUS_FAILED, TrajectoryWriter, frame_times, read_status
+from ..wire.problem import fermi
+
+__all__ = ["BOX_OBSERVABLES", "WIRE_OBSERVABLES", "run_scenario"]
+
+log = logging.getLogger(__name__)
+
+WIRE_OBSERVABLES = (
+    "current_left", "current_middle", "current_right", "heat_left", "heat_right", "joule_power",
+    "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux",
+    "edge_energy_rate",
+)
+BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate")
+EDGE_TOLERANCE = 1e-3  # energy lost at the grid edges, relative to the Joule power (or to |W_e| per tau_D)
+
+
+def _wire_scalars(problem, state):
+    values = observables(problem, problem.with_reservoirs(state.f), state.P).scalars()
+    return {name: values[name] for name in WIRE_OBSERVABLES}
+
+
+def _box_scalars(problem, state):
+    c = problem.collisions
+    dwe, dwp = c.energy_rates(state.f, state.P)
+    w_p = float(c.pairs.energy(state.P)[0]) if c.pairs is not None else 0.0
+    out, into = (float(v[0]) * problem.energy.step for v in c.edge_fluxes(state.f, state.P))
+    return {"w_e": float(c.electron_energy(state.f)[0]), "w_p": w_p, "dw_e_dt": float(dwe[0]),
+            "dw_p_dt": float(dwp[0]), "edge_out_flux": out, "edge_in_flux": into,
+            "edge_energy_rate": -float(dwe[0] + dwp[0])}
+
+
+def _edge_warning(values: dict) -> str | None:
+    """A message when the energy lost at the grid edges is not negligible (SPEC section 6)."""
+    scale = abs(values["joule_power"]) if "joule_power" in values else abs(values["w_e"])
+    if scale > 0 and abs(values["edge_energy_rate"]) > EDGE_TOLERANCE * scale:
+        return (f"the energy grid loses {abs(values['edge_energy_rate']):.2e} (in E0^2 units per tau_D) at its edges, "
+                f"more than {EDGE_TOLERANCE:g} of the reference {scale:.2e}: widen the grid ([grid] half_width)")
+    return None
+
+
+def _initial_state(scenario) -> State:
+    problem = scenario.problem
+    bump = scenario.bump or {}
+    if scenario.mode == "box":
+        T = problem.temperature_left
+        f = fermi(problem.energy.values, 0.0, T)
+        if bump:
+            f = np.clip(f + hot_bump(problem.energy.values, bump["energy"], bump["width"], bump["height"]), 0, 1)
+        P = problem.pairs.gibbs(1, T) if problem.pairs is not None else None
+        return State(0.0, f[None], P)
+    if scenario.initial == "equilibrium":
+        return equilibrium_state(problem)
+    if bump:
+        return quench_state(problem, bump["energy"], bump["width"], bump["height"])
+    return equilibrium_state(problem)
+
+
+def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Path:
+    """Run ``scenario`` (a ``hotelectron.io.scenario.Scenario``) into ``output``; returns the path.
+
+    ``mode = "steady"`` writes one frame (t = 0) holding the Newton-Krylov steady state; ``"evolve"``
+    and ``"box"`` write the initial state and one frame every ``output_every`` up to ``end_time``.
+    """
+    output = Path(output)
+    problem = scenario.problem
+    box = scenario.mode == "box"
+    names = BOX_OBSERVABLES if box else WIRE_OBSERVABLES
+    scalars = _box_scalars if box else _wire_scalars
+    if resume and output.exists() and read_status(output) == "finished":
+        log.info("%s is already finished; nothing to resume", output)
+        return output
+    if resume and output.exists():
+        writer, state, dt = TrajectoryWriter.resume(output, problem)
+        log.info("resuming %s at t = %g tau_D (frame %d)", output, state.t, writer.frames - 1)
+    else:
+        writer = TrajectoryWriter.create(
+            output, problem, scenario=scenario.text, energy_unit=scenario.energy_unit,
+            derived={**scenario.derived, "energy_unit_J": scenario.energy_unit_J},
+            pairs_every=scenario.pairs_every, observables=names, mode=scenario.mode,
+        )
+        state, dt = None, None
+    warned = False
+
+    def write(state, dt):
+        nonlocal warned
+        values = scalars(problem, state)
+        writer.write(problem, state, dt, values)
+        message = _edge_warning(values)
+        if message and not warned:
+            warned = True
+            log.warning("%s", message)
+            writer.fh.attrs["edge_warning"] = message
+
+    try:
+        if scenario.mode == "steady":
+            solution = steady_state(problem)
+            state = State(0.0, solution.f[1:-1], solution.P)
+            writer.fh.attrs.update(newton_iterations=solution.iterations, residual=solution.residual)
+            write(state, 0.0)
+        else:
+            evolution = Evolution(BoxProblem(problem.collisions) if box else problem)
+            if state is None:
+                state = _initial_state(scenario)
+                write(state, evolution.dt)
+            else:
+                evolution.dt = dt
+            for t in frame_times(scenario.end_time, scenario.output_every):
+                if t <= state.t + 1e-12:
+                    continue
+                state = evolution.advance(state, t)
+                write(state, evolution.dt)
+                if progress is not None:
+                    progress(state.t, scenario.end_time)
+            writer.fh.attrs.update(steps=evolution.steps, rejected_steps=evolution.rejected)
+    except BaseException as exc:  # an interrupt too: the file must say that the run did not finish
+        writer.close(STATUS_FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    writer.close()
+    return output

@@ -1,0 +1,187 @@
+"""Scenario files: a wire experiment in physical units, validated once and turned into a WireProblem.
+
+A scenario is a TOML file. Quantities are strings with their units (``"0.3 mV"``, ``"25 mK"``,
+``"5 um"``, ``"60 ppm"``), read with pint (:func:`hotelectron.units.parse_quantity`); plain numbers
+(spin, grid sizes, dimensionless strengths) are written without quotes. Every problem is a
+``ValueError`` whose message names the key as ``[section] key``, the value and what is allowed:
+unknown sections and keys (typos), missing keys, missing or wrong units, non-numbers, NaN or inf,
+values out of range.
+
+.. code-block:: toml
+
+    [wire]
+    material = "Au"                     # Cu, Ag or Au (free-electron constants, hotelectron.materials)
+    length = "5 um"
+    diffusion_constant = "0.01 m^2/s"
+
+    [reservoirs]
+    temperature = "25 mK"
+    bias = "0.3 mV"
+
+    [impurities]                        # magnetic-impurity pairs (optional)
+    spin = 2.5
+    concentration = "60 ppm"
+    kondo_temperature = "0.3 K"
+
+    [electron_electron]                 # optional
+    exponent = 1.5
+    kappa = "0.1 1/ns/meV^0.5"
+
+    [grid]
+    n_x = 33
+    n_energy = 801
+    half_width = 4.0
+
+    [run]
+    mode = "evolve"
+    end_time = "2 tau_D"
+    output_every = "0.1 tau_D"
+
+Units of the solver
+-------------------
+Energies are in E0 = eU (the bias) when the bias is non-zero, else E0 = k_B T of the hotter
+reservoir; lengths in the wire length L; times in the diffusion time tau_D = L^2/D
+(:mod:`hotelectron.wire`). ``Scenario.energy_unit_J``, ``Scenario.energy_unit`` (e.g.
+``"eU = 0.3 meV"``) and ``Scenario.tau_D_s`` give the conversions.
+
+[wire] (required unless [dimensionless])
+----------------------------------------
+material
+    ``"Cu"``, ``"Ag"`` or ``"Au"``. Or, instead, all three of
+    ``dos_per_spin`` (nu, density of states **per spin**, e.g. ``"5e46 1/(J m^3)"``),
+    ``fermi_velocity`` (``"1.4e6 m/s"``) and ``atomic_density`` (``"5.9e28 1/m^3"``, ppm refer to it).
+length
+    Wire length L (> 0), e.g. ``"5 um"``. Required.
+diffusion_constant
+    D, e.g. ``"0.01 m^2/s"``. Or, instead, ``resistance`` (``"100 ohm"``) and ``cross_section``
+    (``"50 nm * 100 nm"`` or ``"5e-15 m^2"``), from which D = L / (R A e^2 2 nu): the Einstein
+    relation sigma = e^2 (2 nu) D with the density of states of **both** spins.
+
+[reservoirs] (required unless [dimensionless])
+----------------------------------------------
+temperature
+    Of both reservoirs, > 0 (``"25 mK"``; an energy such as ``"2 ueV"`` is divided by k_B). Or
+    ``temperature_left`` and ``temperature_right``.
+bias
+    The voltage U (``"0.3 mV"``; an energy ``"0.3 meV"`` is taken as eU); the reservoirs sit at
+    mu_left = +eU/2, mu_right = -eU/2. Or ``mu_left`` and ``mu_right`` (voltages times e, or energies).
+    A zero bias is allowed (then E0 = k_B T).
+
+[impurities] (optional: pair scattering, VGL 69-70)
+---------------------------------------------------
+spin
+    S, a positive multiple of 1/2 (2.5 for Fe in Au, Mn in Ag). Required.
+concentration
+    n_s relative to the host atoms, ``"60 ppm"`` (or ``"0.006 percent"``). Required (Gamma needs n_s).
+kondo_temperature
+    T_K, ``"0.3 K"``. Then T_sg = 2 n_s / (pi nu ln^2(hbar v_F n_s^(1/3) / T_K)) (VGL 10,
+    :class:`hotelectron.transport.Alloy`) and 1/tau_s = (8 pi n_s/nu) S(S+1) / ln^2(E_hot/T_K)
+    (VGL 52) with the logarithm evaluated at the energy of the hot electrons,
+    E_hot = max(k_B T, eU) (T of the hotter reservoir). E_hot must be well above T_K:
+    ln(E_hot/T_K) >= 1 (:data:`hotelectron.transport.MIN_LOG`), else the scenario is refused.
+spin_glass_temperature, spin_flip_rate
+    Instead of kondo_temperature: T_sg (``"40 mK"``) and 1/tau_s (``"6e10 1/s"``) given directly.
+coupling_cutoff
+    V_min (an energy ``"0.03 meV"`` or a temperature ``"0.4 K"``). Optional. Default: the smallest
+    V_min with pair probability (8/3) T_sg / V_min <= 0.3, i.e. V_min = (8/3) T_sg / 0.3, but at
+    least half an energy step. A given cutoff below half a step is refused; a pair probability above
+    0.3 is warned about (``Scenario.warnings`` and the log), above 1 refused (SPEC section 2). V_min
+    must lie on the energy grid (V_min <= half_width E0).
+
+From them: Gamma = 4 nu / (tau_s n_s S(S+1)) and the dimensionless strengths
+``pair_rate = tau_D k_B T_sg / (tau_s E0)``, ``pair_relaxation = Gamma tau_D E0``,
+``v_min = V_min / E0``. The coupling grid uses the energy step, up to
+``k_max = (n_energy - 1)/2`` steps (v_max = half_width + step/2).
+
+[electron_electron] (optional: kernel kappa |E|^-a, SPEC section 4)
+-------------------------------------------------------------------
+exponent
+    a in (0, 3); 1.5 (screened Coulomb, default) or 2 (mediated by free magnetic impurities).
+kappa
+    kappa with units energy^(a-2)/time: ``"0.1 1/ns/meV^0.5"`` for a = 1.5, ``"1 1/ns"`` for a = 2.
+    Converted with pint to ``kappa_dimensionless = kappa tau_D E0^(2-a)``; a wrong dimension is
+    refused. Or ``kappa_dimensionless`` given directly (a plain number > 0).
+
+[dimensionless] (alternative to all four sections above)
+--------------------------------------------------------
+For theorists: the solver's parameters as plain numbers, energies in E0, times in tau_D; no material
+and no physical units (``Scenario.energy_unit = "E0"``, ``energy_unit_J`` and ``tau_D_s`` are None,
+times in [run] are plain numbers or ``"x tau_D"``). Mixing it with a physical section is refused.
+
+temperature
+    Of both reservoirs in E0, >= 0 (T = 0 is allowed here only). Required.
+bias
+    mu_left - mu_right in E0 (default 1); the potentials are +-bias/2.
+pair_rate, pair_relaxation, spin
+    Pair scattering (all three together, > 0): the ``rate``, ``relaxation`` and ``S`` of
+    :class:`hotelectron.kinetics.mechanisms.PairScattering`.
+v_min
+    Coupling cutoff in E0 (>= half an energy step). Required with pairs unless
+    ``spin_glass_temperature`` (T_sg in E0, optional) is given, which also enables the default
+    cutoff and the pair-probability check of [impurities].
+kappa, exponent
+    Electron-electron strength ``kappa`` (> 0, in 1/tau_D E0^(a-2)) and exponent (default 1.5).
+
+[grid] (optional)
+-----------------
+n_x
+    Odd integer, 5 to 10001, default 33 (odd so that x = L/2, where tunnel spectroscopy measures,
+    is a node).
+half_width
+    The energy grid spans [-half_width, half_width] E0. It must reach beyond both reservoir
+    potentials by at least 1 eU and by at least 24 k_B T (Fermi tails below 1e-10 at the edges);
+    with pairs a margin under 2 eU is warned about (their hot tail leaks at the edges). Default:
+    3.5 eU (or 24 k_B T if larger) beyond the potentials, rounded up to a multiple of 0.5 E0: 4.0
+    for a symmetric bias at low temperature.
+n_energy
+    Odd integer, 5 to 1048577. Both reservoir potentials must sit on grid points, and the step
+    2 half_width/(n_energy - 1) must be at most 2 k_B T of the colder reservoir (so the Fermi edge,
+    4 k_B T wide between f = 0.88 and 0.12, spans at least two steps; results converge as the
+    square of the step, so check by doubling n_energy). A refused n_energy is answered with the
+    next valid one. In a [dimensionless] scenario (where T = 0 is allowed) a step above 2 k_B T
+    is only warned about: the grid is then the theorist's numerical choice. Default: the smallest
+    valid n_energy >= 801 (801 for the example above).
+
+[run] (optional)
+----------------
+mode
+    ``"evolve"`` (time evolution in the wire, default), ``"steady"`` (steady state; then end_time,
+    output_every, pairs_every and bump are refused) or ``"box"`` (a closed uniform box without
+    diffusion: relaxation of a hot bump, which is then required).
+end_time
+    ``"2 tau_D"`` (default) or a physical time ``"1 ns"`` (divided by tau_D).
+output_every
+    Frame interval, ``"0.1 tau_D"`` (default) or a physical time; <= end_time, at most 1e6 frames.
+pairs_every
+    Store the pair populations every this many frames (integer >= 1, default 1).
+initial
+    ``"quench"`` (default: the bias is switched on at t = 0, the wire starts in equilibrium at the
+    mean potential and temperature of the reservoirs) or ``"equilibrium"``.
+
+[run.bump] (optional; required for mode = "box")
+    A hot bump added to the initial distribution: ``energy`` (its centre: an energy or voltage
+    ``"0.2 meV"``, or in E0 as ``"0.7 E0"``), ``width`` (> 0, same forms) and ``height`` (its peak
+    occupation, 0 < height <= 1). Stored in E0 in ``Scenario.bump``.
+
+Derived quantities
+------------------
+``Scenario.derived`` records every number the loader computed, with the unit in the key: physical
+ones (``tau_D_s``, ``length_m``, ``diffusion_m2_s``, ``nu_per_spin_J_m3``, ``fermi_velocity_m_s``,
+``atomic_density_m3``, ``resistance_ohm``, ``cross_section_m2``, ``temperature_left_K``,
+``temperature_right_K``, ``mu_left_meV``, ``mu_right_meV``, ``bias_mV``, ``energy_unit_J``,
+``energy_unit_meV``, ``energy_unit_K``, ``energy_step_meV``, ``end_time_s``, ``output_every_s``;
+with impurities ``spin``, ``n_s_ppm``, ``n_s_m3``, ``kondo_temperature_K``, ``hot_energy_K``,
+``kondo_log``, ``T_sg_K``, ``tau_s_s``, ``spin_flip_rate_per_s``, ``Gamma_per_J_s``, ``V_min_K``,
+``V_min_meV``, ``pair_probability``; with electron-electron scattering ``kappa_J^(a-2)_per_s``) and
+dimensionless ones (``energy_unit``, ``n_x``, ``n_energy``, ``half_width_E0``, ``energy_step_E0``,
+``mu_left_E0``, ``mu_right_E0``, ``temperature_left_E0``, ``temperature_right_E0``,
+``temperature_E0`` (the hotter reservoir), ``edge_margin_E0``, ``T_sg_E0``, ``pair_rate``,
+``pair_relaxation``, ``v_min``, ``v_max``, ``k_min``, ``k_max``, ``exponent``,
+``kappa_dimensionless``, ``mode``, ``initial``, ``end_time_tau_D``, ``output_every_tau_D``,
+``pairs_every``, ``bump_energy``, ``bump_width``, ``bump_height``). Keys that do not apply are absent.
+All values are JSON-serialisable floats, ints and strings.
+"""
+
+from .loader import Scenario, load_scenario, parse_scenario
+
+__all__ = ["Scenario", "load_scenario", "parse_scenario"]

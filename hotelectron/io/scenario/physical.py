@@ -1,0 +1,291 @@
+"""The physical sections of a scenario ([wire], [reservoirs], [impurities], [electron_electron]).
+
+They are turned into the dimensionless strengths of :mod:`hotelectron.wire` (energies in E0, times in
+tau_D) and a record of every derived number. See the package docstring for the file format.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ... import spin as spin_algebra
+from ... import transport
+from ...materials import Material, material
+from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, registry
+from . import fields as fl
+
+__all__ = ["PAIR_PROBABILITY_REFUSE", "PAIR_PROBABILITY_WARN", "Physics", "physical"]
+
+#: The pair picture needs a small probability (8/3) T_sg / V_min that an impurity has a partner
+#: with |V| > V_min (SPEC section 2): warn above the first, refuse above the second.
+PAIR_PROBABILITY_WARN = 0.3
+PAIR_PROBABILITY_REFUSE = 1.0
+
+WIRE_KEYS = ("material", "dos_per_spin", "fermi_velocity", "atomic_density", "length", "diffusion_constant",
+             "resistance", "cross_section")
+RESERVOIR_KEYS = ("temperature", "temperature_left", "temperature_right", "bias", "mu_left", "mu_right")
+IMPURITY_KEYS = ("spin", "concentration", "kondo_temperature", "spin_glass_temperature", "spin_flip_rate",
+                 "coupling_cutoff")
+EE_KEYS = ("exponent", "kappa", "kappa_dimensionless")
+
+
+@dataclass
+class Physics:
+    """What the physical or dimensionless sections fix, in E0 and tau_D (internal to the loader)."""
+
+    mu_left: float
+    mu_right: float
+    temperature_left: float
+    temperature_right: float
+    energy_unit_J: float | None
+    energy_unit: str
+    tau_D_s: float | None
+    derived: dict
+    warnings: list = field(default_factory=list)
+    # pairs: S, rate, relaxation, T_sg (E0, or None when unknown), v_min (E0, or None for the default)
+    pairs: dict | None = None
+    pair_section: str = "impurities"
+    electron_electron: dict | None = None
+
+
+def _exclusive(table, section, first, second):
+    if first in table and second in table:
+        msg = f"[{section}] {first} and [{section}] {second} exclude each other; give one of them"
+        raise ValueError(msg)
+
+
+def _require(table, section, key, why=""):
+    if key not in table:
+        msg = f"[{section}] {key} is required{why}"
+        raise ValueError(msg)
+    return table[key]
+
+
+def _pair(res, both, left, right, parse, what=None):
+    """``(left, right)`` values of a ``[reservoirs]`` quantity given once for both (key ``both``) or
+    for each reservoir (``left`` and ``right``), parsed with ``parse(value, name)``."""
+    if both is not None:
+        _exclusive(res, "reservoirs", both, left)
+        _exclusive(res, "reservoirs", both, right)
+        if both in res:
+            value = parse(res[both], f"[reservoirs] {both}")
+            return value, value
+    if left in res or right in res:
+        return (parse(_require(res, "reservoirs", left), f"[reservoirs] {left}"),
+                parse(_require(res, "reservoirs", right), f"[reservoirs] {right}"))
+    msg = f"[reservoirs] {what or both} is required (or {left} and {right})"
+    raise ValueError(msg)
+
+
+def _host(wire) -> Material:
+    explicit = ("dos_per_spin", "fermi_velocity", "atomic_density")
+    given = [k for k in explicit if k in wire]
+    if "material" in wire:
+        if given:
+            msg = f"[wire] material and [wire] {given[0]} exclude each other; give the material or all of {', '.join(explicit)}"
+            raise ValueError(msg)
+        name = wire["material"]
+        if not isinstance(name, str):
+            fl.fail("[wire] material", name, "not a string", "one of 'Cu', 'Ag', 'Au'")
+        try:
+            return material(name)
+        except ValueError:
+            fl.fail("[wire] material", name, "unknown host metal", "one of 'Cu', 'Ag', 'Au' or the explicit constants")
+    if not given:
+        msg = f"[wire] material is required (\"Cu\", \"Ag\", \"Au\"), or all of {', '.join(explicit)}"
+        raise ValueError(msg)
+    for key in explicit:
+        _require(wire, "wire", key, f" with {given[0]} (give all of {', '.join(explicit)})")
+    nu = fl.si_quantity(wire["dos_per_spin"], "[wire] dos_per_spin", "1/(J m^3)", '"5e46 1/(J m^3)" (per spin)')
+    v_F = fl.si_quantity(wire["fermi_velocity"], "[wire] fermi_velocity", "m/s", '"1.4e6 m/s"')
+    n = fl.si_quantity(wire["atomic_density"], "[wire] atomic_density", "1/m^3", '"5.9e28 1/m^3"')
+    # Material derives nu = 3n/(4 E_F): choose E_F so that it returns the given nu exactly.
+    try:
+        return Material("custom", n, 3.0 * n / (4.0 * nu) / ELECTRON_VOLT_J, v_F, "scenario file")
+    except ValueError as exc:
+        fl.fail("[wire] dos_per_spin", wire["dos_per_spin"], str(exc), "values of a metal")
+
+
+def _area_m2(value):
+    name = "[wire] cross_section"
+    example = '"50 nm * 100 nm" or "5e-15 m^2"'
+    if isinstance(value, str) and value.count("*") == 1:
+        a, b = value.split("*")
+        return fl.quantity(a, "length", name) * fl.quantity(b, "length", name)
+    return fl.si_quantity(value, name, "m^2", example)
+
+
+def _wire(wire, derived):
+    host = _host(wire)
+    nu = host.dos_per_spin_J_m3
+    length = fl.quantity(_require(wire, "wire", "length"), "length", "[wire] length")
+    _exclusive(wire, "wire", "diffusion_constant", "resistance")
+    if "diffusion_constant" in wire:
+        D = fl.quantity(wire["diffusion_constant"], "diffusion", "[wire] diffusion_constant")
+        _exclusive(wire, "wire", "diffusion_constant", "cross_section")
+    elif "resistance" in wire:
+        R = fl.si_quantity(wire["resistance"], "[wire] resistance", "ohm", '"100 ohm"')
+        A = _area_m2(_require(wire, "wire", "cross_section", " with [wire] resistance"))
+        # Einstein relation with both spins: sigma = e^2 (2 nu) D and R = L / (sigma A).
+        D = length / (R * A * ELEMENTARY_CHARGE_C**2 * 2.0 * nu)
+        derived.update(resistance_ohm=R, cross_section_m2=A)
+    else:
+        msg = "[wire] diffusion_constant is required (or [wire] resistance with [wire] cross_section)"
+        raise ValueError(msg)
+    if not (math.isfinite(D) and D > 0):
+        msg = f"[wire] the diffusion constant D = {D!r} m^2/s from the given values is not a positive finite number"
+        raise ValueError(msg)
+    tau_D = length * length / D
+    if not (math.isfinite(tau_D) and tau_D > 0):
+        fl.fail("[wire] length", wire["length"], f"the diffusion time L^2/D = {tau_D!r} s is not a positive finite number",
+                "a length and diffusion constant of a real wire")
+    derived.update(
+        material=host.name, nu_per_spin_J_m3=nu, fermi_velocity_m_s=host.fermi_velocity_m_s,
+        atomic_density_m3=host.atomic_density_m3, length_m=length, diffusion_m2_s=D, tau_D_s=tau_D,
+    )
+    return host, D, tau_D
+
+
+def _reservoirs(res, derived):
+    T_left, T_right = _pair(res, "temperature", "temperature_left", "temperature_right", fl.temperature_K)
+    if "bias" in res:
+        _exclusive(res, "reservoirs", "bias", "mu_left")
+        _exclusive(res, "reservoirs", "bias", "mu_right")
+        eU = fl.energy_J(res["bias"], "[reservoirs] bias")
+        mu_left, mu_right = eU / 2, -eU / 2
+    else:
+        mu_left, mu_right = _pair(res, None, "mu_left", "mu_right", fl.energy_J, what="bias")
+    bias = abs(mu_left - mu_right)
+    T_max = max(T_left, T_right)
+    if bias > 0:
+        E0 = bias
+        unit = f"eU = {E0 / ELECTRON_VOLT_J * 1e3:.4g} meV"
+    else:
+        E0 = BOLTZMANN_J_PER_K * T_max
+        unit = f"k_B T = {T_max * 1e3:.4g} mK = {E0 / ELECTRON_VOLT_J * 1e6:.4g} ueV"
+    derived.update(
+        temperature_left_K=T_left, temperature_right_K=T_right, mu_left_meV=mu_left / ELECTRON_VOLT_J * 1e3,
+        mu_right_meV=mu_right / ELECTRON_VOLT_J * 1e3, bias_mV=(mu_left - mu_right) / ELEMENTARY_CHARGE_C * 1e3,
+        energy_unit_J=E0, energy_unit_meV=E0 / ELECTRON_VOLT_J * 1e3, energy_unit_K=E0 / BOLTZMANN_J_PER_K,
+    )
+    # hot-electron energy at which the Kondo logarithm of VGL (52) is evaluated
+    hot_K = max(T_max, bias / BOLTZMANN_J_PER_K)
+    return (mu_left / E0, mu_right / E0, T_left * BOLTZMANN_J_PER_K / E0, T_right * BOLTZMANN_J_PER_K / E0,
+            E0, unit, hot_K)
+
+
+def _impurities(imp, host, D, E0, tau_D, hot_K, derived) -> dict:
+    name = "[impurities] spin"
+    S_raw = _require(imp, "impurities", "spin")
+    try:
+        S = spin_algebra.check_spin(S_raw)
+    except ValueError:
+        fl.fail(name, S_raw, "not an allowed spin", f"a positive multiple of 1/2 up to {spin_algebra.MAX_SPIN:g}")
+    n_s_ppm = fl.quantity(_require(imp, "impurities", "concentration", " (Gamma needs the impurity density)"),
+                          "concentration", "[impurities] concentration", unit="ppm")
+    if n_s_ppm >= 1e6:
+        fl.fail("[impurities] concentration", imp["concentration"], "not a fraction of the host atoms", "below 100 %")
+    n_s = n_s_ppm * 1e-6 * host.atomic_density_m3
+    nu = host.dos_per_spin_J_m3
+    direct = [k for k in ("spin_glass_temperature", "spin_flip_rate") if k in imp]
+    if "kondo_temperature" in imp:
+        if direct:
+            msg = (f"[impurities] kondo_temperature and [impurities] {direct[0]} exclude each other: give T_K "
+                   "(T_sg from VGL 10, tau_s from VGL 52) or both spin_glass_temperature and spin_flip_rate")
+            raise ValueError(msg)
+        T_K = fl.temperature_K(imp["kondo_temperature"], "[impurities] kondo_temperature")
+        alloy = transport.Alloy(host, S, n_s_ppm, T_K, D)
+        try:
+            T_sg_K = alloy.spin_glass_temperature_K
+        except ValueError as exc:
+            fl.fail("[impurities] kondo_temperature", imp["kondo_temperature"], str(exc), "T_K well below hbar v_F n_s^(1/3)")
+        try:
+            tau_s = transport.spin_flip_time_s(alloy, hot_K)
+        except ValueError as exc:
+            fl.fail("[impurities] kondo_temperature", imp["kondo_temperature"],
+                    f"the hot electrons at max(k_B T, eU) = {hot_K:.4g} K are not well above T_K ({exc})",
+                    f"ln(max(k_B T, eU)/T_K) >= {transport.MIN_LOG:g}")
+        derived.update(kondo_temperature_K=T_K, hot_energy_K=hot_K, kondo_log=math.log(hot_K / T_K))
+    elif direct:
+        T_sg_K = fl.temperature_K(_require(imp, "impurities", "spin_glass_temperature", " with spin_flip_rate"),
+                                  "[impurities] spin_glass_temperature")
+        rate = fl.quantity(_require(imp, "impurities", "spin_flip_rate", " with spin_glass_temperature"),
+                           "rate", "[impurities] spin_flip_rate")
+        tau_s = 1.0 / rate
+    else:
+        msg = "[impurities] kondo_temperature is required (or spin_glass_temperature and spin_flip_rate)"
+        raise ValueError(msg)
+    Gamma = 4.0 * nu / (tau_s * n_s * S * (S + 1))
+    T_sg_E0 = T_sg_K * BOLTZMANN_J_PER_K / E0
+    v_min = None
+    if "coupling_cutoff" in imp:
+        v_min = fl.temperature_or_energy_J(imp["coupling_cutoff"], "[impurities] coupling_cutoff") / E0
+    derived.update(
+        spin=S, n_s_ppm=n_s_ppm, n_s_m3=n_s, T_sg_K=T_sg_K, tau_s_s=tau_s, spin_flip_rate_per_s=1.0 / tau_s,
+        Gamma_per_J_s=Gamma, T_sg_E0=T_sg_E0,
+    )
+    return {"S": S, "rate": tau_D * T_sg_E0 / tau_s, "relaxation": Gamma * tau_D * E0, "T_sg": T_sg_E0, "v_min": v_min}
+
+
+def _electron_electron(ee, section, E0, tau_D, derived) -> dict:
+    exponent = 1.5
+    if "exponent" in ee:
+        exponent = fl.number(ee["exponent"], f"[{section}] exponent", lo=0, hi=3, lo_open=True, hi_open=True,
+                             allowed="a number in (0, 3): 1.5 (Coulomb) or 2 (magnetic impurities)")
+    _exclusive(ee, section, "kappa", "kappa_dimensionless")
+    if "kappa_dimensionless" in ee:
+        kappa = fl.number(ee["kappa_dimensionless"], f"[{section}] kappa_dimensionless", lo=0, lo_open=True)
+    elif "kappa" in ee:
+        kappa, kappa_si = _kappa(ee["kappa"], f"[{section}] kappa", exponent, E0, tau_D)
+        derived["kappa_J^(a-2)_per_s"] = kappa_si
+    else:
+        msg = f"[{section}] kappa is required (or kappa_dimensionless)"
+        raise ValueError(msg)
+    derived.update(exponent=exponent, kappa_dimensionless=kappa)
+    return {"kappa": kappa, "exponent": exponent}
+
+
+def _kappa(value, name, a, E0_J, tau_D_s):
+    """``kappa tau_D E0^(2-a)`` (dimensionless) and kappa in J^(a-2)/s, from e.g. ``"0.1 1/ns/meV^0.5"``."""
+    if a < 2:
+        example = f'"0.1 1/ns/meV^{2 - a:g}"'
+    elif a > 2:
+        example = f'"0.1 meV^{a - 2:g}/ns"'
+    else:
+        example = '"1 1/ns"'
+    reg = registry()
+    unit = reg.Unit("J") ** (a - 2) / reg.Unit("s")  # the dimension of kappa depends on the exponent
+    kappa_si = fl.si_quantity(value, name, unit, example, what=f"energy^(a-2)/time with exponent a = {a:g}")
+    try:
+        dimensionless = kappa_si * tau_D_s * E0_J ** (2 - a)
+    except OverflowError:
+        dimensionless = math.inf
+    if not (math.isfinite(dimensionless) and dimensionless > 0):
+        fl.fail(name, value, f"kappa tau_D E0^(2-a) = {dimensionless!r} is not a positive finite number",
+                "a kappa of moderate size")
+    return dimensionless, kappa_si
+
+
+def physical(data: dict) -> Physics:
+    """The dimensionless problem fixed by the physical sections of a parsed TOML document."""
+    derived: dict = {}
+    if "wire" not in data:
+        msg = "[wire] is required (material, length, diffusion_constant), or use a [dimensionless] section"
+        raise ValueError(msg)
+    wire = fl.check_keys(data["wire"], "wire", WIRE_KEYS)
+    if "reservoirs" not in data:
+        msg = "[reservoirs] is required (temperature, bias)"
+        raise ValueError(msg)
+    res = fl.check_keys(data["reservoirs"], "reservoirs", RESERVOIR_KEYS)
+    host, D, tau_D = _wire(wire, derived)
+    mu_l, mu_r, T_l, T_r, E0, unit, hot_K = _reservoirs(res, derived)
+    out = Physics(mu_l, mu_r, T_l, T_r, E0, unit, tau_D, derived)
+    if "impurities" in data:
+        imp = fl.check_keys(data["impurities"], "impurities", IMPURITY_KEYS)
+        out.pairs = _impurities(imp, host, D, E0, tau_D, hot_K, derived)
+    if "electron_electron" in data:
+        ee = fl.check_keys(data["electron_electron"], "electron_electron", EE_KEYS)
+        out.electron_electron = _electron_electron(ee, "electron_electron", E0, tau_D, derived)
+    return out
+

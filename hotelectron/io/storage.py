@@ -1,0 +1,206 @@
+"""HDF5 trajectories: one file per run, frames flushed as they are written, resumable.
+
+Layout (all energies in the run's energy unit E0, positions in L, times in tau_D):
+
+    /time                 (n_t)                      frame times, dimension scale
+    /dt                   (n_t)                      step-size controller state at each frame
+    /wall_time            (n_t)                      seconds since the run started
+    /grid/x, /grid/energy, /grid/V                   dimension scales with a ``units`` attribute
+    /f                    (n_t, n_x, n_energy)       chunked per frame, gzip-compressed, growing
+    /P                    (n_p, n_x - 2, n_V, 2S+1)  pair populations every ``pairs_every`` frames
+    /P_frame              (n_p)                      index of the frame each /P entry belongs to
+    /observables/<name>   (n_t)                      scalar observables per frame
+    attributes of /       scenario (verbatim text), version, derived (JSON), energy_unit,
+                          status ("running", "finished" or "failed") and message
+
+A frame is complete when /time, /dt, /wall_time, /f and every observable hold it; the time is
+written last, so a run killed mid-frame leaves at most a partial frame that ``resume`` drops. A run
+resumes from the last complete frame that has pair populations (every frame without pairs), with
+the step size it had there, so that it continues exactly as an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..wire.evolution import State
+from ..wire.problem import WireProblem
+
+__all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "TrajectoryWriter", "frame_times", "read_status"]
+
+STATUS_RUNNING, STATUS_FINISHED, STATUS_FAILED = "running", "finished", "failed"
+
+# Observables that are legitimately undefined in some states; the file says so in an attribute.
+UNDEFINED = {"fano": "NaN where the current in the middle of the wire vanishes (no bias, or t = 0 of a quench)"}
+
+
+def read_status(path) -> str:
+    """The status attribute of a trajectory file."""
+    with h5py.File(path, "r") as fh:
+        return str(fh.attrs["status"])
+
+
+class TrajectoryWriter:
+    """Writes frames of a wire run to HDF5; use ``create`` for a new file, ``resume`` for an old one."""
+
+    def __init__(self, fh: h5py.File, pairs_every: int, start_wall: float):
+        self.fh = fh
+        self.pairs_every = pairs_every
+        self.start_wall = start_wall
+
+    # -- opening -------------------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path, problem: WireProblem, *, scenario: str = "", derived: dict | None = None,
+               energy_unit: str = "E0", pairs_every: int = 1, observables=(), mode: str = "evolve") -> "TrajectoryWriter":
+        """A new file (an existing one is replaced) with grids, metadata and empty datasets.
+
+        ``mode="box"`` stores a closed uniform box: one position (x = 1/2), pairs included, no
+        reservoirs; ``mode="steady"`` a single frame at t = 0.
+        """
+        if not (isinstance(pairs_every, int) and pairs_every >= 1):
+            msg = f"pairs_every must be an integer >= 1; got {pairs_every!r}"
+            raise ValueError(msg)
+        fh = h5py.File(Path(path), "w")
+        fh.attrs.update(
+            scenario=scenario, version=__version__, derived=json.dumps(derived or {}, sort_keys=True),
+            energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every, mode=mode,
+        )
+        grid = fh.create_group("grid")
+        box = mode == "box"
+        scales = {
+            "x": (np.array([0.5]) if box else problem.wire.values, "L"),
+            "energy": (problem.energy.values, "E0"),
+        }
+        if problem.pairs is not None:
+            scales["V"] = (problem.pairs.couplings.values, "E0")
+        for name, (values, units) in scales.items():
+            ds = grid.create_dataset(name, data=values)
+            ds.attrs["units"] = units
+            ds.make_scale(name)
+        n_x, n_e = (1 if box else problem.wire.n), problem.energy.n
+        for name, units in (("time", "tau_D"), ("dt", "tau_D"), ("wall_time", "s")):
+            fh.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float).attrs["units"] = units
+        fh["time"].make_scale("time")
+        f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
+                              chunks=(1, n_x, n_e), compression="gzip", compression_opts=4)
+        for axis, scale in enumerate(("time", "grid/x", "grid/energy")):
+            f.dims[axis].attach_scale(fh[scale])
+        if problem.pairs is not None:
+            n_levels = problem.pairs.n_levels
+            shape = (1 if box else problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
+            P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
+                                  chunks=(1, *shape), compression="gzip", compression_opts=4)
+            P.dims[2].attach_scale(fh["grid/V"])
+            fh.create_dataset("P_frame", shape=(0,), maxshape=(None,), dtype=np.int64)
+        group = fh.create_group("observables")
+        for name in observables:
+            ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float)
+            ds.dims[0].attach_scale(fh["time"])
+            if name in UNDEFINED:
+                ds.attrs["undefined"] = UNDEFINED[name]
+        fh.flush()
+        return cls(fh, pairs_every, time.perf_counter())
+
+    @classmethod
+    def resume(cls, path, problem: WireProblem) -> tuple["TrajectoryWriter", State, float]:
+        """Reopen a file, drop what follows its last resumable frame, and return the writer, the state
+        of that frame and its step size."""
+        fh = h5py.File(Path(path), "r+")
+        pairs_every = int(fh.attrs["pairs_every"])
+        complete = min([fh["time"].shape[0], fh["dt"].shape[0], fh["wall_time"].shape[0], fh["f"].shape[0]]
+                       + [ds.shape[0] for ds in fh["observables"].values()])
+        if "P" in fh:
+            usable = [int(i) for i in fh["P_frame"][: fh["P"].shape[0]] if i < complete]
+            if not usable:
+                fh.close()
+                msg = f"{path}: no complete frame with pair populations to resume from"
+                raise ValueError(msg)
+            last = usable[-1]
+            n_p = len(usable)
+            for name in ("P", "P_frame"):
+                fh[name].resize(n_p, axis=0)
+            P = fh["P"][n_p - 1]
+        else:
+            if complete == 0:
+                fh.close()
+                msg = f"{path}: no complete frame to resume from"
+                raise ValueError(msg)
+            last, P = complete - 1, None
+        keep = last + 1
+        for ds in [fh["time"], fh["dt"], fh["wall_time"], fh["f"], *fh["observables"].values()]:
+            ds.resize(keep, axis=0)
+        f = fh["f"][last]
+        box = fh.attrs.get("mode", "evolve") == "box"
+        expected = (1 if box else problem.wire.n, problem.energy.n)
+        if f.shape != expected:
+            fh.close()
+            msg = f"{path}: its grids {f.shape} do not match the scenario's {expected}"
+            raise ValueError(msg)
+        state = State(float(fh["time"][last]), f if box else f[1:-1], P)
+        dt = float(fh["dt"][last])
+        fh.attrs.update(status=STATUS_RUNNING, message="")
+        fh.flush()
+        writer = cls(fh, pairs_every, time.perf_counter() - float(fh["wall_time"][last]))
+        return writer, state, dt
+
+    # -- writing -------------------------------------------------------------------------------------
+    @property
+    def frames(self) -> int:
+        return self.fh["time"].shape[0]
+
+    def write(self, problem: WireProblem, state: State, dt: float, observables: dict) -> None:
+        """Append one frame; refuses non-finite values so that no NaN reaches the file."""
+        full = state.f if self.fh.attrs["mode"] == "box" else problem.with_reservoirs(state.f)
+        checked = [v for name, v in observables.items() if not (name in UNDEFINED and math.isnan(v))]
+        values = [full, [dt], checked] + ([state.P] if state.P is not None else [])
+        if not all(np.all(np.isfinite(v)) for v in values):
+            msg = f"non-finite values in the frame at t = {state.t:g} tau_D; nothing written"
+            raise FloatingPointError(msg)
+        index = self.frames
+        for ds, value in ((self.fh["f"], full), (self.fh["dt"], dt), (self.fh["wall_time"], time.perf_counter() - self.start_wall)):
+            ds.resize(index + 1, axis=0)
+            ds[index] = value
+        group = self.fh["observables"]
+        for name, value in observables.items():
+            if name not in group:
+                msg = f"observable {name!r} was not declared when the file was created"
+                raise KeyError(msg)
+            group[name].resize(index + 1, axis=0)
+            group[name][index] = value
+        if state.P is not None and index % self.pairs_every == 0:
+            n_p = self.fh["P"].shape[0]
+            self.fh["P"].resize(n_p + 1, axis=0)
+            self.fh["P"][n_p] = state.P
+            self.fh["P_frame"].resize(n_p + 1, axis=0)
+            self.fh["P_frame"][n_p] = index
+        self.fh["time"].resize(index + 1, axis=0)  # last: it marks the frame complete
+        self.fh["time"][index] = state.t
+        self.fh.flush()
+
+    def close(self, status: str = STATUS_FINISHED, message: str = "") -> None:
+        """Mark the run finished (or failed, with the message) and close the file."""
+        if status not in (STATUS_FINISHED, STATUS_FAILED):
+            msg = f"status must be {STATUS_FINISHED!r} or {STATUS_FAILED!r}; got {status!r}"
+            raise ValueError(msg)
+        self.fh.attrs.update(status=status, message=message)
+        self.fh.close()
+
+
+def frame_times(t_end: float, every: float) -> list[float]:
+    """Output times ``every, 2 every, ..., t_end`` (tau_D), the last one exactly ``t_end``."""
+    if not (math.isfinite(t_end) and t_end > 0 and math.isfinite(every) and every > 0):
+        msg = f"end time and output cadence must be positive; got t_end = {t_end!r}, every = {every!r}"
+        raise ValueError(msg)
+    count = max(1, int(math.floor(t_end / every + 1e-9)))
+    times = [every * (i + 1) for i in range(count)]
+    if t_end - times[-1] > 1e-12 * t_end:
+        times.append(t_end)
+    times[-1] = t_end
+    return times

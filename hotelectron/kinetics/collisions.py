@@ -1,0 +1,138 @@
+"""The collision right-hand side: all mechanisms through one convolution, plus the pair kinetics.
+
+``Collisions`` is what the wire solver, the closed-box integrator and the benchmarks call. States are
+``f[x, i]`` on the energy grid and, when pairs are present, ``P[x, k, J]`` on the coupling grid.
+Units are dimensionless: energies in E0, times in t0 (see the mechanisms for the strengths).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import convolution
+from .grids import EnergyGrid
+from .mechanisms import PairScattering
+
+__all__ = ["Collisions"]
+
+
+@dataclass(frozen=True)
+class Collisions:
+    """Collision integrals of a set of mechanisms on one energy grid.
+
+    Parameters
+    ----------
+    grid : EnergyGrid
+    mechanisms : sequence of mechanism objects (see ``hotelectron.kinetics.mechanisms``); at most one
+        ``PairScattering``.
+    path : {"fft", "direct"}
+        How convolutions and the electron-hole function are evaluated.
+    """
+
+    grid: EnergyGrid
+    mechanisms: tuple = ()
+    path: str = "fft"
+    pairs: PairScattering | None = field(init=False, default=None)
+
+    def __post_init__(self):
+        object.__setattr__(self, "mechanisms", tuple(self.mechanisms))
+        convolution._check_path(self.path)
+        pairs = [m for m in self.mechanisms if isinstance(m, PairScattering)]
+        if len(pairs) > 1:
+            msg = "at most one pair-scattering mechanism per system"
+            raise ValueError(msg)
+        if pairs:
+            if not np.isclose(pairs[0].couplings.step, self.grid.step, rtol=1e-12, atol=0):
+                msg = (
+                    f"the coupling grid step ({pairs[0].couplings.step!r}) must equal the energy step "
+                    f"({self.grid.step!r}) so that pair transfers land on the energy grid"
+                )
+                raise ValueError(msg)
+            object.__setattr__(self, "pairs", pairs[0])
+
+    # -- building blocks -------------------------------------------------------------------------
+    def electron_hole(self, f) -> np.ndarray:
+        """``G[x, n - 1 + m]`` for ``|m| <= n - 1`` (see ``convolution.electron_hole``)."""
+        return convolution.electron_hole(f, self.grid.step, self.path)
+
+    def kernel(self, P, G, mechanisms=None) -> np.ndarray:
+        """Sum of the out-kernels of ``mechanisms`` (default: all), shape ``(n_x, 2M + 1)``."""
+        mechanisms = self.mechanisms if mechanisms is None else tuple(mechanisms)
+        if len(mechanisms) == 1:
+            return mechanisms[0].out_kernel(self.grid, P, G)
+        M = max([m.max_transfer(self.grid) for m in mechanisms], default=0)
+        n_x = (G if G is not None else P).shape[0]
+        total = np.zeros((n_x, 2 * M + 1))
+        for mechanism in mechanisms:
+            Km = mechanism.out_kernel(self.grid, P, G)
+            half = (Km.shape[1] - 1) // 2
+            total[:, M - half : M + half + 1] += Km
+        return total
+
+    def _electron_hole_and_spectrum(self, f):
+        """``(f, G, FF)``: f as a C-contiguous float array, its G and, on the FFT path, its spectrum.
+
+        The spectrum of f serves both G and the convolutions, so one FFT of f per evaluation suffices.
+        """
+        f = np.ascontiguousarray(f, dtype=float)
+        FF = convolution._spectrum(f) if self.path == "fft" else None
+        return f, convolution._electron_hole(f, self.grid.step, self.path, FF), FF
+
+    # -- what the solvers call --------------------------------------------------------------------
+    def integral(self, f, P=None, G=None, mechanisms=None) -> np.ndarray:
+        """Collision integral ``I[x, i]`` (``df/dt = -I``) of the given mechanisms (default: all)."""
+        if G is None:
+            f, G, FF = self._electron_hole_and_spectrum(f)
+            return convolution._collision_integral(f, self.kernel(P, G, mechanisms), self.path, FF)
+        return convolution.collision_integral(f, self.kernel(P, G, mechanisms), self.path)
+
+    def pair_rates(self, f, P, G=None) -> np.ndarray:
+        """``dP/dt`` of the pair populations for electrons ``f``."""
+        G = self.electron_hole(f) if G is None else G
+        return self.pairs.rates(P, G, self.grid)
+
+    def rhs(self, f, P=None):
+        """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs."""
+        return self.rhs_with_kernel(f, P)[:2]
+
+    def rhs_with_kernel(self, f, P=None):
+        """``(df/dt, dP/dt, G, K)``: the right-hand side with the G and kernel it was built from
+        (implicit time steppers use them for their Jacobian approximation)."""
+        f, G, FF = self._electron_hole_and_spectrum(f)
+        K = self.kernel(P, G)
+        dfdt = convolution._collision_integral(f, K, self.path, FF)
+        np.negative(dfdt, out=dfdt)
+        dPdt = self.pairs.rates(P, G, self.grid) if self.pairs is not None else None
+        return dfdt, dPdt, G, K
+
+    def stationary_pairs(self, f, G=None) -> np.ndarray:
+        """Pair populations in stationary balance with electrons ``f`` (VGL 65)."""
+        G = self.electron_hole(f) if G is None else G
+        return self.pairs.stationary(G, self.grid)
+
+    # -- diagnostics -------------------------------------------------------------------------------
+    def electron_energy(self, f) -> np.ndarray:
+        """``w_e[x] = sum_i eps_i f_i d`` relative to the filled Fermi sea (unit ``2 nu E0^2``)."""
+        eps = self.grid.values
+        return self.grid.step * np.sum(eps * (f - (eps < 0)), axis=-1)
+
+    def energy_rates(self, f, P=None):
+        """``(dw_e/dt, dw_p/dt)`` per position from the collisions alone (pairs: 0 without them)."""
+        f, G, FF = self._electron_hole_and_spectrum(f)
+        I = convolution._collision_integral(f, self.kernel(P, G), self.path, FF)
+        dwe = -self.grid.step * I @ self.grid.values
+        if self.pairs is None:
+            return dwe, np.zeros_like(dwe)
+        return dwe, self.pairs.energy(self.pairs.rates(P, G, self.grid))
+
+    def edge_fluxes(self, f, P=None):
+        """Gross jump rates ``(out, in)`` across the energy-grid edges per position (grid units)."""
+        G = self.electron_hole(f)
+        return convolution.edge_fluxes(f, self.kernel(P, G))
+
+    def edge_particle_rate(self, f, P=None) -> np.ndarray:
+        """Electrons leaving the energy grid per unit time and energy step, per position."""
+        G = self.electron_hole(f)
+        return convolution.edge_particle_rate(f, self.kernel(P, G))

@@ -1,0 +1,134 @@
+"""Kinetics of RKKY pair populations P[x, k, J] driven by the electron gas (VGL 62-65).
+
+At each position x and coupling ``V_k = k d`` (dimensionless, energy unit E0, time unit t0):
+
+    dP_J/dt = - gamma sum_{J'=J+-1} A_{JJ'} [ P_J G(V(eps_J - eps_J')) - P_J' G(V(eps_J' - eps_J)) ],
+
+with ``gamma = Gamma t0 E0`` and ``G`` the electron-hole function of the local electrons. A pair going
+``J -> J+1`` absorbs ``V (J+1)`` from the gas, which must give it up: the rate carries
+``G(-V(J+1))``. Only neighbouring multiplets are linked (a birth-death chain), so the stationary
+populations follow link by link and an implicit Euler step is a tridiagonal solve per (x, k).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .. import spin
+from ._numba import jit
+from .convolution import electron_hole_at
+
+__all__ = ["chain_coefficients", "pair_rates", "relax_implicit", "solve_chain", "stationary_pairs"]
+
+
+def chain_coefficients(S):
+    """``(A_{J,J+1}, A_{J+1,J})`` for the links ``J = 0..2S-1`` of the chain."""
+    A = spin.matrix_elements(S)
+    j = np.arange(A.shape[0] - 1)
+    return np.ascontiguousarray(A[j, j + 1]), np.ascontiguousarray(A[j + 1, j])
+
+
+@jit
+def _g_at(G, x, m, step):
+    n = (G.shape[1] + 1) // 2
+    if m >= n:
+        return m * step
+    if m <= -n:
+        return 0.0
+    return G[x, n - 1 + m]
+
+
+@jit(parallel=True)
+def _pair_rates(P, G, k, step, a_up, a_down, gamma, dP):
+    nx, nk, nJ = P.shape
+    for x in numba.prange(nx):
+        for ik in range(nk):
+            for J in range(nJ):
+                dP[x, ik, J] = 0.0
+            for j in range(nJ - 1):
+                m = k[ik] * (j + 1)
+                give = _g_at(G, x, -m, step)  # the gas gives V(j+1): pair j -> j+1
+                take = _g_at(G, x, m, step)  # the gas takes V(j+1): pair j+1 -> j
+                flow = P[x, ik, j] * give - P[x, ik, j + 1] * take
+                dP[x, ik, j] -= gamma * a_up[j] * flow
+                dP[x, ik, j + 1] += gamma * a_down[j] * flow
+
+
+def pair_rates(P, G, k, step, S, gamma) -> np.ndarray:
+    """``dP/dt[x, k, J]`` from populations ``P`` and the electron-hole function ``G[x, n-1+m]``."""
+    a_up, a_down = chain_coefficients(S)
+    dP = np.empty_like(P)
+    _pair_rates(np.ascontiguousarray(P), G, np.asarray(k, dtype=np.int64), step, a_up, a_down, gamma, dP)
+    return dP
+
+
+@jit(parallel=True)
+def _relax_implicit(P, G, k, step, a_up, a_down, gamma, dt, renormalise, out):
+    nx, nk, nJ = P.shape
+    for x in numba.prange(nx):
+        diag = np.empty(nJ)
+        upper = np.zeros(nJ)
+        lower = np.zeros(nJ)
+        rhs = np.empty(nJ)
+        for ik in range(nk):
+            for J in range(nJ):
+                diag[J] = 1.0
+                rhs[J] = P[x, ik, J]
+            for j in range(nJ - 1):
+                m = k[ik] * (j + 1)
+                give = gamma * dt * _g_at(G, x, -m, step)
+                take = gamma * dt * _g_at(G, x, m, step)
+                diag[j] += a_up[j] * give
+                upper[j] = -a_up[j] * take
+                diag[j + 1] += a_down[j] * take
+                lower[j + 1] = -a_down[j] * give
+            # Thomas algorithm without pivoting: the matrix is a nonsingular M-matrix (diag(2J+1) times it
+            # is column-diagonally dominant), so elimination is stable and keeps P non-negative
+            for J in range(1, nJ):
+                w = lower[J] / diag[J - 1]
+                diag[J] -= w * upper[J - 1]
+                rhs[J] -= w * rhs[J - 1]
+            out[x, ik, nJ - 1] = rhs[nJ - 1] / diag[nJ - 1]
+            for J in range(nJ - 2, -1, -1):
+                out[x, ik, J] = (rhs[J] - upper[J] * out[x, ik, J + 1]) / diag[J]
+            if not renormalise:
+                continue
+            # the exact step keeps sum_J (2J+1) P_J; remove the round-off of stiff steps
+            before = 0.0
+            after = 0.0
+            for J in range(nJ):
+                before += (2 * J + 1) * P[x, ik, J]
+                after += (2 * J + 1) * out[x, ik, J]
+            if after > 0.0:
+                for J in range(nJ):
+                    out[x, ik, J] *= before / after
+
+
+def relax_implicit(P, G, k, step, S, gamma, dt) -> np.ndarray:
+    """One implicit Euler step ``(1 - dt M[G]) P_new = P`` of the chain with G frozen.
+
+    Unconditionally stable for any ``dt``; keeps ``sum_J (2J+1) P_J`` exactly and P non-negative, and
+    tends to the stationary populations as ``dt -> inf``.
+    """
+    a_up, a_down = chain_coefficients(S)
+    out = np.empty_like(P)
+    _relax_implicit(np.ascontiguousarray(P), G, np.asarray(k, dtype=np.int64), step, a_up, a_down, gamma, dt, True, out)
+    return out
+
+
+def solve_chain(rhs, G, k, step, S, gamma, dt) -> np.ndarray:
+    """Solve ``(1 - dt M[G]) z = rhs`` for any right-hand side (a Rosenbrock stage), as it stands."""
+    a_up, a_down = chain_coefficients(S)
+    out = np.empty_like(rhs)
+    _relax_implicit(np.ascontiguousarray(rhs), G, np.asarray(k, dtype=np.int64), step, a_up, a_down, gamma, dt, False, out)
+    return out
+
+
+def stationary_pairs(G, k, step, S) -> np.ndarray:
+    """Stationary ``P[x, k, J]`` for the electrons of ``G[x, n-1+m]`` (VGL 65), Gibbs in a Fermi gas."""
+    J, _ = spin.levels(S)
+    m = np.asarray(k)[:, None] * (J[:-1] + 1).astype(np.int64)  # (nk, 2S)
+    give = electron_hole_at(G, -m, step)  # (n_x, nk, 2S)
+    take = electron_hole_at(G, m, step)
+    return spin.chain_populations(give, take)

@@ -1,0 +1,89 @@
+"""Smoke test of the benchmark: the quick run completes and its JSON has the promised schema.
+
+No timing is asserted here: speed targets are checked by the benchmark itself, as ratios in one run.
+"""
+
+import json
+import math
+
+import pytest
+
+from hotelectron.bench import collisions as bench
+from hotelectron.commands.main import main
+
+
+@pytest.fixture(scope="module")
+def quick_result():
+    return bench.run(bench.BenchConfig.quick_config())
+
+
+def _positive(value):
+    return isinstance(value, float) and math.isfinite(value) and value > 0
+
+
+def test_quick_benchmark_covers_every_mechanism_path_and_size(quick_result):
+    config = bench.BenchConfig.quick_config()
+    cases = quick_result["cases"]
+    seen = {(c["mechanism"], c["path"], c["n_energy"]) for c in cases}
+    assert seen == {(m, p, n) for m in ("pairs", "ee") for p in ("direct", "fft") for n in config.sizes}
+    for case in cases:
+        assert isinstance(case["n_x"], int) and case["n_x"] == config.n_x
+        assert isinstance(case["n_energy"], int)
+        assert _positive(case["median_s"]) and case["min_s"] <= case["median_s"]
+        assert case["repeats"] >= config.min_repeats
+        assert case["points_per_s"] == pytest.approx(case["n_x"] * case["n_energy"] / case["median_s"])
+    assert len(quick_result["exponents"]) == 4
+    assert all(math.isfinite(e["exponent"]) for e in quick_result["exponents"])
+    assert all(t["passed"] is None for t in quick_result["targets"])  # quick sizes check no target
+
+
+def test_json_schema_via_the_command_line(tmp_path, capsys):
+    path = tmp_path / "new folder" / "bench.json"
+    assert main(["-q", "bench", "--quick", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "direct/fft" in out and "full collision rhs" in out and "compile time" in out
+    data = json.loads(path.read_text())
+    for case in data["cases"]:
+        assert case["mechanism"] in ("pairs", "ee") and case["path"] in ("direct", "fft")
+        assert isinstance(case["n_x"], int) and isinstance(case["n_energy"], int)
+        assert _positive(case["median_s"])
+    rhs = data["full_rhs"]
+    assert isinstance(rhs["n_x"], int) and isinstance(rhs["n_energy"], int) and _positive(rhs["median_s"])
+    assert isinstance(data["compile_s"], float)
+    in_process = data["compile"]["in_process"]
+    assert isinstance(in_process["cache_hits"], int) and isinstance(in_process["cache_misses"], int)
+    assert _positive(in_process["first_call_s"]) and _positive(in_process["warm_call_s"])
+
+
+def test_scaling_exponent_fit_recovers_a_power_law():
+    sizes = [256, 512, 1024, 2048]
+    assert bench.fit_exponent(sizes, [3e-9 * n**1.5 for n in sizes]) == pytest.approx(1.5, abs=1e-12)
+
+
+def test_targets_pass_and_miss_on_given_figures():
+    result = {
+        "exponents": [{"mechanism": "pairs", "path": "fft", "exponent": 1.1}, {"mechanism": "ee", "path": "fft", "exponent": 1.3}],
+        "ratios": [{"mechanism": "pairs", "n_energy": 4096, "direct_over_fft": 31.0}, {"mechanism": "ee", "n_energy": 4096, "direct_over_fft": 29.0}],
+        "full_rhs": {"n_x": 128, "n_energy": 2048, "median_s": 0.039},
+    }
+    verdicts = [t["passed"] for t in bench.check_targets(result)]
+    assert verdicts == [True, False, True, False, True]
+
+
+def test_quick_wire_benchmark_reaches_the_steady_state():
+    from hotelectron.bench import wire as bench_wire
+
+    result = bench_wire.run_wire(quick=True)
+    assert result["evolution"]["reached"] and result["evolution"]["distance"] <= 1e-6
+    assert result["steady"]["iterations"] >= 1 and result["steady"]["residual"] <= 1e-10
+    report = bench_wire.format_wire_report(result)
+    assert "steady state" in report and "PASS" not in report  # quick runs judge no target
+
+
+def test_quick_sweep_benchmark_runs_both_ways_with_identical_results(capsys):
+    from hotelectron.commands.main import main
+
+    assert main(["--quiet", "bench", "--sweep", "--quick"]) == 0
+    report = capsys.readouterr().out
+    assert "speed ratio serial / parallel" in report
+    assert "failed points 0; identical results: True" in report

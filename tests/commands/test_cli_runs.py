@@ -1,0 +1,128 @@
+"""The command line on scenario files, as a user runs it: shipped scenarios, kill and resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
+ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE", OMP_WAIT_POLICY="passive")
+
+SMALL = """
+[dimensionless]
+temperature = 0.02
+bias = 1.0
+spin = 0.5
+pair_rate = 2.0
+pair_relaxation = 30.0
+v_min = 0.1
+kappa = 0.3
+exponent = 1.5
+
+[grid]
+n_x = 9
+n_energy = 161
+half_width = 4.0
+
+[run]
+mode = "evolve"
+end_time = "3 tau_D"
+output_every = "0.01 tau_D"
+pairs_every = 3
+"""
+
+
+def hotelectron(*args, check=True):
+    return subprocess.run([sys.executable, "-m", "hotelectron", *map(str, args)], capture_output=True, text=True,
+                          env=ENV, check=check, timeout=300)
+
+
+def test_shipped_scenarios_exist():
+    names = {p.stem for p in SCENARIOS}
+    assert {"default", "cu_coulomb", "collisionless", "agmn_spin52", "box_quench"} <= names
+
+
+def _is_series(scenario: Path) -> bool:
+    """A scenario with a list of biases: ``run`` writes a folder of point files."""
+    return isinstance(tomllib.loads(scenario.read_text()).get("reservoirs", {}).get("bias"), list)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+def test_every_shipped_scenario_runs_and_plots(scenario, tmp_path):
+    series = _is_series(scenario)
+    out = tmp_path / (scenario.stem if series else f"{scenario.stem}.h5")
+    fig = tmp_path / f"{scenario.stem}.png"
+    hotelectron("--quiet", "run", scenario, "-o", out, "--plot", fig)
+    assert fig.stat().st_size > 10_000
+    files = sorted(out.glob("point-*.h5")) if series else [out]
+    biases = tomllib.loads(scenario.read_text())["reservoirs"]["bias"] if series else [None]
+    assert len(files) == len(biases)
+    for path, bias in zip(files, biases, strict=True):
+        with h5py.File(path, "r") as fh:
+            assert fh.attrs["status"] == "finished"
+            if series:  # each point: the scenario with its own bias, verbatim
+                assert tomllib.loads(fh.attrs["scenario"])["reservoirs"]["bias"] == bias
+            else:
+                assert fh.attrs["scenario"] == scenario.read_text()
+            assert np.all(np.isfinite(fh["f"][:]))
+            for name, ds in fh["observables"].items():
+                values = ds[:]
+                assert np.all(np.isfinite(values) | ("undefined" in ds.attrs)), name
+    shown = hotelectron("show", scenario).stdout
+    assert shown.count("n_energy") == len(biases)
+
+
+def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path):
+    scenario = tmp_path / "small.toml"
+    scenario.write_text(SMALL)
+    hotelectron("--quiet", "run", scenario, "-o", tmp_path / "reference.h5")
+
+    out = tmp_path / "killed.h5"
+    child = subprocess.Popen([sys.executable, "-m", "hotelectron", "--quiet", "run", str(scenario), "-o", str(out)],
+                             env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    frames = 0
+    while frames < 20 and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.1)
+        try:
+            with h5py.File(out, "r") as fh:
+                frames = fh["time"].shape[0]
+        except (OSError, KeyError):
+            continue
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert 20 <= frames < 301, "the run should be killed part-way"
+    with h5py.File(out, "r") as fh:
+        assert fh.attrs["status"] == "running"  # killed: nobody could mark it
+
+    hotelectron("--quiet", "run", scenario, "-o", out, "--resume")
+    with h5py.File(out, "r") as a, h5py.File(tmp_path / "reference.h5", "r") as b:
+        assert a.attrs["status"] == "finished"
+        np.testing.assert_array_equal(a["time"][:], b["time"][:])
+        np.testing.assert_array_equal(a["f"][:], b["f"][:])
+        np.testing.assert_array_equal(a["observables/current_middle"][:], b["observables/current_middle"][:])
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        (SMALL.replace("n_x = 9", "n_x = 9\nnx = 3"), "nx"),
+        (SMALL.replace('end_time = "3 tau_D"', 'end_time = "-3 tau_D"'), "end_time"),
+        (SMALL.replace("spin = 0.5", "spin = 0.3"), "spin"),
+    ],
+)
+def test_bad_scenarios_fail_with_a_message_and_no_finished_file(tmp_path, text, key):
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text(text)
+    out = tmp_path / "bad.h5"
+    result = hotelectron("run", scenario, "-o", out, check=False)
+    assert result.returncode != 0
+    assert key in result.stderr
+    assert not out.exists()

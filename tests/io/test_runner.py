@@ -1,0 +1,82 @@
+"""The runner on hand-built scenarios (the scenario loader is tested apart)."""
+
+from types import SimpleNamespace
+
+import h5py
+import numpy as np
+import pytest
+from systems import system
+from systems import wire
+
+from hotelectron.io.plots import plot_trajectory
+from hotelectron.io.runner import run_scenario
+from hotelectron.wire.steady import steady_state
+from hotelectron.io.storage import read_status
+from hotelectron.wire import WireProblem
+from hotelectron.kinetics.grids import WireGrid
+
+
+def scenario(problem, mode="evolve", end_time=0.2, output_every=0.05, bump=None):
+    return SimpleNamespace(
+        text="# hand-built\n", problem=problem, mode=mode, end_time=end_time, output_every=output_every,
+        pairs_every=2, initial="quench", bump=bump, derived={"n_x": problem.wire.n}, energy_unit="eU",
+        energy_unit_J=None,
+    )
+
+
+def test_evolve_writes_every_frame_and_finishes(tmp_path):
+    p = wire(n_x=9, n=81)
+    out = run_scenario(scenario(p), tmp_path / "run.h5")
+    assert read_status(out) == "finished"
+    with h5py.File(out, "r") as fh:
+        assert fh["time"][:] == pytest.approx([0.0, 0.05, 0.1, 0.15, 0.2])
+        assert fh["f"].shape == (5, 9, 81)
+        assert fh.attrs["scenario"] == "# hand-built\n" and fh.attrs["steps"] > 0
+        assert fh["observables/current_left"][0] > fh["observables/current_left"][-1] > 0
+    png = plot_trajectory(out, tmp_path / "run.png")
+    assert png.stat().st_size > 10_000
+
+
+def test_steady_mode_writes_one_frame_equal_to_the_solver(tmp_path):
+    p = wire(n_x=9, n=81)
+    out = run_scenario(scenario(p, mode="steady"), tmp_path / "steady.h5")
+    with h5py.File(out, "r") as fh:
+        assert fh["f"].shape == (1, 9, 81) and fh.attrs["newton_iterations"] >= 1
+        np.testing.assert_array_equal(fh["f"][0], steady_state(p).f)
+        assert fh["observables/current_left"][0] == pytest.approx(fh["observables/current_right"][0], rel=1e-8)
+    plot_trajectory(out)
+    assert (tmp_path / "steady.png").exists()
+
+
+def test_box_quench_keeps_the_total_energy(tmp_path):
+    c = system(S=0.5, n=401, half_width=10.0, rate=0.5, relaxation=2.0, kappa=0.3, k_max=16)
+    p = WireProblem(c.grid, WireGrid(3), 0.0, 0.0, 0.1, 0.1, c.mechanisms)
+    s = scenario(p, mode="box", end_time=0.5, output_every=0.1, bump={"energy": 1.5, "width": 0.2, "height": 0.05})
+    out = run_scenario(s, tmp_path / "box.h5")
+    with h5py.File(out, "r") as fh:
+        we, wp = fh["observables/w_e"][:], fh["observables/w_p"][:]
+        assert fh["f"].shape == (6, 1, 401)
+    assert we[-1] < we[0]
+    # the default (pure W) scheme keeps W_e + W_p to its local tolerance, not to round-off
+    assert np.max(np.abs(we + wp - we[0] - wp[0])) < 1e-4 * abs(we[0] + wp[0])
+
+
+def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_path):
+    p = wire(n_x=9, n=81)
+    s = scenario(p)
+    reference = run_scenario(s, tmp_path / "ref.h5")
+
+    def interrupt(t, t_end):
+        if t > 0.09:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "cut.h5"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(s, out, progress=interrupt)
+    assert read_status(out) == "failed"
+    run_scenario(s, out, resume=True)
+    assert read_status(out) == "finished"
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        np.testing.assert_array_equal(a["time"][:], b["time"][:])
+        np.testing.assert_array_equal(a["f"][:], b["f"][:])
+        np.testing.assert_array_equal(a["P"][:], b["P"][:])

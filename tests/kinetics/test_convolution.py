@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotelectron.kinetics import convolution
+
+
+def padded(f, pad):
+    """f continued as 1 below and 0 above the grid, over ``pad`` extra points on each side."""
+    nx = f.shape[0]
+    return np.concatenate([np.ones((nx, pad)), f, np.zeros((nx, pad))], axis=1)
+
+
+def brute_force_integral(f, K):
+    """The collision integral with the tails written out on an explicitly padded grid."""
+    nx, n = f.shape
+    M = (K.shape[1] - 1) // 2
+    F = padded(f, M + 1)
+    I = np.zeros_like(f)
+    for x in range(nx):
+        for i in range(n):
+            out = sum(K[x, M + m] * (1 - F[x, M + 1 + i - m]) for m in range(-M, M + 1))
+            into = sum(K[x, M - m] * F[x, M + 1 + i - m] for m in range(-M, M + 1))
+            I[x, i] = f[x, i] * out - (1 - f[x, i]) * into
+    return I
+
+
+def brute_force_G(f, m, step):
+    nx, n = f.shape
+    pad = abs(m) + n
+    F = padded(f, pad)
+    e = np.arange(F.shape[1] - abs(m))
+    if m >= 0:
+        return step * np.sum(F[:, e] * (1 - F[:, e + m]), axis=1)
+    return step * np.sum(F[:, e - m] * (1 - F[:, e]), axis=1)
+
+
+@pytest.mark.parametrize("M", [3, 20, 45])  # shorter than, comparable to and longer than the grid
+def test_both_paths_match_brute_force_with_explicit_tails(rng, M):
+    f = rng.uniform(size=(2, 17))
+    K = rng.uniform(size=(2, 2 * M + 1))
+    reference = brute_force_integral(f, K)
+    for path in convolution.PATHS:
+        np.testing.assert_allclose(convolution.collision_integral(f, K, path), reference, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("path", convolution.PATHS)
+def test_electron_hole_function_matches_brute_force(rng, path):
+    f = rng.uniform(size=(3, 12))
+    G = convolution.electron_hole(f, 0.3, path)
+    for m in range(-30, 31):
+        expected = brute_force_G(f, m, 0.3)
+        np.testing.assert_allclose(convolution.electron_hole_at(G, m, 0.3), expected, rtol=1e-12, atol=1e-13)
+
+
+def test_electron_hole_function_of_a_fermi_gas():
+    T, step, n = 0.5, 0.1, 801
+    eps = (np.arange(n) - (n - 1) / 2) * step
+    f = 1 / (np.exp(eps / T) + 1)
+    G = convolution.electron_hole(f[None], step)[0]
+    delta = np.arange(-(n - 1), n) * step
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = np.where(delta == 0, T, delta / -np.expm1(-delta / T))
+    np.testing.assert_allclose(G, exact, rtol=1e-12, atol=1e-12)  # edge terms ~ exp(-40/0.5)
+
+
+def test_particle_number_changes_only_through_the_edges(rng):
+    f = rng.uniform(size=(2, 40))
+    K = rng.uniform(size=(2, 121))
+    for path in convolution.PATHS:
+        I = convolution.collision_integral(f, K, path)
+        np.testing.assert_allclose(I.sum(axis=1), convolution.edge_particle_rate(f, K), rtol=1e-12)
+    # a kernel shorter than the distance to the edges moves no electron across them
+    f[:, :10], f[:, -10:] = 1.0, 0.0
+    short = rng.uniform(size=(2, 19))
+    assert np.all(convolution.edge_particle_rate(f, short) == 0)
+    assert np.abs(convolution.collision_integral(f, short).sum(axis=1)).max() < 1e-13
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(3, 60),
+    M=st.integers(0, 90),
+    nx=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_fft_path_equals_direct_path(n, M, nx, seed):
+    rng = np.random.default_rng(seed)
+    f = rng.uniform(size=(nx, n))
+    K = rng.uniform(size=(nx, 2 * M + 1)) * rng.uniform(0, 1e3)
+    direct = convolution.collision_integral(f, K, "direct")
+    fast = convolution.collision_integral(f, K, "fft")
+    scale = np.max(f * K.sum(axis=1)[:, None]) + 1e-300
+    assert np.max(np.abs(direct - fast)) <= 1e-12 * scale
+    Gd = convolution.electron_hole(f, 0.1, "direct")
+    Gf = convolution.electron_hole(f, 0.1, "fft")
+    assert np.max(np.abs(Gd - Gf)) <= 1e-12 * 0.1 * n
+
+
+def test_unknown_path_is_refused():
+    with pytest.raises(ValueError, match="path must be one of"):
+        convolution.collision_integral(np.zeros((1, 3)), np.zeros((1, 3)), "gpu")

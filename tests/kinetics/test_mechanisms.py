@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+from systems import fermi, system
+
+from hotelectron import spin
+from hotelectron.kinetics.convolution import PATHS
+from hotelectron.kinetics.mechanisms import MECHANISMS, ElectronElectron
+
+SPINS = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5]
+
+
+def out_scale(c, f, P, G, mechanisms):
+    return np.max(f * c.kernel(P, G, mechanisms).sum(axis=1)[:, None])
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("S", SPINS)
+def test_fermi_function_with_gibbs_pairs_is_an_exact_fixed_point(S, path):
+    T = 0.2  # the grid edge at 10 = 50 T puts the truncation below round-off
+    c = system(S=S, path=path, n=201)
+    f = np.repeat(fermi(c.grid.values, T)[None], 2, axis=0)
+    P = c.pairs.gibbs(2, T)
+    assert np.any(c.pairs.couplings.values < 0) and np.any(c.pairs.couplings.values > 0)
+    G = c.electron_hole(f)
+    for mechanism in c.mechanisms:
+        I = c.integral(f, P, G, [mechanism])
+        assert np.max(np.abs(I)) <= 1e-13 * out_scale(c, f, P, G, [mechanism])
+    dP = c.pair_rates(f, P, G)
+    pair_scale = c.pairs.relaxation * np.max(G) * S * (S + 1)
+    assert np.max(np.abs(dP)) <= 1e-13 * pair_scale
+
+
+@pytest.mark.parametrize("exponent", [1.5, 2.0])
+def test_electron_electron_fixed_point_at_other_potential_and_temperature(exponent):
+    c = system(rate=None, exponent=exponent, n=301)
+    f = fermi(c.grid.values, 0.3, mu=0.4)[None]
+    G = c.electron_hole(f)
+    I = c.integral(f, None, G)
+    assert np.max(np.abs(I)) <= 1e-13 * out_scale(c, f, None, G, c.mechanisms)
+
+
+@pytest.mark.parametrize("S", SPINS)
+def test_pair_kernel_with_gibbs_pairs_converges_to_chi_for_any_spin(S):
+    """For any S the V-grid kernel, a comb of transfers k (eps_J' - eps_J), tends to chi(E) dE in the
+    weak sense: its sum against a smooth test function converges at second order to the integral
+    with spin.chi (closed forms, an independent implementation)."""
+    from scipy import integrate
+
+    T, rate, centre = 0.3, 0.8, 1.0
+
+    def bump(e):  # 2e-9 at the edges of the window |e - centre| < 0.9
+        return np.exp(-(((e - centre) / 0.2) ** 2))
+
+    for sign in (-1, 1):
+        exact = rate * integrate.quad(
+            lambda e: spin.chi(e, S, T, 1.0) * bump(sign * e), sign * centre - 0.9, sign * centre + 0.9, epsrel=1e-12
+        )[0]
+        errors, steps = [], []
+        for n in (401, 801, 1601):
+            c = system(S=S, kappa=None, n=n, half_width=4.0, rate=rate)
+            K = c.kernel(c.pairs.gibbs(1, T), None)[0]
+            M = (K.size - 1) // 2
+            E = np.arange(-M, M + 1) * c.grid.step
+            window = np.abs(sign * E - centre) < 0.9
+            errors.append(abs(np.sum((K * bump(sign * E))[window]) / exact - 1))
+            steps.append(c.grid.step)
+        slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
+        assert abs(slope - 2) < 0.15
+        assert errors[-1] < 1e-3
+
+
+def test_spin_half_kernel_equals_chi_times_cell_weights():
+    T = 0.25
+    c = system(S=0.5, kappa=None, n=161, rate=1.3)
+    K = c.kernel(c.pairs.gibbs(1, T), None)[0]
+    couplings = c.pairs.couplings
+    M = (K.size - 1) // 2
+    E = couplings.values  # S = 1/2: every transfer is one coupling, E = V
+    expected = 1.3 * spin.chi(E, 0.5, T, 1.0) * E**2 * couplings.weights
+    np.testing.assert_allclose(K[M + couplings.k], expected, rtol=1e-13)
+
+
+def test_electron_electron_conserves_energy_and_particles():
+    c = system(rate=None, n=401)
+    e = c.grid.values
+    f = (fermi(e, 0.1, 1.0) + fermi(e, 0.1, -1.0))[None] / 2  # a double step
+    dwe, _ = c.energy_rates(f)
+    I = c.integral(f)
+    G = c.electron_hole(f)
+    scale = c.grid.step * np.sum(np.abs(e) * f * c.kernel(None, G).sum(axis=1))
+    assert abs(dwe[0]) <= 1e-13 * scale
+    assert abs(I.sum()) <= 1e-13 * np.max(np.abs(I)) * I.size
+
+
+def test_mechanism_registry_names_every_mechanism():
+    assert set(MECHANISMS) == {"pairs", "electron_electron"}
+    for name, cls in MECHANISMS.items():
+        assert cls.name == name
+
+
+@pytest.mark.parametrize("kwargs, match", [({"kappa": -1.0}, "kappa"), ({"kappa": 1.0, "exponent": 3.5}, "exponent")])
+def test_bad_electron_electron_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ElectronElectron(**kwargs)
+
+
+@pytest.mark.parametrize("exponent", [1.5, 2.0, 2.5])
+def test_electron_electron_integral_is_second_order_in_the_energy_step(exponent):
+    """A smooth non-equilibrium f (Fermi sea at 0.3 plus a bump) on grids 0.1 ... 0.0125: the e-e
+    collision integral at fixed energies converges at second order, the centre cell corrected."""
+    points = np.array([-0.6, -0.2, 0.0, 0.4, 0.8])
+    values, steps = [], []
+    for n in (161, 321, 641, 1281, 2561):
+        c = system(rate=None, kappa=1.0, exponent=exponent, n=n, half_width=8.0)
+        e = c.grid.values
+        f = (fermi(e, 0.3) + 0.05 * np.exp(-(((e - 0.5) / 0.3) ** 2)))[None]
+        I = c.integral(f)[0]
+        values.append(np.array([I[c.grid.index_of(p)] for p in points]))
+        steps.append(c.grid.step)
+    differences = [np.max(np.abs(values[k] - values[k + 1])) for k in range(len(values) - 1)]
+    rates = np.log2(np.array(differences[:-1]) / np.array(differences[1:]))
+    assert np.all(np.abs(rates[1:] - 2) < 0.15), rates

@@ -1,0 +1,325 @@
+"""Parameter sweeps: expansion of sweep files, and runs on a real dask.distributed LocalCluster with
+two worker processes (a small sweep, a sweep with a bad point, a killed sweep resumed)."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from hotelectron.io.scenario import parse_scenario
+from hotelectron.sweep import load_sweep, local_client, parse_sweep, read_summary, run_sweep
+
+BASE = """
+[wire]
+material = "Cu"
+length = "1.5 um"
+diffusion_constant = "0.0145 m^2/s"
+
+[reservoirs]
+temperature = "25 mK"
+bias = "0.2 mV"
+
+[electron_electron]
+exponent = 1.5
+kappa_dimensionless = 0.3
+
+[grid]
+n_x = 9
+n_energy = 401
+half_width = 2.0
+
+[run]
+mode = "steady"
+"""
+
+EVOLVE = BASE.replace('mode = "steady"', 'mode = "evolve"\nend_time = "3 tau_D"\noutput_every = "0.1 tau_D"')
+
+SWEEP = """
+base = "base.toml"
+
+[axes]
+"reservoirs.bias" = ["0.1 mV", "0.2 mV"]
+
+[[zip]]
+"reservoirs.temperature" = {temperatures}
+"electron_electron.kappa_dimensionless" = [0.3, 0.6]
+"""
+
+ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE", OMP_WAIT_POLICY="passive")
+RUN_DEPENDENT = {"wall_s"}  # the only columns allowed to differ between two runs of one sweep
+
+
+def write_sweep(folder, base=BASE, temperatures='["25 mK", "50 mK"]'):
+    (folder / "base.toml").write_text(base)
+    path = folder / "sweep.toml"
+    path.write_text(SWEEP.format(temperatures=temperatures))
+    return path
+
+
+def same_summary(a, b):
+    assert [r["point"] for r in a] == [r["point"] for r in b]
+    for x, y in zip(a, b, strict=True):
+        assert set(x) == set(y)
+        for key in set(x) - RUN_DEPENDENT:
+            same = x[key] == y[key] or (isinstance(x[key], float) and math.isnan(x[key]) and math.isnan(y[key]))
+            assert same, (x["point"], key, x[key], y[key])
+
+
+# -- sweep files -----------------------------------------------------------------------------------
+
+def test_points_are_the_product_of_axes_and_zipped_groups(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path))
+    points = sweep.points()
+    assert len(points) == len(sweep) == 4
+    assert [p.params for p in points] == [
+        {"reservoirs.bias": b, "reservoirs.temperature": t, "electron_electron.kappa_dimensionless": k}
+        for b in ("0.1 mV", "0.2 mV") for t, k in (("25 mK", 0.3), ("50 mK", 0.6))
+    ]
+    for point in points:  # every point is the base with its values substituted, and a valid scenario
+        data = tomllib.loads(point.text)
+        assert data["reservoirs"]["bias"] == point.params["reservoirs.bias"]
+        assert data["reservoirs"]["temperature"] == point.params["reservoirs.temperature"]
+        assert data["electron_electron"]["kappa_dimensionless"] == point.params["electron_electron.kappa_dimensionless"]
+        assert data["wire"] == tomllib.loads(BASE)["wire"]
+        scenario = parse_scenario(point.text)
+        assert scenario.derived["bias_mV"] == pytest.approx(float(point.params["reservoirs.bias"].split()[0]))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('base = "base.toml"\n[axes]\n"reservoirs.bias" = []', "non-empty list"),
+        ('base = "base.toml"\n[axes]\nbias = ["0.1 mV"]', "'section.key'"),
+        ('base = "base.toml"\n[[zip]]\n"a.b" = [1, 2]\n"a.c" = [1]', "equal lengths"),
+        ('base = "base.toml"\n[axes]\n"a.b" = [1]\n[[zip]]\n"a.b" = [2]', "more than once"),
+        ('base = "base.toml"', "no axis"),
+        ('base = "missing.toml"\n[axes]\n"a.b" = [1]', "not found"),
+        ('bse = "base.toml"\n[axes]\n"a.b" = [1]', "unknown key"),
+        ('base = "base.toml"\n[axes]\n"a.b" = [[1]]', "numbers or strings"),
+        ('base = "base.toml"\n[axes\n', "not valid TOML"),
+        ('base = "base.toml"\n[axes]\n"a.b" = ["1 mV", "1 mV"]', "given twice"),
+    ],
+)
+def test_bad_sweep_files_are_refused_naming_the_problem(tmp_path, text, message):
+    (tmp_path / "base.toml").write_text(BASE)
+    with pytest.raises(ValueError, match=message):
+        parse_sweep(text, path=tmp_path / "sweep.toml")
+
+
+def test_dotted_keys_and_a_base_bias_series_become_axes(tmp_path):
+    (tmp_path / "base.toml").write_text(BASE.replace('bias = "0.2 mV"', 'bias = ["0.1 mV", "0.2 mV"]'))
+    sweep = parse_sweep('base = "base.toml"\n[axes]\nreservoirs.temperature = ["25 mK", "50 mK"]',
+                        path=tmp_path / "sweep.toml")
+    assert sweep.keys == ["reservoirs.bias", "reservoirs.temperature"]
+    assert [p.params["reservoirs.bias"] for p in sweep.points()] == ["0.1 mV", "0.1 mV", "0.2 mV", "0.2 mV"]
+    for point in sweep.points():
+        parse_scenario(point.text)
+
+
+def test_numeric_columns_only_for_quantities_with_units():
+    from hotelectron.sweep.summary import axis_columns
+
+    rows = [{"index": 0, "b": "0.1 mV", "m": "Cu", "s": 0.5}, {"index": 1, "b": "200 uV", "m": "fermi", "s": 1.5}]
+    assert axis_columns(rows, ["b", "m", "s"]) == {"b [mV]": {0: 0.1, 1: pytest.approx(0.2)}}
+
+
+def test_steady_on_an_evolving_bias_series_and_a_file_name_for_a_series(tmp_path):
+    scenario = tmp_path / "series.toml"
+    scenario.write_text(EVOLVE.replace('bias = "0.2 mV"', 'bias = ["0.1 mV", "0.2 mV"]'))
+    result = hotelectron("--quiet", "steady", scenario, "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert [r["status"] for r in read_summary(tmp_path / "out" / "summary.csv")] == ["finished"] * 2
+    refused = hotelectron("--quiet", "run", scenario, "-o", tmp_path / "x.h5", check=False)
+    assert refused.returncode == 2 and "folder" in refused.stderr
+
+
+def test_a_serial_sweep_writes_point_files_and_a_summary_pandas_opens(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    result = run_sweep(load_sweep(write_sweep(tmp_path)), tmp_path / "out")
+    assert [r["status"] for r in result.rows] == ["finished"] * 4
+    table = pandas.read_csv(result.summary)
+    assert list(table["point"]) == [f"point-{i:04d}" for i in range(4)]
+    assert list(table["reservoirs.bias [mV]"]) == [0.1, 0.1, 0.2, 0.2]
+    assert list(table["reservoirs.temperature [mK]"]) == [25.0, 50.0, 25.0, 50.0]
+    for row in result.rows:  # the summary holds each file's last frame, in the file's units
+        with h5py.File(tmp_path / "out" / row["file"], "r") as fh:
+            assert fh.attrs["status"] == "finished"
+            assert row["fano"] == fh["observables/fano"][-1]
+            assert row["t_eff_mid_K"] == pytest.approx(fh["observables/t_eff_mid"][-1] * row["energy_unit_J"] / 1.380649e-23)
+    # E0 = eU for each point: the current of an ohmic wire is 1 in units of E0/(eR)
+    assert table["current_middle"].to_numpy() == pytest.approx(1.0, abs=1e-6)
+    # a folder that already holds points is not overwritten without --resume
+    with pytest.raises(ValueError, match="--resume"):
+        run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
+
+
+# -- on a real LocalCluster ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client():
+    client = local_client(2)
+    assert len(client.scheduler_info()["workers"]) == 2
+    yield client
+    client.close()
+    client.cluster.close()
+
+
+def test_a_sweep_on_two_dask_workers_matches_the_serial_run(client, tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path))
+    serial = run_sweep(sweep, tmp_path / "serial")
+    counts = []
+    parallel = run_sweep(sweep, tmp_path / "dask", client=client, progress=lambda *c: counts.append(c))
+    assert [r["status"] for r in parallel.rows] == ["finished"] * 4
+    same_summary(read_summary(parallel.summary), read_summary(serial.summary))
+    assert counts[-1] == (4, 0, 4) and len(counts) == 4
+    workers = {w["host"] + str(w["id"]) for w in client.scheduler_info()["workers"].values()}
+    assert len(workers) == 2
+
+
+def test_a_bad_point_is_reported_and_the_others_finish(client, tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path, temperatures='["25 mK", "-5 mK"]'))
+    result = run_sweep(sweep, tmp_path / "out", client=client)
+    status = {r["point"]: r["status"] for r in result.rows}
+    assert status == {"point-0000": "finished", "point-0001": "failed", "point-0002": "finished", "point-0003": "failed"}
+    for row in result.failed:
+        assert "[reservoirs] temperature" in row["error"] and "-5" in row["error"]
+        assert not (tmp_path / "out" / f"{row['point']}.h5").exists()  # refused before any file was made
+    rows = read_summary(result.summary)
+    assert [r["status"] for r in rows] == ["finished", "failed", "finished", "failed"]
+
+
+def test_a_point_that_fails_inside_its_worker_is_recorded_and_the_others_finish(client, tmp_path):
+    """A valid point whose run fails in the worker (here: its file cannot be created, a folder has
+    its name) is a failed row with the error; the other points finish."""
+    sweep = load_sweep(write_sweep(tmp_path))
+    (tmp_path / "out" / "point-0002.h5").mkdir(parents=True)
+    result = run_sweep(sweep, tmp_path / "out", client=client, resume=True)
+    status = [r["status"] for r in read_summary(result.summary)]
+    assert status == ["finished", "finished", "failed", "finished"]
+    assert "point-0002.h5" in result.failed[0]["error"]
+
+
+def test_a_worker_killed_mid_point_does_not_lose_the_point(tmp_path):
+    """SIGKILL of a worker process while it writes a point: Dask reruns the point elsewhere (its file
+    continues from the last complete frame) and the summary is that of an undisturbed sweep."""
+    sweep = load_sweep(write_sweep(tmp_path, base=EVOLVE))
+    reference = run_sweep(sweep, tmp_path / "reference")
+    client = local_client(2)
+    try:
+        pids = client.run(os.getpid)
+        out = tmp_path / "out"
+        killer = {"done": False}
+
+        def kill_once(finished, failed, total):  # after the first point, kill a worker busy with another
+            busy = [address for address, keys in client.processing().items() if keys]
+            if not killer["done"] and busy:
+                killer["done"] = True
+                os.kill(pids[busy[0]], signal.SIGKILL)
+
+        result = run_sweep(sweep, out, client=client, progress=kill_once)
+    finally:
+        client.close()
+        client.cluster.close()
+    assert killer["done"], "no worker was busy when the first point ended"
+    assert [r["status"] for r in result.rows] == ["finished"] * 4
+    same_summary(read_summary(result.summary), read_summary(reference.summary))
+
+
+def hotelectron(*args, check=True):
+    return subprocess.run([sys.executable, "-m", "hotelectron", *map(str, args)], capture_output=True, text=True,
+                          env=ENV, check=check, timeout=300)
+
+
+def test_a_killed_sweep_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path):
+    sweep = write_sweep(tmp_path, base=EVOLVE)
+    reference = run_sweep(load_sweep(sweep), tmp_path / "reference")
+
+    out = tmp_path / "killed"
+    child = subprocess.Popen([sys.executable, "-m", "hotelectron", "--quiet", "sweep", str(sweep), "-o", str(out),
+                              "--workers", "2"], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    deadline = time.monotonic() + 240
+    done, partial = [], {}
+    while not (done and partial) and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.05)
+        if (out / "summary.csv").exists():
+            done = read_summary(out / "summary.csv")
+        partial = {}
+        for path in out.glob("point-*.h5"):  # points being written, with a few frames already
+            try:
+                with h5py.File(path, "r") as fh:
+                    if fh.attrs["status"] == "running" and fh["time"].shape[0] >= 3:
+                        partial[path.name] = fh["wall_time"][: fh["time"].shape[0]]
+            except (OSError, KeyError):
+                continue
+    os.killpg(child.pid, signal.SIGKILL)  # the command, its scheduler and its workers
+    child.wait()
+    assert 1 <= len(done) < 4 and partial, "the sweep should be killed part-way, in the middle of a point"
+    finished_before = {r["point"]: r["wall_s"] for r in done if r["status"] == "finished"}
+
+    result = hotelectron("--quiet", "sweep", sweep, "-o", out, "--workers", "2", "--resume")
+    assert result.returncode == 0, result.stderr
+    rows = read_summary(out / "summary.csv")
+    same_summary(rows, read_summary(reference.summary))
+    for row in rows:  # finished points were kept, not run again
+        if row["point"] in finished_before:
+            assert row["wall_s"] == finished_before[row["point"]]
+    for name, wall_time in partial.items():  # a point killed mid-way continued: its frames were kept
+        with h5py.File(out / name, "r") as fh:
+            np.testing.assert_array_equal(fh["wall_time"][: wall_time.size], wall_time)
+    assert sorted(p.name for p in out.glob("point-*.h5")) == [f"point-{i:04d}.h5" for i in range(4)]
+
+
+def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_path):
+    sweep = write_sweep(tmp_path, temperatures='["25 mK", "-5 mK"]')
+    fig = tmp_path / "summary.png"
+    result = hotelectron("sweep", sweep, "-o", tmp_path / "out", "--workers", "2", "--plot", fig, check=False)
+    assert result.returncode == 4
+    assert "point-0001 failed" in result.stderr and "[reservoirs] temperature" in result.stderr
+    assert fig.stat().st_size > 10_000
+    again = hotelectron("plot", tmp_path / "out" / "summary.csv", "-o", tmp_path / "again.png")
+    assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
+
+
+def test_resume_refuses_files_of_another_sweep(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path))
+    run_sweep(sweep, tmp_path / "out")
+    other = load_sweep(write_sweep(tmp_path, temperatures='["30 mK", "60 mK"]'))
+    with pytest.raises(ValueError, match="other parameters"):
+        run_sweep(other, tmp_path / "out", resume=True)
+
+
+SHIPPED = sorted((Path(__file__).parents[2] / "scenarios" / "sweeps").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_shipped_sweep_expands_into_valid_scenarios(path):
+    sweep = load_sweep(path)
+    points = sweep.points()
+    assert len({p.text for p in points}) == len(points) > 1  # distinct scenarios
+    for point in points:
+        data = tomllib.loads(point.text)
+        for key, value in point.params.items():  # each carries its own values
+            section, leaf = key.split(".")
+            assert data[section][leaf] == value
+        parse_scenario(point.text)  # and is valid
+
+
+def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
+    result = hotelectron("--quiet", "sweep", SHIPPED[0], "-o", tmp_path / "out", "--serial")
+    assert result.returncode == 0, result.stderr
+    rows = read_summary(tmp_path / "out" / "summary.csv")
+    assert rows and all(r["status"] == "finished" for r in rows)
+    # hotter reservoirs at the same bias: a hotter wire (T_eff(L/2) in kelvin grows with T)
+    by_key = {(r["reservoirs.bias [mV]"], r["reservoirs.temperature [mK]"]): r["t_eff_mid_K"] for r in rows}
+    for (bias, temperature), t_eff in by_key.items():
+        if temperature == 25.0:
+            assert by_key[(bias, 100.0)] > t_eff

@@ -1,0 +1,104 @@
+import numpy as np
+import pytest
+from systems import fermi, system
+from systems import wire
+
+from hotelectron.kinetics.energy_balance import vgl73_loss_rate
+from hotelectron.wire.evolution import SCHEMES, BoxProblem, Evolution, State, equilibrium_state
+from hotelectron.wire.steady import steady_state
+
+
+def smooth_start(problem):
+    """Collisionless electrons with pairs stationary for them: smooth, and far from the steady state."""
+    f = problem.collisionless()[1:-1]
+    P = problem.collisions.stationary_pairs(f) if problem.pairs is not None else None
+    return State(0.0, f, P)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEMES))
+def test_every_scheme_converges_at_its_order(name):
+    p = wire(n_x=9, n=81, rate=1.0, kappa=0.3)
+    start = smooth_start(p)
+    t_end = 0.02
+    reference = Evolution(p, "ros2").fixed_steps(start, t_end, 1024)
+    steps = np.array([16, 32, 64, 128])
+    errors = []
+    for n in steps:
+        end = Evolution(p, name).fixed_steps(start, t_end, int(n))
+        errors.append(max(np.max(np.abs(end.f - reference.f)), np.max(np.abs(end.P - reference.P))))
+    slope = -np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert abs(slope - SCHEMES[name].order) < 0.15
+    assert errors[-1] < 1e-3
+
+
+def test_long_time_evolution_reaches_the_steady_state():
+    p = wire(n_x=17, n=161)
+    steady = steady_state(p)
+    evolution = Evolution(p, rtol=1e-4, atol=1e-7)
+    end = evolution.advance(smooth_start(p), 12.0)
+    assert np.max(np.abs(end.f - steady.f[1:-1])) <= 1e-6
+    assert np.max(np.abs(end.P - steady.P)) <= 1e-6
+
+
+def test_closed_box_quench_conserves_energy_while_electrons_relax():
+    c = system(S=0.5, n=401, half_width=10.0, rate=0.5, relaxation=2.0, kappa=0.3, k_max=16)
+    e = c.grid.values
+    hot = fermi(e, 0.1) + 0.05 * np.exp(-(((e - 1.5) / 0.2) ** 2))  # a hot bump on a Fermi sea
+    start = State(0.0, hot[None], c.pairs.gibbs(1, 0.1))
+    evolution = Evolution(BoxProblem(c), rtol=1e-4, atol=1e-7, krylov_tol=1e-8)
+    total0 = c.electron_energy(start.f)[0] + c.pairs.energy(start.P)[0]
+    we = [c.electron_energy(start.f)[0]]
+    drift = 0.0
+    for state in evolution.run(start, [0.1, 0.3, 1.0]):
+        w = c.electron_energy(state.f)[0]
+        we.append(w)
+        drift = max(drift, abs(w + c.pairs.energy(state.P)[0] - total0))
+    assert drift <= 1e-8 * abs(total0)
+    assert we[-1] < 0.8 * we[0]  # the electrons gave a good part of their excess energy away
+
+
+def test_energy_loss_rate_at_the_first_moment_matches_vgl73():
+    T, n = 0.1, 801
+    c = system(S=0.5, kappa=None, n=n, half_width=8.0, rate=1.0)
+    e = c.grid.values
+    f0 = fermi(e, T)
+    df = 1e-3 * np.exp(-(((e - 0.5) / 0.15) ** 2))
+    P = c.pairs.gibbs(1, T)
+    h = 1e-7
+    rates = []
+    for sign in (1, -1):  # the difference of +df and -df keeps the part linear in df
+        start = State(0.0, (f0 + sign * df)[None], P)
+        end = Evolution(BoxProblem(c)).fixed_steps(start, h, 1)
+        rates.append((c.electron_energy(end.f)[0] - c.electron_energy(start.f)[0]) / h)
+    loss = -(rates[0] - rates[1]) / 2
+    # the residual difference is the O(d^2) discretisation measured in test_closed_box (9.4e-4 here)
+    assert loss == pytest.approx(vgl73_loss_rate(df, e, T, 1.0), rel=2e-3)
+
+
+def test_quench_state_is_the_unbiased_equilibrium():
+    p = wire(n_x=9, n=81)
+    state = equilibrium_state(p)
+    np.testing.assert_allclose(state.f, fermi(p.energy.values, p.temperature_left)[None].repeat(7, 0))
+    np.testing.assert_allclose(state.P, p.pairs.gibbs(7, p.temperature_left))
+    assert state.t == 0.0
+
+
+def test_unknown_scheme_is_refused():
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        Evolution(wire(n_x=5, n=81), "rk4")
+
+
+def test_observables_recorded_along_a_quench_approach_the_steady_values():
+    from hotelectron.wire.observables import observables, record
+
+    p = wire(n_x=9, n=81)
+    steady = steady_state(p)
+    target = observables(p, steady.f, steady.P)
+    evolution = Evolution(p)
+    series = record(p, evolution.run(equilibrium_state(p), [0.01, 0.1, 1.0, 6.0]))
+    assert series["time"].tolist() == [0.01, 0.1, 1.0, 6.0]
+    assert series["f_mid"].shape == (4, 81) and series["t_eff"].shape == (4, 9)
+    # the current at the left end starts high (the bias was just switched on) and settles
+    assert series["current_left"][0] > 2 * target.current_left
+    assert series["current_left"][-1] == pytest.approx(target.current_left, rel=1e-5)
+    assert series["w_p"][-1] == pytest.approx(target.w_p, rel=1e-5)

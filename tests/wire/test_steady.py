@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+
+from systems import wire
+
+from hotelectron.kinetics.grids import EnergyGrid, WireGrid
+from hotelectron.wire import WireProblem
+from hotelectron.wire.observables import observables
+from hotelectron.wire.steady import steady_state
+
+
+def test_without_collisions_the_steady_state_is_the_linear_interpolation():
+    p = wire(pairs=False, ee=False)
+    s = steady_state(p)
+    assert np.max(np.abs(s.f - p.collisionless())) <= 1e-12
+
+
+@pytest.mark.parametrize("S, n", [(0.5, 161), (2.5, 160)])  # 0 on the grid, and mid-cell
+def test_zero_bias_gives_the_fermi_function_and_johnson_noise(S, n):
+    T = 0.1
+    mu = 0.0 if n % 2 else 4.0 / (n - 1)  # the potential sits on a grid point
+    p = wire(bias=0.0, T=T, S=S, n=n, half_width=4.0, mu=mu)
+    start = p.collisionless().copy()
+    start[1:-1] += 0.02 * np.exp(-(((p.energy.values - 0.5) / 0.2) ** 2))  # the solver must remove it
+    s = steady_state(p, initial=start, f_tol=1e-13)
+    assert s.iterations >= 1
+    assert np.max(np.abs(s.f - p.equilibrium())) <= 1e-12
+    obs = observables(p, s.f, s.P)
+    assert obs.noise == pytest.approx(4 * T, rel=1e-6)  # Johnson: S_I = 4 T / R
+    np.testing.assert_allclose(obs.t_eff, T, rtol=1e-6)
+
+
+@pytest.mark.parametrize("S", [0.5, 2.5])
+def test_steady_state_conserves_current_and_energy(S):
+    p = wire(S=S, n_x=33, n=241, half_width=6.0)
+    s = steady_state(p)
+    obs = observables(p, s.f, s.P)
+    currents = np.array([obs.current_left, obs.current_middle, obs.current_right])
+    assert np.max(np.abs(currents - obs.current_middle)) <= 1e-8 * abs(obs.current_middle)
+    assert obs.heat_left + obs.heat_right == pytest.approx(obs.joule_power, rel=1e-6)
+    assert obs.edge_out_flux < 1e-8 * abs(obs.current_middle) and obs.edge_in_flux < 1e-8 * abs(obs.current_middle)
+    assert abs(obs.edge_energy_rate) < 1e-8 * obs.joule_power
+    # collisions really act: the middle distribution is far from the double step
+    assert np.max(np.abs(obs.f_mid - p.collisionless()[p.wire.n // 2])) > 0.05
+    # T_eff(x) is fixed by conservation alone (SPEC 5): the collisionless value at U >> T
+    collisionless = observables(p, p.collisionless())
+    np.testing.assert_allclose(obs.t_eff, collisionless.t_eff, rtol=1e-6, atol=1e-9)
+
+
+def test_a_narrow_energy_grid_shows_its_edge_losses():
+    """Half-width 1 eU: hot electrons leave through the edges; the diagnostics see it although the
+    net particle flux cancels by particle-hole symmetry."""
+    p = wire(S=1.5, n_x=17, n=81, half_width=1.0)
+    s = steady_state(p)
+    obs = observables(p, s.f, s.P)
+    assert obs.edge_out_flux > 1e-4 * obs.current_middle
+    assert obs.edge_out_flux == pytest.approx(obs.edge_in_flux, rel=1e-6)
+    assert abs(obs.edge_energy_rate) > 1e-3 * obs.joule_power
+    assert obs.heat_left + obs.heat_right == pytest.approx(obs.joule_power - obs.edge_energy_rate, rel=1e-6)
+
+
+def test_steady_state_is_second_order_in_dx():
+    finest = steady_state(wire(n_x=257, n=81)).f
+    errors, steps = [], []
+    for n_x in (17, 33, 65):
+        p = wire(n_x=n_x, n=81)
+        f = steady_state(p).f
+        stride = (257 - 1) // (n_x - 1)
+        errors.append(np.max(np.abs(f - finest[::stride])))
+        steps.append(p.wire.step)
+    slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert abs(slope - 2) < 0.15
+    assert errors[-1] < 1e-3
+
+
+def test_bad_reservoirs_are_refused():
+    grid = EnergyGrid(11, 0.1)
+    with pytest.raises(ValueError, match="mu_left"):
+        WireProblem(grid, WireGrid(5), 0.25, 0.0, 0.01, 0.01)
+    with pytest.raises(ValueError, match="too narrow"):
+        WireProblem(grid, WireGrid(5), 0.1, -0.1, 0.2, 0.2)
+    with pytest.raises(ValueError, match="temperature_left"):
+        WireProblem(grid, WireGrid(5), 0.1, -0.1, -1.0, 0.0)
+
+
+def test_refining_the_energy_grid_converges_at_second_order():
+    """Noise of the wire with pairs and e-e scattering for energy steps 0.05 ... 0.00625 (T = 0.05).
+
+    Successive differences fall by 2.6, 4.1, 4.2: second order once the step resolves T.
+    """
+    noise = []
+    for n in (161, 321, 641, 1281):
+        p = wire(n_x=17, n=n, half_width=4.0, T=0.05)
+        s = steady_state(p)
+        noise.append(observables(p, s.f, s.P).noise)
+    differences = np.abs(np.diff(noise))
+    rates = np.log2(differences[:-1] / differences[1:])
+    assert np.all(differences[1:] < differences[:-1])
+    assert abs(rates[-1] - 2) < 0.15
+    assert differences[-1] < 1e-5 * noise[-1]
+
+
+def test_unconverged_steady_state_is_refused():
+    with pytest.raises(RuntimeError, match="did not converge"):
+        steady_state(wire(rate=20.0, kappa=2.0), maxiter=1)
