@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .. import transport as tr
-from ..units import parse_quantity
+if TYPE_CHECKING:
+    from .. import transport as tr
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,9 @@ def alloy_from_scenario(path) -> tr.Alloy:
     concentration and kondo_temperature, quantities with units ("60 ppm", "0.3 K", "0.01 m^2/s")."""
     import tomllib
 
+    from .. import transport as tr
+    from ..units import parse_quantity
+
     with open(path, "rb") as fh:
         data = tomllib.load(fh)
     wire = data.get("wire", {})
@@ -74,6 +76,9 @@ def alloy_from_scenario(path) -> tr.Alloy:
 
 
 def _alloy_from_args(args) -> tr.Alloy:
+    from .. import transport as tr
+    from ..units import parse_quantity
+
     if args.scenario is not None:
         return alloy_from_scenario(args.scenario)
     ppm_text = args.ppm if any(c.isalpha() for c in str(args.ppm)) else f"{args.ppm} ppm"
@@ -94,6 +99,10 @@ def _regime(alloy, T):
 
 def transport_curves(alloy: tr.Alloy, temperatures_K, *, extrapolate=False):
     """``(rho, sigma, regimes)`` on the given temperatures; NaN where the regime's formula refuses."""
+    import numpy as np
+
+    from .. import transport as tr
+
     rho = np.full(len(temperatures_K), np.nan)
     sigma = np.full(len(temperatures_K), np.nan)
     for i, T in enumerate(temperatures_K):
@@ -107,6 +116,8 @@ def transport_curves(alloy: tr.Alloy, temperatures_K, *, extrapolate=False):
 
 def _scales(alloy):
     """Marked temperatures that exist for this alloy: name -> kelvin."""
+    from .. import transport as tr
+
     out = {"T_K": alloy.kondo_temperature_K}
     for name, f in (
         ("T_sg", lambda: alloy.spin_glass_temperature_K),
@@ -146,6 +157,10 @@ def _plot(path, T, rho, sigma, scales):
 
 def cmd_transport(args) -> int:
     """Print the table (and write the figure) for the alloy given on the command line."""
+    import numpy as np
+
+    from ..units import parse_quantity
+
     alloy = _alloy_from_args(args)
     tmin = parse_quantity(args.tmin, "temperature", "--tmin", positive=True)
     tmax = parse_quantity(args.tmax, "temperature", "--tmax", positive=True)

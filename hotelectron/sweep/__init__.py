@@ -26,8 +26,9 @@ one-axis sweep in its own process (:func:`bias_series`).
 """
 
 from .execute import SweepResult, local_client, run_point, run_sweep
+from .figure import plot_summary
 from .spec import Point, Sweep, bias_series, load_sweep, parse_sweep
 from .summary import read_summary, write_summary
 
 __all__ = ["Point", "Sweep", "SweepResult", "bias_series", "load_sweep", "local_client", "parse_sweep",
-           "read_summary", "run_point", "run_sweep", "write_summary"]
+           "plot_summary", "read_summary", "run_point", "run_sweep", "write_summary"]

@@ -1,0 +1,62 @@
+"""Progress of a run (simulated time) and of a sweep (points done): a tqdm bar in a terminal, plain
+log lines otherwise, which suit batch-job logs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+log = logging.getLogger("hotelectron")
+
+
+class RunProgress:
+    """Simulated time of one run: a bar with ETA in a terminal, a log line every few seconds otherwise."""
+
+    def __init__(self, t_end: float, quiet: bool):
+        self.t_end, self.quiet = t_end, quiet
+        self.start = self.last = time.perf_counter()
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=t_end, unit="tau_D", bar_format="{l_bar}{bar}| {n:.3g}/{total:.3g} tau_D [{elapsed}<{remaining}]")
+
+    def __call__(self, t: float, t_end: float) -> None:
+        if self.bar is not None:
+            self.bar.update(t - self.bar.n)
+            return
+        now = time.perf_counter()
+        if self.quiet or (now - self.last < 5.0 and t < t_end):
+            return
+        self.last = now
+        elapsed = now - self.start
+        remaining = elapsed * (t_end - t) / t if t > 0 else float("nan")
+        log.info("t = %.4g / %.4g tau_D (%.0f%%), elapsed %.1f s, remaining about %.0f s",
+                 t, t_end, 100 * t / t_end, elapsed, remaining)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class PointProgress:
+    """Points finished and failed of a sweep: a bar in a terminal, a log line per point otherwise."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.quiet, self.bar = quiet, None
+        if not quiet and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="point")
+
+    def __call__(self, finished: int, failed: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(finished=finished, failed=failed)
+            self.bar.update(finished + failed - self.bar.n)
+        elif not self.quiet:
+            log.info("%d of %d points done (%d finished, %d failed)", finished + failed, total, finished, failed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

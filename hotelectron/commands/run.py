@@ -1,0 +1,136 @@
+"""``hotelectron run``, ``steady``, ``show`` and ``plot``: a scenario file into an HDF5 trajectory,
+its derived quantities, and the figure of a result."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from .progress import RunProgress
+
+log = logging.getLogger("hotelectron")
+
+EVOLVE_ONLY = ("end_time", "output_every", "pairs_every", "initial", "bump")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("run", help="run a scenario into an HDF5 trajectory")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("-o", "--output", metavar="OUT.h5",
+                   help="output file (default: the scenario's name .h5); a folder for a list of biases")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last complete frame")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
+    p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
+    p.set_defaults(func=cmd_run)
+
+    p = subparsers.add_parser("steady", help="steady state of a scenario's wire (Newton-Krylov), one frame in HDF5")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings")
+    p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
+    p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
+    p.set_defaults(func=cmd_steady)
+
+    p = subparsers.add_parser("show", help="print a scenario's derived quantities (T_sg, tau_s, tau_D, Gamma, grids)")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.set_defaults(func=cmd_show)
+
+    p = subparsers.add_parser("plot", help="draw the figure of a trajectory file or of a sweep's summary.csv")
+    p.add_argument("file", help="HDF5 trajectory, or a sweep's summary.csv")
+    p.add_argument("-o", "--output", metavar="FIG.png", help="figure path (default: next to the file)")
+    p.set_defaults(func=cmd_plot)
+
+
+def _load(path):
+    from ..io.scenario import load_scenario
+
+    return load_scenario(path)  # logs its own warnings
+
+
+def _default_output(scenario_path, output) -> Path:
+    return Path(output) if output else Path(Path(scenario_path).stem + ".h5")
+
+
+def _series(path):
+    """The bias series of a scenario file whose bias is a list, else None."""
+    from ..sweep import bias_series
+
+    path = Path(path)
+    return bias_series(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else None
+
+
+def _run_series(args, series, mode) -> int:
+    """A scenario with a list of biases: one point file per bias in the folder OUT (default: the
+    scenario's name), run one after another in this process."""
+    from .sweep import run_points
+
+    if mode is not None:  # as `steady` does for one scenario: the time-evolution keys do not apply
+        run = series.base.setdefault("run", {})
+        run["mode"] = mode
+        for key in EVOLVE_ONLY:
+            run.pop(key, None)
+    output = Path(args.output) if args.output else Path(Path(args.scenario).stem)
+    if output.suffix == ".h5":
+        msg = f"-o {output}: a list of biases writes a folder of point files; give a folder name"
+        raise ValueError(msg)
+    return run_points(series, output, args)
+
+
+def cmd_run(args, mode=None) -> int:
+    """Run a scenario into an HDF5 trajectory (and optionally plot it)."""
+    import dataclasses
+
+    from ..io.runner import run_scenario
+
+    series = _series(args.scenario)
+    if series is not None:
+        return _run_series(args, series, mode)
+    scenario = _load(args.scenario)
+    if mode is not None:
+        scenario = dataclasses.replace(scenario, mode=mode)
+    output = _default_output(args.scenario, args.output)
+    progress = RunProgress(scenario.end_time, args.quiet)
+    try:
+        run_scenario(scenario, output, resume=getattr(args, "resume", False), progress=progress)
+    finally:
+        progress.close()
+    log.info("wrote %s", output)
+    if args.plot:
+        from ..io.plots import plot_trajectory
+
+        log.info("wrote %s", plot_trajectory(output, args.plot))
+    return 0
+
+
+def cmd_steady(args) -> int:
+    """The steady state of a scenario's wire, written with the trajectory layout (one frame)."""
+    return cmd_run(args, mode="steady")
+
+
+def cmd_show(args) -> int:
+    """Print a scenario's derived quantities."""
+    from ..io.scenario import parse_scenario
+
+    series = _series(args.scenario)
+    if series is None:
+        scenarios = [(args.scenario, _load(args.scenario))]
+    else:  # one block per bias
+        scenarios = [(f"{args.scenario} ({point.name}: bias {point.params['reservoirs.bias']})",
+                      parse_scenario(point.text, path=args.scenario)) for point in series.points()]
+    for title, scenario in scenarios:
+        print(f"# {title}: mode {scenario.mode}, energy unit {scenario.energy_unit}")
+        width = max(len(k) for k in scenario.derived)
+        for key, value in scenario.derived.items():
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+            print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    """Draw the figure of a trajectory file, or of a sweep's summary table (``.csv``)."""
+    if Path(args.file).suffix == ".csv":
+        from ..sweep import plot_summary as draw
+    else:
+        from ..io.plots import plot_trajectory as draw
+    print(draw(args.file, args.output))
+    return 0

@@ -1,0 +1,86 @@
+"""``hotelectron sweep``: a parameter sweep on Dask (a LocalCluster here, or the cluster at
+--scheduler), one HDF5 file per point and a summary table; also the runner of bias series."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from .progress import PointProgress
+
+log = logging.getLogger("hotelectron")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("sweep", help="run a parameter sweep on Dask (one HDF5 file per point, summary.csv)")
+    p.add_argument("sweep", help="sweep TOML file: base scenario plus [axes] and [[zip]]")
+    p.add_argument("-o", "--output", metavar="FOLDER", help="folder of the point files (default: the sweep's output, else its name)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="connect to this Dask scheduler (e.g. tcp://host:8786) instead of a LocalCluster")
+    p.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: the number of cores)")
+    p.add_argument("--serial", action="store_true", help="no Dask: run the points one after another in this process")
+    p.add_argument("--resume", action="store_true", help="skip finished points, continue the others")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
+    p.add_argument("--plot", metavar="FIG.png", help="also draw the summary figure")
+    p.set_defaults(func=cmd_sweep)
+
+
+def quiet_dask() -> None:
+    """Dask's scheduler and workers log their start and stop at INFO; only their problems matter.
+    (Set after distributed is imported: importing it sets its own level.)"""
+    import distributed  # noqa: F401
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+
+
+def run_points(sweep, output, args, client=None) -> int:
+    """Run a sweep's points into the folder ``output``; 0 when all finished, 4 when some failed."""
+    from ..sweep import plot_summary, run_sweep
+
+    progress = PointProgress(len(sweep), args.quiet)
+    try:
+        result = run_sweep(sweep, output, client=client, resume=getattr(args, "resume", False), progress=progress)
+    finally:
+        progress.close()
+    log.info("wrote %s (%d points, %d failed)", result.summary, len(result.rows), len(result.failed))
+    if args.plot:
+        try:
+            log.info("wrote %s", plot_summary(result.summary, args.plot))
+        except ValueError as exc:  # e.g. no finished point: the exit status tells of the failures
+            log.error("no figure: %s", exc)
+    return 4 if result.failed else 0
+
+
+def cmd_sweep(args) -> int:
+    """Run a sweep file's points on Dask: a LocalCluster here, or the cluster at --scheduler."""
+    from ..sweep import load_sweep, local_client
+
+    sweep = load_sweep(args.sweep)
+    output = Path(args.output or sweep.output or Path(args.sweep).stem)
+    quiet_dask()
+    if sum(map(bool, (args.serial, args.scheduler, args.workers is not None))) > 1:
+        msg = "--serial, --scheduler and --workers exclude each other: choose one"
+        raise ValueError(msg)
+    if args.serial:
+        return run_points(sweep, output, args)
+    if args.scheduler:
+        from distributed import Client
+
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except OSError as exc:
+            msg = f"--scheduler {args.scheduler}: no Dask scheduler answered ({exc})"
+            raise ValueError(msg) from None
+    else:
+        if args.workers is not None and args.workers < 1:
+            msg = f"--workers must be at least 1; got {args.workers}"
+            raise ValueError(msg)
+        client = local_client(args.workers or os.cpu_count() or 1)
+    log.info("dask scheduler %s with %d workers", client.scheduler.address, len(client.scheduler_info()["workers"]))
+    try:
+        return run_points(sweep, output, args, client=client)
+    finally:
+        client.close()
+        if not args.scheduler:
+            client.cluster.close()

@@ -1,0 +1,92 @@
+"""The figure of a sweep's summary table (PNG, matplotlib with the Agg backend, imported only when
+drawing).
+
+f(L/2, eps) of each finished point against eps/E0 (eps/eU for a biased wire, so that a bias series
+collapses where the distribution scales with eU) and the current, the Fano factor and T_eff(L/2)
+against the first swept parameter, one line per value of the others.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+
+from .summary import read_summary
+
+__all__ = ["plot_summary"]
+
+SUMMARY_OBSERVABLES = (("current_middle", "current I(L/2) / (E0 / eR)"), ("fano", "Fano factor S_I / 2eI"),
+                       ("t_eff_mid_K", "T_eff(L/2) (K)"), ("t_eff_mid", "T_eff(L/2) / (E0/k_B)"))
+MAX_CURVES = 12
+
+
+def _sweep_axes(header: list[str]) -> list[tuple[str, str]]:
+    """(axis, column to plot it with): the numeric ``"key [unit]"`` column where the axis has units."""
+    keys = header[header.index("point") + 1: header.index("status")]
+    numeric = {k.split(" [")[0]: k for k in keys if " [" in k}
+    return [(k, numeric.get(k, k)) for k in keys if " [" not in k]
+
+
+def plot_summary(path, output=None) -> Path:
+    """Draw the figure of a sweep's ``summary.csv``; returns the PNG path (default: next to it)."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+
+    path = Path(path)
+    output = Path(output) if output is not None else path.with_suffix(".png")
+    with path.open(newline="", encoding="utf-8") as fh:
+        header = next(csv.reader(fh), None)
+    if not header or "point" not in header or "status" not in header:
+        msg = f"{path} is not a sweep summary (no 'point' and 'status' columns)"
+        raise ValueError(msg)
+    rows = read_summary(path)
+    done = [row for row in rows if row["status"] == "finished"]
+    if not done:
+        msg = f"{path}: no finished point to plot ({len(rows)} rows)"
+        raise ValueError(msg)
+    axes_cols = _sweep_axes(header)
+    shown = [(name, label) for name, label in SUMMARY_OBSERVABLES if name in done[0]]
+    if any(name == "t_eff_mid_K" for name, _ in shown):
+        shown = [(n, l) for n, l in shown if n != "t_eff_mid"]
+
+    fig, axes = plt.subplots(1, 1 + len(shown), figsize=(4.6 * (1 + len(shown)), 4.2), squeeze=False)
+    axes = axes[0]
+    ax = axes[0]
+    for row in done[:MAX_CURVES]:
+        with h5py.File(path.parent / row["file"], "r") as fh:
+            energies = fh["grid/energy"][:]
+            f = fh["f"][-1]
+        label = ", ".join(f"{row[col]:.4g}" if isinstance(row[col], float) else str(row[col])
+                          for _, col in axes_cols)
+        ax.plot(energies, f[f.shape[0] // 2], label=label)
+    ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
+    ax.set_xlabel("energy eps / E0   (E0 = eU for a biased wire)")
+    ax.set_ylabel("f(L/2, eps), last frame")
+    ax.legend(fontsize=7, title=", ".join(col for _, col in axes_cols), title_fontsize=7)
+
+    first, rest = axes_cols[0][1], [col for _, col in axes_cols[1:]]
+    groups: dict[tuple, list] = {}
+    for row in done:
+        groups.setdefault(tuple(row[col] for col in rest), []).append(row)
+    for ax, (name, label) in zip(axes[1:], shown, strict=True):
+        for key, members in groups.items():
+            members = sorted(members, key=lambda r: r[first])
+            ax.plot([r[first] for r in members], [r[name] for r in members], "o-",
+                    label=", ".join(f"{c} = {v}" for c, v in zip(rest, key, strict=True)) or None)
+        ax.ticklabel_format(axis="y", useOffset=False)
+        ax.set_xlabel(first)
+        ax.set_ylabel(label)
+        if rest:
+            ax.legend(fontsize=7)
+    failed = len(rows) - len(done)
+    fig.suptitle(f"{path.parent.name}/{path.name}: {len(done)} finished" + (f", {failed} failed" if failed else ""))
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+    return output
