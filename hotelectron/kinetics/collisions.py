@@ -15,7 +15,25 @@ from . import convolution
 from .grids import EnergyGrid
 from .mechanisms import PairScattering
 
-__all__ = ["Collisions"]
+__all__ = ["Collisions", "Linearisation"]
+
+
+@dataclass(frozen=True)
+class Linearisation:
+    """A state at which Jacobian products are taken, with what the right-hand side computed there.
+
+    ``stationary``: the pairs are not variables but take their stationary populations for the
+    electrons (the f-only problem of the steady state), so their response enters every product.
+    """
+
+    f: np.ndarray
+    P: np.ndarray | None
+    G: np.ndarray
+    K: np.ndarray
+    D: np.ndarray  # derivative of I_i by f_i at a fixed kernel
+    FF: np.ndarray
+    FK: np.ndarray
+    stationary: bool
 
 
 @dataclass(frozen=True)
@@ -58,18 +76,26 @@ class Collisions:
         return convolution.electron_hole(f, self.grid.step, self.path)
 
     def kernel(self, P, G, mechanisms=None) -> np.ndarray:
-        """Sum of the out-kernels of ``mechanisms`` (default: all), shape ``(n_x, 2M + 1)``."""
+        """Sum of the out-kernels of ``mechanisms`` (default: all) in the compact form of width
+        ``2n + 1`` (transfers beyond the grid width lumped into the end cells)."""
         mechanisms = self.mechanisms if mechanisms is None else tuple(mechanisms)
-        if len(mechanisms) == 1:
-            return mechanisms[0].out_kernel(self.grid, P, G)
-        M = max([m.max_transfer(self.grid) for m in mechanisms], default=0)
         n_x = (G if G is not None else P).shape[0]
-        total = np.zeros((n_x, 2 * M + 1))
+        K = np.zeros((n_x, 2 * self.grid.n + 1))
         for mechanism in mechanisms:
-            Km = mechanism.out_kernel(self.grid, P, G)
-            half = (Km.shape[1] - 1) // 2
-            total[:, M - half : M + half + 1] += Km
-        return total
+            mechanism.add_kernel(self.grid, P, G, K)
+        return K
+
+    def kernel_and_pair_rates(self, P, G):
+        """``(K, dP/dt)``: the compact kernel of all mechanisms and, with pairs, their rates, from one
+        pass over the populations."""
+        K = np.zeros((G.shape[0], 2 * self.grid.n + 1))
+        dP = np.empty_like(P) if self.pairs is not None else None
+        for mechanism in self.mechanisms:
+            if mechanism is self.pairs:
+                mechanism.add_kernel_and_rates(self.grid, P, G, K, dP)
+            else:
+                mechanism.add_kernel(self.grid, P, G, K)
+        return K, dP
 
     def _electron_hole_and_spectrum(self, f):
         """``(f, G, FF)``: f as a C-contiguous float array, its G and, on the FFT path, its spectrum.
@@ -101,11 +127,58 @@ class Collisions:
         """``(df/dt, dP/dt, G, K)``: the right-hand side with the G and kernel it was built from
         (implicit time steppers use them for their Jacobian approximation)."""
         f, G, FF = self._electron_hole_and_spectrum(f)
-        K = self.kernel(P, G)
+        K, dPdt = self.kernel_and_pair_rates(P, G)
         dfdt = convolution._collision_integral(f, K, self.path, FF)
         np.negative(dfdt, out=dfdt)
-        dPdt = self.pairs.rates(P, G, self.grid) if self.pairs is not None else None
         return dfdt, dPdt, G, K
+
+    def linearise(self, f, P=None, stationary: bool = False):
+        """``(df/dt, dP/dt, lin)`` at ``(f, P)``, and the ``Linearisation`` for ``jvp`` (FFT path).
+
+        With ``stationary`` the pairs take their stationary populations for f (``P`` is ignored and
+        ``dP/dt`` is None): the right-hand side of the f-only problem.
+        """
+        if self.path != "fft":
+            msg = "Jacobian products use the FFT path; build the Collisions with path='fft'"
+            raise NotImplementedError(msg)
+        f, G, FF = self._electron_hole_and_spectrum(f)
+        if stationary:
+            P = self.stationary_pairs(f, G) if self.pairs is not None else None
+            K, dPdt = self.kernel(P, G), None
+        else:
+            K, dPdt = self.kernel_and_pair_rates(P, G)
+        I, D, FK = convolution._collision_parts(f, K, self.path, FF)
+        np.negative(I, out=I)
+        return I, dPdt, Linearisation(f, P, G, K, D, FF, FK, stationary)
+
+    def jvp(self, lin: Linearisation, v_f, v_P=None):
+        """``(d(df/dt), d(dP/dt))``: the Jacobian of the right-hand side at ``lin`` applied to
+        ``(v_f, v_P)``, exactly (G is bilinear in f, the kernels and pair rates are linear in G and P).
+        In the stationary problem ``v_P`` is not used and the second part is None."""
+        v_f = np.ascontiguousarray(v_f, dtype=float)
+        FV = convolution._spectrum(v_f)
+        dG = convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, FV)
+        dK = np.zeros_like(lin.K)
+        d_rates = None
+        for mechanism in self.mechanisms:
+            if mechanism is not self.pairs:
+                mechanism.add_kernel_change(self.grid, lin.P, lin.G, None, dG, dK)
+            elif lin.stationary:
+                dP = mechanism.stationary_change(lin.P, lin.G, dG, self.grid)
+                mechanism.add_kernel(self.grid, dP, lin.G, dK)
+            else:
+                d_rates = mechanism.add_kernel_and_rates_change(self.grid, lin.P, lin.G, v_P, dG, dK)
+        dI = convolution.linear_response(lin.f, lin.D, lin.FF, lin.FK, v_f, dK, FV)
+        np.negative(dI, out=dI)
+        return dI, d_rates
+
+    def pair_response(self, lin: Linearisation, v_f) -> np.ndarray:
+        """``d(dP/dt)`` for a change ``v_f`` of the electrons alone (the pairs held): how the pair
+        rates follow the electrons, for preconditioners."""
+        v_f = np.ascontiguousarray(v_f, dtype=float)
+        dG = convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, convolution._spectrum(v_f))
+        scratch = np.zeros_like(lin.K)
+        return self.pairs.add_kernel_and_rates_change(self.grid, lin.P, lin.G, np.zeros_like(lin.P), dG, scratch)
 
     def stationary_pairs(self, f, G=None) -> np.ndarray:
         """Pair populations in stationary balance with electrons ``f`` (VGL 65)."""

@@ -10,7 +10,10 @@ integral (the rate of decrease of f) is
     I[x, i] = f_i sum_m K[m] (1 - f_{i-m}) - (1 - f_i) sum_m K[-m] f_{i-m}.
 
 Outside the grid f is 1 below and 0 above. Those tails are treated exactly, with prefix sums of the
-kernel, so no zero-padding error enters: only jumps that cross the grid edges change the number of
+kernel, so no zero-padding error enters. A jump of ``|m| >= n`` steps always starts or ends beyond
+the grid, where f is known, so such transfers enter only through their sums: the mechanisms give
+the compact kernel of width ``2n + 1`` (``M = n``) whose end cells hold them (the engine accepts
+any M); only jumps that cross the grid edges change the number of
 electrons on the grid, and ``edge_fluxes`` measures them.
 
 Two paths give the same numbers: ``direct`` (numba, O(N^2) per position, the reference) and ``fft``
@@ -88,26 +91,37 @@ def _convolve_direct(f, K, out_sum, in_sum):
             in_sum[x, i] = si
 
 
-def _convolve_fft(f, K, FF=None):
-    """On-grid out- and in-sums by FFT; ``FF`` is ``_spectrum(f)`` when the caller has it already."""
-    nx, n = f.shape
+def _kernel_spectrum(K, n):
+    """rfft of the on-grid part ``|m| <= n - 1`` of the kernel, zero-padded to ``_fft_length(n)``."""
     M = (K.shape[1] - 1) // 2
     width = min(M, n - 1)
     if width == n - 1:  # the kernel covers every on-grid transfer: transform its central part in place
         Kt = K[:, M - width : M + width + 1]
     else:
-        Kt = np.zeros((nx, 2 * n - 1))
+        Kt = np.zeros((K.shape[0], 2 * n - 1))
         Kt[:, n - 1 - width : n + width] = K[:, M - width : M + width + 1]
+    return scipy.fft.rfft(Kt, _fft_length(n), axis=1, workers=FFT_WORKERS)
+
+
+def _sums_from_spectra(out_spectrum, in_spectrum, n):
+    """On-grid sums from the spectra of a convolution (``sum_m K[m] g_{i-m}``) and of a correlation
+    (``sum_m K[-m] g_{i-m}``) with the kernel."""
     L = _fft_length(n)
-    FF = _spectrum(f) if FF is None else FF
-    FK = scipy.fft.rfft(Kt, L, axis=1, workers=FFT_WORKERS)
-    FH = _ones_spectrum(n, L) - FF
-    FH *= FK
-    out_sum = scipy.fft.irfft(FH, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 : 2 * n - 1]
-    FK *= FF.conj()
-    corr = scipy.fft.irfft(FK, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
-    in_sum = corr[:, n - 1 :: -1]
+    out_sum = scipy.fft.irfft(out_spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 : 2 * n - 1]
+    in_sum = scipy.fft.irfft(in_spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 :: -1]
     return out_sum, in_sum
+
+
+def _convolve_fft(f, K, FF=None):
+    """On-grid out- and in-sums by FFT and the kernel's spectrum; ``FF`` is ``_spectrum(f)`` when the
+    caller has it already."""
+    n = f.shape[1]
+    FF = _spectrum(f) if FF is None else FF
+    FK = _kernel_spectrum(K, n)
+    FH = _ones_spectrum(n, _fft_length(n)) - FF
+    FH *= FK
+    out_sum, in_sum = _sums_from_spectra(FH, FK * FF.conj(), n)
+    return out_sum, in_sum, FK
 
 
 def _fft_length(n):
@@ -132,8 +146,9 @@ def _ones_spectrum(n, L):
 
 
 @jit(parallel=True)
-def _assemble(f, out_sum, in_sum, K, I):
-    """``I = f (out_sum + tail_out) - (1 - f)(in_sum + tail_in)`` with the exact tails of ``K``.
+def _assemble(f, out_sum, in_sum, K, I, D):
+    """``I = f (out_sum + tail_out) - (1 - f)(in_sum + tail_in)`` with the exact tails of ``K``, and
+    ``D = out_sum + tail_out + in_sum + tail_in``, the derivative of I_i by f_i at a fixed kernel.
 
     ``tail_in[i] = sum_{m > i} K[-m]`` (filled states below the grid) is the prefix sum of the kernel
     up to ``M - i``, and ``tail_out[i] = sum_{m <= i - n} K[m]`` (empty states above) is the same
@@ -153,7 +168,10 @@ def _assemble(f, out_sum, in_sum, K, I):
                 running += K[x, q - 1]
             tail[i] = running
         for i in range(n):
-            I[x, i] = f[x, i] * (out_sum[x, i] + tail[n - 1 - i]) - (1.0 - f[x, i]) * (in_sum[x, i] + tail[i])
+            out_rate = out_sum[x, i] + tail[n - 1 - i]
+            in_rate = in_sum[x, i] + tail[i]
+            I[x, i] = f[x, i] * out_rate - (1.0 - f[x, i]) * in_rate
+            D[x, i] = out_rate + in_rate
 
 
 def collision_integral(f, K, path: str = "fft") -> np.ndarray:
@@ -174,16 +192,47 @@ def collision_integral(f, K, path: str = "fft") -> np.ndarray:
 
 def _collision_integral(f, K, path, FF=None):
     """``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in."""
+    return _collision_parts(f, K, path, FF)[0]
+
+
+def _collision_parts(f, K, path, FF=None):
+    """``(I, D, FK)``: the integral, its derivative by f_i at a fixed kernel (the rates out of and into
+    each level, tails included) and, on the FFT path, the kernel's spectrum (else None)."""
     K = np.ascontiguousarray(K, dtype=float)
+    FK = None
     if path == "direct":
         out_sum = np.empty_like(f)
         in_sum = np.empty_like(f)
         _convolve_direct(f, K, out_sum, in_sum)
     else:
-        out_sum, in_sum = _convolve_fft(f, K, FF)
+        out_sum, in_sum, FK = _convolve_fft(f, K, FF)
     I = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, K, I)
-    return I
+    D = np.empty_like(f)
+    _assemble(f, out_sum, in_sum, K, I, D)
+    return I, D, FK
+
+
+def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
+    """The change of the collision integral for a change ``v`` of f and ``dK`` of the kernel (FFT path):
+
+        dI = v D - f sum_m K[m] v_{i-m} - (1 - f) sum_m K[-m] v_{i-m} + I[f, dK],
+
+    with ``D``, ``FF`` and ``FK`` from the evaluation at f (``_collision_parts``). The two kernel
+    sums and the two of ``I[f, dK]`` share their transforms: five in all, as many as I itself.
+    """
+    n = f.shape[1]
+    FV = _spectrum(v) if FV is None else FV
+    FdK = _kernel_spectrum(np.ascontiguousarray(dK, dtype=float), n)
+    out_spectrum = (_ones_spectrum(n, _fft_length(n)) - FF) * FdK
+    out_spectrum -= FK * FV
+    in_spectrum = FK * FV.conj()
+    in_spectrum += FdK * FF.conj()
+    out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
+    dI = np.empty_like(f)
+    scratch = np.empty_like(f)
+    _assemble(f, out_sum, in_sum, np.ascontiguousarray(dK, dtype=float), dI, scratch)
+    dI += v * D
+    return dI
 
 
 def edge_fluxes(f, K) -> tuple[np.ndarray, np.ndarray]:
@@ -272,6 +321,38 @@ def _electron_hole(f, step, path, FF=None):
     G = np.empty((nx, 2 * n - 1))
     _electron_hole_from_correlation(f, corr, float(step), G)
     return G
+
+
+@jit(parallel=True)
+def _electron_hole_change_from_correlation(v, corr, step, dG):
+    """The change of G (``_electron_hole_from_correlation``) for a change ``v`` of f: the edge terms
+    become ``sum_{j >= n - m} v_j - sum_{j < m} v_j``, and nothing is clipped (a derivative)."""
+    nx, n = v.shape
+    L = corr.shape[1]
+    for x in numba.prange(nx):
+        for m in range(-(n - 1), 0):
+            dG[x, n - 1 + m] = step * corr[x, L + m]
+        dG[x, n - 1] = step * corr[x, 0]
+        suffix = 0.0
+        prefix = 0.0
+        for m in range(1, n):
+            suffix += v[x, n - m]
+            prefix += v[x, m - 1]
+            dG[x, n - 1 + m] = step * (corr[x, m] + suffix - prefix)
+
+
+def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
+    """The change ``dG[x, n - 1 + m]`` of the electron-hole function for a change ``v`` of f (FFT
+    path; ``FF``, ``FV`` the spectra of f and v). G is bilinear in f, so this is exact; beyond the grid
+    width G does not depend on f and its change vanishes."""
+    nx, n = f.shape
+    L = _fft_length(n)
+    spectrum = FV.conj() * (_ones_spectrum(n, L) - FF)
+    spectrum -= FF.conj() * FV
+    corr = scipy.fft.irfft(spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
+    dG = np.empty((nx, 2 * n - 1))
+    _electron_hole_change_from_correlation(np.ascontiguousarray(v, dtype=float), corr, float(step), dG)
+    return dG
 
 
 def electron_hole_at(G, m, step: float) -> np.ndarray:

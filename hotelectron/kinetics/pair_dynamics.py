@@ -12,6 +12,8 @@ populations follow link by link and an implicit Euler step is a tridiagonal solv
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -19,14 +21,19 @@ from .. import spin
 from ._numba import jit
 from .convolution import electron_hole_at
 
-__all__ = ["chain_coefficients", "pair_rates", "relax_implicit", "solve_chain", "stationary_pairs"]
+__all__ = ["chain_coefficients", "pair_rates", "relax_implicit", "solve_chain", "stationary_pairs",
+           "stationary_pairs_change", "stationary_pairs_reference"]
 
 
+@functools.cache
 def chain_coefficients(S):
-    """``(A_{J,J+1}, A_{J+1,J})`` for the links ``J = 0..2S-1`` of the chain."""
+    """``(A_{J,J+1}, A_{J+1,J})`` for the links ``J = 0..2S-1`` of the chain (read-only arrays)."""
     A = spin.matrix_elements(S)
     j = np.arange(A.shape[0] - 1)
-    return np.ascontiguousarray(A[j, j + 1]), np.ascontiguousarray(A[j + 1, j])
+    up, down = np.ascontiguousarray(A[j, j + 1]), np.ascontiguousarray(A[j + 1, j])
+    up.setflags(write=False)
+    down.setflags(write=False)
+    return up, down
 
 
 @jit
@@ -37,6 +44,15 @@ def _g_at(G, x, m, step):
     if m <= -n:
         return 0.0
     return G[x, n - 1 + m]
+
+
+@jit
+def _g_change_at(dG, x, m):
+    """A change of G at transfer m: zero beyond the grid width, where G does not depend on f."""
+    n = (dG.shape[1] + 1) // 2
+    if m >= n or m <= -n:
+        return 0.0
+    return dG[x, n - 1 + m]
 
 
 @jit(parallel=True)
@@ -125,10 +141,79 @@ def solve_chain(rhs, G, k, step, S, gamma, dt) -> np.ndarray:
     return out
 
 
+@jit(parallel=True)
+def _stationary(G, k, step, P):
+    """Stationary chain populations per (x, k): every link balances, ``P_{j+1} G(m) = P_j G(-m)`` with
+    ``m = k (j + 1)``. Since ``G(m) - G(-m) = m d``, the population ratio along the chain is below 1
+    in the direction of the recursion (upward for k > 0, downward for k < 0): no overflow, no logs."""
+    nx, nk, nJ = P.shape
+    for x in numba.prange(nx):
+        for ik in range(nk):
+            kk = k[ik]
+            if kk > 0:
+                P[x, ik, 0] = 1.0
+                for j in range(nJ - 1):
+                    m = kk * (j + 1)
+                    P[x, ik, j + 1] = P[x, ik, j] * _g_at(G, x, -m, step) / _g_at(G, x, m, step)
+            else:
+                P[x, ik, nJ - 1] = 1.0
+                for j in range(nJ - 2, -1, -1):
+                    m = kk * (j + 1)
+                    P[x, ik, j] = P[x, ik, j + 1] * _g_at(G, x, m, step) / _g_at(G, x, -m, step)
+            total = 0.0
+            for J in range(nJ):
+                total += (2 * J + 1) * P[x, ik, J]
+            for J in range(nJ):
+                P[x, ik, J] /= total
+
+
+@jit(parallel=True)
+def _stationary_change(P, G, dG, k, step, dP):
+    """The change of ``_stationary`` for a change dG: the balance of each link differentiated,
+    ``dP_{j+1} G(m) + P_{j+1} dG(m) = dP_j G(-m) + P_j dG(-m)``, solved along the chain, plus the
+    multiple of P that keeps ``sum_J (2J+1) P_J = 1``."""
+    nx, nk, nJ = P.shape
+    for x in numba.prange(nx):
+        for ik in range(nk):
+            kk = k[ik]
+            if kk > 0:
+                dP[x, ik, 0] = 0.0
+                for j in range(nJ - 1):
+                    m = kk * (j + 1)
+                    dP[x, ik, j + 1] = (dP[x, ik, j] * _g_at(G, x, -m, step) + P[x, ik, j] * _g_change_at(dG, x, -m)
+                                        - P[x, ik, j + 1] * _g_change_at(dG, x, m)) / _g_at(G, x, m, step)
+            else:
+                dP[x, ik, nJ - 1] = 0.0
+                for j in range(nJ - 2, -1, -1):
+                    m = kk * (j + 1)
+                    dP[x, ik, j] = (dP[x, ik, j + 1] * _g_at(G, x, m, step) + P[x, ik, j + 1] * _g_change_at(dG, x, m)
+                                    - P[x, ik, j] * _g_change_at(dG, x, -m)) / _g_at(G, x, -m, step)
+            drift = 0.0
+            for J in range(nJ):
+                drift += (2 * J + 1) * dP[x, ik, J]
+            for J in range(nJ):
+                dP[x, ik, J] -= drift * P[x, ik, J]
+
+
 def stationary_pairs(G, k, step, S) -> np.ndarray:
     """Stationary ``P[x, k, J]`` for the electrons of ``G[x, n-1+m]`` (VGL 65), Gibbs in a Fermi gas."""
+    n_levels = int(round(2 * S)) + 1
+    P = np.empty((G.shape[0], len(k), n_levels))
+    _stationary(G, np.asarray(k, dtype=np.int64), float(step), P)
+    return P
+
+
+def stationary_pairs_reference(G, k, step, S) -> np.ndarray:
+    """``stationary_pairs`` through :func:`hotelectron.spin.chain_populations` (the readable twin)."""
     J, _ = spin.levels(S)
     m = np.asarray(k)[:, None] * (J[:-1] + 1).astype(np.int64)  # (nk, 2S)
     give = electron_hole_at(G, -m, step)  # (n_x, nk, 2S)
     take = electron_hole_at(G, m, step)
     return spin.chain_populations(give, take)
+
+
+def stationary_pairs_change(P, G, dG, k, step) -> np.ndarray:
+    """The change of the stationary populations ``P`` (for G) when G changes by ``dG``."""
+    dP = np.empty_like(P)
+    _stationary_change(np.ascontiguousarray(P), G, dG, np.asarray(k, dtype=np.int64), float(step), dP)
+    return dP

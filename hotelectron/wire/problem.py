@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -41,6 +42,11 @@ def fermi(energies, mu: float, temperature: float) -> np.ndarray:
     if temperature == 0:
         return np.where(e < 0, 1.0, np.where(e > 0, 0.0, 0.5))
     return 0.5 * (1.0 - np.tanh(e / (2.0 * temperature)))
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
 @dataclass(frozen=True)
@@ -100,13 +106,15 @@ class WireProblem:
     def bias(self) -> float:
         return self.mu_left - self.mu_right
 
-    @property
+    @cached_property
     def f_left(self) -> np.ndarray:
-        return fermi(self.energy.values, self.mu_left, self.temperature_left)
+        """The left reservoir's Fermi function on the energy grid (read-only)."""
+        return _read_only(fermi(self.energy.values, self.mu_left, self.temperature_left))
 
-    @property
+    @cached_property
     def f_right(self) -> np.ndarray:
-        return fermi(self.energy.values, self.mu_right, self.temperature_right)
+        """The right reservoir's Fermi function on the energy grid (read-only)."""
+        return _read_only(fermi(self.energy.values, self.mu_right, self.temperature_right))
 
     @property
     def pairs(self):
@@ -130,7 +138,27 @@ class WireProblem:
         """``d^2 f/dx^2`` on the interior nodes of the full ``f[x, eps]`` (second order)."""
         return (f[:-2] - 2 * f[1:-1] + f[2:]) / self.wire.step**2
 
-    def diffusion_solve(self, rhs, shift, dt=None) -> np.ndarray:
+    def laplacian_interior(self, interior) -> np.ndarray:
+        """``d^2 f/dx^2`` on the interior nodes from the interior values, the reservoirs at the ends."""
+        h2 = self.wire.step**2
+        out = -2.0 * interior
+        out[1:] += interior[:-1]
+        out[:-1] += interior[1:]
+        out[0] += self.f_left
+        out[-1] += self.f_right
+        out /= h2
+        return out
+
+    def laplacian_homogeneous(self, interior) -> np.ndarray:
+        """``d^2/dx^2`` on the interior nodes with zero values at the ends (the operator's linear part)."""
+        h2 = self.wire.step**2
+        out = -2.0 * interior
+        out[1:] += interior[:-1]
+        out[:-1] += interior[1:]
+        out /= h2
+        return out
+
+    def diffusion_solve(self, rhs, shift) -> np.ndarray:
         """Solve ``(shift - L) z = rhs`` on the interior nodes with homogeneous boundary values.
 
         ``L`` is the interior Laplacian; ``shift[x, eps] >= 0`` is a local rate (or ``1/dt``).

@@ -3,10 +3,14 @@
 A mechanism is a frozen dataclass with
 
 - ``name``: its key in ``MECHANISMS`` (and in scenario files);
-- ``max_transfer(grid) -> int``: the largest ``|m|`` of its kernel;
-- ``out_kernel(grid, P, G) -> ndarray (n_x, 2M + 1)``: the rate of ``eps -> eps - m d`` at each
-  position, from the pair populations ``P`` (None without pairs) and the electron-hole function
-  ``G[x, n - 1 + m]``.
+- ``add_kernel(grid, P, G, K)``: add its out-kernel, the rate of ``eps -> eps - m d`` at each
+  position, into the compact kernel ``K[x, n + m]`` of width ``2n + 1`` (transfers beyond the grid
+  width lumped into the end cells, which is all the engine needs of them), from the pair
+  populations ``P`` (None without pairs) and the electron-hole function ``G[x, n - 1 + m]``;
+- ``add_kernel_change(grid, P, G, dP, dG, K)``: add the kernel's change for changes ``dP`` of the
+  populations and ``dG`` of the electron-hole function (Jacobian products);
+- ``out_kernel(grid, P, G) -> ndarray``: the same kernel on its own (tests, the hot-electron
+  problem), from ``base.Mechanism``.
 
 The convolution engine (``hotelectron.kinetics.convolution``) turns any sum of such kernels into the collision
 integral. Adding a mechanism means one new module here and one line in ``MECHANISMS``.

@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..grids import EnergyGrid
+from .base import Mechanism
 
 
 @functools.cache
@@ -43,7 +44,7 @@ def central_correction(a: float) -> float:
 
 
 @dataclass(frozen=True)
-class ElectronElectron:
+class ElectronElectron(Mechanism):
     """Out-kernel ``K[m] = kappa w_m G(m d)``, with ``w_m`` the integral of ``|E|^-a`` over the cell of m.
 
     Integrating the singular factor exactly over each cell, plus the correction of the cells
@@ -64,22 +65,26 @@ class ElectronElectron:
             msg = f"electron-electron exponent a must lie in (0, 3); got {self.exponent!r}"
             raise ValueError(msg)
 
-    def max_transfer(self, grid: EnergyGrid) -> int:
-        return grid.n - 1
-
     def cell_weights(self, grid: EnergyGrid) -> np.ndarray:
-        """``int |E|^-a dE`` over the cells ``|m| - 1/2 .. |m| + 1/2`` (in steps), m = -(n-1)..n-1."""
-        m = np.abs(np.arange(-(grid.n - 1), grid.n))
-        a = self.exponent
-        lo = np.maximum(m - 0.5, 0.5) * grid.step
-        hi = (m + 0.5) * grid.step
-        if a == 1:
-            w = np.log(hi / lo)
-        else:
-            w = (lo ** (1 - a) - hi ** (1 - a)) / (a - 1)
-        w[m == 0] = 0.0
-        w[m == 1] += central_correction(a) * grid.step ** (1 - a)
-        return w
+        """``int |E|^-a dE`` over the cells ``|m| - 1/2 .. |m| + 1/2`` (in steps), m = -(n-1)..n-1 (read-only)."""
+        return _cell_weights(grid.n, grid.step, self.exponent)
 
-    def out_kernel(self, grid: EnergyGrid, P, G) -> np.ndarray:
-        return self.kappa * self.cell_weights(grid) * G
+    def add_kernel(self, grid: EnergyGrid, P, G, K) -> None:
+        """Add ``kappa w_m G(m d)`` into the compact kernel ``K`` (width 2n + 1; nothing beyond the grid)."""
+        K[:, 1:-1] += self.kappa * self.cell_weights(grid) * G
+
+    def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
+        """Add the kernel's change for a change ``dG`` of the electron-hole function (it is linear in G)."""
+        self.add_kernel(grid, None, dG, K)
+
+
+@functools.lru_cache(maxsize=16)
+def _cell_weights(n: int, step: float, a: float) -> np.ndarray:
+    m = np.abs(np.arange(-(n - 1), n))
+    lo = np.maximum(m - 0.5, 0.5) * step
+    hi = (m + 0.5) * step
+    w = np.log(hi / lo) if a == 1 else (lo ** (1 - a) - hi ** (1 - a)) / (a - 1)
+    w[m == 0] = 0.0
+    w[m == 1] += central_correction(a) * step ** (1 - a)
+    w.setflags(write=False)
+    return w

@@ -22,6 +22,7 @@ With this pairing of constants the electron and pair equations conserve ``W_e + 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -31,28 +32,81 @@ import numpy as np
 
 from ... import spin
 from .. import pair_dynamics
+from ..pair_dynamics import _g_at, _g_change_at
 from .._numba import jit
 from ..grids import CouplingGrid, EnergyGrid
+from .base import Mechanism
 
 
 @jit(parallel=True)
-def _pair_out_kernel(P, k, weights, c_up, c_down, M, K):
+def _kernel_and_rates(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step, K, dP, with_rates):
+    """One pass over the populations: their out-kernel added into ``K`` and, with ``with_rates``,
+    ``dP/dt`` (VGL 63) written into ``dP``.
+
+    ``K`` is the compact kernel of width 2n + 1 (``hotelectron.kinetics.convolution``): transfers
+    beyond the grid width are lumped into its end cells, which is all the engine needs of them.
+    """
     nx, nk, nJ = P.shape
+    n = (K.shape[1] - 1) // 2
     for x in numba.prange(nx):
-        for q in range(K.shape[1]):
-            K[x, q] = 0.0
         for ik in range(nk):
             kk = k[ik]
+            w = weights[ik]
+            if with_rates:
+                for J in range(nJ):
+                    dP[x, ik, J] = 0.0
+            for j in range(nJ - 1):
+                m = kk * (j + 1)  # the link j <-> j+1 exchanges V (j+1) = m steps
+                low = P[x, ik, j]
+                high = P[x, ik, j + 1]
+                # j -> j+1: the pair absorbs m steps, the electron loses them; j+1 -> j: the reverse
+                K[x, min(max(n + m, 0), 2 * n)] += c_up[j] * w * low
+                K[x, min(max(n - m, 0), 2 * n)] += c_down[j + 1] * w * high
+                if with_rates:
+                    flow = low * _g_at(G, x, -m, step) - high * _g_at(G, x, m, step)
+                    dP[x, ik, j] -= gamma * a_up[j] * flow
+                    dP[x, ik, j + 1] += gamma * a_down[j] * flow
+
+
+@jit(parallel=True)
+def _kernel_and_rates_change(P, G, dP, dG, k, weights, c_up, c_down, a_up, a_down, gamma, step, dK, d_rates):
+    """The changes of ``_kernel_and_rates`` for changes ``dP`` of the populations and ``dG`` of the
+    electron-hole function: the kernel is linear in P, the rates bilinear in (P, G). Beyond the grid
+    width G does not depend on the electrons, so its change vanishes there."""
+    nx, nk, nJ = P.shape
+    n = (dK.shape[1] - 1) // 2
+    for x in numba.prange(nx):
+        for ik in range(nk):
+            kk = k[ik]
+            w = weights[ik]
             for J in range(nJ):
-                p = P[x, ik, J] * weights[ik]
-                if J + 1 < nJ:  # J -> J+1: the pair absorbs V(J+1), the electron loses it
-                    K[x, M + kk * (J + 1)] += c_up[J] * p
-                if J >= 1:  # J -> J-1: the pair releases V J
-                    K[x, M - kk * J] += c_down[J] * p
+                d_rates[x, ik, J] = 0.0
+            for j in range(nJ - 1):
+                m = kk * (j + 1)
+                dK[x, min(max(n + m, 0), 2 * n)] += c_up[j] * w * dP[x, ik, j]
+                dK[x, min(max(n - m, 0), 2 * n)] += c_down[j + 1] * w * dP[x, ik, j + 1]
+                give, take = _g_at(G, x, -m, step), _g_at(G, x, m, step)
+                d_give, d_take = _g_change_at(dG, x, -m), _g_change_at(dG, x, m)
+                d_flow = (dP[x, ik, j] * give - dP[x, ik, j + 1] * take
+                          + P[x, ik, j] * d_give - P[x, ik, j + 1] * d_take)
+                d_rates[x, ik, j] -= gamma * a_up[j] * d_flow
+                d_rates[x, ik, j + 1] += gamma * a_down[j] * d_flow
+
+
+@functools.cache
+def _electron_weights(S: float):
+    """``(c_up[J], c_down[J])``: ``c_{J,J+1}`` and ``c_{J,J-1}`` with ``c_{JJ'} = (2J+1) A_{JJ'} / [S(S+1)]``."""
+    J, _ = spin.levels(S)
+    A = spin.matrix_elements(S)
+    c = (2 * J + 1)[:, None] * A / (S * (S + 1))
+    j = np.arange(J.size)
+    c_up = np.append(c[j[:-1], j[:-1] + 1], 0.0)
+    c_down = np.insert(c[j[1:], j[1:] - 1], 0, 0.0)
+    return c_up, c_down
 
 
 @dataclass(frozen=True)
-class PairScattering:
+class PairScattering(Mechanism):
     """Electron scattering by impurity pairs with populations ``P[x, k, J]`` on a coupling grid."""
 
     S: float
@@ -74,25 +128,40 @@ class PairScattering:
     def n_levels(self) -> int:
         return int(round(2 * self.S)) + 1
 
-    def max_transfer(self, grid: EnergyGrid) -> int:
-        return self.couplings.k_max * (self.n_levels - 1)
+    def add_kernel(self, grid: EnergyGrid, P, G, K) -> None:
+        """Add the out-kernel into the compact kernel ``K`` (width 2n + 1)."""
+        self.add_kernel_and_rates(grid, P, G, K)
 
-    def _c(self):
-        J, _ = spin.levels(self.S)
-        A = spin.matrix_elements(self.S)
-        c = (2 * J + 1)[:, None] * A / (self.S * (self.S + 1))
-        j = np.arange(J.size)
-        c_up = np.append(c[j[:-1], j[:-1] + 1], 0.0)
-        c_down = np.insert(c[j[1:], j[1:] - 1], 0, 0.0)
-        return c_up, c_down
+    def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
+        """Add the kernel's change for a change ``dP`` of the populations (it is linear in P)."""
+        self.add_kernel(grid, dP, G, K)
 
-    def out_kernel(self, grid: EnergyGrid, P, G) -> np.ndarray:
-        M = self.max_transfer(grid)
-        K = np.empty((P.shape[0], 2 * M + 1))
-        c_up, c_down = self._c()
+    def add_kernel_and_rates(self, grid: EnergyGrid, P, G, K, dP=None) -> None:
+        """Add the out-kernel into the compact kernel ``K`` (width 2n + 1) and, if ``dP`` is given,
+        write ``dP/dt`` there: one pass over the populations for both."""
+        c_up, c_down = _electron_weights(self.S)
+        a_up, a_down = pair_dynamics.chain_coefficients(self.S)
         weights = 4.0 / 3.0 * self.rate * self.couplings.weights
-        _pair_out_kernel(np.ascontiguousarray(P), self.couplings.k.astype(np.int64), weights, c_up, c_down, M, K)
-        return K
+        with_rates = dP is not None
+        G_arg = G if G is not None else np.zeros((P.shape[0], 2 * grid.n - 1))
+        _kernel_and_rates(np.ascontiguousarray(P), G_arg, self.couplings.k, weights, c_up, c_down, a_up, a_down,
+                          float(self.relaxation), float(grid.step), K, dP if with_rates else np.empty((1, 1, 1)),
+                          with_rates)
+
+    def add_kernel_and_rates_change(self, grid: EnergyGrid, P, G, dP, dG, dK) -> np.ndarray:
+        """Add the change of the kernel for a change ``dP`` of the populations into ``dK`` and return
+        the change of ``dP/dt`` for ``dP`` and a change ``dG`` of the electron-hole function."""
+        c_up, c_down = _electron_weights(self.S)
+        a_up, a_down = pair_dynamics.chain_coefficients(self.S)
+        weights = 4.0 / 3.0 * self.rate * self.couplings.weights
+        d_rates = np.empty_like(P)
+        _kernel_and_rates_change(np.ascontiguousarray(P), G, np.ascontiguousarray(dP), dG, self.couplings.k, weights,
+                                 c_up, c_down, a_up, a_down, float(self.relaxation), float(grid.step), dK, d_rates)
+        return d_rates
+
+    def stationary_change(self, P, G, dG, grid: EnergyGrid) -> np.ndarray:
+        """The change of the stationary populations ``P`` (for G) when G changes by ``dG``."""
+        return pair_dynamics.stationary_pairs_change(P, G, dG, self.couplings.k, grid.step)
 
     def rates(self, P, G, grid: EnergyGrid) -> np.ndarray:
         """``dP/dt`` (VGL 63) for the electrons of ``G``."""
@@ -115,10 +184,12 @@ class PairScattering:
         P = spin.gibbs(self.couplings.values, self.S, temperature)
         return np.broadcast_to(P, (n_x,) + P.shape).copy()
 
+    def energy_weights(self) -> np.ndarray:
+        """``e[k, J]`` such that ``w_p = sum_kJ e[k, J] P[k, J]`` (unit 2 nu E0^2, module docstring)."""
+        J, eps = spin.levels(self.S)
+        prefactor = 4.0 * self.rate / (3.0 * self.relaxation * self.S * (self.S + 1))
+        return prefactor * (self.couplings.weights * self.couplings.values)[:, None] * ((2 * J + 1) * eps)[None, :]
+
     def energy(self, P) -> np.ndarray:
         """Pair energy ``w_p`` per position in units of ``2 nu E0^2`` (see the module docstring)."""
-        J, eps = spin.levels(self.S)
-        per_level = (2 * J + 1) * eps
-        V = self.couplings.values
-        prefactor = 4.0 * self.rate / (3.0 * self.relaxation * self.S * (self.S + 1))
-        return prefactor * np.einsum("k,xkj,j->x", self.couplings.weights * V, P, per_level)
+        return np.einsum("xkj,kj->x", P, self.energy_weights())

@@ -1,0 +1,223 @@
+"""The right-hand side of the coupled electron-pair system and the preconditioner of its implicit stages.
+
+The state is one flat vector ``y = (f, P)``: electrons ``f[x, eps]`` on the interior nodes of a wire
+(or the one position of a closed box) and, with pairs, their populations ``P[x, k, J]``. Its rate of
+change is
+
+    df/dt = d^2 f/dx^2 - I[f, P],       dP/dt = R[P, G(f)].
+
+Implicit stages need solves with ``A = 1 - dt J`` (J the Jacobian). The preconditioner ``M ~ A^-1``
+is built from what the right-hand side computed at the start of the step ("frozen" G and kernel):
+
+1. electrons: ``(1 + dt nu(x) - dt d^2/dx^2)^-1`` with ``nu(x)`` the local out-scattering rate,
+   tridiagonal solves along x batched over energies;
+2. pairs, with their response to the electrons of step 1 (block lower triangular):
+   ``u_P = (1 - dt M[G])^-1 (r_P + dt (dR/dG)(dG/df) u_f)``, a chain solve per (x, V). Fast pairs
+   follow the electrons; leaving this coupling out made the frozen approximation worse than none at
+   the steps the stiff alloys need;
+3. the conserved moments restored: the collisions conserve at each position the particles
+   ``d sum_i f_i`` and the energy ``d sum_i eps_i f_i + w_p[P]`` (and the pairs at each coupling,
+   which step 2 keeps by itself). With ``Z`` those moments, ``Z^T A = Z^T (1 - dt d^2/dx^2)`` exactly,
+   so the moments of ``A u`` are known without applying A. Step 3 adds ``c_N(x) w + c_E(x) eps w`` to
+   ``u_f``, with ``w = f(1 - f)`` (the shape a change of the local potential or temperature has), so
+   that ``Z^T A M r = Z^T r`` for every r.
+
+Because of 3, GMRES started from ``M r`` (right preconditioning) keeps every moment of the residual
+at zero: the stage solutions, and so the time stepper, conserve particles and W_e + W_p to round-off
+whatever the Krylov tolerance, up to what leaves through the energy-grid edges (the collisions do not
+conserve that, so the identity is approximate by the same small amount).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kinetics.collisions import Collisions, Linearisation
+from .problem import WireProblem
+
+__all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout"]
+
+
+@dataclass(frozen=True)
+class BoxProblem:
+    """A closed uniform box: the collisions alone, no diffusion, no reservoirs (one position)."""
+
+    collisions: Collisions
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where ``f`` and ``P`` sit in the flat state vector."""
+
+    f_shape: tuple
+    P_shape: tuple | None
+
+    @property
+    def f_size(self) -> int:
+        return int(np.prod(self.f_shape))
+
+    @property
+    def size(self) -> int:
+        return self.f_size + (int(np.prod(self.P_shape)) if self.P_shape is not None else 0)
+
+    def split(self, y):
+        """Views ``(f, P)`` of a flat vector (P is None without pairs)."""
+        f = y[: self.f_size].reshape(self.f_shape)
+        P = y[self.f_size :].reshape(self.P_shape) if self.P_shape is not None else None
+        return f, P
+
+    def join(self, f, P, out=None) -> np.ndarray:
+        """The flat vector of ``(f, P)``."""
+        out = np.empty(self.size) if out is None else out
+        out[: self.f_size] = f.ravel()
+        if self.P_shape is not None:
+            out[self.f_size :] = P.ravel()
+        return out
+
+
+@dataclass
+class Frozen:
+    """What Jacobian products and the preconditioner take from the right-hand side at a state."""
+
+    y: np.ndarray
+    F: np.ndarray
+    lin: Linearisation | None  # None without collisions, or on the direct path (products by differences)
+    rate: np.ndarray  # nu(x), shape (n_x, 1)
+    weight: np.ndarray | None = None  # w = f (1 - f), for the moment correction
+    gram_inverse: np.ndarray | None = None  # per position, (n_x, 2, 2)
+
+
+class Dynamics:
+    """Right-hand side, Jacobian products and stage preconditioner of a ``WireProblem`` or ``BoxProblem``."""
+
+    def __init__(self, problem):
+        self.box = isinstance(problem, BoxProblem)
+        self.problem = problem
+        self.collisions = problem.collisions
+        grid = self.collisions.grid
+        pairs = self.collisions.pairs
+        n_x = 1 if self.box else problem.wire.n - 2
+        P_shape = (n_x, pairs.couplings.size, pairs.n_levels) if pairs is not None else None
+        self.layout = Layout((n_x, grid.n), P_shape)
+        d = grid.step
+        self._moments = np.stack([np.full(grid.n, d), d * grid.values])  # particles, electron energy
+        self._pair_energy = pairs.energy_weights() if pairs is not None else None
+        self._exact = bool(self.collisions.mechanisms) and self.collisions.path == "fft"
+        self.evaluations = 0
+        self.products = 0
+
+    # -- the right-hand side and its Jacobian -------------------------------------------------------
+    def rhs(self, y) -> Frozen:
+        """The flat rate of change at ``y`` with what products and the preconditioner need there."""
+        self.evaluations += 1
+        f, P = self.layout.split(y)
+        c = self.collisions
+        lin = None
+        if self._exact:
+            df, dP, lin = c.linearise(f, P)
+            rate = lin.K.sum(axis=1, keepdims=True)
+        elif c.mechanisms:
+            df, dP, _G, K = c.rhs_with_kernel(f, P)
+            rate = K.sum(axis=1, keepdims=True)
+        else:
+            df, dP, rate = np.zeros(f.shape), None, np.zeros((f.shape[0], 1))
+        if not self.box:
+            df += self.problem.laplacian_interior(f)
+        return Frozen(y.copy(), self.layout.join(df, dP), lin, rate)
+
+    def rhs_only(self, y) -> np.ndarray:
+        return self.rhs(y).F
+
+    def jvp(self, frozen: Frozen, v) -> np.ndarray:
+        """``J v`` at the frozen state: exact on the FFT path, a forward difference otherwise."""
+        self.products += 1
+        if frozen.lin is None:
+            norm = float(np.max(np.abs(v)))
+            if norm == 0.0:
+                return np.zeros_like(v)
+            eps = 1e-8 * (1.0 + float(np.max(np.abs(frozen.y)))) / norm
+            return (self.rhs_only(frozen.y + eps * v) - frozen.F) / eps
+        v_f, v_P = self.layout.split(v)
+        d_f, d_P = self.collisions.jvp(frozen.lin, v_f, v_P)
+        if not self.box:
+            d_f += self.problem.laplacian_homogeneous(v_f)
+        return self.layout.join(d_f, d_P)
+
+    # -- the preconditioner ---------------------------------------------------------------------
+    def _diffuse(self, r_f, frozen, dt):
+        """``(1 + dt nu - dt d^2/dx^2)^-1 r_f`` (a division in a box)."""
+        if self.box:
+            return r_f / (1.0 + dt * frozen.rate)
+        shift = np.broadcast_to(1.0 / dt + frozen.rate, r_f.shape)
+        return self.problem.diffusion_solve(r_f / dt, shift)
+
+    def _pair_response(self, u_f, frozen):
+        """``(dR/dG)(dG/df) u_f``: how the pair rates change with the electrons."""
+        if frozen.lin is not None:
+            return self.collisions.pair_response(frozen.lin, u_f)
+        norm = float(np.max(np.abs(u_f)))
+        if norm == 0.0:
+            return np.zeros(self.layout.P_shape)
+        f, P = self.layout.split(frozen.y)
+        eps = 1e-7 * max(1.0, float(np.max(np.abs(f)))) / norm
+        base = self.layout.split(frozen.F)[1]
+        return (self.collisions.pair_rates(f + eps * u_f, P) - base) / eps
+
+    def pair_energy(self, P) -> np.ndarray:
+        """``w_p`` per position (unit 2 nu E0^2)."""
+        return np.einsum("xkj,kj->x", P, self._pair_energy)
+
+    def moments(self, f, P) -> np.ndarray:
+        """Particles and energy per position, shape (n_x, 2)."""
+        m = np.einsum("xe,ae->xa", f, self._moments)  # einsum: no BLAS threads
+        if P is not None:
+            m[:, 1] += self.pair_energy(P)
+        return m
+
+    def _diffuse_moments(self, m, dt, inverse: bool):
+        """``(1 - dt d^2/dx^2)`` applied to (or, with ``inverse``, solved for) moment profiles (n_x, 2)."""
+        if self.box:
+            return m
+        if inverse:
+            return self.problem.diffusion_solve(m / dt, np.full(m.shape, 1.0 / dt))
+        return m - dt * self.problem.laplacian_homogeneous(m)
+
+    def _prepare_moments(self, frozen):
+        if frozen.weight is None:
+            f = self.layout.split(frozen.y)[0]
+            w = f * (1.0 - f) + 1e-12
+            prolong = np.stack([w, self.collisions.grid.values * w])  # (2, n_x, n)
+            frozen.weight = w
+            frozen.gram_inverse = np.linalg.inv(np.einsum("ae,bxe->xab", self._moments, prolong))
+
+    def precondition(self, r, frozen: Frozen, dt: float) -> np.ndarray:
+        """``M r ~ (1 - dt J)^-1 r`` (see the module docstring); ``Z^T A M r = Z^T r`` holds exactly."""
+        r_f, r_P = self.layout.split(r)
+        u_f = self._diffuse(r_f, frozen, dt)
+        u_P = None
+        if r_P is not None:
+            c = self.collisions
+            G = frozen.lin.G if frozen.lin is not None else c.electron_hole(self.layout.split(frozen.y)[0])
+            u_P = c.pairs.solve_chain(r_P + dt * self._pair_response(u_f, frozen), G, c.grid, dt)
+        if self.collisions.mechanisms:
+            # the moments of A u are those of u less dt times the diffusion of the electrons' moments
+            self._prepare_moments(frozen)
+            electrons = self.moments(u_f, None)
+            missing = self.moments(r_f, r_P) - self.moments(u_f, u_P) + electrons - self._diffuse_moments(electrons, dt, False)
+            c = np.einsum("xab,xb->xa", frozen.gram_inverse, self._diffuse_moments(missing, dt, True))
+            u_f = u_f + (c[:, :1] + c[:, 1:] * self.collisions.grid.values) * frozen.weight
+        return self.layout.join(u_f, u_P)
+
+    def solve_frozen(self, r, frozen: Frozen, dt: float) -> np.ndarray:
+        """The W solve of the previous scheme: electrons and pairs each with their frozen operator,
+        no coupling between them and no moment correction (kept for comparisons)."""
+        r_f, r_P = self.layout.split(r)
+        u_f = self._diffuse(r_f, frozen, dt)
+        u_P = None
+        if r_P is not None:
+            c = self.collisions
+            G = frozen.lin.G if frozen.lin is not None else c.electron_hole(self.layout.split(frozen.y)[0])
+            u_P = c.pairs.solve_chain(r_P, G, c.grid, dt)
+        return self.layout.join(u_f, u_P)
