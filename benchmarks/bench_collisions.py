@@ -10,13 +10,9 @@ time and cache behaviour) with PASS/MISS against the targets, and writes the fig
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
-# as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/commands/main.py)
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-from hotelectron.bench import collisions as bench  # noqa: E402
+from hotelectron.bench import collisions as bench
 
 
 def main() -> int:

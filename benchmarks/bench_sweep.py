@@ -10,15 +10,11 @@ benchmarks/results/sweep.json).
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
-# as in ``hotelectron bench``: OpenMP threads sleep while they wait (see hotelectron/commands/main.py)
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+import distributed  # noqa: F401  (imported first: it sets its own log level)
 
-import distributed  # noqa: E402, F401  (imported first: it sets its own log level)
-
-from hotelectron.bench import collisions as bench, sweep as bench_sweep  # noqa: E402
+from hotelectron.bench import collisions as bench, sweep as bench_sweep
 
 
 def main() -> int:

@@ -1,12 +1,8 @@
 import os
 
-# as the command line does: OpenMP threads sleep instead of spinning while they wait, which keeps
-# numba's parallel kernels fast when another process shares the cores
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import settings  # noqa: E402
+import numpy as np
+import pytest
+from hypothesis import settings
 
 # CI replays the same examples every run (a failure is then reproducible, never a coin toss);
 # local runs keep exploring new random examples.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from .. import __version__
@@ -35,10 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    # OpenMP threads that spin while they wait lose whole scheduler ticks at every parallel region
-    # when another process shares the cores; sleeping threads cost little on an idle machine.
-    # Must be set before numba starts its threads; an explicit setting of the user wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,

@@ -91,6 +91,50 @@ def _convolve_direct(f, K, out_sum, in_sum):
             in_sum[x, i] = si
 
 
+# Products of spectra in compiled loops: numpy's complex temporaries cost more than the FFTs here.
+@jit(parallel=True)
+def _integral_spectra(FF, FK, ones, out_spectrum, in_spectrum):
+    """``(1 - f)^ K^`` (convolution) and ``K^ conj(f^)`` (correlation) for the out- and in-sums."""
+    for x in numba.prange(FF.shape[0]):
+        for q in range(FF.shape[1]):
+            ff = FF[x, q]
+            fk = FK[x, q]
+            out_spectrum[x, q] = (ones[q] - ff) * fk
+            in_spectrum[x, q] = fk * ff.conjugate()
+
+
+@jit(parallel=True)
+def _linear_spectra(FF, FK, FdK, FV, ones, out_spectrum, in_spectrum):
+    """The spectra of ``linear_response``: ``(1 - f)^ dK^ - K^ v^`` and ``K^ conj(v^) + dK^ conj(f^)``."""
+    for x in numba.prange(FF.shape[0]):
+        for q in range(FF.shape[1]):
+            ff = FF[x, q]
+            fk = FK[x, q]
+            fdk = FdK[x, q]
+            fv = FV[x, q]
+            out_spectrum[x, q] = (ones[q] - ff) * fdk - fk * fv
+            in_spectrum[x, q] = fk * fv.conjugate() + fdk * ff.conjugate()
+
+
+@jit(parallel=True)
+def _correlation_spectrum(FF, ones, spectrum):
+    """``conj(f^) (1 - f)^``: the spectrum of the correlation in G."""
+    for x in numba.prange(FF.shape[0]):
+        for q in range(FF.shape[1]):
+            ff = FF[x, q]
+            spectrum[x, q] = ff.conjugate() * (ones[q] - ff)
+
+
+@jit(parallel=True)
+def _hole_change_spectrum(FF, FV, ones, spectrum):
+    """``conj(v^) (1 - f)^ - conj(f^) v^``: the spectrum of the change of that correlation."""
+    for x in numba.prange(FF.shape[0]):
+        for q in range(FF.shape[1]):
+            ff = FF[x, q]
+            fv = FV[x, q]
+            spectrum[x, q] = fv.conjugate() * (ones[q] - ff) - ff.conjugate() * fv
+
+
 def _kernel_spectrum(K, n):
     """rfft of the on-grid part ``|m| <= n - 1`` of the kernel, zero-padded to ``_fft_length(n)``."""
     M = (K.shape[1] - 1) // 2
@@ -118,9 +162,10 @@ def _convolve_fft(f, K, FF=None):
     n = f.shape[1]
     FF = _spectrum(f) if FF is None else FF
     FK = _kernel_spectrum(K, n)
-    FH = _ones_spectrum(n, _fft_length(n)) - FF
-    FH *= FK
-    out_sum, in_sum = _sums_from_spectra(FH, FK * FF.conj(), n)
+    out_spectrum = np.empty_like(FF)
+    in_spectrum = np.empty_like(FF)
+    _integral_spectra(FF, FK, _ones_spectrum(n, _fft_length(n)), out_spectrum, in_spectrum)
+    out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     return out_sum, in_sum, FK
 
 
@@ -223,10 +268,9 @@ def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
     n = f.shape[1]
     FV = _spectrum(v) if FV is None else FV
     FdK = _kernel_spectrum(np.ascontiguousarray(dK, dtype=float), n)
-    out_spectrum = (_ones_spectrum(n, _fft_length(n)) - FF) * FdK
-    out_spectrum -= FK * FV
-    in_spectrum = FK * FV.conj()
-    in_spectrum += FdK * FF.conj()
+    out_spectrum = np.empty_like(FF)
+    in_spectrum = np.empty_like(FF)
+    _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, _fft_length(n)), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     dI = np.empty_like(f)
     scratch = np.empty_like(f)
@@ -315,8 +359,8 @@ def _electron_hole(f, step, path, FF=None):
         return step * G
     L = _fft_length(n)
     FF = _spectrum(f) if FF is None else FF
-    FH = _ones_spectrum(n, L) - FF
-    FH *= FF.conj()
+    FH = np.empty_like(FF)
+    _correlation_spectrum(FF, _ones_spectrum(n, L), FH)
     corr = scipy.fft.irfft(FH, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
     G = np.empty((nx, 2 * n - 1))
     _electron_hole_from_correlation(f, corr, float(step), G)
@@ -347,8 +391,8 @@ def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
     width G does not depend on f and its change vanishes."""
     nx, n = f.shape
     L = _fft_length(n)
-    spectrum = FV.conj() * (_ones_spectrum(n, L) - FF)
-    spectrum -= FF.conj() * FV
+    spectrum = np.empty_like(FF)
+    _hole_change_spectrum(FF, FV, _ones_spectrum(n, L), spectrum)
     corr = scipy.fft.irfft(spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
     dG = np.empty((nx, 2 * n - 1))
     _electron_hole_change_from_correlation(np.ascontiguousarray(v, dtype=float), corr, float(step), dG)

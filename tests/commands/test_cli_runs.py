@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
-ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE", OMP_WAIT_POLICY="passive")
+ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 
 SMALL = """
 [dimensionless]

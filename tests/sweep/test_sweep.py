@@ -53,7 +53,7 @@ base = "base.toml"
 "electron_electron.kappa_dimensionless" = [0.3, 0.6]
 """
 
-ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE", OMP_WAIT_POLICY="passive")
+ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 RUN_DEPENDENT = {"wall_s"}  # the only columns allowed to differ between two runs of one sweep
 
 

@@ -45,16 +45,22 @@ def _kernel_and_rates(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step,
 
     ``K`` is the compact kernel of width 2n + 1 (``hotelectron.kinetics.convolution``): transfers
     beyond the grid width are lumped into its end cells, which is all the engine needs of them.
+    G is first laid out over every transfer the couplings reach (its closed form beyond the grid),
+    so that the loop over the links has no branches.
     """
     nx, nk, nJ = P.shape
     n = (K.shape[1] - 1) // 2
+    reach = 0
+    for ik in range(nk):
+        reach = max(reach, abs(k[ik]) * (nJ - 1))
     for x in numba.prange(nx):
+        g = np.empty(2 * reach + 1)  # g[reach + m] = G(m d)
+        if with_rates:
+            for m in range(-reach, reach + 1):
+                g[reach + m] = _g_at(G, x, m, step)
         for ik in range(nk):
             kk = k[ik]
             w = weights[ik]
-            if with_rates:
-                for J in range(nJ):
-                    dP[x, ik, J] = 0.0
             for j in range(nJ - 1):
                 m = kk * (j + 1)  # the link j <-> j+1 exchanges V (j+1) = m steps
                 low = P[x, ik, j]
@@ -62,10 +68,14 @@ def _kernel_and_rates(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step,
                 # j -> j+1: the pair absorbs m steps, the electron loses them; j+1 -> j: the reverse
                 K[x, min(max(n + m, 0), 2 * n)] += c_up[j] * w * low
                 K[x, min(max(n - m, 0), 2 * n)] += c_down[j + 1] * w * high
-                if with_rates:
-                    flow = low * _g_at(G, x, -m, step) - high * _g_at(G, x, m, step)
-                    dP[x, ik, j] -= gamma * a_up[j] * flow
-                    dP[x, ik, j + 1] += gamma * a_down[j] * flow
+            if with_rates:
+                previous = 0.0
+                for j in range(nJ - 1):
+                    m = kk * (j + 1)
+                    flow = P[x, ik, j] * g[reach - m] - P[x, ik, j + 1] * g[reach + m]
+                    dP[x, ik, j] = -gamma * a_up[j] * flow + previous
+                    previous = gamma * a_down[j] * flow
+                dP[x, ik, nJ - 1] = previous
 
 
 @jit(parallel=True)
