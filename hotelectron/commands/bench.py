@@ -13,6 +13,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     p.add_argument("--quick", action="store_true", help="small sizes only (seconds; a smoke test, no targets)")
     p.add_argument("--wire", action="store_true", help="time the wire solver instead: steady state and evolution")
+    p.add_argument("--scenario", metavar="SCENARIO.toml",
+                   help="with --wire: also evolve every point of this scenario to its steady state and compare")
     p.add_argument("--sweep", action="store_true", help="time 8 sweep points on a 2-worker LocalCluster against serial")
     p.set_defaults(func=cmd_bench)
 
@@ -25,6 +27,9 @@ def cmd_bench(args) -> int:
     """
     from ..bench import collisions
 
+    if args.scenario and not args.wire:
+        log.error("--scenario needs --wire")
+        return 2
     if args.json:  # before minutes of timing, not after
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     if args.sweep or args.wire:
@@ -35,7 +40,8 @@ def cmd_bench(args) -> int:
             quiet_dask()
         else:
             from ..bench.wire import format_wire_report as report, run_wire as run
-        result = run(quick=args.quick, progress=log.info)
+        options = {"scenario": args.scenario} if args.wire and args.scenario else {}
+        result = run(quick=args.quick, progress=log.info, **options)
         print(report(result))
     else:
         config = collisions.BenchConfig.quick_config() if args.quick else collisions.BenchConfig()

@@ -56,7 +56,8 @@ def _edge_warning(values: dict) -> str | None:
     return None
 
 
-def _initial_state(scenario) -> State:
+def initial_state(scenario) -> State:
+    """The state a run of ``scenario`` starts from: the quench, equilibrium, or the closed box."""
     problem = scenario.problem
     bump = scenario.bump or {}
     if scenario.mode == "box":
@@ -118,7 +119,7 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         else:
             evolution = Evolution(BoxProblem(problem.collisions) if box else problem)
             if state is None:
-                state = _initial_state(scenario)
+                state = initial_state(scenario)
                 write(state, evolution.dt)
             else:
                 evolution.dt = dt

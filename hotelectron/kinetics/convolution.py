@@ -136,7 +136,7 @@ def _hole_change_spectrum(FF, FV, ones, spectrum):
 
 
 def _kernel_spectrum(K, n):
-    """rfft of the on-grid part ``|m| <= n - 1`` of the kernel, zero-padded to ``_fft_length(n)``."""
+    """rfft of the on-grid part ``|m| <= n - 1`` of the kernel, zero-padded to ``fft_length(n)``."""
     M = (K.shape[1] - 1) // 2
     width = min(M, n - 1)
     if width == n - 1:  # the kernel covers every on-grid transfer: transform its central part in place
@@ -144,13 +144,13 @@ def _kernel_spectrum(K, n):
     else:
         Kt = np.zeros((K.shape[0], 2 * n - 1))
         Kt[:, n - 1 - width : n + width] = K[:, M - width : M + width + 1]
-    return scipy.fft.rfft(Kt, _fft_length(n), axis=1, workers=FFT_WORKERS)
+    return scipy.fft.rfft(Kt, fft_length(n), axis=1, workers=FFT_WORKERS)
 
 
 def _sums_from_spectra(out_spectrum, in_spectrum, n):
     """On-grid sums from the spectra of a convolution (``sum_m K[m] g_{i-m}``) and of a correlation
     (``sum_m K[-m] g_{i-m}``) with the kernel."""
-    L = _fft_length(n)
+    L = fft_length(n)
     out_sum = scipy.fft.irfft(out_spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 : 2 * n - 1]
     in_sum = scipy.fft.irfft(in_spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 :: -1]
     return out_sum, in_sum
@@ -164,19 +164,19 @@ def _convolve_fft(f, K, FF=None):
     FK = _kernel_spectrum(K, n)
     out_spectrum = np.empty_like(FF)
     in_spectrum = np.empty_like(FF)
-    _integral_spectra(FF, FK, _ones_spectrum(n, _fft_length(n)), out_spectrum, in_spectrum)
+    _integral_spectra(FF, FK, _ones_spectrum(n, fft_length(n)), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     return out_sum, in_sum, FK
 
 
-def _fft_length(n):
+def fft_length(n):
     """Length of the zero-padded transforms: room for every transfer |m| <= n - 1 without wrap-around."""
     return scipy.fft.next_fast_len(2 * n - 1, real=True)
 
 
 def _spectrum(f):
-    """rfft of the occupations ``f[x, i]`` zero-padded to ``_fft_length``: shared by G and the integral."""
-    return scipy.fft.rfft(f, _fft_length(f.shape[1]), axis=1, workers=FFT_WORKERS)
+    """rfft of the occupations ``f[x, i]`` zero-padded to ``fft_length``: shared by G and the integral."""
+    return scipy.fft.rfft(f, fft_length(f.shape[1]), axis=1, workers=FFT_WORKERS)
 
 
 _ONES_SPECTRA: dict = {}
@@ -270,7 +270,7 @@ def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
     FdK = _kernel_spectrum(np.ascontiguousarray(dK, dtype=float), n)
     out_spectrum = np.empty_like(FF)
     in_spectrum = np.empty_like(FF)
-    _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, _fft_length(n)), out_spectrum, in_spectrum)
+    _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, fft_length(n)), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     dI = np.empty_like(f)
     scratch = np.empty_like(f)
@@ -357,7 +357,7 @@ def _electron_hole(f, step, path, FF=None):
         prefix_h = np.cumsum(1.0 - f, axis=1)[:, : n - 1]  # sum_{j < m} (1 - f_j)
         G[:, n - 1 + m] += suffix_f + prefix_h
         return step * G
-    L = _fft_length(n)
+    L = fft_length(n)
     FF = _spectrum(f) if FF is None else FF
     FH = np.empty_like(FF)
     _correlation_spectrum(FF, _ones_spectrum(n, L), FH)
@@ -390,7 +390,7 @@ def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
     path; ``FF``, ``FV`` the spectra of f and v). G is bilinear in f, so this is exact; beyond the grid
     width G does not depend on f and its change vanishes."""
     nx, n = f.shape
-    L = _fft_length(n)
+    L = fft_length(n)
     spectrum = np.empty_like(FF)
     _hole_change_spectrum(FF, FV, _ones_spectrum(n, L), spectrum)
     corr = scipy.fft.irfft(spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)

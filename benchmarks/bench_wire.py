@@ -1,0 +1,124 @@
+"""Benchmark of the wire solver, with the comparisons that need more than the package itself.
+
+    python benchmarks/bench_wire.py [--scenario SCENARIO.toml] [--json PATH] [--quick]
+
+In one run, on the same machine state:
+
+1. ``hotelectron bench --wire`` (``hotelectron.bench.wire``): the reference wire's steady state and
+   its evolution from the quench to within 1e-6 of it, with the default integrator and the previous
+   one side by side, and every point of ``--scenario`` (default ``scenarios/default.toml``) evolved
+   to its steady state against the time of the steady solves.
+2. The steady state against a plain numpy/scipy Newton-Krylov solver of the same discretisation
+   (``plain_newton_krylov.py`` in this folder, independent of the package's kernels); the two
+   answers are compared.
+3. Library against command line: the steady state of one scenario solved through
+   ``import hotelectron`` and through ``hotelectron run``, each in a fresh process (imports and the
+   numba cache load included in both), alternating, median of 3.
+4. ``hotelectron --help``: wall time of a fresh process, and the import time of the command line
+   from ``python -X importtime``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hotelectron.bench.wire import format_wire_report, reference_wire, run_wire
+from hotelectron.wire import steady_state
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import plain_newton_krylov  # noqa: E402
+
+LIBRARY = """
+import sys, hotelectron
+from hotelectron.io.scenario import load_scenario
+from hotelectron.wire import steady_state
+steady_state(load_scenario(sys.argv[1]).problem)
+"""
+
+
+def plain_comparison(n_x, n_energy, repeats=3) -> dict:
+    problem = reference_wire(n_x, n_energy)
+    steady_state(problem)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        ours = steady_state(problem)
+        times.append(time.perf_counter() - start)
+    f, plain_s, evaluations = plain_newton_krylov.solve(problem)
+    ours_s = statistics.median(times)
+    return {"hotelectron_s": ours_s, "hotelectron_evaluations": ours.evaluations, "hotelectron_products": ours.products,
+            "plain_s": plain_s, "plain_evaluations": evaluations, "ratio": plain_s / ours_s,
+            "max_f_difference": float(np.max(np.abs(f - ours.f)))}
+
+
+def _timed(command) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def library_vs_cli(scenario: Path, repeats=3) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.h5"
+        cli = ["hotelectron", "run", str(scenario), "-o", str(out)]
+        lib = [sys.executable, "-c", LIBRARY, str(scenario)]
+        _timed(lib)  # compile once, so that both read the same numba cache
+        library, command = [], []
+        for _ in range(repeats):
+            library.append(_timed(lib))
+            out.unlink(missing_ok=True)
+            command.append(_timed(cli))
+    return {"scenario": str(scenario), "library_s": statistics.median(library), "cli_s": statistics.median(command),
+            "ratio": statistics.median(library) / statistics.median(command)}
+
+
+def help_time(repeats=5) -> dict:
+    wall = min(_timed(["hotelectron", "--help"]) for _ in range(repeats))
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", "import hotelectron.commands.main"],
+                         capture_output=True, text=True, check=True)
+    lines = [line for line in run.stderr.splitlines() if line.startswith("import time:")]
+    cumulative_us = max(int(line.split("|")[1]) for line in lines[1:])
+    return {"wall_s": wall, "import_cumulative_s": cumulative_us * 1e-6}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "default.toml"))
+    parser.add_argument("--json", default=str(HERE / "results" / "wire.json"))
+    parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke test)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    result = run_wire(quick=args.quick, scenario=args.scenario)
+    print(format_wire_report(result))
+    size = (17, 257) if args.quick else (65, 1025)
+    result["plain"] = plain = plain_comparison(*size)
+    print(f"steady state at {size[0]} x {size[1]}: hotelectron {plain['hotelectron_s']:.3f} s "
+          f"({plain['hotelectron_evaluations']} residuals + {plain['hotelectron_products']} products); "
+          f"plain numpy/scipy Newton-Krylov {plain['plain_s']:.3f} s ({plain['plain_evaluations']} residuals); "
+          f"ratio {plain['ratio']:.1f} (target >= 10); max |f difference| {plain['max_f_difference']:.1e}")
+    result["library_vs_cli"] = lvc = library_vs_cli(ROOT / "scenarios" / "agmn_spin52.toml")
+    print(f"steady state of {Path(lvc['scenario']).name} in a fresh process: import hotelectron "
+          f"{lvc['library_s']:.2f} s, hotelectron run {lvc['cli_s']:.2f} s, ratio {lvc['ratio']:.2f} (target <= 1.2)")
+    result["help"] = h = help_time()
+    print(f"hotelectron --help: {h['wall_s']:.2f} s wall (best of 5); import of the command line "
+          f"{h['import_cumulative_s'] * 1e3:.0f} ms (python -X importtime, cumulative) (target < 0.8 s)")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
