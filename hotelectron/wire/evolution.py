@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kinetics._numba import jit
 from .dynamics import BoxProblem, Dynamics
 from .krylov import GMRES, norm
 from .problem import WireProblem, fermi
@@ -60,6 +61,11 @@ class Scheme:
     b: tuple
     b_hat: tuple | None
     filter_error: bool = False
+
+    @property
+    def error_weights(self) -> tuple:
+        """b - b_hat: the weights of the stages in the error estimate."""
+        return tuple(bi - bh for bi, bh in zip(self.b, self.b_hat))
 
     @property
     def stages(self) -> int:
@@ -179,13 +185,8 @@ class Evolution:
             precondition = lambda v: self.dynamics.solve_frozen(v, frozen, dt)  # noqa: E731
             refine = False
         for i in range(s.stages):
-            if i == 0:
-                r = F0.copy()
-            else:
-                r = self.dynamics.rhs_only(_combine(y, h, s.a[i], k))
-            for cij, kj in zip(s.c[i], k):
-                if cij:
-                    r += cij * kj
+            F = F0 if i == 0 else self.dynamics.rhs_only(_combine(y, h, s.a[i], k))
+            r = _combine(F, 1.0, s.c[i], k)
             if i == 0 and self.krylov:
                 k[0] = first
             else:
@@ -199,15 +200,10 @@ class Evolution:
         y_new = _combine(y, h, s.b, k)
         if s.b_hat is None:
             return y_new, None
-        err = _combine(None, h, [bi - bh for bi, bh in zip(s.b, s.b_hat)], k)
+        err = _combine(None, h, s.error_weights, k)
         if s.filter_error:
             err = precondition(err)
-        scale = np.maximum(np.abs(y), np.abs(y_new))
-        scale *= self.rtol
-        scale += self.atol
-        np.abs(err, out=err)
-        err /= scale
-        value = float(np.max(err))
+        value = _scaled_max(err, y, y_new, self.rtol, self.atol)
         return y_new, (value if math.isfinite(value) else math.inf)
 
     def step(self, state: State, h: float):
@@ -269,13 +265,35 @@ class Evolution:
 
 
 def _combine(y, h, weights, k) -> np.ndarray:
-    """``y + h sum_i w_i k_i`` (y None: 0) by in-place updates: no temporaries, and no BLAS call,
-    whose threads would spin on a busy machine."""
-    out = np.zeros(k.shape[1]) if y is None else y.copy()
-    for w, ki in zip(weights, k):
-        if w:
-            out += (h * w) * ki
+    """``y + h sum_i w_i k_i`` (y None: 0) in one pass: no temporaries (fresh pages cost a third of a
+    step's time) and no BLAS call, whose threads would spin on a busy machine."""
+    weights = np.asarray(weights, dtype=float)[: len(k)]
+    if y is None:
+        return _weighted_sum(np.zeros(k.shape[1]), h, weights, k, False)
+    return _weighted_sum(y, h, weights, k, True)
+
+
+@jit
+def _weighted_sum(y, h, weights, k, with_y):
+    out = np.empty(k.shape[1])
+    for j in range(out.size):
+        total = 0.0
+        for i in range(weights.size):
+            if weights[i] != 0.0:
+                total += weights[i] * k[i, j]
+        out[j] = y[j] + h * total if with_y else h * total
     return out
+
+
+@jit
+def _scaled_max(err, y, y_new, rtol, atol):
+    """max |err| / (rtol max(|y|, |y_new|) + atol): the error norm of the step control."""
+    value = 0.0
+    for j in range(err.size):
+        e = abs(err[j]) / (rtol * max(abs(y[j]), abs(y_new[j])) + atol)
+        if not e <= value:  # NaN propagates
+            value = e
+    return value
 
 
 def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu: float | None = None) -> State:
