@@ -148,3 +148,24 @@ class WireGrid(_Serialisable):
     @property
     def step(self) -> float:
         return 1.0 / (self.n - 1)
+
+    @cached_property
+    def simpson_weights(self) -> np.ndarray:
+        """Weights of a fourth-order rule for ``int_0^1 g(x) dx`` on the nodes, reservoirs included.
+
+        Composite Simpson ``(h/3)(1, 4, 2, 4, ..., 4, 1)`` on an odd node count (what scenarios allow).
+        An even count has an odd number of cells: Simpson on all but the last three, Simpson's 3/8 rule
+        ``(3h/8)(1, 3, 3, 1)`` on those, so the rule stays fourth order and exact for cubics.
+        """
+        n, h = self.n, self.step
+        w = np.zeros(n)
+        simpson_end = n if n % 2 else n - 3  # last node of the Simpson part
+        if simpson_end >= 3:
+            w[:simpson_end:2] += 2 * h / 3
+            w[1:simpson_end:2] += 4 * h / 3
+            w[0] -= h / 3
+            w[simpson_end - 1] -= h / 3
+        if n % 2 == 0:
+            w[n - 4 :] += 3 * h / 8 * np.array([1.0, 3.0, 3.0, 1.0])
+        w.setflags(write=False)
+        return w

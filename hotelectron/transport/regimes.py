@@ -325,7 +325,7 @@ def weak_localisation_high_T_S_m(alloy: Alloy, temperature_K, *, method="numeric
 
 @functools.cache
 def fermi_liquid_wl_coefficient() -> float:
-    """``C = int dz / [4 cosh^2(z/2) sqrt(3 z^2 + pi^2)]`` of VGL (57) with ``z = eps/T`` (computed, ~0.2805)."""
+    """``C = int dz / [4 cosh^2(z/2) sqrt(3 z^2 + pi^2)]`` of VGL (57) with ``z = eps/T`` (computed: 0.255722)."""
 
     def f(z):
         return 1.0 / (4 * math.cosh(z / 2) ** 2 * math.sqrt(3 * z * z + math.pi**2))

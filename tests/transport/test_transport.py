@@ -278,6 +278,7 @@ def test_fermi_liquid_weak_localisation_is_a_1_over_T_law():
     nodes, weights = np.polynomial.legendre.leggauss(200)
     second = 0.5 * np.sum(weights / np.sqrt(12 * np.arctanh(nodes) ** 2 + math.pi**2))
     assert tr.fermi_liquid_wl_coefficient() == pytest.approx(second, rel=1e-6)
+    assert second == pytest.approx(0.255722, abs=1e-6)  # the value the docstring states
     values = [tr.weak_localisation_S_m(al, T) for T in (0.05, 0.1, 0.4)]
     np.testing.assert_allclose(np.array(values) * [0.05, 0.1, 0.4], values[0] * 0.05, rtol=1e-10)
     closed = tr.weak_localisation_S_m(al, 0.1, method="closed-form")

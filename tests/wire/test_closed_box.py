@@ -10,7 +10,10 @@ from hotelectron.kinetics.energy_balance import vgl73_loss_rate
 
 @pytest.mark.parametrize("S", [0.5, 2.5])
 def test_electron_plus_pair_energy_is_conserved(S):
-    """Hot electrons and cold pairs exchange energy; W_e + W_p stays put. This pins Gamma."""
+    """Hot electrons and cold pairs exchange energy; W_e + W_p stays put.
+
+    In these dimensionless units w_p is built from rate/relaxation, so this cannot fail on Gamma; the
+    physical conversion is pinned in J/m^3 by tests/wire/test_physical_energy_balance.py."""
     c = system(S=S, n=401, half_width=10.0, rate=0.5, relaxation=2.0, kappa=0.3, k_max=16)
     e = c.grid.values
     f0 = fermi(e, 0.4)[None]

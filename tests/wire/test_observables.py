@@ -1,0 +1,70 @@
+"""Quadrature over x in the observables: the noise integral."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+from systems import fermi
+
+from hotelectron.kinetics.grids import EnergyGrid, WireGrid
+from hotelectron.wire import WireProblem
+from hotelectron.wire.observables import observables
+
+
+def _problem(n_x, T, n=321, half_width=4.0):
+    """A collisionless wire at bias 1 (the energy unit is eU), temperature T, energies resolving T."""
+    return WireProblem(EnergyGrid(n, 2 * half_width / (n - 1)), WireGrid(n_x), 0.5, -0.5, T, T, ())
+
+
+@pytest.mark.parametrize("n", [3, 4, 5, 6, 7, 8, 41])
+def test_simpson_weights_integrate_cubics_exactly(n):
+    w = WireGrid(n).simpson_weights
+    x = WireGrid(n).values
+    for k in range(4):
+        assert w @ x**k == pytest.approx(1 / (k + 1), abs=1e-14)
+
+
+@pytest.mark.parametrize("t", [0.05, 0.1, 0.2])
+def test_collisionless_fano_factor_is_exact_at_41_nodes(t):
+    """Without collisions f = (1 - x) f_L + x f_R, so int f(1 - f) d eps is quadratic in x:
+    F = 4t/3 + coth(1/2t)/3 (1/3 at t -> 0). Simpson is exact; the trapezoid rule errs by
+    (h^2/3)(2t - coth(1/2t))."""
+    p = _problem(41, t, n=641, half_width=8.0)
+    e = p.energy.values
+    x = p.wire.values[:, None]
+    f = (1 - x) * fermi(e, t, 0.5) + x * fermi(e, t, -0.5)
+    obs = observables(p, f)
+    exact = 4 * t / 3 + 1 / (3 * math.tanh(1 / (2 * t)))
+    assert obs.current_middle == pytest.approx(1.0, abs=1e-13)
+    assert obs.fano == pytest.approx(exact, abs=1e-12)
+    # what the trapezoid rule gave: its error is the Euler-Maclaurin term, of order 1e-4 here
+    occupancy = p.energy.step * np.sum(f * (1 - f), axis=1)
+    trapezoid = 4 * np.trapezoid(occupancy, p.wire.values) / (2 * obs.current_middle)
+    h = p.wire.step
+    euler_maclaurin = h**2 / 3 * (2 * t - 1 / math.tanh(1 / (2 * t)))
+    assert trapezoid - exact == pytest.approx(euler_maclaurin, rel=1e-8)
+    assert abs(trapezoid - exact) > 5e-5
+
+
+def test_noise_of_equilibrated_electrons_converges_at_fourth_order():
+    """Full e-e equilibration: a local Fermi function at T_eff(x)^2 = T^2 + (3/pi^2) x(1 - x) (eU = 1),
+    so S_I = 4 int T_eff dx (F = sqrt(3)/4 at T = 0, where sqrt(x(1 - x)) limits any rule to order
+    3/2). At T > 0 the profile is smooth and Simpson's rule converges as h^4."""
+    T = 0.3  # the profile varies on the scale T^2 pi^2/3 near the ends: resolved from n_x = 21 on
+
+    def t_eff(x):
+        return np.sqrt(T**2 + 3 / math.pi**2 * x * (1 - x))
+
+    exact = 4 * integrate.quad(t_eff, 0, 1, epsabs=0, epsrel=1e-13)[0]
+    steps, errors = [], []
+    for n_x in (21, 41, 81, 161):
+        p = _problem(n_x, T, n=401, half_width=10.0)
+        x = p.wire.values[:, None]
+        mu = 0.5 - x
+        f = fermi(p.energy.values, t_eff(x), mu)
+        steps.append(p.wire.step)
+        errors.append(abs(observables(p, f).noise - exact))
+    order = np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert abs(order - 4) < 0.1
+    assert errors[-1] < 1e-9 * exact
