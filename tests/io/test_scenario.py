@@ -251,15 +251,19 @@ def test_refused_n_energy_suggests_one_that_parses():
     assert parse_scenario(AUFE.replace("n_energy = 801", f"n_energy = {suggested}")).problem.energy.n == suggested
 
 
+# 0.1 % Fe: T_sg = 37 mK, a pair probability (8/3) T_sg/V_min of order 1 at V_min on the grid
+DENSE = AUFE.replace('concentration = "60 ppm"', 'concentration = "1000 ppm"')
+
+
 def test_pair_probability_warns_then_refuses(caplog):
     with caplog.at_level(logging.WARNING, logger="hotelectron.io.scenario"):
-        s = parse_scenario(AUFE.replace('kondo_temperature = "0.3 K"', 'kondo_temperature = "0.3 K"\ncoupling_cutoff = "15 mK"'))
-    assert s.derived["pair_probability"] == pytest.approx(8 / 3 * s.derived["T_sg_K"] / 0.015, rel=1e-12)
+        s = parse_scenario(DENSE.replace('kondo_temperature = "0.3 K"', 'kondo_temperature = "0.3 K"\ncoupling_cutoff = "0.3 K"'))
+    assert s.derived["pair_probability"] == pytest.approx(8 / 3 * s.derived["T_sg_K"] / 0.3, rel=1e-12)
     others = [w for w in s.warnings if "Kondo-screened" not in w and "perturbative logarithm" not in w]  # AUFE: warned Kondo regime
     assert len(others) == 1 and "pair picture is doubtful" in others[0]
     assert "pair picture is doubtful" in caplog.text
     with pytest.raises(ValueError, match=r"\[impurities\] coupling_cutoff.*exceeds 1"):
-        parse_scenario(AUFE.replace('kondo_temperature = "0.3 K"', 'kondo_temperature = "0.3 K"\ncoupling_cutoff = "5 mK"'))
+        parse_scenario(DENSE.replace('kondo_temperature = "0.3 K"', 'kondo_temperature = "0.3 K"\ncoupling_cutoff = "90 mK"'))
 
 
 def test_load_scenario_reads_the_file_and_names_missing_paths(tmp_path):
