@@ -1,6 +1,7 @@
 """The Kondo regime checked at loading: the unitary bound on 1/tau_s, the size of the Kondo logarithm."""
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +88,17 @@ def test_a_rate_at_the_unitary_bound_is_accepted_and_above_it_refused():
     assert "unitary bound" in message and "lower spin_flip_rate" in message and "lower T_K" in message
     with pytest.raises(ValueError, match="unitary bound"):
         parse_scenario(old_default(rate=direct(bound * (1 + 1e-6))))
+
+
+def test_the_default_scenario_is_in_the_valid_regime_without_warnings():
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "default.toml"
+    text = path.read_text(encoding="utf-8")
+    series = 'bias = ["0.1 mV", "0.2 mV", "0.3 mV"]'
+    assert series in text
+    for bias in ("0.1 mV", "0.2 mV", "0.3 mV"):
+        s = parse_scenario(text.replace(series, f'bias = "{bias}"'))
+        assert s.warnings == ()
+        d = s.derived
+        assert d["kondo_log"] > 3 and d["temperature_left_K"] > d["kondo_temperature_K"]
+        assert d["spin_flip_rate_per_s"] < d["unitary_spin_flip_rate_per_s"] / 4
+        assert d["mode"] == "evolve" and d["end_time_tau_D"] == pytest.approx(8.0)
