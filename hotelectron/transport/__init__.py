@@ -7,7 +7,7 @@
   refusing temperatures outside its validity unless asked to extrapolate.
 """
 
-from .alloy import MIN_LOG, Alloy
+from .alloy import MIN_LOG, Alloy, exchange_coupling
 from .first_order import (
     PHI_OVER_U2_INTEGRAL,
     phi,
@@ -44,6 +44,7 @@ __all__ = [
     "PHI_OVER_U2_INTEGRAL",
     "Alloy",
     "characteristic_temperature_K",
+    "exchange_coupling",
     "characteristic_temperature_estimate_K",
     "fermi_liquid_wl_coefficient",
     "kondo_resistivity_high_T_ohm_m",

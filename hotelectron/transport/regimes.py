@@ -13,6 +13,11 @@ outside its regime, unless called with ``extrapolate=True``:
 * The underscreened (S > 1/2) resistivity must stay positive.
 
 Quantitative accuracy needs more than that: the leading logarithms are good to ``O(1/ln)``.
+
+Exchange constant. Every rate, resistivity and RKKY scale here is quadratic in the exchange constant
+``nu J = 1/(2 ln)`` of one-loop scaling (:func:`~hotelectron.transport.alloy.exchange_coupling`), not
+the ``2/ln`` printed in VGL (2): the printed VGL (27), (30), (38), (40), (52) and (59) are 16 times the
+values computed here (Delta rho_K/Delta rho_U = pi^2 S(S+1)/(4 ln^2) at large log, Hamann's result).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from scipy import integrate, optimize
 
 from .. import spin
 from . import first_order
-from .alloy import MIN_LOG, Alloy
+from .alloy import MIN_LOG, Alloy, exchange_coupling
 
 __all__ = [
     "MAX_FERMI_LIQUID",
@@ -114,20 +119,32 @@ def _first_order(value, T, what, extrapolate):
 
 # -- spin-flip times ----------------------------------------------------------------------------
 def spin_flip_time_s(alloy: Alloy, temperature_K, *, extrapolate=False) -> float:
-    """``1/tau_s = (8 pi n_s/nu) S(S+1) / ln^2(T/T_K)`` (VGL 52), ``T >> T_K``; returns tau_s in s."""
+    """Spin-flip time of the Nagaoka-Hamann form, ``T >> T_K``; returns tau_s in s.
+
+    ``1/tau_s = (n_s/(pi nu_F)) pi^2 S(S+1) / (pi^2 S(S+1) + ln^2(T/T_K))`` with ``nu_F = 2 nu``
+    (Hamann, Phys. Rev. 158, 570 (1967); Pierre et al., PRB 68, 085413 (2003)). At large logarithm it is
+    ``2 pi (n_s/nu)(nu J)^2 S(S+1) = (pi n_s/(2 nu)) S(S+1)/ln^2``: VGL (52) with the exchange
+    ``nu J = 1/(2 ln)`` of one-loop scaling; the printed VGL (52), ``(8 pi n_s/nu) S(S+1)/ln^2``, uses
+    VGL (2)'s ``nu J = 2/ln`` and is 16 times larger. The Hamann form stays below the unitary bound
+    ``2 n_s/(pi nu)`` per channel as the logarithm shrinks, where VGL (52) diverges.
+    """
     T = _temperature(temperature_K)
-    log = _high_log(alloy, T, "tau_s (VGL 52)", extrapolate)
-    S = alloy.spin
-    return alloy.kelvin_to_seconds(8 * math.pi * alloy.n_s_over_nu_K * S * (S + 1) / log**2)
+    log = _high_log(alloy, T, "tau_s (Nagaoka-Hamann, VGL 52)", extrapolate)
+    s2 = math.pi**2 * alloy.spin * (alloy.spin + 1)
+    return alloy.kelvin_to_seconds(alloy.n_s_over_nu_K / (2 * math.pi) * s2 / (s2 + log**2))
 
 
 def underscreened_spin_flip_time_s(alloy: Alloy, temperature_K, *, extrapolate=False) -> float:
-    """``1/tau~_s = (8 pi n_s/nu)(S^2 - 1/4) / ln^2(T_K/T)`` (VGL 59), ``T << T_K``, ``S > 1/2``; in s."""
+    """``1/tau~_s = 2 pi (n_s/nu)(nu J)^2 (S^2 - 1/4) = (pi n_s/(2 nu))(S^2 - 1/4)/ln^2(T_K/T)``; in s.
+
+    VGL (59) for ``T << T_K``, ``S > 1/2``, with ``nu J = 1/(2 ln)``; the printed coefficient ``8 pi`` uses
+    VGL (2)'s ``nu J = 2/ln`` and is 16 times larger.
+    """
     T = _temperature(temperature_K)
     _need_underscreened(alloy, "tau~_s (VGL 59)")
     log = _low_log(alloy, T, "tau~_s (VGL 59)", extrapolate)
     S = alloy.spin
-    return alloy.kelvin_to_seconds(8 * math.pi * alloy.n_s_over_nu_K * (S * S - 0.25) / log**2)
+    return alloy.kelvin_to_seconds(2 * math.pi * alloy.n_s_over_nu_K * exchange_coupling(log) ** 2 * (S * S - 0.25))
 
 
 def _need_underscreened(alloy, what):
@@ -138,9 +155,11 @@ def _need_underscreened(alloy, what):
 
 # -- Kondo resistivity --------------------------------------------------------------------------
 def kondo_resistivity_high_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=False) -> float:
-    """VGL (27): ``rho_U 4 pi^2 S(S+1)/ln^2(T/T_K) (1 - alpha_S T_sg/T)`` for ``T >> T_K``, ``T >> T_sg``.
+    """VGL (27): ``rho_U pi^2 (nu J)^2 S(S+1) (1 - alpha_S T_sg/T)`` for ``T >> T_K``, ``T >> T_sg``.
 
-    ``4 pi^2 rho_U = 12 pi n_s/(e^2 v_F^2 nu^2)``; ``alpha_S`` is the first-order coefficient of VGL (26)
+    With ``nu J = 1/(2 ln(T/T_K))`` this is Hamann's ``rho_U pi^2 S(S+1)/(4 ln^2)`` at large log; the
+    printed VGL (27), ``rho_U 4 pi^2 S(S+1)/ln^2`` (``4 pi^2 rho_U = 12 pi n_s/(e^2 v_F^2 nu^2)``), uses
+    VGL (2)'s ``nu J = 2/ln`` and is 16 times larger. ``alpha_S`` is the first-order coefficient of VGL (26)
     (``hotelectron.spin.alpha_S``; the transport tests recompute it from the spectral density).
     """
     T = _temperature(temperature_K)
@@ -149,7 +168,7 @@ def kondo_resistivity_high_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=F
     S = alloy.spin
     correction = spin.alpha_S(S) * alloy.spin_glass_temperature_K / T
     _first_order(correction, T, what, extrapolate)
-    return alloy.unitary_resistivity_ohm_m * 4 * math.pi**2 * S * (S + 1) / log**2 * (1 - correction)
+    return alloy.unitary_resistivity_ohm_m * math.pi**2 * exchange_coupling(log) ** 2 * S * (S + 1) * (1 - correction)
 
 
 def kondo_resistivity_low_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=False) -> float:
@@ -157,8 +176,9 @@ def kondo_resistivity_low_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=Fa
 
     * S = 1/2, VGL (33): ``rho_U [1 - (9 pi^4/4) T^2/T_K^2]`` (the impurities are screened; pairs play
       no role at this order).
-    * S > 1/2, VGL (38): ``rho_U [1 - 4 pi^2 (S^2 - 1/4)/ln^2(T_K/T) (1 - alpha_{S-1/2} T~_sg/T)]``; the
-      underscreened spin S - 1/2 carries the RKKY correction with ``alpha`` of the effective spin.
+    * S > 1/2, VGL (38): ``rho_U [1 - pi^2 (S^2 - 1/4)/(4 ln^2(T_K/T)) (1 - alpha_{S-1/2} T~_sg/T)]``; the
+      underscreened spin S - 1/2 carries the RKKY correction with ``alpha`` of the effective spin. The
+      printed ``4 pi^2`` is corrected by the factor 16 of ``nu J = 1/(2 ln)`` (module docstring).
     """
     T = _temperature(temperature_K)
     S = alloy.spin
@@ -170,7 +190,7 @@ def kondo_resistivity_low_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=Fa
     log = _low_log(alloy, T, what, extrapolate)
     rkky = spin.alpha_S(S - 0.5) * alloy.underscreened_spin_glass_temperature_K / T
     _first_order(rkky, T, what, extrapolate)
-    correction = 4 * math.pi**2 * (S * S - 0.25) / log**2 * (1 - rkky)
+    correction = math.pi**2 * exchange_coupling(log) ** 2 * (S * S - 0.25) * (1 - rkky)
     _require(
         correction <= 1,
         f"{what}: at temperature_K = {T:.4g} the underscreened correction {correction:.3g} exceeds 1 "
@@ -191,8 +211,9 @@ def kondo_resistivity_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=False) -
 def kondo_resistivity_zero_T_ohm_m(alloy: Alloy) -> tuple[float, str]:
     """``T -> 0`` estimate of the Kondo resistivity and the equation it comes from.
 
-    * ``T_sg >> T_K`` (pairs freeze before screening), VGL (30): ``rho_U 4 pi^2 S^2 / ln^2(T_sg/T_K)``.
-    * otherwise S > 1/2, VGL (40): ``rho_U [1 - 4 pi^2 (S - 1/2)^2 / ln^2(T_K/T~_sg)]``; the paper prints
+    * ``T_sg >> T_K`` (pairs freeze before screening), VGL (30): ``rho_U pi^2 S^2 / (4 ln^2(T_sg/T_K))``.
+    * otherwise S > 1/2, VGL (40): ``rho_U [1 - pi^2 (S - 1/2)^2 / (4 ln^2(T_K/T~_sg))]`` (both with the
+      factor 16 of ``nu J = 1/(2 ln)`` applied to the printed ``4 pi^2``, module docstring); the paper prints
       ``T_sg`` in this logarithm, we use the RKKY scale of the underscreened spins ``T~_sg`` (VGL 37) that
       sets the low-temperature crossover (VGL 39); the difference is beyond the logarithmic accuracy.
     * otherwise (S = 1/2, screened): ``rho_U`` (VGL 33 at T = 0).
@@ -203,13 +224,14 @@ def kondo_resistivity_zero_T_ohm_m(alloy: Alloy) -> tuple[float, str]:
     has_tsg = math.log(alloy.fermi_energy_density_K / alloy.kondo_temperature_K) >= MIN_LOG
     tsg = alloy.spin_glass_temperature_K if has_tsg else 0.0
     if has_tsg and math.log(tsg / alloy.kondo_temperature_K) >= MIN_LOG:
-        return rho_u * 4 * math.pi**2 * S * S / math.log(tsg / alloy.kondo_temperature_K) ** 2, "VGL (30)"
+        nuJ = exchange_coupling(math.log(tsg / alloy.kondo_temperature_K))
+        return rho_u * math.pi**2 * nuJ**2 * S * S, "VGL (30)"
     if S > 0.5:
         log = math.log(alloy.kondo_temperature_K / alloy.underscreened_spin_glass_temperature_K)
-        correction = 4 * math.pi**2 * (S - 0.5) ** 2 / log**2
+        correction = math.pi**2 * exchange_coupling(log) ** 2 * (S - 0.5) ** 2
         if correction >= 1:
             msg = (
-                f"the T -> 0 estimate VGL (40) needs ln(T_K/T~_sg) > 2 pi (S - 1/2) = {2 * math.pi * (S - 0.5):.3g}; "
+                f"the T -> 0 estimate VGL (40) needs ln(T_K/T~_sg) > pi (S - 1/2)/2 = {math.pi * (S - 0.5) / 2:.3g}; "
                 f"got {log:.3g} (kondo_temperature_K = {alloy.kondo_temperature_K:g}, n_s_ppm = {alloy.n_s_ppm:g})"
             )
             raise ValueError(msg)
@@ -379,9 +401,12 @@ def weak_localisation_S_m(alloy: Alloy, temperature_K, *, method="numeric", extr
 
 
 def weak_localisation_zero_T_S_m(alloy: Alloy) -> float:
-    """Saturation for S > 1/2, VGL (75): ``(e^2/2 pi hbar) sqrt(D tau~_s/2)``, ``1/tau~_s = (8 pi n_s/nu)(S-1/2)^2/ln^2(T_K/T~_sg)``."""
+    """Saturation for S > 1/2, VGL (75): ``(e^2/2 pi hbar) sqrt(D tau~_s/2)``, ``1/tau~_s = (pi n_s/(2 nu))(S-1/2)^2/ln^2(T_K/T~_sg)``.
+
+    The printed ``8 pi`` is corrected by the factor 16 of ``nu J = 1/(2 ln)`` (module docstring).
+    """
     _need_underscreened(alloy, "the saturation of Delta sigma_wl (VGL 75)")
     S = alloy.spin
     log = math.log(alloy.kondo_temperature_K / alloy.underscreened_spin_glass_temperature_K)
-    tau = alloy.kelvin_to_seconds(8 * math.pi * alloy.n_s_over_nu_K * (S - 0.5) ** 2 / log**2)
+    tau = alloy.kelvin_to_seconds(2 * math.pi * alloy.n_s_over_nu_K * exchange_coupling(log) ** 2 * (S - 0.5) ** 2)
     return alloy.wl_scale_S_m(tau)

@@ -137,7 +137,9 @@ def test_alloy_scales_against_independent_si_expressions():
     n_s = 60e-6 * 5.90e28
     assert al.n_s_m3 == pytest.approx(n_s, rel=1e-14)
     cutoff = HBAR_J_S * 1.40e6 * n_s ** (1 / 3)
-    tsg_J = 2 * n_s / (math.pi * nu * math.log(cutoff / (BOLTZMANN_J_PER_K * 0.3)) ** 2)
+    # T_sg = n_s V0, V0 = nu J0^2/(2 pi) (VGL 10) with J0 = 1/(2 nu ln) from one-loop scaling of J S.sigma
+    J0 = 1 / (2 * nu * math.log(cutoff / (BOLTZMANN_J_PER_K * 0.3)))
+    tsg_J = n_s * nu * J0**2 / (2 * math.pi)
     assert al.spin_glass_temperature_K == pytest.approx(tsg_J / BOLTZMANN_J_PER_K, rel=1e-12)
     # 12 pi n_s/(e^2 v_F^2 nu^2) of VGL (27) is 4 pi^2 Delta rho_U of VGL (34)
     rho27 = 12 * math.pi * n_s / (ELEMENTARY_CHARGE_C**2 * 1.40e6**2 * nu**2 * HBAR_J_S)
@@ -152,14 +154,38 @@ def test_alloy_scales_against_independent_si_expressions():
         regimes.weak_localisation_S_m(tr.Alloy("Au", 0.5, 60.0, 0.3), 10.0)
 
 
-def test_spin_flip_time_from_the_exchange_constant():
-    # 1/tau_s = 2 pi nu n_s J^2 S(S+1) (VGL 6) with J = (2/nu)/ln(T/T_K) (VGL 2)
+def test_exchange_coupling_solves_the_one_loop_scaling_equation():
+    # d(nu J)/dl = 2 (nu J)^2 for H = J S.sigma: integrate from nu J0 at the cut-off D0 down to T
+    nuJ0, lo = 0.05, 0.0
+    T_K_over_D0 = math.exp(-1 / (2 * nuJ0))
+    l_end = 7.0  # ln(D0/T)
+    sol = integrate.solve_ivp(lambda _, y: 2 * y**2, (lo, l_end), [nuJ0], rtol=1e-12, atol=1e-14)
+    log_T_over_TK = -l_end - math.log(T_K_over_D0)
+    assert sol.y[0, -1] == pytest.approx(tr.exchange_coupling(log_T_over_TK), rel=1e-9)
+    assert tr.exchange_coupling(log_T_over_TK) == pytest.approx(2 / log_T_over_TK / 4, rel=1e-15)  # VGL (2) / 4
+
+
+def test_spin_flip_time_nagaoka_hamann_and_its_large_log_limit():
     al = alloy_high()
-    T = 20.0
     nu = al.host.dos_per_spin_J_m3
-    J = 2 / nu / math.log(T / 0.3)
-    rate = 2 * math.pi * nu * al.n_s_m3 * J**2 * 2.5 * 3.5 / HBAR_J_S
-    assert tr.spin_flip_time_s(al, T) == pytest.approx(1 / rate, rel=1e-12)
+    S2 = math.pi**2 * 2.5 * 3.5
+    T = 20.0
+    log = math.log(T / 0.3)
+    # Hamann: (n_s/(pi hbar nu_F)) pi^2 S(S+1)/(pi^2 S(S+1) + ln^2), nu_F = 2 nu (both spins), in SI
+    hamann = al.n_s_m3 / (math.pi * HBAR_J_S * 2 * nu) * S2 / (S2 + log**2)
+    assert 1 / tr.spin_flip_time_s(al, T) == pytest.approx(hamann, rel=1e-12)
+    # large log: VGL (52) as printed, (8 pi n_s/nu) S(S+1)/ln^2, divided by 16 (J of VGL 2 over 4)
+    for T, rel in ((1e30, 0.02), (1e300, 2e-4)):
+        log = math.log(T / 0.3)
+        vgl52 = 8 * math.pi * al.n_s_m3 * 2.5 * 3.5 / (nu * HBAR_J_S * log**2)
+        assert 1 / tr.spin_flip_time_s(al, T) == pytest.approx(vgl52 / 16, rel=rel)
+        assert 1 / tr.spin_flip_time_s(al, T) != pytest.approx(vgl52 / 16, rel=rel / 20)  # O(1/ln^2) away
+    # 1/tau_s = 2 pi nu n_s J^2 S(S+1) (VGL 6) with J = 1/(2 nu ln) from the scaling equation
+    J = 1 / (2 * nu * log)
+    born = 2 * math.pi * nu * al.n_s_m3 * J**2 * 2.5 * 3.5 / HBAR_J_S
+    assert 1 / tr.spin_flip_time_s(al, T) == pytest.approx(born, rel=1e-3)
+    # bounded by the unitary rate per channel 2 n_s/(pi hbar nu) at any logarithm
+    assert 1 / tr.spin_flip_time_s(al, 0.3 * math.e, extrapolate=True) < 2 * al.n_s_m3 / (math.pi * HBAR_J_S * nu)
     with pytest.raises(ValueError, match="T >> T_K"):
         tr.spin_flip_time_s(al, 0.5)
 
@@ -169,9 +195,10 @@ def test_kondo_high_T_formula_limits_continuity_and_refusal():
     al = alloy_high()
     rho = [regimes.kondo_resistivity_high_T_ohm_m(al, T) for T in (5.0, 5.0 * (1 + 1e-9))]
     assert rho[1] == pytest.approx(rho[0], rel=1e-8)
-    # without pairs (T_sg/T -> 0) it is 4 pi^2 rho_U S(S+1)/ln^2(T/T_K); the RKKY factor is 1 - alpha T_sg/T
+    # without pairs (T_sg/T -> 0) it is Hamann's rho_U pi^2 S(S+1)/(4 ln^2(T/T_K)) (VGL 27 over 16); the
+    # RKKY factor is 1 - alpha T_sg/T
     T = 1e3
-    bare = al.unitary_resistivity_ohm_m * 4 * math.pi**2 * 8.75 / math.log(T / 0.3) ** 2
+    bare = al.unitary_resistivity_ohm_m * math.pi**2 * 8.75 / (4 * math.log(T / 0.3) ** 2)
     factor = regimes.kondo_resistivity_high_T_ohm_m(al, T) / bare
     assert factor == pytest.approx(1 - spin.alpha_S(2.5) * al.spin_glass_temperature_K / T, rel=1e-14)
     assert factor < 1
@@ -179,11 +206,11 @@ def test_kondo_high_T_formula_limits_continuity_and_refusal():
         regimes.kondo_resistivity_high_T_ohm_m(al, 0.5)
     assert regimes.kondo_resistivity_high_T_ohm_m(al, 0.5, extrapolate=True) > 0
     with pytest.raises(ValueError, match="first-order RKKY"):  # T below alpha T_sg: the correction exceeds 1
-        regimes.kondo_resistivity_high_T_ohm_m(tr.Alloy("Au", 2.5, 5000.0, 0.01), 0.1)
+        regimes.kondo_resistivity_high_T_ohm_m(tr.Alloy("Au", 2.5, 80000.0, 0.01), 0.1)
 
 
 def test_kondo_maximum_T_star():
-    al = alloy_high(n_s_ppm=3000.0)
+    al = alloy_high(n_s_ppm=48000.0)
     t_star = tr.characteristic_temperature_K(al)
     rho = [regimes.kondo_resistivity_high_T_ohm_m(al, t_star * f) for f in (1 - 1e-3, 1.0, 1 + 1e-3)]
     assert rho[1] > rho[0] and rho[1] > rho[2]
@@ -223,7 +250,7 @@ def test_kondo_low_T_underscreened_and_T_tilde_star():
     alpha = spin.alpha_S(0.5)  # effective spin S - 1/2, not the printed S - 1
     T = 1e-4
     log = math.log(300.0 / T)
-    expected = al.unitary_resistivity_ohm_m * (1 - 4 * math.pi**2 * 0.75 / log**2 * (1 - alpha * tsg / T))
+    expected = al.unitary_resistivity_ohm_m * (1 - math.pi**2 * 0.75 / (4 * log**2) * (1 - alpha * tsg / T))
     assert regimes.kondo_resistivity_ohm_m(al, T) == pytest.approx(expected, rel=1e-13)
     # T~*: the logarithmic derivatives of the two factors of VGL (38) are equal there
     t_star = tr.underscreened_characteristic_temperature_K(al)
@@ -240,14 +267,14 @@ def test_kondo_low_T_underscreened_and_T_tilde_star():
     rho0, source = tr.kondo_resistivity_zero_T_ohm_m(al)
     assert source == "VGL (40)" and 0 < rho0 < al.unitary_resistivity_ohm_m
     with pytest.raises(ValueError, match="underscreened correction"):
-        regimes.kondo_resistivity_low_T_ohm_m(al, 30.0)
+        regimes.kondo_resistivity_low_T_ohm_m(al, 100.0)
     with pytest.raises(ValueError, match="S > 1/2"):
         tr.underscreened_characteristic_temperature_K(tr.Alloy("Au", 0.5, 1e-3, 300.0))
 
 
 # -- weak localisation in physical units ---------------------------------------------------------
 def test_weak_localisation_high_T_numeric_versus_the_limits():
-    al = alloy_high()
+    al = alloy_high(n_s_ppm=2000.0)
     T = 2.0
     tau = tr.spin_flip_time_s(al, T)
     base = al.wl_scale_S_m(tau)
@@ -291,7 +318,7 @@ def test_underscreened_weak_localisation_uses_the_effective_spin():
     al = alloy_underscreened()
     T = 1e-3
     tau = tr.underscreened_spin_flip_time_s(al, T)
-    rate = 8 * math.pi * al.n_s_over_nu_K * (1 - 0.25) / math.log(300 / T) ** 2
+    rate = 8 * math.pi * al.n_s_over_nu_K * (1 - 0.25) / math.log(300 / T) ** 2 / 16  # VGL (59) / 16
     assert tau == pytest.approx(HBAR_J_S / (BOLTZMANN_J_PER_K * rate), rel=1e-13)
     base = al.wl_scale_S_m(tau)
     low = tr.weak_localisation_S_m(al, T, method="low") / base - 1
@@ -306,17 +333,17 @@ def test_underscreened_weak_localisation_uses_the_effective_spin():
             math.pi * (16 * S**2 - 1) / (240 * S), rel=1e-14
         )
     saturation = tr.weak_localisation_zero_T_S_m(al)
-    tau0 = HBAR_J_S / (BOLTZMANN_J_PER_K * 8 * math.pi * al.n_s_over_nu_K * 0.25)
+    tau0 = HBAR_J_S / (BOLTZMANN_J_PER_K * 8 * math.pi * al.n_s_over_nu_K * 0.25 / 16)
     log = math.log(300 / al.underscreened_spin_glass_temperature_K)
     assert saturation == pytest.approx(al.wl_scale_S_m(tau0 * log**2), rel=1e-13)
 
 
 def test_zero_temperature_estimate_when_pairs_freeze_above_T_K():
-    al = tr.Alloy("Au", 2.5, 3000.0, 1e-4)
+    al = tr.Alloy("Au", 2.5, 48000.0, 1e-4)
     tsg = al.spin_glass_temperature_K
     rho0, source = tr.kondo_resistivity_zero_T_ohm_m(al)
     assert source == "VGL (30)"
-    assert rho0 == pytest.approx(al.unitary_resistivity_ohm_m * 4 * math.pi**2 * 6.25 / math.log(tsg / 1e-4) ** 2)
+    assert rho0 == pytest.approx(al.unitary_resistivity_ohm_m * math.pi**2 * 6.25 / (4 * math.log(tsg / 1e-4) ** 2))
 
 
 def test_transport_command_prints_a_table_and_plots(tmp_path, capsys):
@@ -328,7 +355,7 @@ def test_transport_command_prints_a_table_and_plots(tmp_path, capsys):
     transport_cli.add_parser(parser.add_subparsers(dest="command"))
     fig = tmp_path / "fig.png"
     args = parser.parse_args(
-        ["transport", "--material", "Au", "--spin", "2.5", "--ppm", "3000", "--kondo-temperature", "0.3 K",
+        ["transport", "--material", "Au", "--spin", "2.5", "--ppm", "48000", "--kondo-temperature", "0.3 K",
          "--tmin", "0.1 K", "--tmax", "100 K", "--points", "7", "--plot", str(fig)]
     )
     assert args.func(args) == 0
@@ -337,7 +364,7 @@ def test_transport_command_prints_a_table_and_plots(tmp_path, capsys):
     rows = [line.split() for line in out.splitlines() if not line.startswith("#")][1:]
     assert len(rows) == 7
     assert rows[0][1] == "-"  # 0.1 K < e T_K: outside every regime, no number printed
-    al = tr.Alloy("Au", 2.5, 3000.0, 0.3, 0.01)
+    al = tr.Alloy("Au", 2.5, 48000.0, 0.3, 0.01)
     assert float(rows[-1][1]) == pytest.approx(tr.kondo_resistivity_ohm_m(al, 100.0), rel=1e-6)
     assert float(rows[-1][2]) == pytest.approx(tr.weak_localisation_S_m(al, 100.0), rel=1e-6)
     assert fig.stat().st_size > 1000

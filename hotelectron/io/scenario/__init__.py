@@ -74,13 +74,24 @@ spin
 concentration
     n_s relative to the host atoms, ``"60 ppm"`` (or ``"0.006 percent"``). Required (Gamma needs n_s).
 kondo_temperature
-    T_K, ``"0.3 K"``. Then T_sg = 2 n_s / (pi nu ln^2(hbar v_F n_s^(1/3) / T_K)) (VGL 10,
-    :class:`hotelectron.transport.Alloy`) and 1/tau_s = (8 pi n_s/nu) S(S+1) / ln^2(E_hot/T_K)
-    (VGL 52) with the logarithm evaluated at the energy of the hot electrons,
-    E_hot = max(k_B T, eU) (T of the hotter reservoir). E_hot must be well above T_K:
-    ln(E_hot/T_K) >= 1 (:data:`hotelectron.transport.MIN_LOG`), else the scenario is refused.
+    T_K, ``"0.3 K"``. Then T_sg = n_s / (8 pi nu ln^2(hbar v_F n_s^(1/3) / T_K)) (VGL 10,
+    :class:`hotelectron.transport.Alloy`) and the Nagaoka-Hamann rate
+    1/tau_s = (n_s/(pi hbar nu_F)) pi^2 S(S+1) / (pi^2 S(S+1) + ln^2(E_hot/T_K)), nu_F = 2 nu
+    (:func:`hotelectron.transport.spin_flip_time_s`), with the logarithm evaluated at the energy of the
+    hot electrons, E_hot = max(k_B T, eU) (T of the hotter reservoir). Both use nu J = 1/(2 ln) of
+    one-loop scaling for H = J S.sigma; VGL (2) prints 2/ln, so the printed VGL (10) and (52) are 16
+    times larger (:func:`hotelectron.transport.exchange_coupling`).
 spin_glass_temperature, spin_flip_rate
-    Instead of kondo_temperature: T_sg (``"40 mK"``) and 1/tau_s (``"6e10 1/s"``) given directly.
+    Instead of kondo_temperature: T_sg (``"40 mK"``) and 1/tau_s (``"6e9 1/s"``) given directly.
+
+Validity: the Kondo regime. With kondo_temperature, ln(E_hot/T_K) < 1
+(:data:`hotelectron.transport.MIN_LOG`) is refused (the formula is meaningless there), naming
+``[impurities] kondo_temperature``, ``[reservoirs] bias`` and ``[reservoirs] temperature``;
+ln(E_hot/T_K) < 3 (a small perturbative logarithm) and a bath temperature below T_K (Kondo-screened
+spins) are warned about (``Scenario.warnings``, the log and ``hotelectron show``). A directly given
+spin_flip_rate above the unitary bound 2 n_s/(pi hbar nu) is refused; the bound is that of one
+scattering channel, which the model assumes (an effective spin S in one conduction band). The
+Nagaoka-Hamann rate never exceeds a quarter of it; ``unitary_spin_flip_rate_per_s`` is reported.
 coupling_cutoff
     V_min (an energy ``"0.03 meV"`` or a temperature ``"0.4 K"``). Optional. Default: the smallest
     V_min with pair probability (8/3) T_sg / V_min <= 0.3, i.e. V_min = (8/3) T_sg / 0.3, but at
@@ -171,7 +182,7 @@ ones (``tau_D_s``, ``length_m``, ``diffusion_m2_s``, ``nu_per_spin_J_m3``, ``fer
 ``temperature_right_K``, ``mu_left_meV``, ``mu_right_meV``, ``bias_mV``, ``energy_unit_J``,
 ``energy_unit_meV``, ``energy_unit_K``, ``energy_step_meV``, ``end_time_s``, ``output_every_s``;
 with impurities ``spin``, ``n_s_ppm``, ``n_s_m3``, ``kondo_temperature_K``, ``hot_energy_K``,
-``kondo_log``, ``T_sg_K``, ``tau_s_s``, ``spin_flip_rate_per_s``, ``Gamma_per_J_s``, ``V_min_K``,
+``kondo_log``, ``unitary_spin_flip_rate_per_s``, ``T_sg_K``, ``tau_s_s``, ``spin_flip_rate_per_s``, ``Gamma_per_J_s``, ``V_min_K``,
 ``V_min_meV``, ``pair_probability``; with electron-electron scattering ``kappa_J^(a-2)_per_s``) and
 dimensionless ones (``energy_unit``, ``n_x``, ``n_energy``, ``half_width_E0``, ``energy_step_E0``,
 ``mu_left_E0``, ``mu_right_E0``, ``temperature_left_E0``, ``temperature_right_E0``,

@@ -146,7 +146,12 @@ def _grid(table, phys: Physics, warnings):
                     f"the grid must reach {need:.4g} E0 beyond the reservoir potentials (|mu| <= {mu_max:g} E0)",
                     f"half_width >= {mu_max + need:.4g} (margin >= {MIN_MARGIN_BIAS:g} eU and >= {EDGE_KT} k_B T)")
     else:
-        half_width = math.ceil(2 * (mu_max + max(DEFAULT_MARGIN_BIAS * bias, EDGE_KT * T_max))) / 2
+        width = mu_max + max(DEFAULT_MARGIN_BIAS * bias, EDGE_KT * T_max)
+        if not math.isfinite(2 * width):
+            msg = (f"[grid] half_width: the default grid, {EDGE_KT} k_B T beyond the potentials, is not finite "
+                   f"(k_B T = {T_max:.4g} E0); give [reservoirs] temperature of moderate size")
+            raise ValueError(msg)
+        half_width = math.ceil(2 * width) / 2
     if phys.pairs is not None and half_width - mu_max < WARN_MARGIN_BIAS * bias:
         warnings.append(
             f"[grid] half_width = {half_width:g}: only {half_width - mu_max:.3g} eU beyond the reservoir potentials; "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ... import spin as spin_algebra
 from ... import transport
 from ...materials import Material, material
-from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, registry
+from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, HBAR_J_S, registry
 from . import fields as fl
 
 __all__ = ["PAIR_PROBABILITY_REFUSE", "PAIR_PROBABILITY_WARN", "Physics", "physical"]
@@ -169,13 +169,45 @@ def _reservoirs(res, derived):
         mu_right_meV=mu_right / ELECTRON_VOLT_J * 1e3, bias_mV=(mu_left - mu_right) / ELEMENTARY_CHARGE_C * 1e3,
         energy_unit_J=E0, energy_unit_meV=E0 / ELECTRON_VOLT_J * 1e3, energy_unit_K=E0 / BOLTZMANN_J_PER_K,
     )
-    # hot-electron energy at which the Kondo logarithm of VGL (52) is evaluated
+    # hot-electron energy at which the Kondo logarithm of 1/tau_s (Nagaoka-Hamann, VGL 52) is evaluated
     hot_K = max(T_max, bias / BOLTZMANN_J_PER_K)
     return (mu_left / E0, mu_right / E0, T_left * BOLTZMANN_J_PER_K / E0, T_right * BOLTZMANN_J_PER_K / E0,
             E0, unit, hot_K)
 
 
-def _impurities(imp, host, D, E0, tau_D, hot_K, derived) -> dict:
+#: Below this ln(max(k_B T, eU)/T_K) the perturbative logarithm is small: a warning.
+WARN_KONDO_LOG = 3.0
+
+
+def unitary_spin_flip_rate_per_s(n_s_m3: float, nu_J_m3: float) -> float:
+    """The unitary (strongest possible) spin-flip rate ``2 n_s/(pi hbar nu)`` in 1/s, one scattering channel.
+
+    A phase shift pi/2 in one channel per impurity gives the unitary scattering rate ``2 n_s/(pi hbar nu)``
+    (nu per spin); no exchange scattering flips spins faster. The model assumes one channel (an
+    effective spin S coupled to one conduction band), so this is the bound without a channel factor.
+    """
+    return 2.0 * n_s_m3 / (math.pi * HBAR_J_S * nu_J_m3)
+
+
+def _kondo_regime(T_K, hot_K, T_max, warnings):
+    """Refuse ``ln(max(k_B T, eU)/T_K) < 1``; warn where it is below 3 or where ``T < T_K``."""
+    log = math.log(hot_K / T_K)
+    keys = "[impurities] kondo_temperature, [reservoirs] bias and [reservoirs] temperature"
+    if log < transport.MIN_LOG:
+        msg = (f"{keys}: ln(max(k_B T, eU)/T_K) = {log:.3g} < {transport.MIN_LOG:g}, the Kondo formula for "
+               f"1/tau_s is meaningless there (max(k_B T, eU) = {hot_K:.4g} K, T_K = {T_K:.4g} K); give a higher "
+               "bias or temperature, a lower kondo_temperature, or spin_glass_temperature and spin_flip_rate directly")
+        raise ValueError(msg)
+    if log < WARN_KONDO_LOG:
+        warnings.append(f"{keys}: ln(max(k_B T, eU)/T_K) = {log:.3g} < {WARN_KONDO_LOG:g}: the perturbative "
+                        "logarithm is small, 1/tau_s and T_sg are estimates only")
+    if T_max < T_K:
+        warnings.append(f"[reservoirs] temperature = {T_max * 1e3:.4g} mK is below [impurities] kondo_temperature "
+                        f"= {T_K * 1e3:.4g} mK: the spins are Kondo-screened and the pair model does not apply")
+    return log
+
+
+def _impurities(imp, host, D, E0, tau_D, hot_K, derived, warnings) -> dict:
     name = "[impurities] spin"
     S_raw = _require(imp, "impurities", "spin")
     try:
@@ -192,7 +224,7 @@ def _impurities(imp, host, D, E0, tau_D, hot_K, derived) -> dict:
     if "kondo_temperature" in imp:
         if direct:
             msg = (f"[impurities] kondo_temperature and [impurities] {direct[0]} exclude each other: give T_K "
-                   "(T_sg from VGL 10, tau_s from VGL 52) or both spin_glass_temperature and spin_flip_rate")
+                   "(T_sg from VGL 10, tau_s from the Nagaoka-Hamann form of VGL 52) or both spin_glass_temperature and spin_flip_rate")
             raise ValueError(msg)
         T_K = fl.temperature_K(imp["kondo_temperature"], "[impurities] kondo_temperature")
         alloy = transport.Alloy(host, S, n_s_ppm, T_K, D)
@@ -201,8 +233,11 @@ def _impurities(imp, host, D, E0, tau_D, hot_K, derived) -> dict:
         except ValueError as exc:
             fl.fail("[impurities] kondo_temperature", imp["kondo_temperature"], str(exc), "T_K well below hbar v_F n_s^(1/3)")
         try:
+            _kondo_regime(T_K, hot_K, max(derived["temperature_left_K"], derived["temperature_right_K"]), warnings)
             tau_s = transport.spin_flip_time_s(alloy, hot_K)
         except ValueError as exc:
+            if str(exc).startswith("[impurities]"):
+                raise
             fl.fail("[impurities] kondo_temperature", imp["kondo_temperature"],
                     f"the hot electrons at max(k_B T, eU) = {hot_K:.4g} K are not well above T_K ({exc})",
                     f"ln(max(k_B T, eU)/T_K) >= {transport.MIN_LOG:g}")
@@ -212,6 +247,12 @@ def _impurities(imp, host, D, E0, tau_D, hot_K, derived) -> dict:
                                   "[impurities] spin_glass_temperature")
         rate = fl.quantity(_require(imp, "impurities", "spin_flip_rate", " with spin_glass_temperature"),
                            "rate", "[impurities] spin_flip_rate")
+        bound = unitary_spin_flip_rate_per_s(n_s, nu)
+        if rate > bound:
+            msg = (f"[impurities] spin_flip_rate = {rate:.4g} 1/s exceeds the unitary bound 2 n_s/(pi hbar nu) = "
+                   f"{bound:.4g} 1/s of [impurities] concentration = {n_s_ppm:g} ppm in one scattering channel; "
+                   "give a lower spin_flip_rate (or kondo_temperature with a higher bias or a lower T_K)")
+            raise ValueError(msg)
         tau_s = 1.0 / rate
     else:
         msg = "[impurities] kondo_temperature is required (or spin_glass_temperature and spin_flip_rate)"
@@ -221,8 +262,12 @@ def _impurities(imp, host, D, E0, tau_D, hot_K, derived) -> dict:
     v_min = None
     if "coupling_cutoff" in imp:
         v_min = fl.temperature_or_energy_J(imp["coupling_cutoff"], "[impurities] coupling_cutoff") / E0
+    bound = unitary_spin_flip_rate_per_s(n_s, nu)
+    if 1.0 / tau_s > bound * (1 + 1e-12):  # the Nagaoka-Hamann rate is at most a quarter of it
+        msg = f"1/tau_s = {1 / tau_s:.4g} 1/s exceeds the unitary bound {bound:.4g} 1/s (a defect of the rate formula)"
+        raise RuntimeError(msg)
     derived.update(
-        spin=S, n_s_ppm=n_s_ppm, n_s_m3=n_s, T_sg_K=T_sg_K, tau_s_s=tau_s, spin_flip_rate_per_s=1.0 / tau_s,
+        unitary_spin_flip_rate_per_s=bound, spin=S, n_s_ppm=n_s_ppm, n_s_m3=n_s, T_sg_K=T_sg_K, tau_s_s=tau_s, spin_flip_rate_per_s=1.0 / tau_s,
         Gamma_per_J_s=Gamma, T_sg_E0=T_sg_E0,
     )
     return {"S": S, "rate": tau_D * T_sg_E0 / tau_s, "relaxation": Gamma * tau_D * E0, "T_sg": T_sg_E0, "v_min": v_min}
@@ -283,7 +328,7 @@ def physical(data: dict) -> Physics:
     out = Physics(mu_l, mu_r, T_l, T_r, E0, unit, tau_D, derived)
     if "impurities" in data:
         imp = fl.check_keys(data["impurities"], "impurities", IMPURITY_KEYS)
-        out.pairs = _impurities(imp, host, D, E0, tau_D, hot_K, derived)
+        out.pairs = _impurities(imp, host, D, E0, tau_D, hot_K, derived, out.warnings)
     if "electron_electron" in data:
         ee = fl.check_keys(data["electron_electron"], "electron_electron", EE_KEYS)
         out.electron_electron = _electron_electron(ee, "electron_electron", E0, tau_D, derived)
