@@ -220,8 +220,9 @@ class Evolution:
         return State(t, f, P)
 
     # -- adaptive stepping ----------------------------------------------------------------------------
-    def advance(self, state: State, t_target: float) -> State:
-        """Adaptive steps from ``state`` to exactly ``t_target``."""
+    def advance(self, state: State, t_target: float, stop=None) -> State:
+        """Adaptive steps from ``state`` to exactly ``t_target``, or, with ``stop``, to the first
+        accepted step whose state makes ``stop(state)`` true (e.g. close enough to a steady state)."""
         if self.scheme.b_hat is None:
             msg = f"scheme {self.scheme.name!r} has no error estimate; use fixed_steps"
             raise ValueError(msg)
@@ -238,6 +239,8 @@ class Evolution:
                     raise FloatingPointError(msg)
                 y, t = y_new, t + h
                 self.steps += 1
+                if stop is not None and stop(self._state(t, y)):
+                    return self._state(t, y)
                 # a step shortened to land on t_target says little about the natural step size
                 if h == natural:
                     self.dt = h * factor
