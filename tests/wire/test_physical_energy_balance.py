@@ -20,7 +20,8 @@ from hotelectron.units import BOLTZMANN_J_PER_K
 from hotelectron.wire.dynamics import BoxProblem
 from hotelectron.wire.evolution import Evolution, State
 
-# Ag with dilute spins at 25 mK, T_sg and 1/tau_s given directly (not through T_K); E0 = k_B T.
+# Ag with dilute spins at 25 mK, T_sg and 1/tau_s given directly (not through T_K; the rate lies below
+# the unitary bound 2 n_s/(pi hbar nu) = 1.4e10 1/s of 2 ppm); E0 = k_B T.
 SCENARIO = """
 [wire]
 material = "Ag"
@@ -33,7 +34,7 @@ bias = "0 mV"
 
 [impurities]
 spin = {spin}
-concentration = "1 ppm"
+concentration = "2 ppm"
 spin_glass_temperature = "5 mK"
 spin_flip_rate = "1e10 1/s"
 coupling_cutoff = "50 mK"
