@@ -3,7 +3,9 @@ drawing).
 
 f(L/2, eps) of each finished point against eps/E0 (eps/eU for a biased wire, so that a bias series
 collapses where the distribution scales with eU) and the current, the Fano factor and T_eff(L/2)
-against the first swept parameter, one line per value of the others.
+against the first swept parameter, one line per value of the others. Where the points are time
+evolutions, a last panel draws |dW_e/dt| and |dW_p/dt| against time on a log scale: how the energy
+of the electrons and of the pairs settles from the quench to the steady state.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def plot_summary(path, output=None) -> Path:
     if any(name == "t_eff_mid_K" for name, _ in shown):
         shown = [(n, l) for n, l in shown if n != "t_eff_mid"]
 
-    fig, axes = plt.subplots(1, 1 + len(shown), figsize=(4.6 * (1 + len(shown)), 4.2), squeeze=False)
+    evolving = _evolved(path.parent / done[0]["file"])
+    panels = 1 + len(shown) + evolving
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.2), squeeze=False)
     axes = axes[0]
     ax = axes[0]
     for row in done[:MAX_CURVES]:
@@ -74,7 +78,7 @@ def plot_summary(path, output=None) -> Path:
     groups: dict[tuple, list] = {}
     for row in done:
         groups.setdefault(tuple(row[col] for col in rest), []).append(row)
-    for ax, (name, label) in zip(axes[1:], shown, strict=True):
+    for ax, (name, label) in zip(axes[1:1 + len(shown)], shown, strict=True):
         for key, members in groups.items():
             members = sorted(members, key=lambda r: r[first])
             ax.plot([r[first] for r in members], [r[name] for r in members], "o-",
@@ -84,9 +88,33 @@ def plot_summary(path, output=None) -> Path:
         ax.set_ylabel(label)
         if rest:
             ax.legend(fontsize=7)
+    if evolving:
+        _energy_rates(axes[-1], path.parent, done[:MAX_CURVES], axes_cols)
     failed = len(rows) - len(done)
     fig.suptitle(f"{path.parent.name}/{path.name}: {len(done)} finished" + (f", {failed} failed" if failed else ""))
     fig.tight_layout()
     fig.savefig(output, dpi=110)
     plt.close(fig)
     return output
+
+
+def _evolved(path) -> bool:
+    with h5py.File(path, "r") as fh:
+        return "observables/dw_e_dt" in fh and fh["time"].shape[0] > 2
+
+
+def _energy_rates(ax, folder, rows, axes_cols):
+    """|dW_e/dt| (solid) and |dW_p/dt| (dashed) of each point against time, log scale."""
+    for i, row in enumerate(rows):
+        with h5py.File(folder / row["file"], "r") as fh:
+            t = fh["time"][:]
+            rates = {name: fh[f"observables/{name}"][:] for name in ("dw_e_dt", "dw_p_dt") if f"observables/{name}" in fh}
+        label = ", ".join(f"{row[col]:.4g}" if isinstance(row[col], float) else str(row[col]) for _, col in axes_cols)
+        color = f"C{i % 10}"
+        ax.semilogy(t[1:], abs(rates["dw_e_dt"][1:]), color=color, label=f"{label}: electrons")
+        if "dw_p_dt" in rates:
+            ax.semilogy(t[1:], abs(rates["dw_p_dt"][1:]), color=color, ls="--", label=f"{label}: pairs")
+    ax.set_xlabel("time t / tau_D")
+    ax.set_ylabel("|dW/dt| (units of E0^2 / (e^2 R))")
+    ax.set_title("energy rates from the quench to the steady state", fontsize=9)
+    ax.legend(fontsize=6)
