@@ -20,6 +20,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="OUT.h5",
                    help="output file (default: the scenario's name .h5); a folder for a list of biases")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last complete frame")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing (or damaged) output file")
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
     p.set_defaults(func=cmd_run)
@@ -28,6 +29,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings")
     p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
     p.set_defaults(func=cmd_steady)
 
@@ -69,10 +71,15 @@ def _run_series(args, series, mode) -> int:
         run["mode"] = mode
         for key in EVOLVE_ONLY:
             run.pop(key, None)
+    from ..io.outputs import check_figure_output, check_folder_output
+
     output = Path(args.output) if args.output else Path(Path(args.scenario).stem)
     if output.suffix == ".h5":
         msg = f"-o {output}: a list of biases writes a folder of point files; give a folder name"
         raise ValueError(msg)
+    check_folder_output(output, [args.scenario])
+    if args.plot:
+        check_figure_output(args.plot, [args.scenario, output / "summary.csv"])
     return run_points(series, output, args)
 
 
@@ -82,16 +89,22 @@ def cmd_run(args, mode=None) -> int:
 
     from ..io.runner import run_scenario
 
+    from ..io.outputs import check_figure_output, check_trajectory_output
+
     series = _series(args.scenario)
     if series is not None:
         return _run_series(args, series, mode)
+    output = _default_output(args.scenario, args.output)
+    resume = check_trajectory_output(output, [args.scenario], overwrite=args.overwrite,
+                                     resume=getattr(args, "resume", False))
+    if args.plot:
+        check_figure_output(args.plot, [args.scenario, output])
     scenario = _load(args.scenario)
     if mode is not None:
         scenario = dataclasses.replace(scenario, mode=mode)
-    output = _default_output(args.scenario, args.output)
     progress = RunProgress(scenario.end_time, args.quiet)
     try:
-        run_scenario(scenario, output, resume=getattr(args, "resume", False), progress=progress)
+        run_scenario(scenario, output, resume=resume, progress=progress)
     finally:
         progress.close()
     log.info("wrote %s", output)
@@ -128,7 +141,14 @@ def cmd_show(args) -> int:
 
 def cmd_plot(args) -> int:
     """Draw the figure of a trajectory file, or of a sweep's summary table (``.csv``)."""
-    if Path(args.file).suffix == ".csv":
+    from ..io.outputs import check_figure_output
+
+    path = Path(args.file)
+    if not path.is_file():
+        msg = f"{path}: no such file"
+        raise FileNotFoundError(msg)
+    check_figure_output(args.output if args.output else path.with_suffix(".png"), [path])
+    if path.suffix == ".csv":
         from ..sweep import plot_summary as draw
     else:
         from ..io.plots import plot_trajectory as draw
