@@ -1,0 +1,318 @@
+"""Output safety on the command line: failing writes stop cleanly, damaged files are reported, and
+no output path overwrites what the user wrote."""
+
+import errno
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from hotelectron.commands.main import main
+from hotelectron.io.storage import TrajectoryWriter
+
+ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
+
+SMALL = """
+[dimensionless]
+temperature = 0.025
+bias = 1.0
+spin = 0.5
+pair_rate = 2.0
+pair_relaxation = 30.0
+v_min = 0.1
+kappa = 0.3
+exponent = 1.5
+
+[grid]
+n_x = 9
+n_energy = 161
+half_width = 4.0
+
+[run]
+mode = "evolve"
+end_time = "0.3 tau_D"
+output_every = "0.01 tau_D"
+pairs_every = 3
+"""
+SERIES = """
+[wire]
+material = "Cu"
+length = "1.5 um"
+diffusion_constant = "0.0145 m^2/s"
+
+[reservoirs]
+temperature = "25 mK"
+bias = ["0.1 mV", "0.2 mV"]
+
+[electron_electron]
+exponent = 1.5
+kappa_dimensionless = 0.3
+
+[grid]
+n_x = 9
+n_energy = 401
+half_width = 2.0
+
+[run]
+mode = "evolve"
+end_time = "0.2 tau_D"
+output_every = "0.1 tau_D"
+"""
+DATASETS = ("time", "dt", "f", "P", "P_frame", "observables/current_middle", "observables/w_e")
+
+
+def hotelectron(*args):
+    return subprocess.run([sys.executable, "-m", "hotelectron", *map(str, args)], capture_output=True, text=True,
+                          env=ENV, timeout=300)
+
+
+def assert_one_line_refusal(result, *words):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, result.stderr
+    for word in words:
+        assert str(word) in errors[0], errors[0]
+
+
+def errors_of(caplog):
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run of the small scenario."""
+    folder = tmp_path_factory.mktemp("reference")
+    scenario = folder / "small.toml"
+    scenario.write_text(SMALL)
+    assert main(["--quiet", "run", str(scenario), "-o", str(folder / "reference.h5")]) == 0
+    return folder / "reference.h5"
+
+
+def write_scenario(tmp_path, text=SMALL, name="small.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def flip_bytes(path, dataset="f"):
+    """Overwrite bytes of stored values of ``dataset`` (in its last chunk; for a 1-D dataset in the
+    middle of its values, not in the unused tail of its chunk)."""
+    with h5py.File(path, "r") as fh:
+        ds = fh[dataset]
+        info = ds.id.get_chunk_info(ds.id.get_num_chunks() - 1)
+        inside = ds.dtype.itemsize * (ds.shape[0] // 2) if ds.ndim == 1 else info.size // 2
+        assert ds.ndim > 1 or ds.shape[0] <= ds.chunks[0]
+    with open(path, "r+b") as fh:
+        fh.seek(info.byte_offset + inside)
+        data = bytearray(fh.read(8))
+        fh.seek(info.byte_offset + inside)
+        fh.write(bytes(b ^ 0xFF for b in data))
+
+
+# -- writes that cannot lie -------------------------------------------------------------------------
+def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_file(tmp_path, reference, monkeypatch,
+                                                                                     caplog):
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "full.h5"
+    original = TrajectoryWriter._write_frame
+    k = 13
+
+    def failing(self, index, *args):
+        if index >= k:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return original(self, index, *args)
+
+    monkeypatch.setattr(TrajectoryWriter, "_write_frame", failing)
+    assert main(["--quiet", "run", str(scenario), "-o", str(out)]) == 3
+    messages = errors_of(caplog)
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert str(out) in messages[0] and "No space left on device" in messages[0]
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "failed"
+        assert "No space left on device" in a.attrs["message"]
+        assert a["time"].shape[0] == k
+        for name in ("time", "dt", "f", "observables/current_middle", "observables/w_e"):
+            np.testing.assert_array_equal(a[name][:], b[name][:k])
+        n_p = a["P"].shape[0]
+        np.testing.assert_array_equal(a["P"][:], b["P"][:n_p])
+
+    monkeypatch.setattr(TrajectoryWriter, "_write_frame", original)
+    assert main(["--quiet", "run", str(scenario), "-o", str(out), "--resume"]) == 0
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "finished"
+        for name in DATASETS:
+            np.testing.assert_array_equal(a[name][:], b[name][:])
+
+
+def test_a_failing_final_flush_never_says_finished(tmp_path, monkeypatch, caplog):
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "flush.h5"
+    original = h5py.File.flush
+    calls = {"n": 0}
+
+    def flush(self):
+        if self.attrs.get("steps") is not None:  # the run has ended: this is the final flush
+            calls["n"] += 1
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(self)
+
+    monkeypatch.setattr(h5py.File, "flush", flush)
+    assert main(["--quiet", "run", str(scenario), "-o", str(out)]) == 3
+    monkeypatch.setattr(h5py.File, "flush", original)
+    assert calls["n"] >= 1
+    messages = errors_of(caplog)
+    assert len(messages) == 1 and str(out) in messages[0] and "Input/output error" in messages[0]
+    with h5py.File(out, "r") as fh:
+        assert fh.attrs["status"] != "finished"
+
+
+def test_the_datasets_carry_checksums(reference):
+    with h5py.File(reference, "r") as fh:
+        names = []
+        fh.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+        assert {"f", "P", "time", "grid/energy"} <= set(names)
+        for name in names:
+            assert fh[name].fletcher32, name
+
+
+@pytest.mark.parametrize("dataset", ["f", "P", "observables/current_middle"])
+def test_flipped_data_bytes_are_detected_by_resume_and_plot(tmp_path, reference, dataset):
+    scenario = write_scenario(tmp_path)
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(reference.read_bytes())
+    flip_bytes(damaged, dataset)
+    before = damaged.read_bytes()
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", damaged, "--resume"), damaged, "damaged")
+    assert_one_line_refusal(hotelectron("plot", damaged, "-o", tmp_path / "fig.png"), damaged, "damaged")
+    assert not (tmp_path / "fig.png").exists()
+    assert damaged.read_bytes() == before
+
+
+def test_an_intact_file_plots_and_resumes_as_finished(tmp_path, reference):
+    copy = tmp_path / "intact.h5"
+    copy.write_bytes(reference.read_bytes())
+    scenario = write_scenario(tmp_path)
+    result = hotelectron("--quiet", "run", scenario, "-o", copy, "--resume")
+    assert result.returncode == 0, result.stderr
+    assert hotelectron("plot", copy, "-o", tmp_path / "fig.png").returncode == 0
+    assert (tmp_path / "fig.png").stat().st_size > 10_000
+
+
+# -- output paths checked before any work -----------------------------------------------------------
+def damaged_files(reference):
+    data = reference.read_bytes()
+    return {"half": data[: len(data) // 2], "tenth": data[: len(data) // 10], "one byte": data[:1], "empty": b"",
+            "superblock": b"\0" * 16 + data[16:], "text": b"not an HDF5 file\n"}
+
+
+@pytest.mark.parametrize("kind", ["half", "tenth", "one byte", "empty", "superblock", "text"])
+def test_a_damaged_file_under_resume_is_reported_and_replaced_with_overwrite(tmp_path, reference, kind):
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "damaged.h5"
+    out.write_bytes(damaged_files(reference)[kind])
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", out, "--resume"), out)
+    assert out.read_bytes() == damaged_files(reference)[kind]
+    result = hotelectron("--quiet", "run", scenario, "-o", out, "--resume", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "finished"
+        np.testing.assert_array_equal(a["f"][:], b["f"][:])
+
+
+def test_an_existing_result_is_kept_unless_overwrite(tmp_path, reference):
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "result.h5"
+    out.write_bytes(b"the user's result")
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", out), out, "--overwrite")
+    assert_one_line_refusal(hotelectron("steady", scenario, "-o", out), out, "--overwrite")
+    assert out.read_bytes() == b"the user's result"
+    result = hotelectron("--quiet", "run", scenario, "-o", out, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        np.testing.assert_array_equal(a["f"][:], b["f"][:])
+
+
+def unwritable_folder(tmp_path) -> Path:
+    """A folder in which no file can be created: read-only by its bits, or (for root, whom bits do
+    not stop) a folder under /proc."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return folder
+    folder.chmod(0o755)
+    return Path("/proc/self")
+
+
+@pytest.mark.parametrize("case", ["scenario", "directory", "missing folder", "unwritable", "plot is scenario",
+                                  "plot is output", "plot onto data"])
+def test_bad_output_paths_are_refused_before_any_work(tmp_path, case):
+    scenario = write_scenario(tmp_path)
+    data = tmp_path / "notes.txt"
+    data.write_text("the user's notes\n")
+    args = {
+        "scenario": ["-o", scenario],
+        "directory": ["-o", tmp_path],
+        "missing folder": ["-o", tmp_path / "no" / "such" / "out.h5"],
+        "unwritable": ["-o", unwritable_folder(tmp_path) / "out.h5"],
+        "plot is scenario": ["-o", tmp_path / "out.h5", "--plot", scenario],
+        "plot is output": ["-o", tmp_path / "out.h5", "--plot", tmp_path / "out.h5"],
+        "plot onto data": ["-o", tmp_path / "out.h5", "--plot", data],
+    }[case]
+    named = args[-1]
+    assert_one_line_refusal(hotelectron("run", scenario, *args), named)
+    assert scenario.read_text() == SMALL
+    assert data.read_text() == "the user's notes\n"
+    assert not (tmp_path / "out.h5").exists()
+
+
+def test_plot_refuses_to_draw_onto_its_input_or_an_unwritable_place(tmp_path, reference):
+    copy = tmp_path / "run.h5"
+    copy.write_bytes(reference.read_bytes())
+    assert_one_line_refusal(hotelectron("plot", copy, "-o", copy), copy)
+    assert copy.read_bytes() == reference.read_bytes()
+    target = unwritable_folder(tmp_path) / "fig.png"
+    assert_one_line_refusal(hotelectron("plot", copy, "-o", target), target)
+    assert_one_line_refusal(hotelectron("plot", tmp_path / "absent.h5"), "absent.h5")
+
+
+def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_path):
+    scenario = write_scenario(tmp_path, SERIES, "series.toml")
+    folder = tmp_path / "series"
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", scenario), scenario)
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", unwritable_folder(tmp_path) / "series"), "series")
+    result = hotelectron("--quiet", "run", scenario, "-o", folder)
+    assert result.returncode == 0, result.stderr
+    first = {p.name: p.read_bytes() for p in folder.glob("point-*.h5")}
+    assert len(first) == 2
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", folder), folder, "--overwrite")
+    assert {p.name: p.read_bytes() for p in folder.glob("point-*.h5")} == first
+    result = hotelectron("--quiet", "run", scenario, "-o", folder, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in folder.glob("point-*.h5")) == sorted(first)
+
+
+def test_a_damaged_finished_point_stops_a_resumed_sweep_unless_overwrite(tmp_path):
+    scenario = write_scenario(tmp_path, SERIES, "series.toml")
+    folder = tmp_path / "series"
+    assert hotelectron("--quiet", "run", scenario, "-o", folder).returncode == 0
+    summary = (folder / "summary.csv").read_text()
+    point = folder / "point-0001.h5"
+    flip_bytes(point, "f")
+    damaged = point.read_bytes()
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", folder, "--resume"), point, "damaged")
+    assert point.read_bytes() == damaged
+    assert (folder / "summary.csv").read_text() == summary
+    result = hotelectron("--quiet", "run", scenario, "-o", folder, "--resume", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    assert hotelectron("plot", point, "-o", tmp_path / "fig.png").returncode == 0
