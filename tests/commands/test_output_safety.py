@@ -117,17 +117,21 @@ def flip_bytes(path, dataset="f"):
 
 
 # -- writes that cannot lie -------------------------------------------------------------------------
+@pytest.mark.parametrize("partial", [False, True], ids=["between frames", "mid-frame"])
 def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_file(tmp_path, reference, monkeypatch,
-                                                                                     caplog):
+                                                                                     caplog, partial):
     scenario = write_scenario(tmp_path)
     out = tmp_path / "full.h5"
     original = TrajectoryWriter._write_frame
     k = 13
 
-    def failing(self, index, *args):
+    def failing(self, index, full, *args):
         if index >= k:
+            if partial:  # the distribution of frame k reached the file, its time did not
+                self.fh["f"].resize(index + 1, axis=0)
+                self.fh["f"][index] = full
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return original(self, index, *args)
+        return original(self, index, full, *args)
 
     monkeypatch.setattr(TrajectoryWriter, "_write_frame", failing)
     assert main(["--quiet", "run", str(scenario), "-o", str(out)]) == 3
@@ -139,7 +143,8 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
         assert "No space left on device" in a.attrs["message"]
         assert a["time"].shape[0] == k
         for name in ("time", "dt", "f", "observables/current_middle", "observables/w_e"):
-            np.testing.assert_array_equal(a[name][:], b[name][:k])
+            np.testing.assert_array_equal(a[name][:k], b[name][:k])
+        assert a["f"].shape[0] == k + partial
         n_p = a["P"].shape[0]
         np.testing.assert_array_equal(a["P"][:], b["P"][:n_p])
 
@@ -316,3 +321,27 @@ def test_a_damaged_finished_point_stops_a_resumed_sweep_unless_overwrite(tmp_pat
     result = hotelectron("--quiet", "run", scenario, "-o", folder, "--resume", "--overwrite")
     assert result.returncode == 0, result.stderr
     assert hotelectron("plot", point, "-o", tmp_path / "fig.png").returncode == 0
+
+
+def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwrite(tmp_path):
+    steady = SERIES.split("[run]")[0] + '[run]\nmode = "steady"\n'
+    (tmp_path / "base.toml").write_text(steady.replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"'))
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('base = "base.toml"\n\n[axes]\n"reservoirs.bias" = ["0.1 mV", "0.2 mV"]\n')
+    folder = tmp_path / "points"
+    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", sweep), sweep)
+    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", unwritable_folder(tmp_path) / "p"), "p")
+    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", folder, "--plot", sweep), sweep)
+    assert sweep.read_text().startswith('base = "base.toml"')
+    result = hotelectron("--quiet", "sweep", sweep, "--serial", "-o", folder)
+    assert result.returncode == 0, result.stderr
+    point = folder / "point-0000.h5"
+    with h5py.File(point, "r+") as fh:
+        fh.attrs["marker"] = "first run"
+    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", folder), folder, "--overwrite")
+    with h5py.File(point, "r") as fh:
+        assert fh.attrs["marker"] == "first run"
+    result = hotelectron("--quiet", "sweep", sweep, "--serial", "-o", folder, "--overwrite")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(point, "r") as fh:
+        assert "marker" not in fh.attrs and fh.attrs["status"] == "finished"
