@@ -78,9 +78,10 @@ def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume:
     if resume:
         try:
             verify(path)
-        except DamagedFileError:
+        except DamagedFileError as exc:
             if not overwrite:
-                raise
+                msg = f"{exc}; --overwrite replaces it"
+                raise DamagedFileError(msg) from None
             return False
         return True
     if not overwrite:

@@ -17,17 +17,19 @@ A frame is complete when /time, /dt, /wall_time, /f and every observable hold it
 written last, so a run killed mid-frame leaves at most a partial frame that ``resume`` drops. Every
 dataset carries HDF5's Fletcher-32 checksum, so that damaged data fails to read (``verify``) rather
 than reading as numbers. A write that fails (a full disk, an I/O error) raises ``WriteError`` naming
-the file and the cause; the status becomes ``finished`` only after the final flush succeeded. A run
+the file and the cause; the status becomes ``finished`` only after the final flush succeeded. The
+chunk cache is off (every chunk is one frame, written once), so that a chunk write fails in the call
+that makes it rather than later, unseen, when HDF5 evicts the chunk. A run
 resumes from the last complete frame that has pair populations (every frame without pairs), with
 the step size it had there, so that it continues exactly as an uninterrupted run would.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import math
+import os
 import time
 from pathlib import Path
 
@@ -55,8 +57,8 @@ CHECKSUM = {"fletcher32": True}
 
 def error_cause(exc: BaseException) -> str:
     """The cause of an h5py or OS error on one line (``[Errno 28] No space left on device``)."""
-    if isinstance(exc, OSError) and exc.errno is not None:
-        return f"[Errno {exc.errno}] {exc.strerror or errno.errorcode.get(exc.errno, '')}"
+    if isinstance(exc, OSError) and exc.errno:  # h5py's strerror spans lines; the errno says it all
+        return f"[Errno {exc.errno}] {os.strerror(exc.errno)}"
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -84,7 +86,7 @@ def verify(path) -> None:
                 else:
                     ds[()]
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
-        msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)}); --overwrite replaces it"
+        msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
         raise DamagedFileError(msg) from None
 
 
@@ -116,7 +118,7 @@ class TrajectoryWriter:
             msg = f"pairs_every must be an integer >= 1; got {pairs_every!r}"
             raise ValueError(msg)
         try:
-            fh = h5py.File(Path(path), "w")
+            fh = h5py.File(Path(path), "w", rdcc_nbytes=0)
         except OSError as exc:
             msg = f"cannot create {path}: {error_cause(exc)}"
             raise WriteError(msg) from None
@@ -166,7 +168,7 @@ class TrajectoryWriter:
         of that frame and its step size."""
         verify(path)
         try:
-            fh = h5py.File(Path(path), "r+")
+            fh = h5py.File(Path(path), "r+", rdcc_nbytes=0)
         except OSError as exc:
             msg = f"cannot open {path} for writing: {error_cause(exc)}"
             raise WriteError(msg) from None

@@ -95,9 +95,10 @@ def _finished_row(point: Point, path: Path, overwrite: bool):
         return None
     try:
         verify(path)
-    except DamagedFileError:
+    except DamagedFileError as exc:
         if not overwrite:
-            raise
+            msg = f"{exc}; --overwrite runs the point again"
+            raise DamagedFileError(msg) from None
         log.warning("%s is damaged; running it again (--overwrite)", path)
         path.unlink()
         return None
