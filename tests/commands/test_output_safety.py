@@ -156,6 +156,47 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
             np.testing.assert_array_equal(a[name][:], b[name][:])
 
 
+@pytest.fixture
+def small_file_system(tmp_path):
+    """A 300 KB tmpfs (needs the right to mount: root in a container); skipped where it cannot be had."""
+    mount = tmp_path / "small-fs"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_real_full_file_system_stops_cleanly_and_resumes_elsewhere_bit_for_bit(tmp_path, small_file_system):
+    long = SMALL.replace('end_time = "0.3 tau_D"', 'end_time = "3 tau_D"')
+    scenario = write_scenario(tmp_path, long)
+    full = small_file_system / "full.h5"
+    result = hotelectron("--quiet", "run", scenario, "-o", full)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert errors == [line for line in result.stderr.splitlines() if "WARNING" not in line]
+    assert len(errors) == 1 and str(full) in errors[0] and "No space left on device" in errors[0]
+    with h5py.File(full, "r") as fh:
+        assert fh.attrs["status"] == "failed"
+        frames = fh["time"].shape[0]
+    assert 1 <= frames < 301
+    reference = tmp_path / "reference.h5"
+    assert hotelectron("--quiet", "run", scenario, "-o", reference).returncode == 0
+    moved = tmp_path / "moved.h5"
+    moved.write_bytes(full.read_bytes())
+    with h5py.File(moved, "r") as a, h5py.File(reference, "r") as b:
+        for name in ("time", "dt", "f", "observables/noise"):  # a partial frame after them is dropped on resume
+            np.testing.assert_array_equal(a[name][:frames], b[name][:frames])
+    result = hotelectron("--quiet", "run", scenario, "-o", moved, "--resume")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(moved, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "finished"
+        for name in DATASETS:
+            np.testing.assert_array_equal(a[name][:], b[name][:])
+
+
 def test_a_failing_final_flush_never_says_finished(tmp_path, monkeypatch, caplog):
     scenario = write_scenario(tmp_path)
     out = tmp_path / "flush.h5"
