@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=cmd_steady)
 
     p = subparsers.add_parser("show", help="print a scenario's derived quantities (T_sg, tau_s, tau_D, Gamma, grids)")
-    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("scenario", help="scenario TOML file, or a trajectory .h5 (its checksums are verified)")
     p.set_defaults(func=cmd_show)
 
     p = subparsers.add_parser("plot", help="draw the figure of a trajectory file or of a sweep's summary.csv")
@@ -58,7 +58,14 @@ def _series(path):
     from ..sweep import bias_series
 
     path = Path(path)
-    return bias_series(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        msg = f"{path}: not a scenario file (not UTF-8 text)"
+        raise ValueError(msg) from None
+    return bias_series(text, str(path))
 
 
 def _run_series(args, series, mode) -> int:
@@ -124,6 +131,8 @@ def cmd_show(args) -> int:
     """Print a scenario's derived quantities."""
     from ..io.scenario import parse_scenario
 
+    if Path(args.scenario).suffix == ".h5":
+        return _show_trajectory(Path(args.scenario))
     series = _series(args.scenario)
     if series is None:
         scenarios = [(args.scenario, _load(args.scenario))]
@@ -136,6 +145,31 @@ def cmd_show(args) -> int:
         for key, value in scenario.derived.items():
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
             print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def _show_trajectory(path: Path) -> int:
+    """Print a trajectory's status, frames and derived quantities, after verifying its checksums."""
+    import json
+
+    import h5py
+
+    from ..io.storage import verify
+
+    verify(path)
+    with h5py.File(path, "r") as fh:
+        times = fh["time"][:]
+        attrs = dict(fh.attrs)
+    last = f", last t = {times[-1]:.6g} tau_D" if times.size else ""
+    print(f"# {path}: status {attrs['status']}, {times.size} frame(s){last}, mode {attrs.get('mode', 'evolve')}, "
+          f"energy unit {attrs.get('energy_unit', 'E0')}")
+    if attrs.get("message"):
+        print(f"message  {attrs['message']}")
+    derived = json.loads(attrs.get("derived", "{}"))
+    width = max((len(k) for k in derived), default=0)
+    for key, value in derived.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown}")
     return 0
 
 

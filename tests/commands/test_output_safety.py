@@ -238,6 +238,7 @@ def test_flipped_data_bytes_are_detected_by_resume_and_plot(tmp_path, reference,
     assert_one_line_refusal(hotelectron("run", scenario, "-o", damaged, "--resume"), damaged, "damaged")
     assert_one_line_refusal(hotelectron("plot", damaged, "-o", tmp_path / "fig.png"), damaged, "damaged")
     assert not (tmp_path / "fig.png").exists()
+    assert_one_line_refusal(hotelectron("show", damaged), damaged, "damaged")
     assert damaged.read_bytes() == before
 
 
@@ -249,6 +250,8 @@ def test_an_intact_file_plots_and_resumes_as_finished(tmp_path, reference):
     assert result.returncode == 0, result.stderr
     assert hotelectron("plot", copy, "-o", tmp_path / "fig.png").returncode == 0
     assert (tmp_path / "fig.png").stat().st_size > 10_000
+    shown = hotelectron("show", copy)
+    assert shown.returncode == 0 and "status finished, 31 frame(s)" in shown.stdout, shown.stderr
 
 
 # -- output paths checked before any work -----------------------------------------------------------
