@@ -16,7 +16,7 @@ from pathlib import Path
 
 import h5py
 
-from ..io.storage import STATUS_FAILED, STATUS_FINISHED, DamagedFileError, verify
+from ..io.storage import STATUS_FAILED, STATUS_FINISHED, DamagedFileError, WriteError, verify
 from .spec import Point, Sweep
 from .summary import failed_row, summarise_file, write_summary
 
@@ -66,7 +66,7 @@ def run_point(text: str, path: str, params: dict, index: int) -> dict:
         try:
             run_scenario(scenario, path, resume=resume)
         except (OSError, KeyError, ValueError) as exc:
-            if not resume:
+            if not resume or isinstance(exc, WriteError):  # a full disk is not cured by starting again
                 raise
             log.warning("%s cannot be continued (%s); running it again from the start", path, exc)
             run_scenario(scenario, path)
