@@ -288,9 +288,10 @@ def test_an_existing_result_is_kept_unless_overwrite(tmp_path, reference):
         np.testing.assert_array_equal(a["f"][:], b["f"][:])
 
 
-def unwritable_folder(tmp_path) -> Path:
+@pytest.fixture
+def unwritable(tmp_path):
     """A folder in which no file can be created: read-only by its bits, or (for root, whom bits do
-    not stop) a folder under /proc."""
+    not stop) a read-only file system, else a folder under /proc."""
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
@@ -298,14 +299,20 @@ def unwritable_folder(tmp_path) -> Path:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError:
-        return folder
+        yield folder
+        folder.chmod(0o755)
+        return
     folder.chmod(0o755)
-    return Path("/proc/self")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                             capture_output=True).returncode == 0
+    yield folder if mounted else Path("/proc/self")
+    if mounted:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 @pytest.mark.parametrize("case", ["scenario", "directory", "missing folder", "unwritable", "plot is scenario",
                                   "plot is output", "plot onto data"])
-def test_bad_output_paths_are_refused_before_any_work(tmp_path, case):
+def test_bad_output_paths_are_refused_before_any_work(tmp_path, unwritable, case):
     scenario = write_scenario(tmp_path)
     data = tmp_path / "notes.txt"
     data.write_text("the user's notes\n")
@@ -313,7 +320,7 @@ def test_bad_output_paths_are_refused_before_any_work(tmp_path, case):
         "scenario": ["-o", scenario],
         "directory": ["-o", tmp_path],
         "missing folder": ["-o", tmp_path / "no" / "such" / "out.h5"],
-        "unwritable": ["-o", unwritable_folder(tmp_path) / "out.h5"],
+        "unwritable": ["-o", unwritable / "out.h5"],
         "plot is scenario": ["-o", tmp_path / "out.h5", "--plot", scenario],
         "plot is output": ["-o", tmp_path / "out.h5", "--plot", tmp_path / "out.h5"],
         "plot onto data": ["-o", tmp_path / "out.h5", "--plot", data],
@@ -325,21 +332,21 @@ def test_bad_output_paths_are_refused_before_any_work(tmp_path, case):
     assert not (tmp_path / "out.h5").exists()
 
 
-def test_plot_refuses_to_draw_onto_its_input_or_an_unwritable_place(tmp_path, reference):
+def test_plot_refuses_to_draw_onto_its_input_or_an_unwritable_place(tmp_path, reference, unwritable):
     copy = tmp_path / "run.h5"
     copy.write_bytes(reference.read_bytes())
     assert_one_line_refusal(hotelectron("plot", copy, "-o", copy), copy)
     assert copy.read_bytes() == reference.read_bytes()
-    target = unwritable_folder(tmp_path) / "fig.png"
+    target = unwritable / "fig.png"
     assert_one_line_refusal(hotelectron("plot", copy, "-o", target), target)
     assert_one_line_refusal(hotelectron("plot", tmp_path / "absent.h5"), "absent.h5")
 
 
-def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_path):
+def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_path, unwritable):
     scenario = write_scenario(tmp_path, SERIES, "series.toml")
     folder = tmp_path / "series"
     assert_one_line_refusal(hotelectron("run", scenario, "-o", scenario), scenario)
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", unwritable_folder(tmp_path) / "series"), "series")
+    assert_one_line_refusal(hotelectron("run", scenario, "-o", unwritable / "series"), "series")
     result = hotelectron("--quiet", "run", scenario, "-o", folder)
     assert result.returncode == 0, result.stderr
     first = {p.name: p.read_bytes() for p in folder.glob("point-*.h5")}
@@ -367,14 +374,14 @@ def test_a_damaged_finished_point_stops_a_resumed_sweep_unless_overwrite(tmp_pat
     assert hotelectron("plot", point, "-o", tmp_path / "fig.png").returncode == 0
 
 
-def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwrite(tmp_path):
+def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwrite(tmp_path, unwritable):
     steady = SERIES.split("[run]")[0] + '[run]\nmode = "steady"\n'
     (tmp_path / "base.toml").write_text(steady.replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"'))
     sweep = tmp_path / "sweep.toml"
     sweep.write_text('base = "base.toml"\n\n[axes]\n"reservoirs.bias" = ["0.1 mV", "0.2 mV"]\n')
     folder = tmp_path / "points"
     assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", sweep), sweep)
-    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", unwritable_folder(tmp_path) / "p"), "p")
+    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", unwritable / "p"), "p")
     assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", folder, "--plot", sweep), sweep)
     assert sweep.read_text().startswith('base = "base.toml"')
     result = hotelectron("--quiet", "sweep", sweep, "--serial", "-o", folder)
