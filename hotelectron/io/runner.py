@@ -4,7 +4,8 @@ progress is shown is the caller's choice (a ``progress(t, t_end)`` callback).
 
 A failure (bad numbers, non-convergence, a write that fails, an interrupt) marks the file ``failed``
 with the message and re-raises; frames written before it stay readable, and ``resume=True``
-continues a killed run. A file to be resumed is verified first (its checksums): a damaged one raises ``DamagedFileError``.
+continues a killed run. A file to be resumed is verified first (its checksums): a damaged one
+raises ``DamagedFileError``.
 """
 
 from __future__ import annotations

@@ -96,6 +96,15 @@ def read_status(path) -> str:
         return str(fh.attrs["status"])
 
 
+def _discard(fh: h5py.File, path: Path) -> None:
+    """Close a file that could not be set up (ignoring further write errors) and remove it."""
+    try:
+        fh.close()
+    except (OSError, RuntimeError) as exc:
+        log.debug("closing %s: %s", path, error_cause(exc))
+    path.unlink(missing_ok=True)
+
+
 class TrajectoryWriter:
     """Writes frames of a wire run to HDF5; use ``create`` for a new file, ``resume`` for an old one."""
 
@@ -122,44 +131,49 @@ class TrajectoryWriter:
         except OSError as exc:
             msg = f"cannot create {path}: {error_cause(exc)}"
             raise WriteError(msg) from None
-        fh.attrs.update(
-            scenario=scenario, version=__version__, derived=json.dumps(derived or {}, sort_keys=True),
-            energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every, mode=mode,
-        )
-        grid = fh.create_group("grid")
-        box = mode == "box"
-        scales = {
-            "x": (np.array([0.5]) if box else problem.wire.values, "L"),
-            "energy": (problem.energy.values, "E0"),
-        }
-        if problem.pairs is not None:
-            scales["V"] = (problem.pairs.couplings.values, "E0")
-        for name, (values, units) in scales.items():
-            ds = grid.create_dataset(name, data=values, chunks=values.shape, **CHECKSUM)
-            ds.attrs["units"] = units
-            ds.make_scale(name)
-        n_x, n_e = (1 if box else problem.wire.n), problem.energy.n
-        for name, units in (("time", "tau_D"), ("dt", "tau_D"), ("wall_time", "s")):
-            fh.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM).attrs["units"] = units
-        fh["time"].make_scale("time")
-        f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
-                              chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
-        for axis, scale in enumerate(("time", "grid/x", "grid/energy")):
-            f.dims[axis].attach_scale(fh[scale])
-        if problem.pairs is not None:
-            n_levels = problem.pairs.n_levels
-            shape = (1 if box else problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
-            P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
-                                  chunks=(1, *shape), compression="gzip", compression_opts=4, **CHECKSUM)
-            P.dims[2].attach_scale(fh["grid/V"])
-            fh.create_dataset("P_frame", shape=(0,), maxshape=(None,), dtype=np.int64, **CHECKSUM)
-        group = fh.create_group("observables")
-        for name in observables:
-            ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM)
-            ds.dims[0].attach_scale(fh["time"])
-            if name in UNDEFINED:
-                ds.attrs["undefined"] = UNDEFINED[name]
-        fh.flush()
+        try:
+            fh.attrs.update(
+                scenario=scenario, version=__version__, derived=json.dumps(derived or {}, sort_keys=True),
+                energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every, mode=mode,
+            )
+            grid = fh.create_group("grid")
+            box = mode == "box"
+            scales = {
+                "x": (np.array([0.5]) if box else problem.wire.values, "L"),
+                "energy": (problem.energy.values, "E0"),
+            }
+            if problem.pairs is not None:
+                scales["V"] = (problem.pairs.couplings.values, "E0")
+            for name, (values, units) in scales.items():
+                ds = grid.create_dataset(name, data=values, chunks=values.shape, **CHECKSUM)
+                ds.attrs["units"] = units
+                ds.make_scale(name)
+            n_x, n_e = (1 if box else problem.wire.n), problem.energy.n
+            for name, units in (("time", "tau_D"), ("dt", "tau_D"), ("wall_time", "s")):
+                fh.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM).attrs["units"] = units
+            fh["time"].make_scale("time")
+            f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
+                                  chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
+            for axis, scale in enumerate(("time", "grid/x", "grid/energy")):
+                f.dims[axis].attach_scale(fh[scale])
+            if problem.pairs is not None:
+                n_levels = problem.pairs.n_levels
+                shape = (1 if box else problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
+                P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
+                                      chunks=(1, *shape), compression="gzip", compression_opts=4, **CHECKSUM)
+                P.dims[2].attach_scale(fh["grid/V"])
+                fh.create_dataset("P_frame", shape=(0,), maxshape=(None,), dtype=np.int64, **CHECKSUM)
+            group = fh.create_group("observables")
+            for name in observables:
+                ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM)
+                ds.dims[0].attach_scale(fh["time"])
+                if name in UNDEFINED:
+                    ds.attrs["undefined"] = UNDEFINED[name]
+            fh.flush()
+        except (OSError, RuntimeError) as exc:  # a full disk already: leave no half-made file
+            _discard(fh, Path(path))
+            msg = f"cannot create {path}: {error_cause(exc)}"
+            raise WriteError(msg) from None
         return cls(fh, pairs_every, time.perf_counter())
 
     @classmethod

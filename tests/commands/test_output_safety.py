@@ -157,15 +157,39 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
 
 
 @pytest.fixture
-def small_file_system(tmp_path):
-    """A 300 KB tmpfs (needs the right to mount: root in a container); skipped where it cannot be had."""
-    mount = tmp_path / "small-fs"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {done.stderr.decode().strip()}")
+def tmpfs(tmp_path):
+    """Mounts a tmpfs of a given size (needs the right to mount: root in a container); skips the test
+    where it cannot."""
+    mounts = []
+
+    def mount(size):
+        folder = tmp_path / f"fs-{size}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a small file system here: {done.stderr.decode().strip()}")
+        mounts.append(folder)
+        return folder
+
     yield mount
-    subprocess.run(["umount", str(mount)], check=True)
+    for folder in mounts:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.fixture
+def small_file_system(tmpfs):
+    return tmpfs("300k")
+
+
+def test_a_file_system_too_small_for_the_layout_leaves_no_file(tmp_path, tmpfs):
+    scenario = write_scenario(tmp_path)
+    out = tmpfs("4k") / "none.h5"
+    result = hotelectron("--quiet", "run", scenario, "-o", out)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "WARNING" not in line]
+    assert len(errors) == 1 and f"cannot create {out}" in errors[0] and "No space left on device" in errors[0]
+    assert not out.exists()
 
 
 def test_a_real_full_file_system_stops_cleanly_and_resumes_elsewhere_bit_for_bit(tmp_path, small_file_system):
