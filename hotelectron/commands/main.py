@@ -12,6 +12,7 @@ import logging
 import sys
 
 from .. import __version__
+from ..io.errors import WriteError
 from . import bench, info, run, sweep, transport
 
 log = logging.getLogger("hotelectron")
@@ -45,11 +46,17 @@ def main(argv=None) -> int:
         log.error("interrupted; what was written is kept (a file being written is marked failed, or left "
                   "running when its worker was stopped) and --resume continues it")
         return 130
+    except WriteError as exc:  # a full disk or an I/O error: the file says failed (if it still could)
+        log.error("%s", exc)
+        return 3
     except (RuntimeError, FloatingPointError) as exc:  # numerical trouble: the file says failed
         log.error("numerical failure: %s", exc)
         return 3
     except (ValueError, FileNotFoundError, KeyError) as exc:
         log.error("%s", exc)
+        return 2
+    except OSError as exc:  # a file that cannot be read (or a place that cannot be written)
+        log.error("%s", " ".join(str(exc).split()))
         return 2
 
 

@@ -20,6 +20,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="OUT.h5",
                    help="output file (default: the scenario's name .h5); a folder for a list of biases")
     p.add_argument("--resume", action="store_true", help="continue a killed run from its last complete frame")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing (or damaged) output file")
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
     p.set_defaults(func=cmd_run)
@@ -28,11 +29,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings")
     p.add_argument("-o", "--output", metavar="OUT.h5", help="output file (default: the scenario's name .h5)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the figure of the result")
     p.set_defaults(func=cmd_steady)
 
     p = subparsers.add_parser("show", help="print a scenario's derived quantities (T_sg, tau_s, tau_D, Gamma, grids)")
-    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("scenario", help="scenario TOML file, or a trajectory .h5 (its checksums are verified)")
     p.set_defaults(func=cmd_show)
 
     p = subparsers.add_parser("plot", help="draw the figure of a trajectory file or of a sweep's summary.csv")
@@ -56,7 +58,14 @@ def _series(path):
     from ..sweep import bias_series
 
     path = Path(path)
-    return bias_series(path.read_text(encoding="utf-8"), str(path)) if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        msg = f"{path}: not a scenario file (not UTF-8 text)"
+        raise ValueError(msg) from None
+    return bias_series(text, str(path))
 
 
 def _run_series(args, series, mode) -> int:
@@ -69,10 +78,15 @@ def _run_series(args, series, mode) -> int:
         run["mode"] = mode
         for key in EVOLVE_ONLY:
             run.pop(key, None)
+    from ..io.outputs import check_figure_output, check_folder_output
+
     output = Path(args.output) if args.output else Path(Path(args.scenario).stem)
     if output.suffix == ".h5":
         msg = f"-o {output}: a list of biases writes a folder of point files; give a folder name"
         raise ValueError(msg)
+    check_folder_output(output, [args.scenario])
+    if args.plot:
+        check_figure_output(args.plot, [args.scenario, output / "summary.csv"])
     return run_points(series, output, args)
 
 
@@ -82,16 +96,22 @@ def cmd_run(args, mode=None) -> int:
 
     from ..io.runner import run_scenario
 
+    from ..io.outputs import check_figure_output, check_trajectory_output
+
     series = _series(args.scenario)
     if series is not None:
         return _run_series(args, series, mode)
+    output = _default_output(args.scenario, args.output)
+    resume = check_trajectory_output(output, [args.scenario], overwrite=args.overwrite,
+                                     resume=getattr(args, "resume", False))
+    if args.plot:
+        check_figure_output(args.plot, [args.scenario, output])
     scenario = _load(args.scenario)
     if mode is not None:
         scenario = dataclasses.replace(scenario, mode=mode)
-    output = _default_output(args.scenario, args.output)
     progress = RunProgress(scenario.end_time, args.quiet)
     try:
-        run_scenario(scenario, output, resume=getattr(args, "resume", False), progress=progress)
+        run_scenario(scenario, output, resume=resume, progress=progress)
     finally:
         progress.close()
     log.info("wrote %s", output)
@@ -111,6 +131,8 @@ def cmd_show(args) -> int:
     """Print a scenario's derived quantities."""
     from ..io.scenario import parse_scenario
 
+    if Path(args.scenario).suffix == ".h5":
+        return _show_trajectory(Path(args.scenario))
     series = _series(args.scenario)
     if series is None:
         scenarios = [(args.scenario, _load(args.scenario))]
@@ -126,9 +148,41 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _show_trajectory(path: Path) -> int:
+    """Print a trajectory's status, frames and derived quantities, after verifying its checksums."""
+    import json
+
+    import h5py
+
+    from ..io.storage import verify
+
+    verify(path)
+    with h5py.File(path, "r") as fh:
+        times = fh["time"][:]
+        attrs = dict(fh.attrs)
+    last = f", last t = {times[-1]:.6g} tau_D" if times.size else ""
+    print(f"# {path}: status {attrs['status']}, {times.size} frame(s){last}, mode {attrs.get('mode', 'evolve')}, "
+          f"energy unit {attrs.get('energy_unit', 'E0')}")
+    if attrs.get("message"):
+        print(f"message  {attrs['message']}")
+    derived = json.loads(attrs.get("derived", "{}"))
+    width = max((len(k) for k in derived), default=0)
+    for key, value in derived.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        print(f"{key:<{width}}  {shown}")
+    return 0
+
+
 def cmd_plot(args) -> int:
     """Draw the figure of a trajectory file, or of a sweep's summary table (``.csv``)."""
-    if Path(args.file).suffix == ".csv":
+    from ..io.outputs import check_figure_output
+
+    path = Path(args.file)
+    if not path.is_file():
+        msg = f"{path}: no such file"
+        raise FileNotFoundError(msg)
+    check_figure_output(args.output if args.output else path.with_suffix(".png"), [path])
+    if path.suffix == ".csv":
         from ..sweep import plot_summary as draw
     else:
         from ..io.plots import plot_trajectory as draw

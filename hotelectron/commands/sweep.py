@@ -21,6 +21,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: the number of cores)")
     p.add_argument("--serial", action="store_true", help="no Dask: run the points one after another in this process")
     p.add_argument("--resume", action="store_true", help="skip finished points, continue the others")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing point files (with --resume: only damaged ones)")
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the summary figure")
     p.set_defaults(func=cmd_sweep)
@@ -40,7 +42,8 @@ def run_points(sweep, output, args, client=None) -> int:
 
     progress = PointProgress(len(sweep), args.quiet)
     try:
-        result = run_sweep(sweep, output, client=client, resume=getattr(args, "resume", False), progress=progress)
+        result = run_sweep(sweep, output, client=client, resume=getattr(args, "resume", False),
+                           overwrite=getattr(args, "overwrite", False), progress=progress)
     finally:
         progress.close()
     log.info("wrote %s (%d points, %d failed)", result.summary, len(result.rows), len(result.failed))
@@ -56,8 +59,13 @@ def cmd_sweep(args) -> int:
     """Run a sweep file's points on Dask: a LocalCluster here, or the cluster at --scheduler."""
     from ..sweep import load_sweep, local_client
 
+    from ..io.outputs import check_figure_output, check_folder_output
+
     sweep = load_sweep(args.sweep)
     output = Path(args.output or sweep.output or Path(args.sweep).stem)
+    check_folder_output(output, [args.sweep])
+    if args.plot:
+        check_figure_output(args.plot, [args.sweep, output / "summary.csv"])
     quiet_dask()
     if sum(map(bool, (args.serial, args.scheduler, args.workers is not None))) > 1:
         msg = "--serial, --scheduler and --workers exclude each other: choose one"

@@ -16,6 +16,7 @@ import numpy as np
 from ..kinetics.grids import EnergyGrid
 from ..wire.observables import effective_temperature
 from ..units import BOLTZMANN_J_PER_K
+from .storage import verify
 
 __all__ = ["plot_trajectory"]
 
@@ -33,6 +34,7 @@ def plot_trajectory(path, output=None) -> Path:
 
     path = Path(path)
     output = Path(output) if output is not None else path.with_suffix(".png")
+    verify(path)  # damaged data fails here (DamagedFileError), not as a figure of wrong numbers
     with h5py.File(path, "r") as fh:
         energies = fh["grid/energy"][:]
         x = fh["grid/x"][:]

@@ -2,8 +2,10 @@
 closed-box quench. What happens is described by the scenario; when frames are written and how
 progress is shown is the caller's choice (a ``progress(t, t_end)`` callback).
 
-A failure (bad numbers, non-convergence, an interrupt) marks the file ``failed`` with the message
-and re-raises; frames written before it stay readable, and ``resume=True`` continues a killed run.
+A failure (bad numbers, non-convergence, a write that fails, an interrupt) marks the file ``failed``
+with the message and re-raises; frames written before it stay readable, and ``resume=True``
+continues a killed run. A file to be resumed is verified first (its checksums): a damaged one
+raises ``DamagedFileError``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from ..wire.evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
 from ..wire.observables import observables
 from ..wire.steady import steady_state
-from .storage import STATUS_FAILED, TrajectoryWriter, frame_times, read_status
+from .storage import STATUS_FAILED, STATUS_FINISHED, TrajectoryWriter, frame_times, read_status, verify
 from ..wire.problem import fermi
 
 __all__ = ["BOX_OBSERVABLES", "WIRE_OBSERVABLES", "run_scenario"]
@@ -85,10 +87,16 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
     box = scenario.mode == "box"
     names = BOX_OBSERVABLES if box else WIRE_OBSERVABLES
     scalars = _box_scalars if box else _wire_scalars
-    if resume and output.exists() and read_status(output) == "finished":
-        log.info("%s is already finished; nothing to resume", output)
-        return output
     if resume and output.exists():
+        try:
+            status = read_status(output)
+        except (OSError, KeyError):
+            verify(output)  # raises DamagedFileError, naming the file
+            raise
+        if status == STATUS_FINISHED:
+            verify(output)  # a finished file with damaged data is not a result
+            log.info("%s is already finished; nothing to resume", output)
+            return output
         writer, state, dt = TrajectoryWriter.resume(output, problem)
         log.info("resuming %s at t = %g tau_D (frame %d)", output, state.t, writer.frames - 1)
     else:
@@ -108,13 +116,13 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         if message and not warned:
             warned = True
             log.warning("%s", message)
-            writer.fh.attrs["edge_warning"] = message
+            writer.set_attrs(edge_warning=message)
 
     try:
         if scenario.mode == "steady":
             solution = steady_state(problem)
             state = State(0.0, solution.f[1:-1], solution.P)
-            writer.fh.attrs.update(newton_iterations=solution.iterations, residual=solution.residual)
+            writer.set_attrs(newton_iterations=solution.iterations, residual=solution.residual)
             write(state, 0.0)
         else:
             evolution = Evolution(BoxProblem(problem.collisions) if box else problem)
@@ -130,7 +138,7 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
                 write(state, evolution.dt)
                 if progress is not None:
                     progress(state.t, scenario.end_time)
-            writer.fh.attrs.update(steps=evolution.steps, rejected_steps=evolution.rejected)
+            writer.set_attrs(steps=evolution.steps, rejected_steps=evolution.rejected)
     except BaseException as exc:  # an interrupt too: the file must say that the run did not finish
         writer.close(STATUS_FAILED, f"{type(exc).__name__}: {exc}")
         raise

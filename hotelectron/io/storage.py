@@ -14,7 +14,12 @@ Layout (all energies in the run's energy unit E0, positions in L, times in tau_D
                           status ("running", "finished" or "failed") and message
 
 A frame is complete when /time, /dt, /wall_time, /f and every observable hold it; the time is
-written last, so a run killed mid-frame leaves at most a partial frame that ``resume`` drops. A run
+written last, so a run killed mid-frame leaves at most a partial frame that ``resume`` drops. Every
+dataset carries HDF5's Fletcher-32 checksum, so that damaged data fails to read (``verify``) rather
+than reading as numbers. A write that fails (a full disk, an I/O error) raises ``WriteError`` naming
+the file and the cause; the status becomes ``finished`` only after the final flush succeeded. The
+chunk cache is off (every chunk is one frame, written once), so that a chunk write fails in the call
+that makes it rather than later, unseen, when HDF5 evicts the chunk. A run
 resumes from the last complete frame that has pair populations (every frame without pairs), with
 the step size it had there, so that it continues exactly as an uninterrupted run would.
 """
@@ -22,7 +27,9 @@ the step size it had there, so that it continues exactly as an uninterrupted run
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 import time
 from pathlib import Path
 
@@ -32,13 +39,55 @@ import numpy as np
 from .. import __version__
 from ..wire.evolution import State
 from ..wire.problem import WireProblem
+from .errors import DamagedFileError, WriteError
 
-__all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "TrajectoryWriter", "frame_times", "read_status"]
+__all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "TrajectoryWriter", "WriteError",
+           "error_cause", "frame_times", "read_status", "verify"]
+
+log = logging.getLogger(__name__)
 
 STATUS_RUNNING, STATUS_FINISHED, STATUS_FAILED = "running", "finished", "failed"
 
 # Observables that are legitimately undefined in some states; the file says so in an attribute.
 UNDEFINED = {"fano": "NaN where the current in the middle of the wire vanishes (no bias, or t = 0 of a quench)"}
+
+
+CHECKSUM = {"fletcher32": True}
+
+
+def error_cause(exc: BaseException) -> str:
+    """The cause of an h5py or OS error on one line (``[Errno 28] No space left on device``)."""
+    if isinstance(exc, OSError) and exc.errno:  # h5py's strerror spans lines; the errno says it all
+        return f"[Errno {exc.errno}] {os.strerror(exc.errno)}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def verify(path) -> None:
+    """Read every dataset of a trajectory file (one frame at a time); raises ``DamagedFileError``
+    naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as fh:
+            for key in ("status", "scenario", "pairs_every"):
+                if key not in fh.attrs:
+                    msg = f"attribute {key!r} is missing"
+                    raise KeyError(msg)
+            names = []
+            fh.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+            for name in ("time", "dt", "wall_time", "f"):
+                if name not in names:
+                    msg = f"dataset {name!r} is missing"
+                    raise KeyError(msg)
+            for name in names:
+                ds = fh[name]
+                if ds.ndim > 1:
+                    for i in range(ds.shape[0]):
+                        ds[i]
+                else:
+                    ds[()]
+    except (OSError, KeyError, RuntimeError, ValueError) as exc:
+        msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
+        raise DamagedFileError(msg) from None
 
 
 def read_status(path) -> str:
@@ -47,11 +96,21 @@ def read_status(path) -> str:
         return str(fh.attrs["status"])
 
 
+def _discard(fh: h5py.File, path: Path) -> None:
+    """Close a file that could not be set up (ignoring further write errors) and remove it."""
+    try:
+        fh.close()
+    except (OSError, RuntimeError) as exc:
+        log.debug("closing %s: %s", path, error_cause(exc))
+    path.unlink(missing_ok=True)
+
+
 class TrajectoryWriter:
     """Writes frames of a wire run to HDF5; use ``create`` for a new file, ``resume`` for an old one."""
 
     def __init__(self, fh: h5py.File, pairs_every: int, start_wall: float):
         self.fh = fh
+        self.path = Path(fh.filename)
         self.pairs_every = pairs_every
         self.start_wall = start_wall
 
@@ -67,52 +126,66 @@ class TrajectoryWriter:
         if not (isinstance(pairs_every, int) and pairs_every >= 1):
             msg = f"pairs_every must be an integer >= 1; got {pairs_every!r}"
             raise ValueError(msg)
-        fh = h5py.File(Path(path), "w")
-        fh.attrs.update(
-            scenario=scenario, version=__version__, derived=json.dumps(derived or {}, sort_keys=True),
-            energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every, mode=mode,
-        )
-        grid = fh.create_group("grid")
-        box = mode == "box"
-        scales = {
-            "x": (np.array([0.5]) if box else problem.wire.values, "L"),
-            "energy": (problem.energy.values, "E0"),
-        }
-        if problem.pairs is not None:
-            scales["V"] = (problem.pairs.couplings.values, "E0")
-        for name, (values, units) in scales.items():
-            ds = grid.create_dataset(name, data=values)
-            ds.attrs["units"] = units
-            ds.make_scale(name)
-        n_x, n_e = (1 if box else problem.wire.n), problem.energy.n
-        for name, units in (("time", "tau_D"), ("dt", "tau_D"), ("wall_time", "s")):
-            fh.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float).attrs["units"] = units
-        fh["time"].make_scale("time")
-        f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
-                              chunks=(1, n_x, n_e), compression="gzip", compression_opts=4)
-        for axis, scale in enumerate(("time", "grid/x", "grid/energy")):
-            f.dims[axis].attach_scale(fh[scale])
-        if problem.pairs is not None:
-            n_levels = problem.pairs.n_levels
-            shape = (1 if box else problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
-            P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
-                                  chunks=(1, *shape), compression="gzip", compression_opts=4)
-            P.dims[2].attach_scale(fh["grid/V"])
-            fh.create_dataset("P_frame", shape=(0,), maxshape=(None,), dtype=np.int64)
-        group = fh.create_group("observables")
-        for name in observables:
-            ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float)
-            ds.dims[0].attach_scale(fh["time"])
-            if name in UNDEFINED:
-                ds.attrs["undefined"] = UNDEFINED[name]
-        fh.flush()
+        try:
+            fh = h5py.File(Path(path), "w", rdcc_nbytes=0)
+        except OSError as exc:
+            msg = f"cannot create {path}: {error_cause(exc)}"
+            raise WriteError(msg) from None
+        try:
+            fh.attrs.update(
+                scenario=scenario, version=__version__, derived=json.dumps(derived or {}, sort_keys=True),
+                energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every, mode=mode,
+            )
+            grid = fh.create_group("grid")
+            box = mode == "box"
+            scales = {
+                "x": (np.array([0.5]) if box else problem.wire.values, "L"),
+                "energy": (problem.energy.values, "E0"),
+            }
+            if problem.pairs is not None:
+                scales["V"] = (problem.pairs.couplings.values, "E0")
+            for name, (values, units) in scales.items():
+                ds = grid.create_dataset(name, data=values, chunks=values.shape, **CHECKSUM)
+                ds.attrs["units"] = units
+                ds.make_scale(name)
+            n_x, n_e = (1 if box else problem.wire.n), problem.energy.n
+            for name, units in (("time", "tau_D"), ("dt", "tau_D"), ("wall_time", "s")):
+                fh.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM).attrs["units"] = units
+            fh["time"].make_scale("time")
+            f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
+                                  chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
+            for axis, scale in enumerate(("time", "grid/x", "grid/energy")):
+                f.dims[axis].attach_scale(fh[scale])
+            if problem.pairs is not None:
+                n_levels = problem.pairs.n_levels
+                shape = (1 if box else problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
+                P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
+                                      chunks=(1, *shape), compression="gzip", compression_opts=4, **CHECKSUM)
+                P.dims[2].attach_scale(fh["grid/V"])
+                fh.create_dataset("P_frame", shape=(0,), maxshape=(None,), dtype=np.int64, **CHECKSUM)
+            group = fh.create_group("observables")
+            for name in observables:
+                ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM)
+                ds.dims[0].attach_scale(fh["time"])
+                if name in UNDEFINED:
+                    ds.attrs["undefined"] = UNDEFINED[name]
+            fh.flush()
+        except (OSError, RuntimeError) as exc:  # a full disk already: leave no half-made file
+            _discard(fh, Path(path))
+            msg = f"cannot create {path}: {error_cause(exc)}"
+            raise WriteError(msg) from None
         return cls(fh, pairs_every, time.perf_counter())
 
     @classmethod
     def resume(cls, path, problem: WireProblem) -> tuple["TrajectoryWriter", State, float]:
         """Reopen a file, drop what follows its last resumable frame, and return the writer, the state
         of that frame and its step size."""
-        fh = h5py.File(Path(path), "r+")
+        verify(path)
+        try:
+            fh = h5py.File(Path(path), "r+", rdcc_nbytes=0)
+        except OSError as exc:
+            msg = f"cannot open {path} for writing: {error_cause(exc)}"
+            raise WriteError(msg) from None
         pairs_every = int(fh.attrs["pairs_every"])
         complete = min([fh["time"].shape[0], fh["dt"].shape[0], fh["wall_time"].shape[0], fh["f"].shape[0]]
                        + [ds.shape[0] for ds in fh["observables"].values()])
@@ -163,7 +236,14 @@ class TrajectoryWriter:
         if not all(np.all(np.isfinite(v)) for v in values):
             msg = f"non-finite values in the frame at t = {state.t:g} tau_D; nothing written"
             raise FloatingPointError(msg)
-        index = self.frames
+        try:
+            self._write_frame(self.frames, full, dt, observables, state)
+            self.fh.flush()
+        except (OSError, RuntimeError) as exc:  # h5py reports HDF5 failures as either
+            msg = f"cannot write frame {self.frames} to {self.path}: {error_cause(exc)}"
+            raise WriteError(msg) from None
+
+    def _write_frame(self, index: int, full, dt: float, observables: dict, state: State) -> None:
         for ds, value in ((self.fh["f"], full), (self.fh["dt"], dt), (self.fh["wall_time"], time.perf_counter() - self.start_wall)):
             ds.resize(index + 1, axis=0)
             ds[index] = value
@@ -182,15 +262,49 @@ class TrajectoryWriter:
             self.fh["P_frame"][n_p] = index
         self.fh["time"].resize(index + 1, axis=0)  # last: it marks the frame complete
         self.fh["time"][index] = state.t
-        self.fh.flush()
+
+    def set_attrs(self, **attrs) -> None:
+        """Set attributes of the root group (``WriteError`` when they cannot be written)."""
+        try:
+            self.fh.attrs.update(attrs)
+        except (OSError, RuntimeError) as exc:
+            msg = f"cannot write attributes {sorted(attrs)} to {self.path}: {error_cause(exc)}"
+            raise WriteError(msg) from None
 
     def close(self, status: str = STATUS_FINISHED, message: str = "") -> None:
-        """Mark the run finished (or failed, with the message) and close the file."""
+        """Mark the run finished (or failed, with the message) and close the file.
+
+        ``finished`` is written only after the frames were flushed; if that flush fails the file is
+        marked failed (when it still can be) and ``WriteError`` is raised. Marking a file failed is
+        best effort: when even that cannot be written the status stays ``running``.
+        """
         if status not in (STATUS_FINISHED, STATUS_FAILED):
             msg = f"status must be {STATUS_FINISHED!r} or {STATUS_FAILED!r}; got {status!r}"
             raise ValueError(msg)
-        self.fh.attrs.update(status=status, message=message)
-        self.fh.close()
+        if not self.fh.id.valid:
+            return
+        if status == STATUS_FINISHED:
+            try:
+                self.fh.flush()
+                self.fh.attrs.update(status=status, message=message)
+                self.fh.flush()
+                self.fh.close()
+                return
+            except (OSError, RuntimeError) as exc:
+                error = f"cannot finish {self.path}: {error_cause(exc)}"
+                self._close_failed(error)
+                raise WriteError(error) from None
+        self._close_failed(message)
+
+    def _close_failed(self, message: str) -> None:
+        try:
+            self.fh.attrs.update(status=STATUS_FAILED, message=message)
+        except (OSError, RuntimeError) as exc:
+            log.warning("%s could not be marked failed (%s); its status says running", self.path, error_cause(exc))
+        try:
+            self.fh.close()
+        except (OSError, RuntimeError) as exc:
+            log.warning("%s could not be closed cleanly (%s)", self.path, error_cause(exc))
 
 
 def frame_times(t_end: float, every: float) -> list[float]:

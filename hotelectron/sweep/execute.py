@@ -16,7 +16,7 @@ from pathlib import Path
 
 import h5py
 
-from ..io.storage import STATUS_FAILED, STATUS_FINISHED
+from ..io.storage import STATUS_FAILED, STATUS_FINISHED, DamagedFileError, WriteError, verify
 from .spec import Point, Sweep
 from .summary import failed_row, summarise_file, write_summary
 
@@ -66,7 +66,7 @@ def run_point(text: str, path: str, params: dict, index: int) -> dict:
         try:
             run_scenario(scenario, path, resume=resume)
         except (OSError, KeyError, ValueError) as exc:
-            if not resume:
+            if not resume or isinstance(exc, WriteError):  # a full disk is not cured by starting again
                 raise
             log.warning("%s cannot be continued (%s); running it again from the start", path, exc)
             run_scenario(scenario, path)
@@ -76,8 +76,12 @@ def run_point(text: str, path: str, params: dict, index: int) -> dict:
                           f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
 
 
-def _finished_row(point: Point, path: Path):
-    """The row of a point whose file is complete, or None when it must run (again)."""
+def _finished_row(point: Point, path: Path, overwrite: bool):
+    """The row of a point whose file is complete, or None when it must run (again).
+
+    A file that says finished but fails its checksums raises ``DamagedFileError``; with
+    ``overwrite`` it is removed and the point runs again.
+    """
     try:
         with h5py.File(path, "r") as fh:
             status, text = str(fh.attrs["status"]), str(fh.attrs["scenario"])
@@ -88,6 +92,15 @@ def _finished_row(point: Point, path: Path):
                "resume only with the sweep file that made it, or choose another output folder")
         raise ValueError(msg)
     if status != STATUS_FINISHED:
+        return None
+    try:
+        verify(path)
+    except DamagedFileError as exc:
+        if not overwrite:
+            msg = f"{exc}; --overwrite runs the point again"
+            raise DamagedFileError(msg) from None
+        log.warning("%s is damaged; running it again (--overwrite)", path)
+        path.unlink()
         return None
     try:
         return summarise_file(path, point.index, point.params)
@@ -126,19 +139,25 @@ def local_client(workers: int):
     return Client(cluster)
 
 
-def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, progress=None) -> SweepResult:
+def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, overwrite: bool = False,
+              progress=None) -> SweepResult:
     """Run every point of ``sweep`` into the folder ``output`` (``point-NNNN.h5`` and ``summary.csv``).
 
     ``client``: a ``distributed.Client``; None runs the points one after another in this process.
     ``progress(finished, failed, total)`` is called as points end. Without ``resume`` a folder that
-    already holds point files is refused, so that no finished point is overwritten by accident.
+    already holds point files is refused, so that no finished point is overwritten by accident;
+    ``overwrite`` replaces them (with ``resume``: only those that say finished but are damaged).
     """
     output = Path(output).resolve()  # workers elsewhere must write where this process reads
     points = sweep.points()
     existing = sorted(output.glob("point-*.h5")) if output.exists() else []
-    if existing and not resume:
-        msg = f"{output} already holds {len(existing)} point file(s); continue with --resume or choose another output"
+    if existing and not (resume or overwrite):
+        msg = (f"{output} already holds {len(existing)} point file(s); --resume continues them, "
+               "--overwrite replaces them")
         raise ValueError(msg)
+    if overwrite and not resume:
+        for path in existing:
+            path.unlink()
     output.mkdir(parents=True, exist_ok=True)
     summary = output / SUMMARY_NAME
     rows: dict[int, dict] = {}
@@ -154,9 +173,10 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, progre
             progress(counts["finished"], counts["failed"], len(points))
 
     todo = []
-    for point in points:
-        path = output / f"{point.name}.h5"
-        row = (_finished_row(point, path) if resume else None) or _validated(point)
+    paths = [output / f"{point.name}.h5" for point in points]
+    known = [(_finished_row(point, path, overwrite) if resume else None) or _validated(point)  # before any write
+             for point, path in zip(points, paths, strict=True)]
+    for point, path, row in zip(points, paths, known, strict=True):
         if row is not None:
             record(row)
         else:

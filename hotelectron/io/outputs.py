@@ -1,0 +1,116 @@
+"""Output paths checked before any work: nothing the user wrote is overwritten by accident.
+
+A trajectory, a figure or a folder of point files is refused (``ValueError`` naming the path) when
+it is one of the run's inputs, of the wrong kind (a directory for a file, a file for a folder), in a
+place that cannot be written, or - for a trajectory - an existing file without ``overwrite`` or
+``resume``. Writability is probed by creating (and removing) a temporary file in the folder, which
+also holds for a read-only file system and for a user (such as root) that permission bits do not stop.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .storage import DamagedFileError, error_cause, verify
+
+__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output"]
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
+def _refuse_inputs(path: Path, inputs) -> None:
+    for source in inputs:
+        if source is not None and _same(path, Path(source)):
+            msg = f"{path} is an input of this run ({source}); choose another output"
+            raise ValueError(msg)
+
+
+def _probe_folder(folder: Path, path: Path) -> None:
+    """Refuse ``path`` unless a file can be created in ``folder``."""
+    if not folder.is_dir():
+        msg = f"cannot write {path}: the folder {folder} does not exist"
+        raise ValueError(msg)
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".hotelectron-probe-"):
+            pass
+    except OSError as exc:
+        msg = f"cannot write {path}: {error_cause(exc)}"
+        raise ValueError(msg) from None
+
+
+def _probe_file(path: Path) -> None:
+    """Refuse an existing ``path`` that cannot be opened for writing (it is not changed)."""
+    try:
+        with open(path, "r+b"):
+            pass
+    except OSError as exc:
+        msg = f"cannot write {path}: {error_cause(exc)}"
+        raise ValueError(msg) from None
+
+
+def _check_file(path: Path, inputs) -> None:
+    _refuse_inputs(path, inputs)
+    if path.is_dir():
+        msg = f"{path} is a directory; give a file name"
+        raise ValueError(msg)
+    _probe_folder(path.parent, path)
+
+
+def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume: bool = False) -> bool:
+    """Check the HDF5 output of a single run; returns whether the run resumes the existing file.
+
+    An existing file is continued with ``resume`` (after its checksums are verified: a damaged file
+    raises ``DamagedFileError``, or is replaced with ``overwrite``), replaced with ``overwrite`` alone,
+    and refused otherwise.
+    """
+    path = Path(path)
+    _check_file(path, inputs)
+    if not path.exists():
+        return False
+    _probe_file(path)
+    if resume:
+        try:
+            verify(path)
+        except DamagedFileError as exc:
+            if not overwrite:
+                msg = f"{exc}; --overwrite replaces it"
+                raise DamagedFileError(msg) from None
+            return False
+        return True
+    if not overwrite:
+        msg = f"{path} already exists; --resume continues it, --overwrite replaces it"
+        raise ValueError(msg)
+    return False
+
+
+def check_figure_output(path, inputs=()) -> None:
+    """Check a figure's path; an existing file is replaced only when it is a PNG (a figure)."""
+    path = Path(path)
+    _check_file(path, inputs)
+    if path.exists():
+        if path.suffix.lower() != ".png":
+            msg = f"{path} exists and is not a PNG figure; choose another figure name"
+            raise ValueError(msg)
+        _probe_file(path)
+
+
+def check_folder_output(path, inputs=()) -> None:
+    """Check (and create) the folder of a series' or a sweep's point files."""
+    path = Path(path)
+    _refuse_inputs(path, inputs)
+    if path.exists() and not path.is_dir():
+        msg = f"{path} is a file, not a folder; give a folder name for the point files"
+        raise ValueError(msg)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create the folder {path}: {error_cause(exc)}"
+        raise ValueError(msg) from None
+    _probe_folder(path, path)
