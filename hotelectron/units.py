@@ -69,7 +69,7 @@ MAX_UNIT_CHARS = 100
 # space) is refused. '**' comes before '*' so that it is read as a power.
 _UNIT_TOKEN = re.compile(
     r"(?P<space>[ \t]+)|(?P<power>\*\*|\^)|(?P<op>[*/])|(?P<open>\()|(?P<close>\))"
-    r"|(?P<number>[+-]?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_\u00b5\u03bc\u03a9][A-Za-z0-9_\u00b5\u03bc\u03a9]*|%)"
+    r"|(?P<number>[+-]?[0-9]+(?:\.[0-9]+)?)|(?P<name>[A-Za-z_\u00b5\u03bc\u03a9][A-Za-z0-9_\u00b5\u03bc\u03a9]*|%)"
 )
 
 
