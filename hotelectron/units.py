@@ -1,6 +1,7 @@
 """Physical quantities written the way experimentalists write them: ``"0.3 mV"``, ``"25 mK"``, ``"60 ppm"``.
 
-Strings are parsed with `pint <https://pint.readthedocs.io>`_; everything leaving this module is a plain
+Strings are parsed with `pint <https://pint.readthedocs.io>`_ after a closed grammar has checked the
+unit text (:func:`unit_text_problem`), so that pint never evaluates an arbitrary expression; everything leaving this module is a plain
 ``float`` in SI units (kelvin for temperatures) or in a unit the caller names. Errors are ``ValueError``
 messages that name the field, the value and what is allowed, since they reach users of scenario files
 and of the command line.
@@ -30,6 +31,7 @@ __all__ = [
     "parse_quantity",
     "parse_temperature_K",
     "registry",
+    "unit_text_problem",
 ]
 
 # CODATA 2018 exact values (SI 2019), so that no conversion depends on pint's constant tables.
@@ -54,6 +56,96 @@ DIMENSIONS = {
 
 
 _NUMBER = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|nan)", re.IGNORECASE)
+
+
+#: What unit text may hold, for error messages.
+UNIT_GRAMMAR = ("unit symbols joined by *, / or spaces, powers such as m^2 or meV^0.5 (|power| <= {max_power}), "
+                "one level of brackets as in 1/(J m^3)")
+MAX_UNIT_POWER = 10
+MAX_UNIT_FACTORS = 10
+MAX_UNIT_CHARS = 100
+
+# One token of unit text; anything the scanner cannot match (a '√', a ',', a '°', a non-breaking
+# space) is refused. '**' comes before '*' so that it is read as a power.
+_UNIT_TOKEN = re.compile(
+    r"(?P<space>[ \t]+)|(?P<power>\*\*|\^)|(?P<op>[*/])|(?P<open>\()|(?P<close>\))"
+    r"|(?P<number>[+-]?[0-9]+(?:\.[0-9]+)?)|(?P<name>[A-Za-z_\u00b5\u03bc\u03a9][A-Za-z0-9_\u00b5\u03bc\u03a9]*|%)"
+)
+
+
+def _unit_tokens(text):
+    tokens, position = [], 0
+    while position < len(text):
+        match = _UNIT_TOKEN.match(text, position)
+        if match is None:
+            return None, position
+        tokens.append((match.lastgroup, match.group(0), position))
+        position = match.end()
+    return tokens, position
+
+
+def unit_text_problem(text: str) -> str | None:
+    """Why ``text`` is not acceptable unit text, or None when it is.
+
+    The grammar is closed and checked in one pass over at most :data:`MAX_UNIT_CHARS` characters:
+    symbols made of ASCII letters, digits, ``_``, ``µ``/``μ`` and ``Ω`` (or ``%``), joined by ``*``,
+    ``/`` or spaces (pint's implicit product, read left to right like ``*``); each symbol may carry one
+    power ``^p`` or ``**p`` with ``p`` an integer or decimal (optionally in brackets) and
+    ``|p| <= MAX_UNIT_POWER``; one level of brackets groups symbols (``1/(J m^3)``); the digit ``1``
+    may stand only before a ``/`` at the start of the text or of a bracket. Numbers anywhere else,
+    powers of powers or of brackets, nested brackets and any other character are refused, so pint
+    never computes anything larger than a product of at most :data:`MAX_UNIT_FACTORS` powers.
+    """
+    grammar = UNIT_GRAMMAR.format(max_power=MAX_UNIT_POWER)
+    if len(text) > MAX_UNIT_CHARS:
+        return f"the unit is longer than {MAX_UNIT_CHARS} characters"
+    tokens, stop = _unit_tokens(text)
+    if tokens is None:
+        return f"{text[stop]!r} (at character {stop + 1} of the unit) is not allowed; a unit holds {grammar}"
+    tokens = [t for t in tokens if t[0] != "space"] if tokens else []
+    # Implicit products need the spaces: a symbol directly after a symbol cannot occur (the scanner
+    # reads 'ms' as one name), so dropping them loses nothing but the product they stand for.
+    depth, names, expect_operand, i = 0, 0, True, 0
+    while i < len(tokens):
+        kind, word, _ = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else (None, "", 0)
+        if kind == "name":  # after an operand: an implicit product
+            names += 1
+            i += 1
+            if nxt[0] == "power":
+                if i + 1 < len(tokens) and tokens[i + 1][0] == "number":
+                    power, i = tokens[i + 1][1], i + 2
+                elif (i + 3 < len(tokens) and tokens[i + 1][0] == "open" and tokens[i + 2][0] == "number"
+                      and tokens[i + 3][0] == "close"):
+                    power, i = tokens[i + 2][1], i + 4
+                else:
+                    return f"the power of {word!r} must be a plain number; a unit holds {grammar}"
+                if abs(float(power)) > MAX_UNIT_POWER:
+                    return f"the power {power} of {word!r} is beyond +-{MAX_UNIT_POWER}; a unit holds {grammar}"
+            expect_operand = False
+        elif kind == "number" and expect_operand:
+            if word != "1" or nxt[1] != "/" or (i > 0 and tokens[i - 1][0] != "open"):
+                return f"the number {word!r} inside the unit is not allowed; a unit holds {grammar}"
+            i, expect_operand = i + 1, False
+        elif kind == "open":  # after an operand: an implicit product with the bracket
+            if depth:
+                return f"brackets inside brackets are not allowed; a unit holds {grammar}"
+            depth, i = 1, i + 1
+        elif kind == "close" and not expect_operand and depth:
+            if nxt[0] == "power":
+                return f"a power of a bracket is not allowed; a unit holds {grammar}"
+            depth, i = 0, i + 1
+        elif kind == "op" and not expect_operand:
+            i, expect_operand = i + 1, True
+        else:
+            return f"{word!r} at character {tokens[i][2] + 1} of the unit is not allowed here; a unit holds {grammar}"
+        if names > MAX_UNIT_FACTORS:
+            return f"the unit has more than {MAX_UNIT_FACTORS} symbols"
+    if expect_operand:
+        return f"the unit ends with an operator or is empty; a unit holds {grammar}"
+    if depth:
+        return f"a bracket is not closed; a unit holds {grammar}"
+    return None
 
 
 @functools.cache
@@ -112,6 +204,9 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
                 _fail(name, text, allowed, "the unit is missing")
             quantity = reg.Quantity(number)
         else:
+            problem = unit_text_problem(unit_text)
+            if problem is not None:
+                _fail(name, text, allowed, f"cannot read {unit_text!r} as a unit: {problem}")
             try:
                 quantity = reg.Quantity(number, reg.parse_units(unit_text))
             except pint.UndefinedUnitError as exc:

@@ -71,6 +71,10 @@ class Sweep:
         return points
 
 
+# tomllib recurses once per nested array or inline table and gives up with a RecursionError.
+_TOO_DEEP = "arrays or inline tables nested too deeply"
+
+
 def _fail(source: str, what: str) -> None:
     raise ValueError(f"{source}: {what}")
 
@@ -119,6 +123,8 @@ def parse_sweep(text: str, path=None) -> Sweep:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         _fail(source, f"not valid TOML: {exc}")
+    except RecursionError:
+        _fail(source, f"not valid TOML: {_TOO_DEEP}")
     unknown = sorted(set(data) - SWEEP_KEYS)
     if unknown:
         _fail(source, f"unknown key(s) {unknown}; a sweep file holds {sorted(SWEEP_KEYS)}")
@@ -132,6 +138,8 @@ def parse_sweep(text: str, path=None) -> Sweep:
         base = tomllib.loads(base_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         _fail(source, f"base {str(base_path)!r}: not a valid TOML scenario: {exc}")
+    except RecursionError:
+        _fail(source, f"base {str(base_path)!r}: not a valid TOML scenario: {_TOO_DEEP}")
     axes = data.get("axes", {})
     zips = data.get("zip", [])
     if not isinstance(axes, dict):
@@ -176,7 +184,7 @@ def bias_series(text: str, path=None) -> Sweep | None:
     the units of its own eU); None for an ordinary scenario."""
     try:
         data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return None  # the scenario loader reports it
     biases = data.get("reservoirs", {}).get("bias") if isinstance(data.get("reservoirs"), dict) else None
     if not isinstance(biases, list):

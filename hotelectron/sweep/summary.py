@@ -17,7 +17,7 @@ from pathlib import Path
 import h5py
 import pint
 
-from ..units import _NUMBER, BOLTZMANN_J_PER_K, registry
+from ..units import _NUMBER, BOLTZMANN_J_PER_K, registry, unit_text_problem
 
 __all__ = ["axis_columns", "failed_row", "read_summary", "summarise_file", "write_summary"]
 
@@ -49,7 +49,7 @@ def summarise_file(path, index: int, params: dict) -> dict:
 def _quantity(text):
     """``"0.1 mV"`` as a pint quantity; None for anything else (a plain word such as ``"Au"``)."""
     match = _NUMBER.match(text) if isinstance(text, str) else None
-    if match is None or not text[match.end():].strip():
+    if match is None or not text[match.end():].strip() or unit_text_problem(text[match.end():].strip()):
         return None
     try:
         return registry().Quantity(text)

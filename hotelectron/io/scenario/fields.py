@@ -147,6 +147,9 @@ def si_quantity(value, name, unit, example: str, *, positive=True, what=None) ->
     magnitude, unit_text = float(match.group(0)), value[match.end() :].strip()
     if not unit_text:
         fail(name, value, "the unit is missing", allowed)
+    problem = units.unit_text_problem(unit_text)
+    if problem is not None:
+        fail(name, value, f"cannot read {unit_text!r} as a unit: {problem}", allowed)
     try:
         parsed = reg.Quantity(magnitude, reg.parse_units(unit_text))
     except pint.UndefinedUnitError as exc:

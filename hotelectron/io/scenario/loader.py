@@ -329,6 +329,9 @@ def parse_scenario(text: str, path=None) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         msg = f"{where}: not valid TOML: {exc}"
         raise ValueError(msg) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        msg = f"{where}: not valid TOML: arrays or inline tables nested too deeply"
+        raise ValueError(msg) from None
     except ValueError as exc:
         if path is None:
             raise
