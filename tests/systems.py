@@ -35,3 +35,32 @@ def wire(n_x=17, n=161, half_width=4.0, bias=1.0, T=0.02, pairs=True, ee=True, S
     if ee:
         mechanisms.append(ElectronElectron(kappa, exponent))
     return WireProblem(grid, WireGrid(n_x), mu + bias / 2, mu - bias / 2, T, T, tuple(mechanisms))
+
+
+SMALL_SCENARIO = """
+[dimensionless]
+temperature = {temperature}
+bias = 1.0
+spin = 0.5
+pair_rate = 2.0
+pair_relaxation = 30.0
+v_min = 0.1
+kappa = 0.3
+exponent = 1.5
+
+[grid]
+n_x = 9
+n_energy = 161
+half_width = 4.0
+
+[run]
+mode = "evolve"
+end_time = "{end_time}"
+output_every = "0.01 tau_D"
+pairs_every = 3
+"""
+
+
+def small_scenario(temperature=0.02, end_time="3 tau_D") -> str:
+    """A dimensionless 9 x 161 evolution with S = 1/2 pairs and e-e scattering (command-line tests)."""
+    return SMALL_SCENARIO.format(temperature=temperature, end_time=end_time)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .storage import DamagedFileError, error_cause, verify
 
-__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output"]
+__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output", "intact"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -76,14 +76,7 @@ def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume:
         return False
     _probe_file(path)
     if resume:
-        try:
-            verify(path)
-        except DamagedFileError as exc:
-            if not overwrite:
-                msg = f"{exc}; --overwrite replaces it"
-                raise DamagedFileError(msg) from None
-            return False
-        return True
+        return intact(path, overwrite, "--overwrite replaces it")
     if not overwrite:
         msg = f"{path} already exists; --resume continues it, --overwrite replaces it"
         raise ValueError(msg)
@@ -114,3 +107,16 @@ def check_folder_output(path, inputs=()) -> None:
         msg = f"cannot create the folder {path}: {error_cause(exc)}"
         raise ValueError(msg) from None
     _probe_folder(path, path)
+
+
+def intact(path, overwrite: bool, remedy: str) -> bool:
+    """Whether the file at ``path`` passes its checksums. A damaged file is False with ``overwrite``
+    (the caller replaces it) and otherwise a ``DamagedFileError`` that ends with ``remedy``."""
+    try:
+        verify(path)
+    except DamagedFileError as exc:
+        if not overwrite:
+            msg = f"{exc}; {remedy}"
+            raise DamagedFileError(msg) from None
+        return False
+    return True

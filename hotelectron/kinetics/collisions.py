@@ -121,26 +121,19 @@ class Collisions:
 
     def rhs(self, f, P=None):
         """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs."""
-        return self.rhs_with_kernel(f, P)[:2]
-
-    def rhs_with_kernel(self, f, P=None):
-        """``(df/dt, dP/dt, G, K)``: the right-hand side with the G and kernel it was built from
-        (implicit time steppers use them for their Jacobian approximation)."""
         f, G, FF = self._electron_hole_and_spectrum(f)
         K, dPdt = self.kernel_and_pair_rates(P, G)
         dfdt = convolution._collision_integral(f, K, self.path, FF)
         np.negative(dfdt, out=dfdt)
-        return dfdt, dPdt, G, K
+        return dfdt, dPdt
 
     def linearise(self, f, P=None, stationary: bool = False):
-        """``(df/dt, dP/dt, lin)`` at ``(f, P)``, and the ``Linearisation`` for ``jvp`` (FFT path).
+        """``(df/dt, dP/dt, lin)`` at ``(f, P)``, and the ``Linearisation`` for ``jvp`` (either path:
+        the products are exact for both, since both compute the same discrete sums).
 
         With ``stationary`` the pairs take their stationary populations for f (``P`` is ignored and
         ``dP/dt`` is None): the right-hand side of the f-only problem.
         """
-        if self.path != "fft":
-            msg = "Jacobian products use the FFT path; build the Collisions with path='fft'"
-            raise NotImplementedError(msg)
         f, G, FF = self._electron_hole_and_spectrum(f)
         if stationary:
             P = self.stationary_pairs(f, G) if self.pairs is not None else None
@@ -148,6 +141,9 @@ class Collisions:
         else:
             K, dPdt = self.kernel_and_pair_rates(P, G)
         I, D, FK = convolution._collision_parts(f, K, self.path, FF)
+        if FK is None:  # direct path: it gives the values; products use the spectra of the same sums
+            FF = convolution._spectrum(f)
+            FK = convolution._kernel_spectrum(K, self.grid.n)
         np.negative(I, out=I)
         return I, dPdt, Linearisation(f, P, G, K, D, FF, FK, stationary)
 

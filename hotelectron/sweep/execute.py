@@ -16,7 +16,8 @@ from pathlib import Path
 
 import h5py
 
-from ..io.storage import STATUS_FAILED, STATUS_FINISHED, DamagedFileError, WriteError, verify
+from ..io.outputs import intact
+from ..io.storage import STATUS_FAILED, STATUS_FINISHED, WriteError
 from .spec import Point, Sweep
 from .summary import failed_row, summarise_file, write_summary
 
@@ -93,12 +94,7 @@ def _finished_row(point: Point, path: Path, overwrite: bool):
         raise ValueError(msg)
     if status != STATUS_FINISHED:
         return None
-    try:
-        verify(path)
-    except DamagedFileError as exc:
-        if not overwrite:
-            msg = f"{exc}; --overwrite runs the point again"
-            raise DamagedFileError(msg) from None
+    if not intact(path, overwrite, "--overwrite runs the point again"):
         log.warning("%s is damaged; running it again (--overwrite)", path)
         path.unlink()
         return None

@@ -83,7 +83,7 @@ class Frozen:
 
     y: np.ndarray
     F: np.ndarray
-    lin: Linearisation | None  # None without collisions, or on the direct path (products by differences)
+    lin: Linearisation | None  # None without collisions
     rate: np.ndarray  # nu(x), shape (n_x, 1)
     weight: np.ndarray | None = None  # w = f (1 - f), for the moment correction
     gram_inverse: np.ndarray | None = None  # per position, (n_x, 2, 2)
@@ -104,7 +104,6 @@ class Dynamics:
         d = grid.step
         self._moments = np.stack([np.full(grid.n, d), d * grid.values])  # particles, electron energy
         self._pair_energy = pairs.energy_weights() if pairs is not None else None
-        self._exact = bool(self.collisions.mechanisms) and self.collisions.path == "fft"
         self.evaluations = 0
         self.products = 0
 
@@ -115,12 +114,9 @@ class Dynamics:
         f, P = self.layout.split(y)
         c = self.collisions
         lin = None
-        if self._exact:
+        if c.mechanisms:
             df, dP, lin = c.linearise(f, P)
             rate = lin.K.sum(axis=1, keepdims=True)
-        elif c.mechanisms:
-            df, dP, _G, K = c.rhs_with_kernel(f, P)
-            rate = K.sum(axis=1, keepdims=True)
         else:
             df, dP, rate = np.zeros(f.shape), None, np.zeros((f.shape[0], 1))
         if not self.box:
@@ -131,14 +127,12 @@ class Dynamics:
         return self.rhs(y).F
 
     def jvp(self, frozen: Frozen, v) -> np.ndarray:
-        """``J v`` at the frozen state: exact on the FFT path, a forward difference otherwise."""
+        """``J v`` at the frozen state, exactly."""
         self.products += 1
-        if frozen.lin is None:
-            norm = float(np.max(np.abs(v)))
-            if norm == 0.0:
-                return np.zeros_like(v)
-            eps = 1e-8 * (1.0 + float(np.max(np.abs(frozen.y)))) / norm
-            return (self.rhs_only(frozen.y + eps * v) - frozen.F) / eps
+        if frozen.lin is None:  # no collisions: diffusion alone
+            v_f = self.layout.split(v)[0]
+            d_f = np.zeros_like(v_f) if self.box else self.problem.laplacian_homogeneous(v_f)
+            return self.layout.join(d_f, None)
         v_f, v_P = self.layout.split(v)
         d_f, d_P = self.collisions.jvp(frozen.lin, v_f, v_P)
         if not self.box:
@@ -155,15 +149,7 @@ class Dynamics:
 
     def _pair_response(self, u_f, frozen):
         """``(dR/dG)(dG/df) u_f``: how the pair rates change with the electrons."""
-        if frozen.lin is not None:
-            return self.collisions.pair_response(frozen.lin, u_f)
-        norm = float(np.max(np.abs(u_f)))
-        if norm == 0.0:
-            return np.zeros(self.layout.P_shape)
-        f, P = self.layout.split(frozen.y)
-        eps = 1e-7 * max(1.0, float(np.max(np.abs(f)))) / norm
-        base = self.layout.split(frozen.F)[1]
-        return (self.collisions.pair_rates(f + eps * u_f, P) - base) / eps
+        return self.collisions.pair_response(frozen.lin, u_f)
 
     def pair_energy(self, P) -> np.ndarray:
         """``w_p`` per position (unit 2 nu E0^2)."""

@@ -11,32 +11,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from systems import small_scenario
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 
-SMALL = """
-[dimensionless]
-temperature = 0.02
-bias = 1.0
-spin = 0.5
-pair_rate = 2.0
-pair_relaxation = 30.0
-v_min = 0.1
-kappa = 0.3
-exponent = 1.5
-
-[grid]
-n_x = 9
-n_energy = 161
-half_width = 4.0
-
-[run]
-mode = "evolve"
-end_time = "3 tau_D"
-output_every = "0.01 tau_D"
-pairs_every = 3
-"""
+SMALL = small_scenario(0.02, "3 tau_D")
 
 
 def hotelectron(*args, check=True):
