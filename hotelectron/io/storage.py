@@ -26,10 +26,14 @@ the step size it had there, so that it continues exactly as an uninterrupted run
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
 import logging
 import math
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +44,7 @@ from .. import __version__
 from ..wire.evolution import State
 from ..wire.problem import WireProblem
 from .errors import DamagedFileError, WriteError
+from .quantities import OBSERVABLES, si_factor
 
 __all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "TrajectoryWriter", "WriteError",
            "error_cause", "frame_times", "read_status", "verify"]
@@ -105,6 +110,86 @@ def _discard(fh: h5py.File, path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
+def provenance(scenario: str) -> dict:
+    """Global attributes saying what wrote the file, from what and when (CF ``history`` style)."""
+    return {"Conventions": "CF-1.8", "title": "hotelectron trajectory", "hotelectron_version": __version__,
+            "scenario_sha256": hashlib.sha256(scenario.encode()).hexdigest(),
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "command_line": shlex.join(sys.argv)}
+
+
+def numeric_attrs(derived: dict) -> dict:
+    """The derived constants that are numbers, as numeric attributes (``derived`` keeps them all as
+    JSON); a key that clashes with an attribute of the layout is left to the JSON."""
+    return {k: v for k, v in derived.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in RESERVED}
+
+
+RESERVED = {"scenario", "version", "derived", "energy_unit", "status", "message", "pairs_every", "mode"}
+
+
+def _scale(fh: h5py.File, name: str, values, units: str, long_name: str) -> h5py.Dataset:
+    """A netCDF4 dimension (a dimension scale named after itself) at the root, so that datasets in
+    every group see it (netCDF looks up dimensions in the group and its parents)."""
+    ds = fh.create_dataset(name, data=np.asarray(values), chunks=np.shape(values) or None, **CHECKSUM)
+    ds.attrs.update(units=units, long_name=long_name)
+    ds.make_scale(name)
+    return ds
+
+
+def _attach(ds: h5py.Dataset, fh: h5py.File, names, units: str, long_name: str) -> None:
+    for axis, name in enumerate(names):
+        ds.dims[axis].attach_scale(fh[name])
+    ds.attrs.update(units=units, long_name=long_name)
+
+
+def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived: dict) -> None:
+    """Grids as dimension scales, and the empty growing datasets of the frames."""
+    box = mode == "box"
+    x = np.array([0.5]) if box else problem.wire.values
+    _scale(fh, "x", x, "L", "position along the wire (x/L)")
+    _scale(fh, "energy", problem.energy.values, "E0", "energy from the Fermi level")
+    # growing time axes: unlimited netCDF dimensions whose scales resize with the frames
+    growing = {"chunks": True, "maxshape": (None,), **CHECKSUM}
+    t = fh.create_dataset("time", shape=(0,), dtype=float, **growing)
+    t.attrs.update(units="tau_D", long_name="time (diffusion times L^2/D)")
+    t.make_scale("time")
+    grid = fh.create_group("grid")  # the grids' older location, same datasets
+    grid["x"], grid["energy"] = fh["x"], fh["energy"]
+    for name, units, long_name in (("dt", "tau_D", "step size of the controller"),
+                                   ("wall_time", "s", "wall time since the run started")):
+        _attach(fh.create_dataset(name, shape=(0,), dtype=float, **growing), fh, ["time"], units, long_name)
+    n_x, n_e = x.size, problem.energy.n
+    f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
+                          chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
+    _attach(f, fh, ["time", "x", "energy"], "1", "electron distribution function")
+    if problem.pairs is not None:
+        _scale(fh, "V", problem.pairs.couplings.values, "E0", "pair coupling")
+        grid["V"] = fh["V"]
+        n_levels = problem.pairs.n_levels
+        _scale(fh, "level", np.arange(n_levels), "1", "pair level (0 ... 2S)")
+        _scale(fh, "x_interior", x if box else x[1:-1], "L", "interior position along the wire (x/L)")
+        frame = fh.create_dataset("P_frame", shape=(0,), dtype=np.int64, **growing)
+        frame.attrs.update(units="1", long_name="index of the frame each pair population belongs to")
+        frame.make_scale("P_frame")
+        shape = (n_x if box else n_x - 2, problem.pairs.couplings.size, n_levels)
+        P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
+                              chunks=(1, *shape), compression="gzip", compression_opts=4, **CHECKSUM)
+        _attach(P, fh, ["P_frame", "x_interior", "V", "level"], "1", "pair level populations")
+    group = fh.create_group("observables")
+    for name in observables:
+        ds = group.create_dataset(name, shape=(0,), dtype=float, **growing)
+        q = OBSERVABLES.get(name)
+        _attach(ds, fh, ["time"], q.units if q else "1", q.long_name if q else name)
+        if q is not None:
+            ds.attrs["si_units"] = q.si_units
+            factor = si_factor(q, derived)
+            if factor is not None:
+                ds.attrs["scale_to_SI"] = factor
+        if name in UNDEFINED:
+            ds.attrs["undefined"] = UNDEFINED[name]
+
+
 class TrajectoryWriter:
     """Writes frames of a wire run to HDF5; use ``create`` for a new file, ``resume`` for an old one."""
 
@@ -135,40 +220,9 @@ class TrajectoryWriter:
             fh.attrs.update(
                 scenario=scenario, version=__version__, derived=json.dumps(derived or {}, sort_keys=True),
                 energy_unit=energy_unit, status=STATUS_RUNNING, message="", pairs_every=pairs_every, mode=mode,
+                **provenance(scenario), **numeric_attrs(derived or {}),
             )
-            grid = fh.create_group("grid")
-            box = mode == "box"
-            scales = {
-                "x": (np.array([0.5]) if box else problem.wire.values, "L"),
-                "energy": (problem.energy.values, "E0"),
-            }
-            if problem.pairs is not None:
-                scales["V"] = (problem.pairs.couplings.values, "E0")
-            for name, (values, units) in scales.items():
-                ds = grid.create_dataset(name, data=values, chunks=values.shape, **CHECKSUM)
-                ds.attrs["units"] = units
-                ds.make_scale(name)
-            n_x, n_e = (1 if box else problem.wire.n), problem.energy.n
-            for name, units in (("time", "tau_D"), ("dt", "tau_D"), ("wall_time", "s")):
-                fh.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM).attrs["units"] = units
-            fh["time"].make_scale("time")
-            f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
-                                  chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
-            for axis, scale in enumerate(("time", "grid/x", "grid/energy")):
-                f.dims[axis].attach_scale(fh[scale])
-            if problem.pairs is not None:
-                n_levels = problem.pairs.n_levels
-                shape = (1 if box else problem.wire.n - 2, problem.pairs.couplings.size, n_levels)
-                P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
-                                      chunks=(1, *shape), compression="gzip", compression_opts=4, **CHECKSUM)
-                P.dims[2].attach_scale(fh["grid/V"])
-                fh.create_dataset("P_frame", shape=(0,), maxshape=(None,), dtype=np.int64, **CHECKSUM)
-            group = fh.create_group("observables")
-            for name in observables:
-                ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=float, **CHECKSUM)
-                ds.dims[0].attach_scale(fh["time"])
-                if name in UNDEFINED:
-                    ds.attrs["undefined"] = UNDEFINED[name]
+            _layout(fh, problem, mode, observables, derived or {})
             fh.flush()
         except (OSError, RuntimeError) as exc:  # a full disk already: leave no half-made file
             _discard(fh, Path(path))
