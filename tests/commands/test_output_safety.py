@@ -228,7 +228,7 @@ def test_the_datasets_carry_checksums(reference):
     with h5py.File(reference, "r") as fh:
         names = []
         fh.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
-        assert {"f", "P", "P_frame", "time", "energy", "x", "V", "level"} <= set(names)
+        assert {"f", "P", "P_frame", "time", "energy", "V", "level", "x_interior"} <= set(names)
         for name in names:
             assert fh[name].fletcher32, name
 
