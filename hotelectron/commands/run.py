@@ -129,6 +129,7 @@ def cmd_steady(args) -> int:
 
 def cmd_show(args) -> int:
     """Print a scenario's derived quantities."""
+    from ..io.quantities import unit_lines
     from ..io.scenario import parse_scenario
 
     if Path(args.scenario).suffix == ".h5":
@@ -145,6 +146,8 @@ def cmd_show(args) -> int:
         for key, value in scenario.derived.items():
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
             print(f"{key:<{width}}  {shown}")
+        for line in unit_lines({**scenario.derived, "energy_unit_J": scenario.energy_unit_J}):
+            print(line)
     return 0
 
 
@@ -154,12 +157,14 @@ def _show_trajectory(path: Path) -> int:
 
     import h5py
 
+    from ..io.quantities import observable_lines
     from ..io.storage import verify
 
     verify(path)
     with h5py.File(path, "r") as fh:
         times = fh["time"][:]
         attrs = dict(fh.attrs)
+        last_frame = {name: float(ds[times.size - 1]) for name, ds in fh["observables"].items()} if times.size else {}
     last = f", last t = {times[-1]:.6g} tau_D" if times.size else ""
     print(f"# {path}: status {attrs['status']}, {times.size} frame(s){last}, mode {attrs.get('mode', 'evolve')}, "
           f"energy unit {attrs.get('energy_unit', 'E0')}")
@@ -170,6 +175,10 @@ def _show_trajectory(path: Path) -> int:
     for key, value in derived.items():
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
         print(f"{key:<{width}}  {shown}")
+    if last_frame:
+        print("# last frame (solver units, SI in brackets)")
+        for line in observable_lines(last_frame, derived):
+            print(line)
     return 0
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C
 
-__all__ = ["OBSERVABLES", "Quantity", "si_factor"]
+__all__ = ["OBSERVABLES", "Quantity", "energy_meV", "observable_lines", "physical_values", "si_column", "si_factor",
+           "unit_lines"]
 
 
 @dataclass(frozen=True)
@@ -78,3 +79,62 @@ OBSERVABLES = {
     "edge_in_flux": Quantity("particles entering the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_energy_rate": Quantity("energy lost at the energy-grid edges", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
 }
+
+
+def si_column(name: str) -> str:
+    """The summary column of an observable in SI units: ``current_middle_A``, ``noise_A2_per_Hz``."""
+    suffix = {"A": "A", "W": "W", "A^2/Hz": "A2_per_Hz", "K": "K", "J/m^3": "J_per_m3", "W/m^3": "W_per_m3",
+              "1/(m^3 s)": "per_m3_s"}[OBSERVABLES[name].si_units]
+    return f"{name}_{suffix}"
+
+
+def physical_values(values: dict, derived: dict) -> dict:
+    """The observables among ``values`` (dimensionless) converted to SI, keyed by ``si_column``; only
+    those the scenario's constants determine (none for a dimensionless scenario; no currents, noise
+    or powers without R). Dimensionless observables (the Fano factor) have no SI column."""
+    out = {}
+    for name, value in values.items():
+        q = OBSERVABLES.get(name)
+        if q is None or q.kind == "1":
+            continue
+        factor = si_factor(q, derived)
+        if factor is not None:
+            out[si_column(name)] = value * factor
+    return out
+
+
+def energy_meV(derived: dict) -> float | None:
+    """E0 in meV, or None for a dimensionless scenario."""
+    E0 = derived.get("energy_unit_J")
+    return None if E0 is None else E0 / ELECTRON_VOLT_J * 1e3
+
+
+def unit_lines(derived: dict) -> list[str]:
+    """What one solver unit is in SI, one line per unit the scenario fixes (none if dimensionless)."""
+    lines = []
+    seen = set()
+    for q in OBSERVABLES.values():
+        if q.kind == "1" or q.units in seen:
+            continue
+        factor = si_factor(q, derived)
+        if factor is not None:
+            seen.add(q.units)
+            lines.append(f"1 {q.units} = {factor:.6g} {q.si_units}")
+    meV = energy_meV(derived)
+    if meV is not None:
+        lines.insert(0, f"1 E0 = {meV:.6g} meV")
+    return lines
+
+
+def observable_lines(values: dict, derived: dict) -> list[str]:
+    """``name  value unit  (value SI-unit)`` for each observable of a frame."""
+    width = max((len(k) for k in values), default=0)
+    lines = []
+    for name, value in values.items():
+        q = OBSERVABLES.get(name)
+        text = f"{name:<{width}}  {value:.6g}" + (f" {q.units}" if q is not None else "")
+        factor = si_factor(q, derived) if q is not None and q.kind != "1" else None
+        if factor is not None:
+            text += f"  ({value * factor:.6g} {q.si_units})"
+        lines.append(text)
+    return lines

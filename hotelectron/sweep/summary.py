@@ -2,8 +2,12 @@
 the scalar observables of its last frame. Written as CSV, which ``pandas.read_csv`` opens directly
 (``.set_index(axes).to_xarray()`` gives an xarray Dataset over the swept parameters).
 
-Observables are in the solver's units (energies in E0, times in tau_D; see the README); the columns
-``energy_unit_J`` and ``tau_D_s`` convert them, and ``t_eff_mid_K`` is T_eff(L/2) in kelvin.
+Observables are in the solver's units (energies in E0, times in tau_D; see the README and
+:mod:`hotelectron.io.quantities`); the columns ``energy_unit_J``, ``energy_unit_meV`` and ``tau_D_s``
+convert them. For a physical scenario each observable also has a column in SI units, named with its
+unit (:func:`hotelectron.io.quantities.si_column`): ``current_middle_A``, ``noise_A2_per_Hz``,
+``joule_power_W``, ``heat_left_W``, ``t_eff_mid_K``, ...; currents, noise and powers need the wire's
+resistance (``[wire] resistance``) and are absent without it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from pathlib import Path
 import h5py
 import pint
 
-from ..units import _NUMBER, BOLTZMANN_J_PER_K, registry, unit_text_problem
+from ..io.quantities import energy_meV, physical_values
+from ..units import _NUMBER, registry, unit_text_problem
 
 __all__ = ["axis_columns", "failed_row", "read_summary", "summarise_file", "write_summary"]
 
@@ -41,8 +46,11 @@ def summarise_file(path, index: int, params: dict) -> dict:
                "tau_D_s": derived.get("tau_D_s", math.nan), "time_tau_D": float(fh["time"][-1]) if n_t else math.nan}
         for name, ds in fh["observables"].items():
             row[name] = float(ds[n_t - 1]) if n_t else math.nan
-    if "t_eff_mid" in row and math.isfinite(row["energy_unit_J"]):
-        row["t_eff_mid_K"] = row["t_eff_mid"] * row["energy_unit_J"] / BOLTZMANN_J_PER_K
+        observed = {name: row[name] for name in fh["observables"]}
+    meV = energy_meV(derived)
+    if meV is not None:
+        row["energy_unit_meV"] = meV
+    row.update(physical_values(observed, derived))
     return row
 
 
