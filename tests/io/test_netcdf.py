@@ -1,0 +1,138 @@
+"""Trajectories and summaries that the ecosystem reads: xarray (netCDF4 via h5netcdf) opens every
+group of every shipped scenario's output with units on every variable, and the physical-unit columns
+are the dimensionless ones times the scenario's constants."""
+
+import json
+import math
+import tomllib
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import xarray as xr
+
+from hotelectron.io.quantities import OBSERVABLES, si_column
+from hotelectron.io.runner import WIRE_OBSERVABLES, run_scenario
+from hotelectron.io.scenario import parse_scenario
+from hotelectron.io.storage import TrajectoryWriter
+from hotelectron.sweep.summary import summarise_file
+from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
+from hotelectron.wire.evolution import Evolution, equilibrium_state
+from hotelectron.wire.observables import observables
+from systems import small_scenario, wire
+
+SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
+
+
+def groups(path):
+    with h5py.File(path, "r") as fh:
+        return [None] + [name for name, obj in fh.items() if isinstance(obj, h5py.Group)]
+
+
+def check_opens(path):
+    """Every group opens in xarray, every variable and coordinate has units and a long name."""
+    for group in groups(path):
+        with xr.open_dataset(path, engine="h5netcdf", group=group) as ds:
+            for name, var in ds.variables.items():
+                assert "units" in var.attrs and "long_name" in var.attrs, (group, name)
+
+
+@pytest.fixture(scope="module")
+def with_pairs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pairs") / "run.h5"
+    return run_scenario(parse_scenario(small_scenario(end_time="0.05 tau_D")), path)
+
+
+@pytest.fixture(scope="module")
+def without_pairs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("nopairs") / "run.h5"
+    p = wire(n_x=9, n=81, pairs=False)
+    writer = TrajectoryWriter.create(path, p, observables=WIRE_OBSERVABLES)
+    evolution, state = Evolution(p), equilibrium_state(p)
+    for t in (None, 0.01, 0.02):
+        if t is not None:
+            state = evolution.advance(state, t)
+        values = observables(p, p.with_reservoirs(state.f), state.P).scalars()
+        writer.write(p, state, evolution.dt, {k: values[k] for k in WIRE_OBSERVABLES})
+    writer.close()
+    return path
+
+
+@pytest.mark.parametrize("which", ["with_pairs", "without_pairs"])
+def test_xarray_opens_every_group_and_reads_what_h5py_reads(which, request):
+    path = request.getfixturevalue(which)
+    check_opens(path)
+    with h5py.File(path, "r") as fh:
+        x = fh["x"][:]
+        middle = int(np.argmin(abs(x - 0.5)))
+        f_mid = fh["f"][:, middle, :]
+        fano = fh["observables/fano"][:]
+        P = fh["P"][:] if "P" in fh else None
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds["x"].attrs["units"] == "L" and ds["energy"].attrs["units"] == "E0"
+        np.testing.assert_array_equal(ds["f"].sel(x=0.5).values, f_mid)
+        assert ds["f"].dims == ("time", "x", "energy") and ds["f"].attrs["units"] == "1"
+        if P is not None:
+            assert ds["P"].dims == ("P_frame", "x_interior", "V", "level")
+            np.testing.assert_array_equal(ds["P"].values, P)
+            assert ds["P_frame"].values.tolist() == [0, 3]
+    with xr.open_dataset(path, engine="h5netcdf", group="observables") as obs:
+        np.testing.assert_array_equal(obs["fano"].values, fano)
+        assert obs["current_middle"].attrs["units"] == "E0/(e R)" and obs["noise"].attrs["units"] == "E0/R"
+        assert obs["fano"].attrs["units"] == "1"
+
+
+def test_attributes_are_numbers_and_say_where_the_file_came_from(with_pairs):
+    with h5py.File(with_pairs, "r") as fh:
+        attrs = dict(fh.attrs)
+        derived = json.loads(attrs["derived"])
+    for key, value in derived.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            assert isinstance(attrs[key], (np.integer, np.floating, int, float)) and attrs[key] == value, key
+    assert isinstance(attrs["pairs_every"], np.integer)
+    assert attrs["hotelectron_version"] and len(attrs["scenario_sha256"]) == 64 and attrs["created"].startswith("20")
+    assert "command_line" in attrs
+    with xr.open_dataset(with_pairs, engine="h5netcdf") as ds:
+        assert isinstance(ds.attrs["pairs_every"], (np.integer, int))
+
+
+def tiny(path: Path) -> str:
+    """A shipped scenario on a small grid for a short time (the first bias of a series)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data.setdefault("grid", {}).update(n_x=5, n_energy=81)
+    run = data.setdefault("run", {})
+    if run.get("mode", "evolve") != "steady":
+        run.update(end_time="0.02 tau_D", output_every="0.01 tau_D")
+    for table in data.values():
+        for key, value in table.items():
+            if isinstance(value, list):
+                table[key] = value[0]
+    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+                     for name, table in data.items())
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_every_shipped_scenario_writes_a_file_xarray_opens(path, tmp_path):
+    scenario = parse_scenario(tiny(path), path=str(path))
+    out = run_scenario(scenario, tmp_path / "run.h5")
+    check_opens(out)
+    derived = {**scenario.derived, "energy_unit_J": scenario.energy_unit_J}
+    with h5py.File(out, "r") as fh:
+        for name, ds in fh["observables"].items():
+            assert ds.attrs["units"] == OBSERVABLES[name].units
+            if scenario.energy_unit_J is not None and name == "t_eff_mid":
+                assert ds.attrs["scale_to_SI"] == pytest.approx(scenario.energy_unit_J / BOLTZMANN_J_PER_K, rel=1e-14)
+            if scenario.energy_unit_J is None:
+                assert "scale_to_SI" not in ds.attrs or OBSERVABLES[name].kind == "1"
+    row = summarise_file(out, 0, {})
+    if scenario.energy_unit_J is None:
+        assert not any(k.endswith(("_K", "_W", "_A", "_meV")) for k in row), row
+        return
+    E0 = scenario.energy_unit_J
+    assert row["energy_unit_meV"] == pytest.approx(E0 / ELECTRON_VOLT_J * 1e3, rel=1e-14)
+    nu, tau = derived["nu_per_spin_J_m3"], derived["tau_D_s"]
+    if "t_eff_mid" in row:
+        assert row["t_eff_mid_K"] == pytest.approx(row["t_eff_mid"] * E0 / BOLTZMANN_J_PER_K, rel=1e-14)
+    assert row["w_e_J_per_m3"] == pytest.approx(row["w_e"] * 2 * nu * E0**2, rel=1e-14)
+    assert row["dw_e_dt_W_per_m3"] == pytest.approx(row["dw_e_dt"] * 2 * nu * E0**2 / tau, rel=1e-14)
