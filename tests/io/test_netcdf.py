@@ -142,3 +142,25 @@ def test_every_shipped_scenario_writes_a_file_xarray_opens(path, tmp_path):
         assert row["t_eff_mid_K"] == pytest.approx(row["t_eff_mid"] * E0 / BOLTZMANN_J_PER_K, rel=1e-14)
     assert row["w_e_J_per_m3"] == pytest.approx(row["w_e"] * 2 * nu * E0**2, rel=1e-14)
     assert row["dw_e_dt_W_per_m3"] == pytest.approx(row["dw_e_dt"] * 2 * nu * E0**2 / tau, rel=1e-14)
+
+
+def test_a_wire_of_known_resistance_gets_currents_noise_and_powers_in_si(tmp_path):
+    data = tomllib.loads(tiny(SCENARIOS[[p.stem for p in SCENARIOS].index("cu_coulomb")]))
+    data["wire"].pop("diffusion_constant")
+    data["wire"].update(resistance="12 ohm", cross_section="50 nm * 100 nm")
+    text = "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
+                     for name, table in data.items())
+    scenario = parse_scenario(text)
+    out = run_scenario(scenario, tmp_path / "run.h5")
+    check_opens(out)
+    row = summarise_file(out, 0, {})
+    E0, R, e = scenario.energy_unit_J, 12.0, 1.602176634e-19
+    assert scenario.derived["resistance_ohm"] == pytest.approx(R, rel=1e-14)
+    for name, factor in (("current_middle", E0 / (e * R)), ("current_left", E0 / (e * R)), ("noise", E0 / R),
+                         ("joule_power", E0**2 / (e**2 * R)), ("heat_left", E0**2 / (e**2 * R))):
+        assert row[si_column(name)] == pytest.approx(row[name] * factor, rel=1e-14), name
+    assert si_column("noise") == "noise_A2_per_Hz" and si_column("current_middle") == "current_middle_A"
+    assert "fano_1" not in row and not math.isnan(row["fano"])
+    with h5py.File(out, "r") as fh:
+        ds = fh["observables/current_middle"]
+        assert ds.attrs["si_units"] == "A" and ds.attrs["scale_to_SI"] == pytest.approx(E0 / (e * R), rel=1e-14)
