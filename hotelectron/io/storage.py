@@ -1,17 +1,23 @@
 """HDF5 trajectories: one file per run, frames flushed as they are written, resumable.
 
-Layout (all energies in the run's energy unit E0, positions in L, times in tau_D):
+Layout (all energies in the run's energy unit E0, positions in L, times in tau_D), netCDF4-compatible
+so that ``xarray.open_dataset(path, engine="h5netcdf", group=...)`` opens the root and every group:
 
-    /time                 (n_t)                      frame times, dimension scale
-    /dt                   (n_t)                      step-size controller state at each frame
-    /wall_time            (n_t)                      seconds since the run started
-    /grid/x, /grid/energy, /grid/V                   dimension scales with a ``units`` attribute
-    /f                    (n_t, n_x, n_energy)       chunked per frame, gzip-compressed, growing
-    /P                    (n_p, n_x - 2, n_V, 2S+1)  pair populations every ``pairs_every`` frames
-    /P_frame              (n_p)                      index of the frame each /P entry belongs to
-    /observables/<name>   (n_t)                      scalar observables per frame
-    attributes of /       scenario (verbatim text), version, derived (JSON), energy_unit,
-                          status ("running", "finished" or "failed") and message
+    /time                 (time)                     frame times, dimension scale (unlimited)
+    /dt, /wall_time       (time)                     step-size controller state; seconds since the start
+    /x, /energy, /V       dimension scales; /level (0 ... 2S), /x_interior (the nodes that hold pairs)
+    /grid/x, /grid/energy, /grid/V                   the same datasets (hard links; older files: only these)
+    /f                    (time, x, energy)          chunked per frame, gzip-compressed, growing
+    /P                    (P_frame, x_interior, V, level)  pair populations every ``pairs_every`` frames
+    /P_frame              (P_frame)                  index of the frame each /P entry belongs to (its scale)
+    /observables/<name>   (time)                     scalar observables per frame
+    attributes of /       scenario (verbatim text), version, derived (JSON; its numbers also as numeric
+                          attributes), energy_unit, status ("running", "finished" or "failed"), message,
+                          provenance (hotelectron_version, scenario_sha256, created, command_line)
+
+Every dataset has ``units`` and ``long_name``; observables also ``si_units`` and, when the scenario
+fixes the constants, ``scale_to_SI`` (:mod:`hotelectron.io.quantities`). The scales live at the root
+because netCDF looks a dimension up in a dataset's group and its parents, never in a sibling group.
 
 A frame is complete when /time, /dt, /wall_time, /f and every observable hold it; the time is
 written last, so a run killed mid-frame leaves at most a partial frame that ``resume`` drops. Every
