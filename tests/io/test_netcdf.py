@@ -108,6 +108,10 @@ def tiny(path: Path) -> str:
         for key, value in table.items():
             if isinstance(value, list):
                 table[key] = value[0]
+    return to_toml(data)
+
+
+def to_toml(data: dict) -> str:
     return "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
                      for name, table in data.items())
 
@@ -148,9 +152,7 @@ def test_a_wire_of_known_resistance_gets_currents_noise_and_powers_in_si(tmp_pat
     data = tomllib.loads(tiny(SCENARIOS[[p.stem for p in SCENARIOS].index("cu_coulomb")]))
     data["wire"].pop("diffusion_constant")
     data["wire"].update(resistance="12 ohm", cross_section="50 nm * 100 nm")
-    text = "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
-                     for name, table in data.items())
-    scenario = parse_scenario(text)
+    scenario = parse_scenario(to_toml(data))
     out = run_scenario(scenario, tmp_path / "run.h5")
     check_opens(out)
     row = summarise_file(out, 0, {})
