@@ -18,7 +18,8 @@ Memory (bytes of float64 and complex128 arrays; N positions = n_x - 2 interior n
 
 Measured against ``tracemalloc`` the peak lies within 0.8-1.2 of this estimate (tests). Output: per
 frame f on all n_x nodes (1 in a box), the time axis and the observables; per ``pairs_every`` frames
-P; plus the grids and the scenario text. It is the uncompressed size, an upper bound: gzip shrinks
+P; plus the grids, the scenario text and the chunks of 1024 numbers of the time axis and the
+observables. It is the uncompressed size, an upper bound: gzip shrinks
 frames where f is exactly 0 or 1 (an equilibrium start), barely those of a driven wire.
 """
 
@@ -42,8 +43,11 @@ __all__ = ["Estimate", "ResourceError", "available_memory", "check_resources", "
 
 log = logging.getLogger(__name__)
 
-#: Observables per frame (hotelectron.io.runner lists them; 16 in a wire, fewer in a box).
-OBSERVABLES = 16
+#: Observables per frame (hotelectron.io.runner lists them: 16 in a wire, 7 in a box).
+OBSERVABLES = {"evolve": 16, "steady": 16, "box": 7}
+#: h5py's chunk of a growing 1-D dataset (time, dt, wall_time, each observable, P_frame): 1024
+#: numbers, allocated whole.
+SERIES_CHUNK = 1024
 #: HDF5 metadata, attributes and chunk indices, measured on small files (a generous round figure).
 FILE_OVERHEAD = 64 * 1024
 _UNITS = {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
@@ -144,10 +148,12 @@ def estimate(scenario) -> Estimate:
     n_nodes = 1 if box else problem.wire.n
     frames = 1 if steady else frame_count(scenario.end_time, scenario.output_every)
     pair_frames = 0 if pairs is None else -(-frames // scenario.pairs_every)
-    frame_bytes = 8.0 * (n_nodes * n + 3 + OBSERVABLES)
-    pair_frame_bytes = P + 8.0 if pairs is not None else 0.0
+    series = 3 + OBSERVABLES[scenario.mode] + (pairs is not None)
+    frame_bytes = 8.0 * n_nodes * n
+    pair_frame_bytes = P
     grids = 8.0 * (n_nodes + n + (pairs.couplings.size if pairs is not None else 0))
-    fixed = grids + len(scenario.text.encode()) + FILE_OVERHEAD
+    chunks = 8.0 * SERIES_CHUNK * series * -(-frames // SERIES_CHUNK)
+    fixed = grids + chunks + len(scenario.text.encode()) + FILE_OVERHEAD
     return Estimate(state, kernels, work, frames, frame_bytes, pair_frames, pair_frame_bytes, fixed)
 
 
