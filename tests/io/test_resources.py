@@ -6,32 +6,13 @@ import tracemalloc
 
 import pytest
 
+from systems import SMALL_SCENARIO
+
 from hotelectron.io.resources import ResourceError, check_resources, estimate, frame_count, parse_bytes
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.io.storage import frame_times
 
-WIRE = """
-[dimensionless]
-temperature = 0.025
-bias = 1.0
-spin = {spin}
-pair_rate = 2.0
-pair_relaxation = 30.0
-v_min = 0.1
-kappa = 0.3
-exponent = 1.5
-
-[grid]
-n_x = {n_x}
-n_energy = {n_energy}
-half_width = 4.0
-
-[run]
-mode = "{mode}"
-{run}
-"""
-EVOLVE = 'end_time = "{end}"\noutput_every = "{every}"'
 # measured peak / estimate; the estimate counts the solver's arrays from its code, the measurement
 # also sees what the count leaves out (small temporaries) and misses numba's own allocations
 MEMORY_FACTOR = (0.8, 1.25)
@@ -40,8 +21,13 @@ OUTPUT_FACTOR = (0.7, 1.05)
 
 
 def wire(mode="evolve", n_x=9, n_energy=161, spin=0.5, end="0.02 tau_D", every="0.01 tau_D", extra=""):
-    run = "" if mode == "steady" else EVOLVE.format(end=end, every=every)
-    return WIRE.format(mode=mode, n_x=n_x, n_energy=n_energy, spin=spin, run=run + "\n" + extra)
+    """The shared small scenario with other grids, spin, mode and run keys."""
+    text = SMALL_SCENARIO.format(temperature=0.025, end_time=end).replace("pairs_every = 3\n", "")
+    text = text.replace("n_x = 9", f"n_x = {n_x}").replace("n_energy = 161", f"n_energy = {n_energy}")
+    text = text.replace("spin = 0.5", f"spin = {spin}").replace('"0.01 tau_D"', f'"{every}"')
+    if mode == "steady":
+        text = text.split("[run]")[0] + '[run]\nmode = "steady"\n'
+    return text.replace('mode = "evolve"', f'mode = "{mode}"') + extra + "\n"
 
 
 def peak_bytes(text, path):
