@@ -71,7 +71,7 @@ def _series(path):
 def _run_series(args, series, mode) -> int:
     """A scenario with a list of biases: one point file per bias in the folder OUT (default: the
     scenario's name), run one after another in this process."""
-    from .sweep import run_points
+    from .sweep import check_points, run_points
 
     if mode is not None:  # as `steady` does for one scenario: the time-evolution keys do not apply
         run = series.base.setdefault("run", {})
@@ -84,6 +84,7 @@ def _run_series(args, series, mode) -> int:
     if output.suffix == ".h5":
         msg = f"-o {output}: a list of biases writes a folder of point files; give a folder name"
         raise ValueError(msg)
+    check_points(series, output)  # before the folder is made
     check_folder_output(output, [args.scenario])
     if args.plot:
         check_figure_output(args.plot, [args.scenario, output / "summary.csv"])
@@ -140,6 +141,8 @@ def cmd_show(args) -> int:
     else:  # one block per bias
         scenarios = [(f"{args.scenario} ({point.name}: bias {point.params['reservoirs.bias']})",
                       parse_scenario(point.text, path=args.scenario)) for point in series.points()]
+    from ..io.resources import estimate, format_bytes
+
     for title, scenario in scenarios:
         print(f"# {title}: mode {scenario.mode}, energy unit {scenario.energy_unit}")
         width = max(len(k) for k in scenario.derived)
@@ -148,6 +151,10 @@ def cmd_show(args) -> int:
             print(f"{key:<{width}}  {shown}")
         for line in unit_lines({**scenario.derived, "energy_unit_J": scenario.energy_unit_J}):
             print(line)
+        print(f"resources  {estimate(scenario).describe()}")
+    if len(scenarios) > 1:
+        outputs = sum(estimate(scenario).output for _, scenario in scenarios)
+        print(f"# resources of the series: {len(scenarios)} runs one after another, output ~ {format_bytes(outputs)}")
     return 0
 
 

@@ -36,6 +36,33 @@ def quiet_dask() -> None:
     logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
+def check_points(sweep, output, workers: int = 1) -> None:
+    """Refuse a series or sweep (``ResourceError``) before anything is written when one of its points,
+    ``workers`` of them at once, needs more memory than there is (or its ``[run] max_memory``), or all
+    of them more disk than the output folder has. Invalid points are left to the sweep (failed rows)."""
+    from ..io.resources import check_resources, estimate
+    from ..io.scenario import parse_scenario
+
+    scenarios = []
+    for point in sweep.points():
+        try:
+            scenarios.append((point, parse_scenario(point.text)))
+        except ValueError:
+            continue
+    if not scenarios:
+        return
+    estimates = [estimate(scenario) for _, scenario in scenarios]
+    largest = max(range(len(scenarios)), key=lambda i: estimates[i].memory)
+    total = sum(e.output for e in estimates)
+    for i, (point, scenario) in enumerate(scenarios):
+        try:
+            check_resources(scenario, output, memory_factor=min(workers, len(scenarios)) if i == largest else 1,
+                            total_output=total)
+        except ValueError as exc:
+            msg = f"{point.name} ({', '.join(f'{k} = {v}' for k, v in point.params.items())}): {exc}"
+            raise type(exc)(msg) from None
+
+
 def run_points(sweep, output, args, client=None) -> int:
     """Run a sweep's points into the folder ``output``; 0 when all finished, 4 when some failed."""
     from ..sweep import plot_summary, run_sweep
@@ -63,6 +90,8 @@ def cmd_sweep(args) -> int:
 
     sweep = load_sweep(args.sweep)
     output = Path(args.output or sweep.output or Path(args.sweep).stem)
+    # with a remote scheduler the workers are elsewhere: one point's memory is checked here, as a lower bound
+    check_points(sweep, output, 1 if args.serial or args.scheduler else args.workers or os.cpu_count() or 1)
     check_folder_output(output, [args.sweep])
     if args.plot:
         check_figure_output(args.plot, [args.sweep, output / "summary.csv"])

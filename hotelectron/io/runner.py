@@ -18,6 +18,7 @@ import numpy as np
 from ..wire.evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
 from ..wire.observables import observables
 from ..wire.steady import steady_state
+from .resources import check_resources
 from .storage import STATUS_FAILED, STATUS_FINISHED, TrajectoryWriter, frame_times, read_status, verify
 from ..wire.problem import fermi
 
@@ -87,6 +88,8 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
     box = scenario.mode == "box"
     names = BOX_OBSERVABLES if box else WIRE_OBSERVABLES
     scalars = _box_scalars if box else _wire_scalars
+    # refused before any file is written; a file replaced or continued gives its space back
+    check_resources(scenario, output, existing=output.stat().st_size if output.is_file() else 0.0)
     if resume and output.exists():
         try:
             status = read_status(output)

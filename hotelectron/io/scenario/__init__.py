@@ -162,12 +162,19 @@ mode
 end_time
     ``"2 tau_D"`` (default) or a physical time ``"1 ns"`` (divided by tau_D).
 output_every
-    Frame interval, ``"0.1 tau_D"`` (default) or a physical time; <= end_time, at most 1e6 frames.
+    Frame interval, ``"0.1 tau_D"`` (default) or a physical time; <= end_time, at most 1e5 frames
+    (end_time / output_every). end_time is at most 1e6 tau_D (far beyond every relaxation time).
 pairs_every
     Store the pair populations every this many frames (integer >= 1, default 1).
 initial
     ``"quench"`` (default: the bias is switched on at t = 0, the wire starts in equilibrium at the
     mean potential and temperature of the reservoirs) or ``"equilibrium"``.
+
+max_memory, max_output
+    Optional limits of the resource estimate (:mod:`hotelectron.io.resources`): sizes such as
+    ``"8 GiB"`` or ``"500 MB"`` (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB). A run whose estimated memory
+    or output file exceeds them, the available memory or the free disk at the output is refused
+    before anything is written.
 
 [run.bump] (optional; required for mode = "box")
     A hot bump added to the initial distribution: ``energy`` (its centre: an energy or voltage

@@ -19,6 +19,7 @@ from ...kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from ...kinetics.mechanisms import ElectronElectron, PairScattering
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
+from ..resources import parse_bytes
 from . import fields as fl
 from .dimensionless import DIMENSIONLESS_KEYS, dimensionless
 from .physical import PAIR_PROBABILITY_REFUSE, PAIR_PROBABILITY_WARN, Physics, physical
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "dimensionless", "grid", "run")
 PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron")
 GRID_KEYS = ("n_x", "n_energy", "half_width")
-RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump")
+RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
 BUMP_KEYS = ("energy", "width", "height")
 MODES = ("evolve", "steady", "box")
 INITIAL = ("quench", "equilibrium")
@@ -53,7 +54,14 @@ DEFAULT_MARGIN_BIAS = 3.5
 MAX_STEP_OVER_T = 2.0
 #: A default n_energy above this is reported in the warnings (slow runs).
 LARGE_N_ENERGY = 4001
-MAX_FRAMES = 1_000_000
+#: At most this many frames: 1e5 frames of the default grid (33 x 801) already hold 21 GB, and
+#: resolve a run to 1e-5 of its length, more than any figure or fit uses.
+MAX_FRAMES = 100_000
+#: end_time at most this many tau_D: a wire approaches its steady state at least as fast as its
+#: slowest diffusion mode, exp(-pi^2 t/tau_D), and the collision times of the model (pair relaxation,
+#: electron-electron, a few ns) lie within a few decades of tau_D (ns for a few-um wire), so that
+#: 1e6 tau_D (ms) is far beyond every relaxation; longer times are typing errors.
+MAX_END_TIME = 1e6
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Scenario:
     bump : dict or None
         ``{"energy", "width", "height"}``, energy and width in E0, height an occupation.
     warnings : tuple of str
+    max_memory_bytes, max_output_bytes : float or None
+        ``[run] max_memory`` and ``max_output`` in bytes (None: only the machine limits the run).
     """
 
     text: str
@@ -102,6 +112,8 @@ class Scenario:
     initial: str
     bump: dict | None
     warnings: tuple[str, ...]
+    max_memory_bytes: float | None = None
+    max_output_bytes: float | None = None
 
 
 # -- energy grid ----------------------------------------------------------------------------------
@@ -196,6 +208,9 @@ def _run(table, phys: Physics):
             raise ValueError(msg)
         return mode, initial, 0.0, 0.0, 1, None
     end_time = fl.tau_D_multiple(table.get("end_time", "2 tau_D"), "[run] end_time", phys.tau_D_s)
+    if end_time > MAX_END_TIME:
+        fl.fail("[run] end_time", table.get("end_time"), f"{end_time:.3g} tau_D",
+                f"at most {MAX_END_TIME:g} tau_D (far beyond every relaxation time of the model)")
     output_every = fl.tau_D_multiple(table.get("output_every", "0.1 tau_D"), "[run] output_every", phys.tau_D_s)
     if output_every > end_time:
         fl.fail("[run] output_every", table.get("output_every"), f"longer than end_time = {end_time:g} tau_D",
@@ -278,6 +293,9 @@ def _build(data: dict):
     n_x, n_energy, half_width = _grid(grid_table, phys, warnings)
     energy = EnergyGrid(n_energy, 2 * half_width / (n_energy - 1))
     mode, initial, end_time, output_every, pairs_every, bump = _run(run_table, phys)
+    # limits of the resource check (hotelectron.io.resources), in bytes
+    limits = {f"{key}_bytes": parse_bytes(run_table[key], f"[run] {key}") if key in run_table else None
+              for key in ("max_memory", "max_output")}
     mechanisms = []
     if phys.pairs is not None:
         mechanisms.append(_pairs(phys, energy, warnings))
@@ -307,7 +325,7 @@ def _build(data: dict):
     derived = {k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in derived.items()}
     return dict(problem=problem, energy_unit_J=phys.energy_unit_J, energy_unit=phys.energy_unit,
                 tau_D_s=phys.tau_D_s, derived=derived, mode=mode, end_time=end_time, output_every=output_every,
-                pairs_every=pairs_every, initial=initial, bump=bump, warnings=tuple(phys.warnings + warnings))
+                pairs_every=pairs_every, initial=initial, bump=bump, warnings=tuple(phys.warnings + warnings), **limits)
 
 
 def parse_scenario(text: str, path=None) -> Scenario:
