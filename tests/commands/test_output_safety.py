@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import h5py
@@ -159,25 +160,42 @@ def tmpfs(tmp_path):
 
 @pytest.fixture
 def small_file_system(tmpfs):
-    return tmpfs("300k")
+    return tmpfs("8m")
 
 
-def test_a_file_system_too_small_for_the_layout_leaves_no_file(tmp_path, tmpfs):
+def test_a_file_system_too_small_for_the_output_estimate_is_refused_before_any_file(tmp_path, tmpfs):
     scenario = write_scenario(tmp_path)
     out = tmpfs("4k") / "none.h5"
     result = hotelectron("--quiet", "run", scenario, "-o", out)
-    assert result.returncode == 3, result.stderr
+    assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "WARNING" not in line]
-    assert len(errors) == 1 and f"cannot create {out}" in errors[0] and "No space left on device" in errors[0]
+    assert len(errors) == 1 and "exceeds the free disk space" in errors[0] and str(out) in errors[0]
     assert not out.exists()
+
+
+def fill(folder: Path) -> None:
+    """Writes a filler file into ``folder`` until its file system has no space left."""
+    with open(folder / "filler", "wb", buffering=0) as fh:  # unbuffered: nothing left to flush on close
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
 
 
 def test_a_real_full_file_system_stops_cleanly_and_resumes_elsewhere_bit_for_bit(tmp_path, small_file_system):
     long = SMALL.replace('end_time = "0.3 tau_D"', 'end_time = "3 tau_D"')
     scenario = write_scenario(tmp_path, long)
     full = small_file_system / "full.h5"
-    result = hotelectron("--quiet", "run", scenario, "-o", full)
+    # the disk fills while the run writes (the free space passed the estimate at the start)
+    running = subprocess.Popen([sys.executable, "-m", "hotelectron", "--quiet", "run", str(scenario), "-o", str(full)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while running.poll() is None and (not full.exists() or full.stat().st_size < 150_000):  # a few frames written
+        time.sleep(0.01)
+    fill(small_file_system)
+    stdout, stderr = running.communicate(timeout=300)
+    result = subprocess.CompletedProcess(running.args, running.returncode, stdout, stderr)
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
