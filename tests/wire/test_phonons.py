@@ -40,3 +40,13 @@ def test_direct_path_reaches_the_fft_steady_state_with_phonons():
     direct = dataclasses.replace(fft, path="direct")
     a, b = steady_state(fft), steady_state(direct)
     assert np.max(np.abs(a.f - b.f)) < 1e-11
+
+
+def test_long_time_evolution_with_phonons_reaches_the_steady_state():
+    """Two routes: the time integrator (its own Jacobian products and preconditioner) and Newton."""
+    from hotelectron.wire.evolution import Evolution, State
+
+    p = dataclasses.replace(phonon_wire(30.0), wire=dataclasses.replace(phonon_wire(30.0).wire, n=9))
+    steady = steady_state(p)
+    end = Evolution(p, rtol=1e-4, atol=1e-7).advance(State(0.0, p.collisionless()[1:-1], None), 12.0)
+    assert np.max(np.abs(end.f - steady.f[1:-1])) <= 1e-6
