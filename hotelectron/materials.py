@@ -11,6 +11,14 @@ nu = 3 n / (4 E_F) for free electrons (the total, both spins, is 3n/(2E_F)). Thi
 of the whole package. Experimental papers often quote a density of states that counts *both* spins,
 usually from the specific heat (about 1.0e47 J^-1 m^-3 for Ag, 1.1e47 for Au, 1.6e47 for Cu); using
 such a number as nu here is a factor-2 error in kappa, in n_s/nu and in every rate built from them.
+
+Electron-phonon coupling
+------------------------
+``electron_phonon_sigma_W_K5_m3`` is Sigma of P/Vol = Sigma (T_e^5 - T_ph^5), the power that hot
+electrons give to the phonons (W K^-5 m^-3), from the table of measured values in F. Giazotto,
+T. T. Heikkilae, A. Luukanen, A. M. Savin and J. P. Pekola, Rev. Mod. Phys. 78, 217 (2006): Cu 2e9,
+Au 2.4e9, Ag 0.5e9. Measured films scatter by about a factor 2 around these values; a scenario can
+give its own (``[phonons] sigma``).
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ class Material:
         Fermi velocity (m/s).
     source : str
         Where the numbers come from.
+    electron_phonon_sigma_W_K5_m3 : float or None
+        Sigma of the T^5 law (W K^-5 m^-3), None when unknown (custom hosts).
     """
 
     name: str
@@ -47,6 +57,7 @@ class Material:
     fermi_velocity_m_s: float
     source: str
     valence: int = 1
+    electron_phonon_sigma_W_K5_m3: float | None = None
 
     def __post_init__(self):
         for field in ("n_electron_m3", "fermi_energy_eV", "fermi_velocity_m_s"):
@@ -67,13 +78,14 @@ class Material:
 
 
 _AM = "Ashcroft & Mermin, Solid State Physics (1976), table 2.1 (free-electron values)"
+_SIGMA = "; electron-phonon Sigma: Giazotto et al., Rev. Mod. Phys. 78, 217 (2006), table of Sigma"
 
 MATERIALS = {
     m.name: m
     for m in (
-        Material("Cu", 8.47e28, 7.00, 1.57e6, _AM),
-        Material("Ag", 5.86e28, 5.49, 1.39e6, _AM),
-        Material("Au", 5.90e28, 5.53, 1.40e6, _AM),
+        Material("Cu", 8.47e28, 7.00, 1.57e6, _AM + _SIGMA, electron_phonon_sigma_W_K5_m3=2.0e9),
+        Material("Ag", 5.86e28, 5.49, 1.39e6, _AM + _SIGMA, electron_phonon_sigma_W_K5_m3=0.5e9),
+        Material("Au", 5.90e28, 5.53, 1.40e6, _AM + _SIGMA, electron_phonon_sigma_W_K5_m3=2.4e9),
     )
 }
 

@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 WIRE_OBSERVABLES = (
     "current_left", "current_middle", "current_right", "heat_left", "heat_right", "joule_power",
     "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux",
-    "edge_energy_rate",
+    "edge_energy_rate", "heat_phonons",
 )
-BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate")
+BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate",
+                   "heat_phonons")
 EDGE_TOLERANCE = 1e-3  # energy lost at the grid edges, relative to the Joule power (or to |W_e| per tau_D)
 
 
@@ -45,9 +46,10 @@ def _box_scalars(problem, state):
     dwe, dwp = c.energy_rates(state.f, state.P)
     w_p = float(c.pairs.energy(state.P)[0]) if c.pairs is not None else 0.0
     out, into = (float(v[0]) * problem.energy.step for v in c.edge_fluxes(state.f, state.P))
+    heat_phonons = float(c.bath_heat(state.f, state.P)[0])  # energy that leaves to the phonon bath
     return {"w_e": float(c.electron_energy(state.f)[0]), "w_p": w_p, "dw_e_dt": float(dwe[0]),
             "dw_p_dt": float(dwp[0]), "edge_out_flux": out, "edge_in_flux": into,
-            "edge_energy_rate": -float(dwe[0] + dwp[0])}
+            "edge_energy_rate": -float(dwe[0] + dwp[0]) - heat_phonons, "heat_phonons": heat_phonons}
 
 
 def _edge_warning(values: dict) -> str | None:

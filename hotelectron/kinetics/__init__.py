@@ -8,7 +8,7 @@ from .collisions import Collisions
 from .convolution import PATHS, collision_integral, edge_fluxes, edge_particle_rate, electron_hole
 from .energy_balance import vgl73_loss_rate
 from .grids import CouplingGrid, EnergyGrid, WireGrid
-from .mechanisms import MECHANISMS, ElectronElectron, PairScattering
+from .mechanisms import MECHANISMS, ElectronElectron, ElectronPhonon, PairScattering
 
 __all__ = [
     "MECHANISMS",
@@ -16,6 +16,7 @@ __all__ = [
     "Collisions",
     "CouplingGrid",
     "ElectronElectron",
+    "ElectronPhonon",
     "EnergyGrid",
     "PairScattering",
     "WireGrid",

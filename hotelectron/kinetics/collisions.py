@@ -196,6 +196,19 @@ class Collisions:
             return dwe, np.zeros_like(dwe)
         return dwe, self.pairs.energy(self.pairs.rates(P, G, self.grid))
 
+    @property
+    def conserves_energy(self) -> bool:
+        """Whether every mechanism keeps the energy of electrons and pairs (no bath such as phonons)."""
+        return all(m.conserves_energy for m in self.mechanisms)
+
+    def bath_heat(self, f, P=None) -> np.ndarray:
+        """Energy the electrons give to baths (the mechanisms that do not conserve energy, e.g. phonons)
+        per position and unit time, unit ``2 nu E0^2 / t0``: ``sum_i eps_i I_i d`` of those mechanisms."""
+        baths = [m for m in self.mechanisms if not m.conserves_energy]
+        if not baths:
+            return np.zeros(np.shape(f)[0])
+        return self.grid.step * self.integral(f, P, mechanisms=baths) @ self.grid.values
+
     def edge_fluxes(self, f, P=None):
         """Gross jump rates ``(out, in)`` across the energy-grid edges per position (grid units)."""
         G = self.electron_hole(f)

@@ -11,8 +11,15 @@ link next to it: exact in a steady state, off by O(dx) during transients.
 
 Grid edges: ``edge_out_flux`` and ``edge_in_flux`` are the gross particle jumps out of the grid (to
 empty states above it) and into it (from filled states below it), integrated over the wire;
-``edge_energy_rate`` is the energy that the collisions lose across the edges, ``-(dW_e/dt + dW_p/dt)``
-from the collisions alone, since they conserve ``W_e + W_p`` otherwise. All three must be small.
+``edge_energy_rate`` is the energy that the collisions lose across the edges,
+``-(dW_e/dt + dW_p/dt) - heat_phonons`` from the collisions alone, since they conserve ``W_e + W_p``
+except for what they give to the phonon bath. All three must be small.
+
+Phonons: ``heat_phonons_profile`` is the power the electrons give to the phonon bath per unit length
+(on the interior nodes, unit ``E0^2/(e^2 R L)``) and ``heat_phonons`` its sum over the wire with the
+node weights of the discrete diffusion operator, so that in a steady state
+``joule_power = heat_left + heat_right + heat_phonons + edge_energy_rate`` holds to the solver's
+tolerance (the divergence of the link energy currents is the collision term node by node).
 
 Integrals over x: the noise is a quadrature of the smooth profile ``int f(1 - f) d eps`` and uses
 Simpson's rule (``WireGrid.simpson_weights``, fourth order); the trapezoid rule's error,
@@ -59,6 +66,8 @@ class Observables:
     edge_in_flux: float
     edge_energy_rate: float
     f_mid: np.ndarray
+    heat_phonons: float = 0.0
+    heat_phonons_profile: np.ndarray | None = None
 
     def scalars(self) -> dict:
         """The scalar observables by name (what trajectories record as time series)."""
@@ -116,7 +125,9 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
     collisions = problem.collisions
     interior = f[1:-1]
     w_e = np.trapezoid(collisions.electron_energy(f), x)
+    heat_profile = np.zeros(interior.shape[0])
     if problem.mechanisms:
+        heat_profile = collisions.bath_heat(interior, P)
         dwe, dwp = collisions.energy_rates(interior, P)
         out, into = collisions.edge_fluxes(interior, P)
         dw_e_dt, dw_p_dt, edge_out, edge_in = (
@@ -124,6 +135,7 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
         )
     else:
         dw_e_dt = dw_p_dt = edge_out = edge_in = 0.0
+    heat_phonons = problem.wire.step * float(np.sum(heat_profile))
     w_p = problem.wire.step * float(np.sum(collisions.pairs.energy(P))) if P is not None else 0.0
     t_eff = effective_temperature(problem.energy, f)
     return Observables(
@@ -145,9 +157,12 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
         dw_p_dt=float(dw_p_dt),
         edge_out_flux=edge_out,
         edge_in_flux=edge_in,
-        # collisions keep W_e + W_p except for jumps across the grid edges: what they lose is lost there
-        edge_energy_rate=-(dw_e_dt + dw_p_dt),
+        # collisions keep W_e + W_p except for jumps across the grid edges and the heat given to the
+        # phonon bath: what else they lose is lost at the edges
+        edge_energy_rate=-(dw_e_dt + dw_p_dt) - heat_phonons,
         f_mid=_middle(f),
+        heat_phonons=heat_phonons,
+        heat_phonons_profile=heat_profile,
     )
 
 

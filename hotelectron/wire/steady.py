@@ -73,8 +73,9 @@ class _Residual:
         grid = problem.energy
         self.shape = (problem.wire.n - 2, grid.n)
         self._moments = np.stack([np.full(grid.n, grid.step), grid.step * grid.values])
-        # pairs tied to a bath take energy from the electrons: only the particles are conserved then
-        self._conserved = 1 if fixed_pairs is not None and self.collisions.pairs is not None else 2
+        # pairs tied to a bath, or phonons, take energy from the electrons: only the particles are conserved then
+        bath = (fixed_pairs is not None and self.collisions.pairs is not None) or not self.collisions.conserves_energy
+        self._conserved = 1 if bath else 2
 
     def evaluate(self, u):
         """``(R, state)``: the residual at the interior ``u`` and what products need there."""

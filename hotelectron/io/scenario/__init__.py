@@ -113,6 +113,19 @@ kappa
     Converted with pint to ``kappa_dimensionless = kappa tau_D E0^(2-a)``; a wrong dimension is
     refused. Or ``kappa_dimensionless`` given directly (a plain number > 0).
 
+[phonons] (optional: electron-phonon scattering, kernel kappa_ph |E|^p, SPEC section 9)
+-------------------------------------------------------------------------------------
+sigma
+    Sigma of P/Vol = Sigma (T_e^(p+3) - T_ph^(p+3)) in W K^-(p+3) m^-3, ``"2e9 W K^-5 m^-3"`` for
+    p = 2. Default (p = 2 only): the material's value (Cu 2e9, Ag 0.5e9, Au 2.4e9, Giazotto et al.,
+    RMP 78, 217 (2006); :mod:`hotelectron.materials`). Converted to
+    kappa_ph = Sigma / (2 nu Gamma(p+3) zeta(p+3) k_B^(p+3)) and ``phonon_kappa = kappa_ph tau_D E0^(p+1)``
+    (:mod:`hotelectron.kinetics.mechanisms.phonons`). Or ``kappa_dimensionless`` given directly (> 0).
+temperature
+    Of the phonon bath, ``"25 mK"``; default the reservoirs' temperature (required when they differ).
+exponent
+    p in [1, 6], default 2 (3D phonons, the T^5 law).
+
 [dimensionless] (alternative to all four sections above)
 --------------------------------------------------------
 For theorists: the solver's parameters as plain numbers, energies in E0, times in tau_D; no material
@@ -132,6 +145,9 @@ v_min
     cutoff and the pair-probability check of [impurities].
 kappa, exponent
     Electron-electron strength ``kappa`` (> 0, in 1/tau_D E0^(a-2)) and exponent (default 1.5).
+phonon_kappa, phonon_temperature, phonon_exponent
+    Electron-phonon strength (> 0, in 1/(tau_D E0^(p+1))), phonon temperature in E0 (default the
+    reservoirs') and p (default 2).
 
 [grid] (optional)
 -----------------
@@ -190,12 +206,13 @@ ones (``tau_D_s``, ``length_m``, ``diffusion_m2_s``, ``nu_per_spin_J_m3``, ``fer
 ``energy_unit_meV``, ``energy_unit_K``, ``energy_step_meV``, ``end_time_s``, ``output_every_s``;
 with impurities ``spin``, ``n_s_ppm``, ``n_s_m3``, ``kondo_temperature_K``, ``hot_energy_K``,
 ``kondo_log``, ``unitary_spin_flip_rate_per_s``, ``T_sg_K``, ``tau_s_s``, ``spin_flip_rate_per_s``, ``Gamma_per_J_s``, ``V_min_K``,
-``V_min_meV``, ``pair_probability``; with electron-electron scattering ``kappa_J^(a-2)_per_s``) and
+``V_min_meV``, ``pair_probability``; with electron-electron scattering ``kappa_J^(a-2)_per_s``; with phonons ``phonon_sigma_W_K^-(p+3)_m3``,
+``phonon_kappa_per_s_J^(p+1)``, ``phonon_temperature_K``) and
 dimensionless ones (``energy_unit``, ``n_x``, ``n_energy``, ``half_width_E0``, ``energy_step_E0``,
 ``mu_left_E0``, ``mu_right_E0``, ``temperature_left_E0``, ``temperature_right_E0``,
 ``temperature_E0`` (the hotter reservoir), ``edge_margin_E0``, ``T_sg_E0``, ``pair_rate``,
 ``pair_relaxation``, ``v_min``, ``v_max``, ``k_min``, ``k_max``, ``exponent``,
-``kappa_dimensionless``, ``mode``, ``initial``, ``end_time_tau_D``, ``output_every_tau_D``,
+``kappa_dimensionless``, ``phonon_kappa``, ``phonon_temperature_E0``, ``phonon_exponent``, ``mode``, ``initial``, ``end_time_tau_D``, ``output_every_tau_D``,
 ``pairs_every``, ``bump_energy``, ``bump_width``, ``bump_height``). Keys that do not apply are absent.
 All values are JSON-serialisable floats, ints and strings.
 """

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from ... import spin as spin_algebra
 from . import fields as fl
-from .physical import Physics
+from .physical import Physics, phonon_exponent
 
 __all__ = ["DIMENSIONLESS_KEYS", "dimensionless"]
 
 DIMENSIONLESS_KEYS = ("temperature", "bias", "pair_rate", "pair_relaxation", "v_min", "spin", "spin_glass_temperature",
-                      "kappa", "exponent")
+                      "kappa", "exponent", "phonon_kappa", "phonon_temperature", "phonon_exponent")
 _PAIR_KEYS = ("pair_rate", "pair_relaxation", "spin", "v_min", "spin_glass_temperature")
 
 
@@ -71,4 +71,14 @@ def dimensionless(table) -> Physics:
         kappa = fl.number(table["kappa"], _name("kappa"), lo=0, lo_open=True)
         out.electron_electron = {"kappa": kappa, "exponent": exponent}
         derived.update(kappa_dimensionless=kappa, exponent=exponent)
+    extra = [k for k in ("phonon_temperature", "phonon_exponent") if k in table]
+    if extra and "phonon_kappa" not in table:
+        msg = f"[dimensionless] {extra[0]} needs [dimensionless] phonon_kappa (the electron-phonon strength)"
+        raise ValueError(msg)
+    if "phonon_kappa" in table:
+        p = phonon_exponent({"exponent": table["phonon_exponent"]} if "phonon_exponent" in table else {}, "dimensionless")
+        kappa_ph = fl.number(table["phonon_kappa"], _name("phonon_kappa"), lo=0, lo_open=True)
+        T_ph = fl.number(table.get("phonon_temperature", T), _name("phonon_temperature"), lo=0)
+        out.phonons = {"kappa": kappa_ph, "temperature": T_ph, "exponent": p}
+        derived.update(phonon_kappa=kappa_ph, phonon_temperature_E0=T_ph, phonon_exponent=p)
     return out

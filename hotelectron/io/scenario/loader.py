@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ...kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
-from ...kinetics.mechanisms import ElectronElectron, PairScattering
+from ...kinetics.mechanisms import ElectronElectron, ElectronPhonon, PairScattering
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
 from ..resources import parse_bytes
@@ -28,8 +28,8 @@ __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "dimensionless", "grid", "run")
-PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron")
+SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "dimensionless", "grid", "run")
+PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons")
 GRID_KEYS = ("n_x", "n_energy", "half_width")
 RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
 BUMP_KEYS = ("energy", "width", "height")
@@ -301,6 +301,8 @@ def _build(data: dict):
         mechanisms.append(_pairs(phys, energy, warnings))
     if phys.electron_electron is not None:
         mechanisms.append(ElectronElectron(phys.electron_electron["kappa"], phys.electron_electron["exponent"]))
+    if phys.phonons is not None:
+        mechanisms.append(ElectronPhonon(phys.phonons["kappa"], phys.phonons["temperature"], phys.phonons["exponent"]))
     try:
         problem = WireProblem(energy, WireGrid(n_x), phys.mu_left, phys.mu_right, phys.temperature_left,
                               phys.temperature_right, tuple(mechanisms))

@@ -13,6 +13,7 @@ from ... import spin as spin_algebra
 from ... import transport
 from ...materials import Material, material
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, HBAR_J_S, registry
+from ...kinetics.mechanisms.phonons import MAX_EXPONENT, MIN_EXPONENT, kappa_from_sigma
 from . import fields as fl
 
 __all__ = ["PAIR_PROBABILITY_REFUSE", "PAIR_PROBABILITY_WARN", "Physics", "physical"]
@@ -28,6 +29,7 @@ RESERVOIR_KEYS = ("temperature", "temperature_left", "temperature_right", "bias"
 IMPURITY_KEYS = ("spin", "concentration", "kondo_temperature", "spin_glass_temperature", "spin_flip_rate",
                  "coupling_cutoff")
 EE_KEYS = ("exponent", "kappa", "kappa_dimensionless")
+PHONON_KEYS = ("sigma", "temperature", "exponent", "kappa_dimensionless")
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Physics:
     pairs: dict | None = None
     pair_section: str = "impurities"
     electron_electron: dict | None = None
+    # phonons: kappa (1/(tau_D E0^(p+1))), temperature (E0), exponent p
+    phonons: dict | None = None
 
 
 def _exclusive(table, section, first, second):
@@ -312,6 +316,53 @@ def _kappa(value, name, a, E0_J, tau_D_s):
     return dimensionless, kappa_si
 
 
+def phonon_exponent(table, section) -> float:
+    """p of the phonon kernel kappa_ph |E|^p (default 2, 3D phonons)."""
+    if "exponent" not in table:
+        return 2.0
+    return fl.number(table["exponent"], f"[{section}] exponent", lo=MIN_EXPONENT, hi=MAX_EXPONENT,
+                     allowed=f"a number in [{MIN_EXPONENT:g}, {MAX_EXPONENT:g}]: 2 for 3D phonons (the T^5 law)")
+
+
+def _phonons(ph, host, E0, tau_D, derived) -> dict:
+    """``kappa_ph tau_D E0^(p+1)`` from Sigma (P/Vol = Sigma (T_e^(p+3) - T_ph^(p+3))), and T_ph in E0."""
+    p = phonon_exponent(ph, "phonons")
+    T_left, T_right = derived["temperature_left_K"], derived["temperature_right_K"]
+    if "temperature" in ph:
+        T_ph = fl.temperature_K(ph["temperature"], "[phonons] temperature")
+    elif T_left == T_right:
+        T_ph = T_left
+    else:
+        msg = (f"[phonons] temperature is required when the reservoirs differ ({T_left:g} K and {T_right:g} K): "
+               "the phonon bath has no default temperature then")
+        raise ValueError(msg)
+    _exclusive(ph, "phonons", "sigma", "kappa_dimensionless")
+    if "kappa_dimensionless" in ph:
+        kappa = fl.number(ph["kappa_dimensionless"], "[phonons] kappa_dimensionless", lo=0, lo_open=True)
+    else:
+        if "sigma" in ph:
+            unit = registry().Unit("W") / registry().Unit("K") ** (p + 3) / registry().Unit("m") ** 3
+            sigma = fl.si_quantity(ph["sigma"], "[phonons] sigma", unit, f'"2e9 W K^-{p + 3:g} m^-3"',
+                                   what=f"power / (temperature^{p + 3:g} volume) with exponent p = {p:g}")
+            if not sigma > 0:
+                fl.fail("[phonons] sigma", ph["sigma"], "not positive", "Sigma > 0")
+        elif host.electron_phonon_sigma_W_K5_m3 is not None and p == 2:
+            sigma = host.electron_phonon_sigma_W_K5_m3
+        else:
+            msg = (f"[phonons] sigma is required (no default for [wire] material = {host.name!r} with exponent "
+                   f"{p:g}; defaults: Cu, Ag, Au with p = 2)")
+            raise ValueError(msg)
+        kappa_si = kappa_from_sigma(sigma, host.dos_per_spin_J_m3, p)
+        kappa = kappa_si * tau_D * E0 ** (p + 1)
+        if not (math.isfinite(kappa) and kappa > 0):
+            fl.fail("[phonons] sigma", ph.get("sigma", sigma), f"kappa_ph tau_D E0^(p+1) = {kappa!r} is not a "
+                    "positive finite number", "a Sigma of moderate size")
+        derived.update({"phonon_sigma_W_K^-(p+3)_m3": sigma, "phonon_kappa_per_s_J^(p+1)": kappa_si})
+    derived.update(phonon_temperature_K=T_ph, phonon_temperature_E0=T_ph * BOLTZMANN_J_PER_K / E0,
+                   phonon_exponent=p, phonon_kappa=kappa)
+    return {"kappa": kappa, "temperature": T_ph * BOLTZMANN_J_PER_K / E0, "exponent": p}
+
+
 def physical(data: dict) -> Physics:
     """The dimensionless problem fixed by the physical sections of a parsed TOML document."""
     derived: dict = {}
@@ -332,5 +383,8 @@ def physical(data: dict) -> Physics:
     if "electron_electron" in data:
         ee = fl.check_keys(data["electron_electron"], "electron_electron", EE_KEYS)
         out.electron_electron = _electron_electron(ee, "electron_electron", E0, tau_D, derived)
+    if "phonons" in data:
+        ph = fl.check_keys(data["phonons"], "phonons", PHONON_KEYS)
+        out.phonons = _phonons(ph, host, E0, tau_D, derived)
     return out
 

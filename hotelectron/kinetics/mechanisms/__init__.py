@@ -18,10 +18,12 @@ integral. Adding a mechanism means one new module here and one line in ``MECHANI
 
 from .electron_electron import ElectronElectron
 from .pairs import PairScattering
+from .phonons import ElectronPhonon
 
 MECHANISMS = {
     PairScattering.name: PairScattering,
     ElectronElectron.name: ElectronElectron,
+    ElectronPhonon.name: ElectronPhonon,
 }
 
-__all__ = ["MECHANISMS", "ElectronElectron", "PairScattering"]
+__all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "PairScattering"]

@@ -8,7 +8,13 @@ from ..grids import EnergyGrid
 
 
 class Mechanism:
-    """Base of the mechanisms: subclasses define ``add_kernel(grid, P, G, K)``."""
+    """Base of the mechanisms: subclasses define ``add_kernel(grid, P, G, K)``.
+
+    ``conserves_energy``: whether the mechanism keeps the energy of electrons plus impurities (False
+    for a coupling to a bath, such as phonons).
+    """
+
+    conserves_energy = True
 
     def out_kernel(self, grid: EnergyGrid, P, G) -> np.ndarray:
         """The compact out-kernel ``K[x, n + m]`` of this mechanism alone (rate of eps -> eps - m d;
