@@ -1,0 +1,148 @@
+"""Differential conductance of a superconducting tunnel probe on the wire (SPEC section 10).
+
+Conventions. Energies E of the wire's distribution f(E) are measured from the wire's local Fermi
+level; the probe's Fermi level sits at -eV relative to it, so the tunnel current is
+
+    I(V) = (1 / e R_T) int dE n_S(E + eV) [f(E) - f_probe(E + eV)].
+
+Differentiating in V, the probe term is a total derivative whose boundary values (n_S -> 1,
+f_probe -> 1 at E -> -inf; f_probe -> 0 at +inf) give -1, so
+
+    R_T dI/dV = 1 + int dE n_S'(E + eV) f(E) = int dE n_S(E + eV) (-df/dE),
+
+independent of the probe's Fermi function: the probe temperature enters only through the BCS gap
+Delta(T). For f a Fermi function at T this is the thermally broadened DOS; at T = 0, n_S(eV).
+
+Numerics. f is taken piecewise linear between its grid points and extended by its reservoir limits
+(1 below the grid, 0 above). Then -df/dE is piecewise constant (plus point masses where the grid
+ends meet the limits) and each cell integral of n_S is exact through the antiderivative
+A(E) = Re sqrt(z - Delta) sqrt(z + Delta), z = E + i Gamma_D (d/dz of that root is z / root). The
+1/sqrt singularity of the DOS therefore costs no resolution: the only discretisation error is that
+of interpolating f, second order in the energy step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
+
+BOLTZMANN_MEV_PER_K = BOLTZMANN_J_PER_K / ELECTRON_VOLT_J * 1e3
+BOHR_MAGNETON_MEV_PER_T = 9.2740100783e-24 / ELECTRON_VOLT_J * 1e3  # CODATA 2018
+
+# BCS weak coupling: Delta(0) = 1.764 k_B T_c.
+BCS_RATIO = 1.764
+
+
+@dataclass(frozen=True)
+class ProbeParameters:
+    """A BCS probe with Dynes broadening, possibly Zeeman split.
+
+    Attributes
+    ----------
+    gap_meV : zero-temperature gap Delta(0) in meV (0 gives a normal probe).
+    dynes_meV : Dynes broadening Gamma_D in meV (> 0 when gap_meV > 0).
+    temperature_K : probe temperature in K, below T_c = Delta(0) / (1.764 k_B).
+    field_T : magnetic field in T; spins split by g mu_B B.
+    g : electron g factor.
+    """
+
+    gap_meV: float
+    dynes_meV: float = 1e-3
+    temperature_K: float = 0.0
+    field_T: float = 0.0
+    g: float = 2.0
+
+    def __post_init__(self):
+        for name in ("gap_meV", "dynes_meV", "temperature_K", "field_T", "g"):
+            value = getattr(self, name)
+            if not np.isfinite(value):
+                msg = f"probe {name} = {value!r} must be a finite number"
+                raise ValueError(msg)
+        for name in ("gap_meV", "dynes_meV", "temperature_K", "g"):
+            if getattr(self, name) < 0:
+                msg = f"probe {name} = {getattr(self, name)!r} must be >= 0"
+                raise ValueError(msg)
+        if self.gap_meV > 0 and self.dynes_meV == 0:
+            msg = "probe dynes_meV = 0 leaves the BCS DOS singular; give a broadening > 0"
+            raise ValueError(msg)
+        if self.gap_meV > 0 and self.temperature_K >= self.critical_temperature_K:
+            msg = (f"probe temperature_K = {self.temperature_K!r} is not below the probe's T_c = "
+                   f"{self.critical_temperature_K:.4g} K (gap {self.gap_meV} meV)")
+            raise ValueError(msg)
+
+    @property
+    def critical_temperature_K(self) -> float:
+        return self.gap_meV / (BCS_RATIO * BOLTZMANN_MEV_PER_K)
+
+    @property
+    def gap_at_temperature_meV(self) -> float:
+        """Delta(T) from the standard BCS interpolation Delta(0) tanh(1.74 sqrt(T_c/T - 1))."""
+        if self.gap_meV == 0 or self.temperature_K == 0:
+            return self.gap_meV
+        return self.gap_meV * float(np.tanh(1.74 * np.sqrt(self.critical_temperature_K / self.temperature_K - 1)))
+
+    @property
+    def zeeman_meV(self) -> float:
+        """Spin shift h = g mu_B B / 2: the two spin DOS sit at E +- h (splitting 2h = g mu_B B)."""
+        return 0.5 * self.g * BOHR_MAGNETON_MEV_PER_T * self.field_T
+
+
+def _antiderivative(energy, gap, dynes):
+    """A(E) with dA/dE = Re[z / sqrt(z^2 - Delta^2)]; the product of roots is continuous for Im z > 0."""
+    z = np.asarray(energy, dtype=float) + 1j * dynes
+    return (np.sqrt(z - gap) * np.sqrt(z + gap)).real
+
+
+def dos(energy, gap, dynes, zeeman=0.0):
+    """Probe DOS n_S(E) per normal DOS (energies in any one unit): BCS-Dynes, spin-averaged."""
+    energy = np.asarray(energy, dtype=float)
+    if gap == 0:
+        return np.ones_like(energy)
+    out = np.zeros_like(energy)
+    for shift in (zeeman, -zeeman):
+        z = energy + shift + 1j * dynes
+        out += 0.5 * np.abs((z / (np.sqrt(z - gap) * np.sqrt(z + gap))).real)
+    return out
+
+
+def conductance(energy, f, bias, gap, dynes, zeeman=0.0, chunk=4_000_000):
+    """R_T dI/dV at the probe biases eV = ``bias`` for f on the grid ``energy``.
+
+    All energies in one unit (the caller's choice: meV, or the file's E0 = eU). ``energy`` must be
+    increasing; f beyond the grid is 1 below and 0 above.
+    """
+    energy = np.asarray(energy, dtype=float)
+    f = np.asarray(f, dtype=float)
+    bias = np.atleast_1d(np.asarray(bias, dtype=float))
+    if energy.ndim != 1 or energy.shape != f.shape or energy.size < 2:
+        msg = f"energy and f must be equal 1-d arrays of at least 2 points, got {energy.shape} and {f.shape}"
+        raise ValueError(msg)
+    if np.any(np.diff(energy) <= 0):
+        msg = "the energy grid must be strictly increasing"
+        raise ValueError(msg)
+    if gap == 0:  # normal probe: int dE (-df/dE) = f(-inf) - f(+inf) = 1 for any f
+        return np.ones_like(bias)
+    # -df/dE on each cell, times the cell's width: the weight of the exact cell integral of n_S
+    slope = (f[:-1] - f[1:]) / np.diff(energy)
+    jumps = (1.0 - f[0], f[-1])  # point masses where f meets its reservoir limits
+    out = np.empty_like(bias)
+    step = max(1, chunk // energy.size)
+    for start in range(0, bias.size, step):
+        ev = bias[start:start + step, None]
+        total = np.zeros(ev.shape[0])
+        for shift in (zeeman, -zeeman):
+            a = _antiderivative(energy[None, :] + ev + shift, gap, dynes)
+            total += 0.5 * (np.diff(a, axis=1) @ slope)
+        total += jumps[0] * dos(energy[0] + ev[:, 0], gap, dynes, zeeman)
+        total += jumps[1] * dos(energy[-1] + ev[:, 0], gap, dynes, zeeman)
+        out[start:start + step] = total
+    return out
+
+
+def probe_conductance(energy_meV, f, bias_mV, probe: ProbeParameters):
+    """R_T dI/dV(V) in physical units: f on ``energy_meV``, probe biases ``bias_mV``."""
+    return conductance(energy_meV, f, bias_mV, probe.gap_at_temperature_meV, probe.dynes_meV,
+                       probe.zeeman_meV)

@@ -1,0 +1,126 @@
+"""Probe model: exact limits, an independent quadrature, the sum rule, Zeeman peaks, the double step."""
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from hotelectron.experiment.probe import ProbeParameters, conductance, dos
+
+GAP, DYNES = 1.0, 1e-3  # energies in units of the gap
+
+
+def fermi(energy, kt):
+    return 0.5 * (1.0 - np.tanh(0.5 * energy / kt))
+
+
+def quadrature_conductance(ev, kt, gap=GAP, dynes=DYNES):
+    """R_T dI/dV = int dE n_S(E + eV) (-df/dE) for a Fermi f, by adaptive quadrature."""
+    def integrand(e):
+        return dos(e + ev, gap, dynes) * 0.25 / kt / np.cosh(0.5 * e / kt) ** 2
+    points = sorted(p for p in (-gap - ev, gap - ev) if abs(p) < 40 * kt)
+    value, _ = quad(integrand, -40 * kt, 40 * kt, points=points or None, limit=500,
+                    epsabs=1e-12, epsrel=1e-12)
+    return value
+
+
+def test_normal_probe_gives_one_for_any_f(rng):
+    energy = np.linspace(-2, 2, 301)
+    f = rng.uniform(0, 1, energy.size)
+    bias = np.linspace(-3, 3, 41)
+    assert np.array_equal(conductance(energy, f, bias, gap=0.0, dynes=0.0), np.ones_like(bias))
+
+
+def test_vanishing_gap_gives_one(rng):
+    energy = np.linspace(-2, 2, 401)
+    f = np.sort(rng.uniform(0, 1, energy.size))[::-1]
+    bias = np.linspace(-1, 1, 21)
+    for gap, tol in ((1e-4, 2e-3), (1e-6, 2e-5)):
+        assert np.max(np.abs(conductance(energy, f, bias, gap, dynes=1e-3 * gap) - 1)) < tol
+
+
+def test_fermi_f_matches_direct_quadrature_to_1e_8():
+    kt = 0.1
+    energy = np.linspace(-4, 4, 160_001)  # step 5e-5 = kT / 2000: interpolation error ~ 1e-9
+    bias = np.linspace(-1.5, 1.5, 31)
+    grid = conductance(energy, fermi(energy, kt), bias, GAP, DYNES)
+    reference = np.array([quadrature_conductance(v, kt) for v in bias])
+    assert np.max(np.abs(grid - reference)) < 1e-8
+
+
+def test_second_order_convergence_in_energy_step():
+    kt = 0.1
+    bias = np.linspace(-1.5, 1.5, 13)
+    reference = np.array([quadrature_conductance(v, kt) for v in bias])
+    steps, errors = [], []
+    for n in (201, 401, 801, 1601):
+        energy = np.linspace(-4, 4, n)
+        errors.append(np.max(np.abs(conductance(energy, fermi(energy, kt), bias, GAP, DYNES) - reference)))
+        steps.append(energy[1] - energy[0])
+    slope = np.polyfit(np.log(steps), np.log(errors), 1)[0]
+    assert abs(slope - 2) < 0.1
+    assert errors[-1] < 1e-4  # observed 7.2e-5 at h = kT / 20
+
+
+def test_sum_rule_integral_of_excess_conductance_vanishes(rng):
+    # int dV (R_T dI/dV - 1) = int dE f(E) [n_S(+inf) - n_S(-inf)] = 0; the DOS tails decay as
+    # Delta^2 / 2 V^2, so the window +-W leaves ~ Delta^2 / W
+    energy = np.linspace(-1.5, 1.5, 601)
+    f = np.clip(0.5 - energy / 2 + 0.05 * rng.standard_normal(energy.size), 0, 1)
+    # fine where the DOS has structure, coarse in the smooth tails
+    bias = np.concatenate([np.linspace(-2000, -5, 4000, endpoint=False), np.linspace(-5, 5, 10_001),
+                           np.linspace(5, 2000, 4001)[1:]])
+    g = conductance(energy, f, bias, GAP, 1e-2)
+    integral = np.trapezoid(g - 1, bias)
+    tail = 2 * GAP**2 / 2000  # both analytic tails beyond +-2000: int_W^inf Delta^2 / 2 V^2 dV each
+    assert abs(integral + tail) < 1e-3
+    assert abs(integral) < 2e-3
+
+
+def test_zeeman_peaks_sit_at_gap_plus_minus_spin_shift():
+    h = 0.2
+    energy = np.linspace(-0.5, 0.5, 2001)
+    f = (energy < 0).astype(float)  # T = 0: R_T dI/dV = n_S(eV)
+    bias = np.linspace(-1.6, 1.6, 32_001)
+    g = conductance(energy, f, bias, GAP, 1e-4, zeeman=h)
+    interior = (g[1:-1] > g[:-2]) & (g[1:-1] > g[2:]) & (g[1:-1] > 2)
+    peaks = np.sort(bias[1:-1][interior])
+    expected = np.sort([-GAP - h, -GAP + h, GAP - h, GAP + h])
+    assert peaks.size == 4
+    # the other spin branch's sloping DOS moves each maximum by a few 1e-4 of the gap
+    assert np.max(np.abs(peaks - expected)) < 1e-3
+
+
+def test_field_parameters_give_g_mu_b_b_splitting():
+    probe = ProbeParameters(gap_meV=0.17, dynes_meV=1e-3, temperature_K=0.05, field_T=1.0)
+    assert probe.zeeman_meV == pytest.approx(0.5 * 2 * 0.057883818, rel=1e-8)
+    assert ProbeParameters(gap_meV=0.17).zeeman_meV == 0
+
+
+def test_double_step_is_average_of_two_shifted_bcs_curves():
+    # collisionless wire at x: f = (1 - x) f_F(E + eU/2) + x f_F(E - eU/2)
+    kt, eu, x = 0.05, 1.5, 0.3
+    energy = np.linspace(-3, 3, 120_001)
+    f = (1 - x) * fermi(energy + eu / 2, kt) + x * fermi(energy - eu / 2, kt)
+    bias = np.linspace(-2.5, 2.5, 21)
+    grid = conductance(energy, f, bias, GAP, DYNES)
+    # -df/dE = (1 - x) delta_T(E + eU/2) + x delta_T(E - eU/2): the BCS curve shifted by -+eU/2
+    reference = np.array([(1 - x) * quadrature_conductance(v - eu / 2, kt)
+                          + x * quadrature_conductance(v + eu / 2, kt) for v in bias])
+    assert np.max(np.abs(grid - reference)) < 1e-7
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("gap_meV", -0.1, "gap_meV"), ("dynes_meV", 0.0, "dynes_meV"), ("temperature_K", 5.0, "T_c"),
+    ("g", float("nan"), "finite")])
+def test_bad_probe_parameters_are_refused(field, value, match):
+    kwargs = dict(gap_meV=0.17, dynes_meV=1e-3, temperature_K=0.05)
+    kwargs[field] = value
+    with pytest.raises(ValueError, match=match):
+        ProbeParameters(**kwargs)
+
+
+def test_probe_temperature_lowers_the_gap():
+    cold = ProbeParameters(gap_meV=0.17, temperature_K=0.05)
+    warm = ProbeParameters(gap_meV=0.17, temperature_K=0.9)
+    assert cold.gap_at_temperature_meV == pytest.approx(0.17, rel=1e-6)
+    assert 0 < warm.gap_at_temperature_meV < 0.17
