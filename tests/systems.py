@@ -1,5 +1,7 @@
 """Small collision systems and wires shared by the tests."""
 
+import os
+
 import numpy as np
 
 from hotelectron.kinetics.collisions import Collisions
@@ -64,3 +66,41 @@ pairs_every = 3
 def small_scenario(temperature=0.02, end_time="3 tau_D") -> str:
     """A dimensionless 9 x 161 evolution with S = 1/2 pairs and e-e scattering (command-line tests)."""
     return SMALL_SCENARIO.format(temperature=temperature, end_time=end_time)
+
+
+# subprocesses read files other tests hold open
+ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
+
+SERIES = """
+[wire]
+material = "Cu"
+length = "1.5 um"
+diffusion_constant = "0.0145 m^2/s"
+
+[reservoirs]
+temperature = "25 mK"
+bias = ["0.1 mV", "0.2 mV"]
+
+[electron_electron]
+exponent = 1.5
+kappa_dimensionless = 0.3
+
+[grid]
+n_x = 9
+n_energy = 401
+half_width = 2.0
+
+[run]
+mode = "evolve"
+end_time = "0.2 tau_D"
+output_every = "0.1 tau_D"
+"""
+
+
+def assert_one_line_refusal(result, *words):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, result.stderr
+    for word in words:
+        assert str(word) in errors[0], errors[0]

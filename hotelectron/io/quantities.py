@@ -78,6 +78,8 @@ OBSERVABLES = {
     "edge_out_flux": Quantity("particles leaving the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_in_flux": Quantity("particles entering the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_energy_rate": Quantity("energy lost at the energy-grid edges", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    # per unit volume of the wire (for a wire numerically also the total power in E0^2/(e^2 R))
+    "heat_phonons": Quantity("heat given to the phonons", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
 }
 
 

@@ -14,53 +14,19 @@ import h5py
 import numpy as np
 import pytest
 
-from systems import small_scenario
+from systems import ENV, SERIES, assert_one_line_refusal, small_scenario
 
 from hotelectron.commands.main import main
 from hotelectron.io.storage import TrajectoryWriter
 
-ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 
 SMALL = small_scenario(0.025, "0.3 tau_D")
-SERIES = """
-[wire]
-material = "Cu"
-length = "1.5 um"
-diffusion_constant = "0.0145 m^2/s"
-
-[reservoirs]
-temperature = "25 mK"
-bias = ["0.1 mV", "0.2 mV"]
-
-[electron_electron]
-exponent = 1.5
-kappa_dimensionless = 0.3
-
-[grid]
-n_x = 9
-n_energy = 401
-half_width = 2.0
-
-[run]
-mode = "evolve"
-end_time = "0.2 tau_D"
-output_every = "0.1 tau_D"
-"""
 DATASETS = ("time", "dt", "f", "P", "P_frame", "observables/current_middle", "observables/w_e")
 
 
 def hotelectron(*args):
     return subprocess.run([sys.executable, "-m", "hotelectron", *map(str, args)], capture_output=True, text=True,
                           env=ENV, timeout=300)
-
-
-def assert_one_line_refusal(result, *words):
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if " ERROR " in line]
-    assert len(errors) == 1, result.stderr
-    for word in words:
-        assert str(word) in errors[0], errors[0]
 
 
 def errors_of(caplog):

@@ -4,7 +4,7 @@ with exit 2, one line naming the keys, and no file."""
 import subprocess
 import sys
 
-from test_output_safety import ENV, SERIES, assert_one_line_refusal
+from systems import ENV, SERIES, assert_one_line_refusal
 
 HUGE = """
 [dimensionless]
