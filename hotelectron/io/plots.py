@@ -48,12 +48,25 @@ def _potential(grid: EnergyGrid, f) -> float:
     return float(np.sum(np.asarray(f) - sea) * grid.step)
 
 
+MODE_LABELS = {"steady": "steady state", "box": "homogeneous box", "evolve": "time evolution"}
+
+
 def run_title(scenario_text: str, mode: str) -> str:
     """Material, length, bath temperature, bias and impurities of a scenario, for a figure title."""
     try:
         sc = tomllib.loads(scenario_text)
     except (tomllib.TOMLDecodeError, TypeError):
         return f"{mode} run"
+    dim = sc.get("dimensionless")
+    if dim is not None:  # energies in E0, the pairs given by their rate
+        parts = ["dimensionless wire", f"T = {dim.get('temperature', '?')} E0"]
+        if mode != "box" and "bias" in dim:
+            parts.append(f"U = {dim['bias']} E0")
+        if dim.get("pair_rate"):
+            parts.append(f"pairs S = {dim.get('spin', 0.5)}, rate {dim['pair_rate']}")
+        else:
+            parts.append("no magnetic impurities")
+        return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
     wire, res, imp = sc.get("wire", {}), sc.get("reservoirs", {}), sc.get("impurities", {})
     parts = [str(wire.get("material", "wire")) + (f", L = {wire['length']}" if "length" in wire else "")]
     if "temperature" in res:
@@ -67,8 +80,7 @@ def run_title(scenario_text: str, mode: str) -> str:
         parts.append("impurities" + (f" S = {spin}" if spin is not None else "") + (f", {conc}" if conc else ""))
     else:
         parts.append("no magnetic impurities")
-    label = {"steady": "steady state", "box": "homogeneous box", "evolve": "time evolution"}.get(mode, mode)
-    return "; ".join(parts) + f"  ({label})"
+    return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
 
 
 def trajectory_figure(path):
@@ -103,7 +115,7 @@ def trajectory_figure(path):
     to_mK = (energy_unit_J / BOLTZMANN_J_PER_K * 1e3) if energy_unit_J else None
     t_unit = "mK" if to_mK else "E0/k_B"
     scale_T = to_mK or 1.0
-    energy_label = f"energy eps / E0   (E0 = {unit})"
+    energy_label = "energy eps / E0" if unit == "E0" else f"energy eps / E0   (E0 = {unit})"
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
     ax = axes[0]

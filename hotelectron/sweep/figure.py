@@ -35,9 +35,15 @@ def varies(values) -> bool:
     return (max(values) - min(values)) > ROUND_OFF * scale
 
 
+def readable(column: str) -> str:
+    """A summary column as a label: the scenario key without its section (``reservoirs.bias [mV]`` ->
+    ``bias [mV]``)."""
+    return column.split(".")[-1]
+
+
 def _label(row, axes_cols) -> str:
-    return ", ".join(f"{col} = {row[col]:.4g}" if isinstance(row[col], float) else f"{col} = {row[col]}"
-                     for _, col in axes_cols)
+    return ", ".join(f"{readable(col)} = {row[col]:.4g}" if isinstance(row[col], float)
+                     else f"{readable(col)} = {row[col]}" for _, col in axes_cols)
 
 
 def _sweep_axes(header: list[str]) -> list[tuple[str, str]]:
@@ -103,19 +109,20 @@ def plot_summary(path, output=None) -> Path:
         for key, members in groups.items():
             members = sorted(members, key=lambda r: r[first])
             ax.plot([r[first] for r in members], [r[name] for r in members], "o-",
-                    label=", ".join(f"{c} = {v}" for c, v in zip(rest, key, strict=True)) or None)
+                    label=", ".join(f"{readable(c)} = {v}" for c, v in zip(rest, key, strict=True)) or None)
         ax.ticklabel_format(axis="y", useOffset=False)
         if name == "fano":
             for value, text in REFERENCE_FANO:
                 ax.axhline(value, color="k", ls=":" if value < 0.34 else "--", lw=1, label=text)
-        ax.set_xlabel(first)
+        ax.set_xlabel(readable(first))
         ax.set_ylabel(label)
-        ax.legend(fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
     if evolving:
         _energy_rates(axes[-1], path.parent, done[:MAX_CURVES], axes_cols)
     failed = len(rows) - len(done)
     note = "; current I = U/R to round-off (not drawn)" if "current_middle" in constant else ""
-    fig.suptitle(f"sweep over {', '.join(col for _, col in axes_cols)}: {len(done)} points finished"
+    fig.suptitle(f"sweep over {', '.join(readable(col) for _, col in axes_cols)}: {len(done)} points finished"
                  + (f", {failed} failed" if failed else "") + note, fontsize=10)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
