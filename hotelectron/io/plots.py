@@ -1,13 +1,18 @@
 """Figures of a trajectory file (PNG, matplotlib with the Agg backend, imported only when drawing).
 
-A trajectory has three panels: f(L/2, eps) against eps/E0 at several times; T_eff(x) at the last frame; W_e, W_p and
-dW_e/dt against time. Axes carry units: energies in the file's unit E0 (eU for a biased wire),
-positions in L, times in tau_D, and T_eff in mK when the file knows E0 in joules.
+Three panels. (1) f(L/2, eps) against eps/E0 at several times (one curve labelled "steady state" for
+a steady solution), with two references: the collisionless double step (f(0) + f(L))/2 and the fully
+equilibrated limit, a Fermi function at the Wiedemann-Franz temperature. (2) T_eff(x) of the last
+frame against the Wiedemann-Franz profile (in a box: T_eff against time). (3) the energy exchange:
+W_e and W_p on separate vertical scales (W_p is often orders of magnitude below W_e) and dW_e/dt,
+or for a steady state f(x, eps) along the wire against the collisionless profile. The title says what
+the run is (material, length, bath temperature, bias, impurities), read from the file's scenario.
 """
 
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import h5py
@@ -15,25 +20,77 @@ import numpy as np
 
 from ..kinetics.grids import EnergyGrid
 from ..wire.observables import effective_temperature
-from ..units import BOLTZMANN_J_PER_K
+from ..units import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
 from .storage import verify
 
-__all__ = ["plot_trajectory"]
+__all__ = ["plot_trajectory", "trajectory_figure", "double_step", "wiedemann_franz_temperature", "run_title"]
 
 
 def _frames_to_show(n_t: int, count: int = 5) -> list[int]:
     return sorted(set(np.linspace(0, n_t - 1, min(count, n_t)).round().astype(int).tolist()))
 
 
-def plot_trajectory(path, output=None) -> Path:
-    """Draw the figure of a trajectory file; returns the PNG path (default: next to the file)."""
+def double_step(f_left, f_right, x_over_L: float) -> np.ndarray:
+    """The collisionless stationary distribution ``(1 - x/L) f(0, eps) + (x/L) f(L, eps)``."""
+    return (1.0 - x_over_L) * np.asarray(f_left) + x_over_L * np.asarray(f_right)
+
+
+def wiedemann_franz_temperature(t_bath, bias, x_over_L):
+    """Fully equilibrated wire: ``T^2(x) = T^2 + (3/pi^2) (eU)^2 (x/L)(1 - x/L)`` (same units as eU)."""
+    x = np.asarray(x_over_L, dtype=float)
+    return np.sqrt(t_bath**2 + 3.0 / np.pi**2 * bias**2 * x * (1.0 - x))
+
+
+def _potential(grid: EnergyGrid, f) -> float:
+    """Local potential ``mu = int [f - theta(-eps)] d eps`` of one distribution."""
+    eps = grid.values
+    sea = np.where(eps < 0, 1.0, np.where(eps > 0, 0.0, 0.5))
+    return float(np.sum(np.asarray(f) - sea) * grid.step)
+
+
+MODE_LABELS = {"steady": "steady state", "box": "homogeneous box", "evolve": "time evolution"}
+
+
+def run_title(scenario_text: str, mode: str) -> str:
+    """Material, length, bath temperature, bias and impurities of a scenario, for a figure title."""
+    try:
+        sc = tomllib.loads(scenario_text)
+    except (tomllib.TOMLDecodeError, TypeError):
+        return f"{mode} run"
+    dim = sc.get("dimensionless")
+    if dim is not None:  # energies in E0, the pairs given by their rate
+        parts = ["dimensionless wire", f"T = {dim.get('temperature', '?')} E0"]
+        if mode != "box" and "bias" in dim:
+            parts.append(f"U = {dim['bias']} E0")
+        if dim.get("pair_rate"):
+            parts.append(f"pairs S = {dim.get('spin', 0.5)}, rate {dim['pair_rate']}")
+        else:
+            parts.append("no magnetic impurities")
+        return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
+    wire, res, imp = sc.get("wire", {}), sc.get("reservoirs", {}), sc.get("impurities", {})
+    parts = [str(wire.get("material", "wire")) + (f", L = {wire['length']}" if "length" in wire else "")]
+    if "temperature" in res:
+        parts.append(f"T = {res['temperature']}")
+    bias = res.get("bias")
+    if bias is not None and mode != "box":
+        parts.append("U = " + (", ".join(map(str, bias)) if isinstance(bias, list) else str(bias)))
+    if imp:
+        spin = imp.get("spin")
+        conc = imp.get("concentration")
+        parts.append("impurities" + (f" S = {spin}" if spin is not None else "") + (f", {conc}" if conc else ""))
+    else:
+        parts.append("no magnetic impurities")
+    return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
+
+
+def trajectory_figure(path):
+    """The matplotlib Figure of a trajectory file (not saved)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    output = Path(output) if output is not None else path.with_suffix(".png")
     verify(path)  # damaged data fails here (DamagedFileError), not as a figure of wrong numbers
     with h5py.File(path, "r") as fh:
         energies = fh["grid/energy"][:]
@@ -45,58 +102,103 @@ def plot_trajectory(path, output=None) -> Path:
             raise ValueError(msg)
         frames = _frames_to_show(n_t)
         f_frames = {i: fh["f"][i] for i in frames}
+        f_all_box = fh["f"][:, 0] if str(fh.attrs.get("mode", "evolve")) == "box" else None
         obs = {name: ds[:] for name, ds in fh["observables"].items()}
         unit = str(fh.attrs["energy_unit"])
         derived = json.loads(fh.attrs["derived"])
         mode = str(fh.attrs.get("mode", "evolve"))
+        scenario_text = fh.attrs.get("scenario", "")
+    scenario_text = scenario_text.decode() if isinstance(scenario_text, bytes) else str(scenario_text)
     grid = EnergyGrid(energies.size, float(energies[1] - energies[0]))
     middle = x.size // 2
     energy_unit_J = derived.get("energy_unit_J")
+    to_mK = (energy_unit_J / BOLTZMANN_J_PER_K * 1e3) if energy_unit_J else None
+    t_unit = "mK" if to_mK else "E0/k_B"
+    scale_T = to_mK or 1.0
+    energy_label = "energy eps / E0" if unit == "E0" else f"energy eps / E0   (E0 = {unit})"
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
     ax = axes[0]
-    for i in frames:
-        label = "steady state" if mode == "steady" else f"t = {times[i]:.3g} tau_D"
-        ax.plot(energies, f_frames[i][middle], label=label)
-    ax.set_xlabel(f"energy eps / E0   (E0: {unit})")
-    ax.set_ylabel("f(L/2, eps)" if mode != "box" else "f(eps)")
+    last = f_frames[frames[-1]]
     if mode == "box":
+        # a box bump is a small deviation from the Fermi function: draw f - f(t=0) so that it shows
+        base = f_all_box[0]
+        for i in frames:
+            ax.plot(energies, f_frames[i][0] - base, label=f"t = {times[i]:.3g} tau_D")
+        ax.set_ylabel("f(eps, t) - f(eps, 0)")
         ax.set_xlim(energies[0], energies[-1])
-    else:  # the bias window and the tails beside it
+    else:
+        for i in frames:
+            label = "steady state" if mode == "steady" else f"t = {times[i]:.3g} tau_D"
+            ax.plot(energies, f_frames[i][middle], label=label)
+        x_mid = float(x[middle])
+        ax.plot(energies, double_step(last[0], last[-1], x_mid), "k:", lw=1.2, label="collisionless double step")
+        t_res = float(effective_temperature(grid, last[[0]])[0])
+        bias = _potential(grid, last[0]) - _potential(grid, last[-1])
+        mu_mid = _potential(grid, last[middle])
+        t_wf = float(wiedemann_franz_temperature(t_res, bias, x_mid))
+        fermi = 0.5 * (1.0 - np.tanh((energies - mu_mid) / (2.0 * t_wf)))
+        ax.plot(energies, fermi, "k--", lw=1.0, label=f"equilibrated: Fermi at T_WF = {t_wf * scale_T:.3g} {t_unit}")
+        ax.set_ylabel("f(L/2, eps)")
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
-    ax.legend(fontsize=8)
+    ax.set_xlabel(energy_label)
+    ax.legend(fontsize=7, loc="best")
 
     ax = axes[1]
-    t_eff = effective_temperature(grid, f_frames[frames[-1]])
-    if energy_unit_J:
-        ax.plot(x, t_eff * energy_unit_J / BOLTZMANN_J_PER_K * 1e3, "o-")
-        ax.set_ylabel("T_eff (mK)")
+    if mode == "box":
+        t_box = effective_temperature(grid, f_all_box)
+        ax.plot(times, t_box * scale_T, "-")
+        ax.set_xlabel("time t / tau_D")
+        ax.set_ylabel(f"T_eff ({t_unit})")
+        ax.set_title("T_eff of the box against time", fontsize=9)
     else:
-        ax.plot(x, t_eff, "o-")
-        ax.set_ylabel("T_eff / (E0/k_B)")
-    ax.set_xlabel("position x / L")
-    ax.set_title(f"last frame, t = {times[frames[-1]]:.3g} tau_D", fontsize=9)
+        t_eff = effective_temperature(grid, last)
+        ax.plot(x, t_eff * scale_T, "o-", label="T_eff(x), " + ("steady state" if mode == "steady"
+                                                              else f"t = {times[frames[-1]]:.3g} tau_D"))
+        ax.plot(x, wiedemann_franz_temperature(t_res, bias, x) * scale_T, "k--", label="Wiedemann-Franz")
+        ax.set_xlabel("position x / L")
+        ax.set_ylabel(f"T_eff ({t_unit})")
+        ax.legend(fontsize=7)
 
     ax = axes[2]
-    if mode == "steady":  # one frame: show f along the wire with the collisionless double step
-        f = f_frames[frames[-1]]
+    if mode == "steady":  # one frame: f along the wire with the collisionless double step
         for j in sorted({x.size // 8, x.size // 4, middle}):
-            line, = ax.plot(energies, f[j], label=f"x = {x[j]:.3g} L")
-            ax.plot(energies, (1 - x[j]) * f[0] + x[j] * f[-1], ":", color=line.get_color())
+            line, = ax.plot(energies, last[j], label=f"x = {x[j]:.3g} L")
+            ax.plot(energies, double_step(last[0], last[-1], float(x[j])), ":", color=line.get_color())
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
-        ax.set_xlabel(f"energy eps / E0   (E0: {unit})")
+        ax.set_xlabel(energy_label)
         ax.set_ylabel("f(x, eps); dotted: without collisions")
+        ax.legend(fontsize=7)
     else:
-        for name, label in (("w_e", "W_e"), ("w_p", "W_p"), ("dw_e_dt", "dW_e/dt")):
-            if name in obs:
-                ax.plot(times, obs[name], "o-" if n_t < 30 else "-", label=label)
-        if "w_e" in obs and "w_p" in obs:
-            ax.plot(times, obs["w_e"] + obs["w_p"], "k--", label="W_e + W_p")
+        style = "o-" if n_t < 30 else "-"
+        handles = []
+        if "w_e" in obs:
+            handles += ax.plot(times, obs["w_e"], style, color="C0", label="W_e (electrons)")
         ax.set_xlabel("time t / tau_D")
-        ax.set_ylabel("energy per volume / (2 nu E0^2), rate per tau_D")
-    ax.legend(fontsize=8)
-    fig.suptitle(path.name)
+        ax.set_ylabel("W_e / (2 nu E0^2)", color="C0")
+        if "w_p" in obs:  # own scale: the pairs' energy is typically far below the electrons'
+            twin = ax.twinx()
+            handles += twin.plot(times, obs["w_p"], style, color="C3", label="W_p (pairs)")
+            twin.set_ylabel("W_p / (2 nu E0^2)", color="C3")
+        if "dw_e_dt" in obs and n_t > 1:
+            inset = ax.inset_axes([0.5, 0.12, 0.45, 0.35])
+            inset.semilogy(times[1:], np.abs(obs["dw_e_dt"][1:]) + 1e-300, color="C2")
+            inset.set_title("|dW_e/dt| / (2 nu E0^2 / tau_D)", fontsize=7)
+            inset.tick_params(labelsize=6)
+        ax.legend(handles=handles, fontsize=7, loc="upper left")
+        ax.set_title("energy exchange", fontsize=9)
+    fig.suptitle(run_title(scenario_text, mode), fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_trajectory(path, output=None) -> Path:
+    """Draw the figure of a trajectory file; returns the PNG path (default: next to the file)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    output = Path(output) if output is not None else path.with_suffix(".png")
+    fig = trajectory_figure(path)
     fig.savefig(output, dpi=110)
     plt.close(fig)
     return output

@@ -2,8 +2,11 @@
 drawing).
 
 f(L/2, eps) of each finished point against eps/E0 (eps/eU for a biased wire, so that a bias series
-collapses where the distribution scales with eU) and the current, the Fano factor and T_eff(L/2)
-against the first swept parameter, one line per value of the others. Where the points are time
+collapses where the distribution scales with eU: the figure says so when the curves lie on top of
+each other) and the Fano factor (with the cold-electron 1/3 and hot-electron sqrt(3)/4 lines) and
+T_eff(L/2) against the first swept parameter, one line per value of the others. The current in units
+of each point's own E0/eR is 1 by charge conservation; a panel of it would draw round-off, so it is
+drawn only where it varies by more than ``ROUND_OFF`` of its mean. Where the points are time
 evolutions, a last panel draws |dW_e/dt| and |dW_p/dt| against time on a log scale: how the energy
 of the electrons and of the pairs settles from the quench to the steady state.
 """
@@ -21,6 +24,26 @@ __all__ = ["plot_summary"]
 SUMMARY_OBSERVABLES = (("current_middle", "current I(L/2) / (E0 / eR)"), ("fano", "Fano factor S_I / 2eI"),
                        ("t_eff_mid_K", "T_eff(L/2) (K)"), ("t_eff_mid", "T_eff(L/2) / (E0/k_B)"))
 MAX_CURVES = 12
+ROUND_OFF = 1e-4  # relative spread below which a column is a conserved quantity, not a trend
+REFERENCE_FANO = ((1.0 / 3.0, "1/3 (cold, no e-e collisions)"), (3.0 ** 0.5 / 4.0, "sqrt(3)/4 (hot electrons)"))
+
+
+def varies(values) -> bool:
+    """Whether a column's spread exceeds round-off relative to its mean (worth a panel)."""
+    values = [float(v) for v in values]
+    scale = max(abs(sum(values) / len(values)), 1e-300)
+    return (max(values) - min(values)) > ROUND_OFF * scale
+
+
+def readable(column: str) -> str:
+    """A summary column as a label: the scenario key without its section (``reservoirs.bias [mV]`` ->
+    ``bias [mV]``)."""
+    return column.split(".")[-1]
+
+
+def _label(row, axes_cols) -> str:
+    return ", ".join(f"{readable(col)} = {row[col]:.4g}" if isinstance(row[col], float)
+                     else f"{readable(col)} = {row[col]}" for _, col in axes_cols)
 
 
 def _sweep_axes(header: list[str]) -> list[tuple[str, str]]:
@@ -56,23 +79,27 @@ def plot_summary(path, output=None) -> Path:
     shown = [(name, label) for name, label in SUMMARY_OBSERVABLES if name in done[0]]
     if any(name == "t_eff_mid_K" for name, _ in shown):
         shown = [(n, l) for n, l in shown if n != "t_eff_mid"]
+    constant = [name for name, _ in shown if not varies([row[name] for row in done])]
+    shown = [(n, l) for n, l in shown if not (n == "current_middle" and n in constant)]
 
     evolving = _evolved(path.parent / done[0]["file"])
     panels = 1 + len(shown) + evolving
     fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.2), squeeze=False)
     axes = axes[0]
     ax = axes[0]
+    mids = []
     for row in done[:MAX_CURVES]:
         with h5py.File(path.parent / row["file"], "r") as fh:
             energies = fh["grid/energy"][:]
             f = fh["f"][-1]
-        label = ", ".join(f"{row[col]:.4g}" if isinstance(row[col], float) else str(row[col])
-                          for _, col in axes_cols)
-        ax.plot(energies, f[f.shape[0] // 2], label=label)
+        mids.append(f[f.shape[0] // 2])
+        ax.plot(energies, mids[-1], label=_label(row, axes_cols))
     ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
-    ax.set_xlabel("energy eps / E0   (E0 = eU for a biased wire)")
-    ax.set_ylabel("f(L/2, eps), last frame")
-    ax.legend(fontsize=7, title=", ".join(col for _, col in axes_cols), title_fontsize=7)
+    ax.set_xlabel("energy eps / eU")
+    ax.set_ylabel("f(L/2, eps), final frame")
+    if len(mids) > 1 and all(m.shape == mids[0].shape and abs(m - mids[0]).max() < 0.01 for m in mids):
+        ax.set_title("curves collapse on eps/eU (differ by < 0.01)", fontsize=9)
+    ax.legend(fontsize=7, loc="lower left")
 
     first, rest = axes_cols[0][1], [col for _, col in axes_cols[1:]]
     groups: dict[tuple, list] = {}
@@ -82,16 +109,21 @@ def plot_summary(path, output=None) -> Path:
         for key, members in groups.items():
             members = sorted(members, key=lambda r: r[first])
             ax.plot([r[first] for r in members], [r[name] for r in members], "o-",
-                    label=", ".join(f"{c} = {v}" for c, v in zip(rest, key, strict=True)) or None)
+                    label=", ".join(f"{readable(c)} = {v}" for c, v in zip(rest, key, strict=True)) or None)
         ax.ticklabel_format(axis="y", useOffset=False)
-        ax.set_xlabel(first)
+        if name == "fano":
+            for value, text in REFERENCE_FANO:
+                ax.axhline(value, color="k", ls=":" if value < 0.34 else "--", lw=1, label=text)
+        ax.set_xlabel(readable(first))
         ax.set_ylabel(label)
-        if rest:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
     if evolving:
         _energy_rates(axes[-1], path.parent, done[:MAX_CURVES], axes_cols)
     failed = len(rows) - len(done)
-    fig.suptitle(f"{path.parent.name}/{path.name}: {len(done)} finished" + (f", {failed} failed" if failed else ""))
+    note = "; current I = U/R to round-off (not drawn)" if "current_middle" in constant else ""
+    fig.suptitle(f"sweep over {', '.join(readable(col) for _, col in axes_cols)}: {len(done)} points finished"
+                 + (f", {failed} failed" if failed else "") + note, fontsize=10)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
     plt.close(fig)
@@ -109,7 +141,7 @@ def _energy_rates(ax, folder, rows, axes_cols):
         with h5py.File(folder / row["file"], "r") as fh:
             t = fh["time"][:]
             rates = {name: fh[f"observables/{name}"][:] for name in ("dw_e_dt", "dw_p_dt") if f"observables/{name}" in fh}
-        label = ", ".join(f"{row[col]:.4g}" if isinstance(row[col], float) else str(row[col]) for _, col in axes_cols)
+        label = _label(row, axes_cols)
         color = f"C{i % 10}"
         ax.semilogy(t[1:], abs(rates["dw_e_dt"][1:]), color=color, label=f"{label}: electrons")
         if "dw_p_dt" in rates:

@@ -1,0 +1,99 @@
+"""The trajectory figure by behaviour: labels with units, references, titles (not pixels)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from systems import wire
+
+from hotelectron.io.plots import double_step, run_title, trajectory_figure, wiedemann_franz_temperature
+from hotelectron.io.runner import run_scenario
+
+SCENARIO = """[wire]
+material = "Ag"
+length = "5 um"
+[reservoirs]
+temperature = "50 mK"
+bias = "0.2 mV"
+[impurities]
+spin = 2.5
+concentration = "10 ppm"
+"""
+
+
+def scenario(problem, mode):
+    return SimpleNamespace(
+        text=SCENARIO, problem=problem, mode=mode, end_time=0.2, output_every=0.05, pairs_every=2,
+        initial="quench", bump=None, derived={"n_x": problem.wire.n}, energy_unit="eU", energy_unit_J=None,
+    )
+
+
+@pytest.fixture(scope="module", params=["evolve", "steady"])
+def figure(request, tmp_path_factory):
+    import matplotlib.pyplot as plt
+
+    p = wire(n_x=9, n=81)
+    out = run_scenario(scenario(p, request.param), tmp_path_factory.mktemp("plots") / "traj.h5")
+    fig = trajectory_figure(out)
+    yield request.param, p, out, fig
+    plt.close(fig)
+
+
+def test_the_double_step_reference_is_the_collisionless_profile(figure):
+    mode, p, out, fig = figure
+    import h5py
+
+    with h5py.File(out, "r") as fh:
+        f = fh["f"][-1]
+        x = fh["grid/x"][:]
+    mid = x.size // 2
+    expected = (1 - x[mid]) * f[0] + x[mid] * f[-1]  # f(L/2) without collisions, from the reservoirs
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    np.testing.assert_allclose(lines["collisionless double step"].get_ydata(), expected, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(double_step(f[0], f[-1], 0.25), 0.75 * f[0] + 0.25 * f[-1])
+
+
+def test_axes_carry_units_and_the_title_says_what_the_run_is(figure):
+    mode, _, out, fig = figure
+    assert "E0" in fig.axes[0].get_xlabel() and "eU" in fig.axes[0].get_xlabel()
+    assert fig.axes[1].get_xlabel() == "position x / L" and "(E0/k_B)" in fig.axes[1].get_ylabel()
+    title = fig._suptitle.get_text()
+    for part in ("Ag", "5 um", "50 mK", "0.2 mV", "S = 2.5"):
+        assert part in title
+    assert str(out) not in title and out.name not in title
+
+
+def test_a_steady_state_is_labelled_steady(figure):
+    mode, _, _, fig = figure
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    if mode == "steady":
+        assert "steady state" in labels and not any("tau_D" in lab for lab in labels)
+        assert "steady state" in fig._suptitle.get_text()
+    else:
+        assert "t = 0.2 tau_D" in labels
+
+
+def test_t_eff_is_drawn_against_wiedemann_franz(figure):
+    _, _, _, fig = figure
+    lines = {line.get_label(): line for line in fig.axes[1].get_lines()}
+    wf = lines["Wiedemann-Franz"].get_ydata()
+    x = lines["Wiedemann-Franz"].get_xdata()
+    assert wf[len(x) // 2] == pytest.approx(max(wf))
+    # a wire at zero bias is at the bath temperature; at T = 0 the middle is at sqrt(3)/(2 pi) eU
+    assert wiedemann_franz_temperature(0.1, 0.0, 0.5) == pytest.approx(0.1)
+    assert wiedemann_franz_temperature(0.0, 1.0, 0.5) == pytest.approx(np.sqrt(3) / (2 * np.pi))
+
+
+def test_electron_and_pair_energies_have_their_own_scales(figure):
+    mode, _, _, fig = figure
+    if mode == "steady":
+        pytest.skip("a steady state has no energy exchange in time")
+    labelled = {ax.get_ylabel(): ax for ax in fig.axes}
+    assert "W_e / (2 nu E0^2)" in labelled
+    we_axes = labelled["W_e / (2 nu E0^2)"]
+    assert [line.get_label() for line in we_axes.get_lines()] == ["W_e (electrons)"]
+
+
+def test_title_of_a_file_without_a_scenario_is_not_a_path():
+    assert run_title("# hand-built\n", "steady") == "wire; no magnetic impurities  (steady state)"
