@@ -104,6 +104,8 @@ class Dynamics:
         d = grid.step
         self._moments = np.stack([np.full(grid.n, d), d * grid.values])  # particles, electron energy
         self._pair_energy = pairs.energy_weights() if pairs is not None else None
+        # the moments the collisions conserve, which the preconditioner restores: phonons take energy away
+        self._conserved = 2 if self.collisions.conserves_energy else 1
         self.evaluations = 0
         self.products = 0
 
@@ -174,9 +176,10 @@ class Dynamics:
         if frozen.weight is None:
             f = self.layout.split(frozen.y)[0]
             w = f * (1.0 - f) + 1e-12
-            prolong = np.stack([w, self.collisions.grid.values * w])  # (2, n_x, n)
+            k = self._conserved
+            prolong = np.stack([w, self.collisions.grid.values * w])[:k]  # (k, n_x, n)
             frozen.weight = w
-            frozen.gram_inverse = np.linalg.inv(np.einsum("ae,bxe->xab", self._moments, prolong))
+            frozen.gram_inverse = np.linalg.inv(np.einsum("ae,bxe->xab", self._moments[:k], prolong))
 
     def precondition(self, r, frozen: Frozen, dt: float) -> np.ndarray:
         """``M r ~ (1 - dt J)^-1 r`` (see the module docstring); ``Z^T A M r = Z^T r`` holds exactly."""
@@ -192,8 +195,10 @@ class Dynamics:
             self._prepare_moments(frozen)
             electrons = self.moments(u_f, None)
             missing = self.moments(r_f, r_P) - self.moments(u_f, u_P) + electrons - self._diffuse_moments(electrons, dt, False)
-            c = np.einsum("xab,xb->xa", frozen.gram_inverse, self._diffuse_moments(missing, dt, True))
-            u_f = u_f + (c[:, :1] + c[:, 1:] * self.collisions.grid.values) * frozen.weight
+            k = self._conserved
+            c = np.einsum("xab,xb->xa", frozen.gram_inverse, self._diffuse_moments(missing, dt, True)[:, :k])
+            correction = c[:, :1] if k == 1 else c[:, :1] + c[:, 1:] * self.collisions.grid.values
+            u_f = u_f + correction * frozen.weight
         return self.layout.join(u_f, u_P)
 
     def solve_frozen(self, r, frozen: Frozen, dt: float) -> np.ndarray:
