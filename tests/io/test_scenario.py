@@ -169,6 +169,18 @@ def test_cu_scenario_diffusion_from_resistance_and_kappa_conversion():
     assert s.problem.pairs is None
 
 
+def test_cross_section_with_diffusion_constant_gives_the_resistance_that_gives_back_the_diffusion_constant():
+    # the two routes of the Einstein relation: (R, A) -> D above, (D, A) -> R here, and round trip
+    D_given = parse_scenario(CU_EE).derived["diffusion_m2_s"]
+    text = CU_EE.replace('resistance = "100 ohm"', f'diffusion_constant = "{D_given!r} m^2/s"')
+    d = parse_scenario(text).derived
+    assert d["resistance_ohm"] == pytest.approx(100.0, rel=1e-13)
+    assert d["cross_section_m2"] == pytest.approx(50e-9 * 100e-9, rel=1e-13)
+    assert d["diffusion_m2_s"] == D_given
+    no_area = parse_scenario(AUFE).derived
+    assert "resistance_ohm" not in no_area and "cross_section_m2" not in no_area
+
+
 def test_kappa_with_exponent_two_does_not_depend_on_the_bias():
     text = CU_EE.replace("exponent = 1.5", "exponent = 2").replace('"0.1 1/ns/meV^0.5"', '"1 1/ns"')
     k = [_mechanism(parse_scenario(text.replace("0.2 mV", bias)).problem, ElectronElectron).kappa

@@ -125,14 +125,18 @@ def _wire(wire, derived):
     nu = host.dos_per_spin_J_m3
     length = fl.quantity(_require(wire, "wire", "length"), "length", "[wire] length")
     _exclusive(wire, "wire", "diffusion_constant", "resistance")
+    # Einstein relation with both spins: sigma = e^2 (2 nu) D and R = L / (sigma A). Given D, the
+    # cross-section is optional: it only fixes R, which currents, noise and powers in SI need.
+    conductance_per_D = ELEMENTARY_CHARGE_C**2 * 2.0 * nu / length
     if "diffusion_constant" in wire:
         D = fl.quantity(wire["diffusion_constant"], "diffusion", "[wire] diffusion_constant")
-        _exclusive(wire, "wire", "diffusion_constant", "cross_section")
+        if "cross_section" in wire:
+            A = _area_m2(wire["cross_section"])
+            derived.update(resistance_ohm=1.0 / (conductance_per_D * D * A), cross_section_m2=A)
     elif "resistance" in wire:
         R = fl.si_quantity(wire["resistance"], "[wire] resistance", "ohm", '"100 ohm"')
         A = _area_m2(_require(wire, "wire", "cross_section", " with [wire] resistance"))
-        # Einstein relation with both spins: sigma = e^2 (2 nu) D and R = L / (sigma A).
-        D = length / (R * A * ELEMENTARY_CHARGE_C**2 * 2.0 * nu)
+        D = 1.0 / (conductance_per_D * R * A)
         derived.update(resistance_ohm=R, cross_section_m2=A)
     else:
         msg = "[wire] diffusion_constant is required (or [wire] resistance with [wire] cross_section)"
