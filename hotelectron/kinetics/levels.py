@@ -238,7 +238,7 @@ class LevelSpecies:
         """One implicit Euler step ``(1 - dt M[G]) P_new = P`` with G frozen.
 
         ``1 - dt M`` is a non-singular M-matrix for any ``dt >= 0``: the step is unconditionally
-        stable, keeps ``sum_L d_L P_L`` (to round-off) and P non-negative, and tends to
+        stable, keeps ``sum_L d_L P_L`` (restored after the solve) and P non-negative, and tends to
         :meth:`stationary` as ``dt -> inf``.
         """
         dt = float(dt)
@@ -246,8 +246,18 @@ class LevelSpecies:
             msg = f"time step dt must be finite and >= 0; got {dt!r}"
             raise ValueError(msg)
         P = np.asarray(P, dtype=float)
-        A = np.eye(self.size) - dt * self.generator(G, gamma)
-        return np.linalg.solve(A, P.reshape(-1, self.size).T).T.reshape(P.shape)
+        M = self.generator(G, gamma)
+        if dt * np.max(np.abs(M)) > 1 / np.finfo(float).eps:
+            # the unit matrix is lost to round-off in 1 - dt M (the solve would be singular): the step
+            # is the stationary state to round-off, with the normalisation of P
+            return self.normalisation(P)[..., None] * self.stationary(G)
+        A = np.eye(self.size) - dt * M
+        new = np.linalg.solve(A, P.reshape(-1, self.size).T).T.reshape(P.shape)
+        # the exact step keeps sum_L d_L P_L; a stiff step (dt times the rates >> 1) loses it to the
+        # condition number of A, not its direction: restore it (as pair_dynamics.relax_implicit does)
+        before, after = self.normalisation(P), self.normalisation(new)
+        scale = np.divide(before, after, out=np.ones_like(after), where=after > 0)
+        return new * np.asarray(scale)[..., None]
 
     def stationary(self, G) -> np.ndarray:
         """Stationary populations per state for the electron-hole function ``G`` (``M P = 0``).
