@@ -224,10 +224,10 @@ class LevelSpecies:
 
     def generator(self, G, gamma=1.0) -> np.ndarray:
         """Matrix ``M`` with ``dP/dt = M P`` for per-state populations (columns conserve ``d . P``)."""
-        r = self.transition_rates(G, gamma)
+        g = self._gas(G)
         # in-flow into one state of L from L': d_L' r[L', L] P_L' / d_L = gamma w[L, L'] G(E_L' - E_L) P_L'
-        M = self.weights * self._gas(G).T * float(gamma)
-        M[np.diag_indices(self.size)] = -r.sum(axis=1)
+        M = float(gamma) * self.weights * g.T
+        M[np.diag_indices(self.size)] = -float(gamma) * np.sum(self.weights * g, axis=1)
         return M
 
     def rates(self, P, G, gamma=1.0) -> np.ndarray:
