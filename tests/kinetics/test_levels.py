@@ -270,6 +270,10 @@ def test_zero_field_pair_species_reproduces_pair_dynamics(S, rng):
         # the multiplet species (today's path) agrees with the M-resolved one
         multiplets = pair_multiplets(S, kk * grid.step)
         np.testing.assert_allclose(multiplets.rates(P[0, ik], Gc, gamma), rates[ik], rtol=0, atol=1e-14 * scale)
+        np.testing.assert_allclose(multiplets.stationary(Gc), stationary[ik], rtol=1e-13, atol=0)
+        np.testing.assert_allclose(multiplets.relax(P[0, ik], Gc, dt, gamma), relaxed[ik], rtol=1e-13, atol=0)
+        np.testing.assert_allclose(multiplets.gibbs(0.3), spin.gibbs(kk * grid.step, S, 0.3), rtol=1e-13)
+        assert species.energy(P_M) == pytest.approx(multiplets.energy(P[0, ik]), rel=1e-14, abs=1e-14 * abs(kk) * grid.step)
 
 
 # ---------------------------------------------------------------- free spins
