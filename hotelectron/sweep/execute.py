@@ -141,21 +141,21 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, overwr
 
     ``client``: a ``distributed.Client``; None runs the points one after another in this process.
     ``progress(finished, failed, total)`` is called as points end. Without ``resume`` a folder that
-    already holds point files is refused, so that no finished point is overwritten by accident;
+    already holds point files or a summary table is refused, so that no finished point is overwritten by accident;
     ``overwrite`` replaces them (with ``resume``: only those that say finished but are damaged).
     """
     output = Path(output).resolve()  # workers elsewhere must write where this process reads
     points = sweep.points()
     existing = sorted(output.glob("point-*.h5")) if output.exists() else []
-    if existing and not (resume or overwrite):
-        msg = (f"{output} already holds {len(existing)} point file(s); --resume continues them, "
-               "--overwrite replaces them")
+    summary = output / SUMMARY_NAME
+    if (existing or summary.exists()) and not (resume or overwrite):
+        what = f"{len(existing)} point file(s)" if existing else f"a {SUMMARY_NAME}"
+        msg = f"{output} already holds {what}; --resume continues the sweep, --overwrite replaces them"
         raise ValueError(msg)
     if overwrite and not resume:
         for path in existing:
             path.unlink()
     output.mkdir(parents=True, exist_ok=True)
-    summary = output / SUMMARY_NAME
     rows: dict[int, dict] = {}
     counts = {"finished": 0, "failed": 0}
 

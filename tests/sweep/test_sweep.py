@@ -161,6 +161,17 @@ def test_a_serial_sweep_writes_point_files_and_a_summary_pandas_opens(tmp_path):
         run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
 
 
+def test_a_folder_holding_a_summary_table_is_not_written_into_without_resume_or_overwrite(tmp_path):
+    sweep = load_sweep(write_sweep(tmp_path))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "summary.csv").write_text("my measured data\n")
+    with pytest.raises(ValueError, match=r"summary\.csv; --resume continues the sweep, --overwrite"):
+        run_sweep(sweep, folder)
+    assert (folder / "summary.csv").read_text() == "my measured data\n"
+    assert not list(folder.glob("point-*.h5"))
+
+
 # -- on a real LocalCluster ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
