@@ -80,6 +80,10 @@ def run_title(scenario_text: str, mode: str) -> str:
         parts.append("impurities" + (f" S = {spin}" if spin is not None else "") + (f", {conc}" if conc else ""))
     else:
         parts.append("no magnetic impurities")
+    if "electron_electron" in sc:
+        parts.append(f"e-e kernel a = {sc['electron_electron'].get('exponent', '?')}")
+    if "phonons" in sc:
+        parts.append("electron-phonon")
     return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
 
 
@@ -142,7 +146,8 @@ def trajectory_figure(path):
         ax.set_ylabel("f(L/2, eps)")
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
     ax.set_xlabel(energy_label)
-    ax.legend(fontsize=7, loc="best")
+    # f falls from 1 to 0: the lower left corner is free of curves (a box's deviations: let matplotlib pick)
+    ax.legend(fontsize=7, loc="best" if mode == "box" else "lower left")
 
     ax = axes[1]
     if mode == "box":
@@ -176,13 +181,16 @@ def trajectory_figure(path):
             handles += ax.plot(times, obs["w_e"], style, color="C0", label="W_e (electrons)")
         ax.set_xlabel("time t / tau_D")
         ax.set_ylabel("W_e / (2 nu E0^2)", color="C0")
-        if "w_p" in obs:  # own scale: the pairs' energy is typically far below the electrons'
+        if "w_p" in obs and np.any(obs["w_p"] != 0):  # own scale: often far below the electrons'
             twin = ax.twinx()
             handles += twin.plot(times, obs["w_p"], style, color="C3", label="W_p (pairs)")
             twin.set_ylabel("W_p / (2 nu E0^2)", color="C3")
-        if "dw_e_dt" in obs and n_t > 1:
+        rate = np.abs(obs.get("dw_e_dt", np.zeros(n_t)))[1:]
+        # the collisional energy change, drawn where it is more than round-off of W_e per tau_D
+        shown = rate > 1e-12 * np.max(np.abs(obs.get("w_e", [0.0])))
+        if np.count_nonzero(shown) > 1:
             inset = ax.inset_axes([0.5, 0.12, 0.45, 0.35])
-            inset.semilogy(times[1:], np.abs(obs["dw_e_dt"][1:]) + 1e-300, color="C2")
+            inset.semilogy(times[1:][shown], rate[shown], ".-" if n_t < 30 else "-", color="C2")
             inset.set_title("|dW_e/dt| / (2 nu E0^2 / tau_D)", fontsize=7)
             inset.tick_params(labelsize=6)
         ax.legend(handles=handles, fontsize=7, loc="upper left")

@@ -11,6 +11,7 @@ so that ``xarray.open_dataset(path, engine="h5netcdf", group=...)`` opens the ro
     /P                    (P_frame, x_interior, V, level)  pair populations every ``pairs_every`` frames
     /P_frame              (P_frame)                  index of the frame each /P entry belongs to (its scale)
     /observables/<name>   (time)                     scalar observables per frame
+    /frame_crc32          (time)                     CRC-32 of each frame (see below)
     attributes of /       scenario (verbatim text), version, derived (JSON; its numbers also as numeric
                           attributes), energy_unit, status ("running", "finished" or "failed"), message,
                           provenance (hotelectron_version, scenario_sha256, created, command_line)
@@ -22,7 +23,10 @@ because netCDF looks a dimension up in a dataset's group and its parents, never 
 A frame is complete when /time, /dt, /wall_time, /f and every observable hold it; the time is
 written last, so a run killed mid-frame leaves at most a partial frame that ``resume`` drops. Every
 dataset carries HDF5's Fletcher-32 checksum, so that damaged data fails to read (``verify``) rather
-than reading as numbers. A write that fails (a full disk, an I/O error) raises ``WriteError`` naming
+than reading as numbers. Fletcher-32 sums 16-bit words modulo 65535 and so cannot tell 0x0000 from
+0xFFFF; a CRC-32 closes that gap: ``/frame_crc32`` (time) holds one per frame (of its time, dt, f,
+observables and pairs; the wall time is left out so that a resumed run's file equals an
+uninterrupted one's) and every grid and scale carries its own in a ``crc32`` attribute. A write that fails (a full disk, an I/O error) raises ``WriteError`` naming
 the file and the cause; the status becomes ``finished`` only after the final flush succeeded. The
 chunk cache is off (every chunk is one frame, written once), so that a chunk write fails in the call
 that makes it rather than later, unseen, when HDF5 evicts the chunk. A run
@@ -41,6 +45,7 @@ import os
 import shlex
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import h5py
@@ -53,7 +58,7 @@ from .errors import DamagedFileError, WriteError
 from .quantities import OBSERVABLES, si_factor
 
 __all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "TrajectoryWriter", "WriteError",
-           "error_cause", "frame_times", "read_status", "verify"]
+           "error_cause", "frame_crc32", "frame_times", "read_status", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,36 @@ def error_cause(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno:  # h5py's strerror spans lines; the errno says it all
         return f"[Errno {exc.errno}] {os.strerror(exc.errno)}"
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def frame_crc32(t: float, dt: float, f, observables: dict, P=None) -> int:
+    """CRC-32 of one frame's values (observables in name order, P only where the frame has it)."""
+    crc = zlib.crc32(np.array([t, dt], dtype=float).tobytes())
+    crc = zlib.crc32(np.ascontiguousarray(f, dtype=float).tobytes(), crc)
+    crc = zlib.crc32(np.array([observables[name] for name in sorted(observables)], dtype=float).tobytes(), crc)
+    if P is not None:
+        crc = zlib.crc32(np.ascontiguousarray(P, dtype=float).tobytes(), crc)
+    return crc
+
+
+def _check_crc32(fh: h5py.File) -> None:
+    """Compare the stored CRC-32s with the data (files written before they existed have none)."""
+    for name in ("x", "energy", "V", "level", "x_interior"):
+        if name in fh and "crc32" in fh[name].attrs:
+            if zlib.crc32(np.ascontiguousarray(fh[name][()]).tobytes()) != int(fh[name].attrs["crc32"]):
+                msg = f"dataset {name!r} fails its CRC-32"
+                raise ValueError(msg)
+    if "frame_crc32" not in fh:
+        return
+    stored = fh["frame_crc32"][()]
+    pairs = {int(i): j for j, i in enumerate(fh["P_frame"][: fh["P"].shape[0]])} if "P" in fh else {}
+    group = fh["observables"]
+    for i in range(min(fh["time"].shape[0], stored.size)):
+        obs = {name: group[name][i] for name in group}
+        P = fh["P"][pairs[i]] if i in pairs else None
+        if frame_crc32(fh["time"][i], fh["dt"][i], fh["f"][i], obs, P) != int(stored[i]):
+            msg = f"frame {i} fails its CRC-32"
+            raise ValueError(msg)
 
 
 def verify(path) -> None:
@@ -96,6 +131,7 @@ def verify(path) -> None:
                         ds[i]
                 else:
                     ds[()]
+            _check_crc32(fh)
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
         raise DamagedFileError(msg) from None
@@ -138,7 +174,7 @@ def _scale(fh: h5py.File, name: str, values, units: str, long_name: str) -> h5py
     """A netCDF4 dimension (a dimension scale named after itself) at the root, so that datasets in
     every group see it (netCDF looks up dimensions in the group and its parents)."""
     ds = fh.create_dataset(name, data=np.asarray(values), chunks=np.shape(values) or None, **CHECKSUM)
-    ds.attrs.update(units=units, long_name=long_name)
+    ds.attrs.update(units=units, long_name=long_name, crc32=np.int64(zlib.crc32(np.ascontiguousarray(ds[()]).tobytes())))
     ds.make_scale(name)
     return ds
 
@@ -165,6 +201,8 @@ def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived
     for name, units, long_name in (("dt", "tau_D", "step size of the controller"),
                                    ("wall_time", "s", "wall time since the run started")):
         _attach(fh.create_dataset(name, shape=(0,), dtype=float, **growing), fh, ["time"], units, long_name)
+    crc = fh.create_dataset("frame_crc32", shape=(0,), dtype=np.uint32, **growing)
+    _attach(crc, fh, ["time"], "1", "CRC-32 of the frame's time, dt, f, observables and pairs")
     n_x, n_e = x.size, problem.energy.n
     f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
                           chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
@@ -267,7 +305,8 @@ class TrajectoryWriter:
                 raise ValueError(msg)
             last, P = complete - 1, None
         keep = last + 1
-        for ds in [fh["time"], fh["dt"], fh["wall_time"], fh["f"], *fh["observables"].values()]:
+        frame_data = [fh["time"], fh["dt"], fh["wall_time"], fh["f"], *fh["observables"].values()]
+        for ds in frame_data + ([fh["frame_crc32"]] if "frame_crc32" in fh else []):
             ds.resize(keep, axis=0)
         f = fh["f"][last]
         box = fh.attrs.get("mode", "evolve") == "box"
@@ -314,7 +353,11 @@ class TrajectoryWriter:
                 raise KeyError(msg)
             group[name].resize(index + 1, axis=0)
             group[name][index] = value
-        if state.P is not None and index % self.pairs_every == 0:
+        with_pairs = state.P is not None and index % self.pairs_every == 0
+        crc = frame_crc32(state.t, dt, full, observables, state.P if with_pairs else None)
+        self.fh["frame_crc32"].resize(index + 1, axis=0)
+        self.fh["frame_crc32"][index] = crc
+        if with_pairs:
             n_p = self.fh["P"].shape[0]
             self.fh["P"].resize(n_p + 1, axis=0)
             self.fh["P"][n_p] = state.P

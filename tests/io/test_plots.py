@@ -97,3 +97,24 @@ def test_electron_and_pair_energies_have_their_own_scales(figure):
 
 def test_title_of_a_file_without_a_scenario_is_not_a_path():
     assert run_title("# hand-built\n", "steady") == "wire; no magnetic impurities  (steady state)"
+
+
+def test_a_wire_without_collisions_draws_no_empty_energy_exchange(tmp_path):
+    import matplotlib.pyplot as plt
+
+    p = wire(n_x=9, n=81, pairs=False, ee=False)
+    out = run_scenario(scenario(p, "evolve"), tmp_path / "free.h5")
+    fig = trajectory_figure(out)
+    try:
+        labels = [ax.get_ylabel() for ax in fig.axes]
+        # no pairs: no W_p axis; no collisions: dW_e/dt is zero, so no inset of a log of zeros
+        assert "W_p / (2 nu E0^2)" not in labels and len(fig.axes) == 3 and not fig.axes[2].child_axes
+        assert [line.get_label() for line in fig.axes[2].get_lines()] == ["W_e (electrons)"]
+    finally:
+        plt.close(fig)
+    with_pairs = trajectory_figure(run_scenario(scenario(wire(n_x=9, n=81), "evolve"), tmp_path / "pairs.h5"))
+    try:  # the same figure with pairs: W_p on its own axis and the inset of |dW_e/dt|
+        assert "W_p / (2 nu E0^2)" in [ax.get_ylabel() for ax in with_pairs.axes]
+        assert [inset.get_title() for inset in with_pairs.axes[2].child_axes] == ["|dW_e/dt| / (2 nu E0^2 / tau_D)"]
+    finally:
+        plt.close(with_pairs)

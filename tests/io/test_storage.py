@@ -97,3 +97,37 @@ def test_frame_times():
     assert frame_times(1.0, 0.3) == pytest.approx([0.3, 0.6, 0.9, 1.0])
     with pytest.raises(ValueError, match="positive"):
         frame_times(1.0, 0.0)
+
+
+def _set_word_to_ones(path, dataset, index):
+    """Turn the two low 16-bit words of element ``index`` from 0x0000 into 0xFFFF in the raw file: a
+    change Fletcher-32 (sums of words modulo 65535) cannot see."""
+    with h5py.File(path, "r") as fh:
+        ds = fh[dataset]
+        offset = ds.id.get_chunk_info(0).byte_offset + index * ds.dtype.itemsize
+        before = ds[index]
+    with open(path, "r+b") as raw:
+        raw.seek(offset)
+        assert raw.read(4) == b"\0\0\0\0"  # the chosen value has zero low words (0.25, 0.5: exact binary)
+        raw.seek(offset)
+        raw.write(b"\xff\xff\xff\xff")
+    with h5py.File(path, "r") as fh:  # Fletcher-32 lets the damaged value through ...
+        after = fh[dataset][index]
+    assert after != before and abs(after - before) < 1e-6 * abs(before)
+
+
+@pytest.mark.parametrize(("dataset", "index", "names"), [("time", 2, "frame 2"), ("x", 2, "'x'")])
+def test_damage_that_fletcher32_misses_fails_the_crc32(tmp_path, dataset, index, names):
+    from hotelectron.io.storage import DamagedFileError, verify
+
+    p = wire(n_x=9, n=81)
+    path = tmp_path / "run.h5"
+    writer = TrajectoryWriter.create(path, p, pairs_every=2, observables=NAMES)
+    state = equilibrium_state(p)
+    writer.write(p, state, 1e-3, scalars(p, state))
+    run(p, writer, state, [0.25, 0.5], Evolution(p))  # x = 0.25 at node 2, time 0.5 at frame 2
+    writer.close()
+    verify(path)  # intact: passes
+    _set_word_to_ones(path, dataset, index)
+    with pytest.raises(DamagedFileError, match=f"{names} fails its CRC-32"):  # ... the CRC-32 does not
+        verify(path)
