@@ -284,7 +284,7 @@ def _to_curves(table: _Table, resistance_ohm: float | None, where: Callable[[str
     for q, (low, high, what) in limits.items():
         if q in values and np.any(bad := (values[q] < low) | (values[q] > high)):
             i = int(np.argmax(bad))
-            msg = f"{table.cell(i, table.names[q])}: {table.raw[q][i]!r} is {what}"
+            msg = f"{table.cell(i, table.names[q])}: {float(table.raw[q][i])!r} is {what}"
             raise DataFileError(msg)
     n = values["U"].size
     keys = zip(values["U"].tolist(), values["B"].tolist() if "B" in values else [None] * n,
@@ -301,8 +301,8 @@ def _to_curves(table: _Table, resistance_ohm: float | None, where: Callable[[str
             j = int(np.argmax(step)) + 1
             now, before = rows[j], rows[j - 1]
             how = "repeats" if xs[j] == xs[j - 1] else "is below"
-            msg = (f"{table.cell(now, table.names[x])}: {table.raw[x][now]!r} {how} the previous "
-                   f"{QUANTITIES[x][0]} of this curve ({table.raw[x][before]!r} {table.row(before)}); "
+            msg = (f"{table.cell(now, table.names[x])}: {float(table.raw[x][now])!r} {how} the previous "
+                   f"{QUANTITIES[x][0]} of this curve ({float(table.raw[x][before])!r} {table.row(before)}); "
                    f"each curve's {x} must increase strictly")
             raise DataFileError(msg)
         curves.append(MeasuredCurve(u, b, t, kind, xs, values[y][rows], source=table.span(rows)))
@@ -556,7 +556,7 @@ def _hdf5_curve(group, where: str, tunnel_resistance_ohm) -> tuple[MeasuredCurve
         values = np.asarray(dataset[()], dtype=float).reshape(-1)
         if not np.all(np.isfinite(values)):
             i = int(np.argmin(np.isfinite(values)))
-            msg = f"{at}{'' if scalar else f', index {i}'}: {values[i]!r} is not finite"
+            msg = f"{at}{'' if scalar else f', index {i}'}: {float(values[i])!r} is not finite"
             raise DataFileError(msg)
         names[q], raw[q], factors[q] = dataset_name, values, factor
     resistance = raw.pop("R_T")[0] * factors["R_T"] if "R_T" in raw else None
