@@ -385,7 +385,7 @@ def read_csv(path, *, tunnel_resistance_ohm=None) -> MeasuredCurves:
             header = (last_comment[0], [c.strip() for c in last_comment[1].split(",")])
         rows.append((n, cells))
     if header is None:
-        msg = f"{name} line {len(lines)}: empty file (no column line and no data)"
+        msg = f"{name} line {max(len(lines), 1)}: empty file (no column line and no data)"
         raise DataFileError(msg)
     header_line, columns = header
     if not rows:
@@ -559,7 +559,7 @@ def _hdf5_curve(group, where: str, tunnel_resistance_ohm) -> tuple[MeasuredCurve
             msg = f"{at}{'' if scalar else f', index {i}'}: {float(values[i])!r} is not finite"
             raise DataFileError(msg)
         names[q], raw[q], factors[q] = dataset_name, values, factor
-    resistance = raw.pop("R_T")[0] * factors["R_T"] if "R_T" in raw else None
+    resistance = float(raw.pop("R_T")[0] * factors["R_T"]) if "R_T" in raw else None
     resistance = _resistance_ohm(resistance, tunnel_resistance_ohm, f"{where}, dataset {names.get('R_T', 'R_T')}")
     names.pop("R_T", None)
 

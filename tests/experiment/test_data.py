@@ -196,6 +196,7 @@ COLUMNS = "U_mV,V_mV,RT_dIdV\n"
     ("# R_T: -2 kOhm\nU_mV,V_mV,dIdV_S\n0,0,1e-5\n", "line 1, R_T", "must be positive"),
     ("# R_T: 2 kV\nU_mV,V_mV,dIdV_S\n0,0,1e-5\n", "line 1, R_T", "unknown unit 'kV'"),
     ("# just a note\n", "line 1", "empty file"),
+    ("", "line 1", "empty file"),
     ("# a note\n" + COLUMNS, "line 2", "no data rows"),
     ("0,0,1\n", "line 1", "data before any column line"),
 ])
@@ -265,7 +266,7 @@ def test_hdf5_round_trip(tmp_path, rng):
      "is below the previous probe bias of this curve (1.0 at index 0)"),
     ({"c": {"U_mV": 0.0, "E_meV": [0.0, 1.0], "f": [1.0, 1.5]}}, "group /c, dataset f, index 1", "outside [0, 1]"),
     ({"c": {"U_mV": 0.0, "V_mV": [0.0], "dIdV_S": [1e-5], "R_T_Ohm": -5.0}}, "group /c, dataset R_T_Ohm",
-     "must be positive"),
+     "R_T = -5.0 Ohm must be positive"),
     ({"c": {"U_mV": 0.0, "V_mV": [0.0], "RT_dIdV": [1.0], "Vx": [1.0]}}, "group /c, dataset Vx",
      "unknown column 'Vx'"),
     ({"a": {"U_mV": 0.1, "V_mV": [0.0], "RT_dIdV": [1.0]}, "b": {"U": (100.0, "uV"), "V_mV": [0.0], "RT_dIdV": [1.0]}},
