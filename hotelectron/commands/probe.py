@@ -2,8 +2,8 @@
 
 Reads f(x, eps) of one frame of a trajectory, takes it at the probe position (linear interpolation
 in x), converts energies to meV with the file's energy unit eU and evaluates
-:func:`hotelectron.experiment.probe.probe_conductance`. Writes a CSV (units in the header) and
-optionally a figure.
+:func:`hotelectron.experiment.probe.probe_conductance`. Writes a CSV (the measured-data format
+of :mod:`hotelectron.experiment.data`, so that a fit reads it back) and optionally a figure.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import logging
 log = logging.getLogger(__name__)
 
 __all__ = ["add_parser", "cmd_probe", "curve_from_file"]
-
-CSV_COLUMNS = "U_mV,B_T,T_K,V_mV,RT_dIdV"
 
 
 def add_parser(subparsers):
@@ -89,8 +87,6 @@ def curve_from_file(path, probe, *, position=0.5, frame="last", points=801):
 def cmd_probe(args) -> int:
     from pathlib import Path
 
-    import numpy as np
-
     probe = probe_from_args(args)
     path = Path(args.trajectory)
     if not path.is_file():
@@ -98,13 +94,12 @@ def cmd_probe(args) -> int:
         raise FileNotFoundError(msg)
     u, b, t, v, g = curve_from_file(path, probe, position=args.position, frame=args.frame, points=args.points)
     if args.output:
-        header = (f"hotelectron probe curves from {path.name}\n"
-                  f"probe: gap {probe.gap_meV} meV, dynes {probe.dynes_meV} meV, "
-                  f"temperature {probe.temperature_K} K, g {probe.g}; position x/L = {args.position}\n"
-                  "units: U_mV [mV] wire bias, B_T [T], T_K [K] bath, V_mV [mV] probe bias, "
-                  "RT_dIdV [1] normalised conductance R_T dI/dV\n" + CSV_COLUMNS)
-        rows = np.column_stack([np.full_like(v, u), np.full_like(v, b), np.full_like(v, t), v, g])
-        np.savetxt(args.output, rows, delimiter=",", header=header, fmt="%.10g")
+        from ..experiment.data import MeasuredCurve, write_csv
+
+        comments = [f"hotelectron probe curves from {path.name}",
+                    f"probe: gap {probe.gap_meV} meV, dynes {probe.dynes_meV} meV, "
+                    f"temperature {probe.temperature_K} K, g {probe.g}; position x/L = {args.position}"]
+        write_csv(args.output, [MeasuredCurve(u, b, t, "conductance", v, g, source=path.name)], comments)
         log.info("wrote %s (%d points)", args.output, v.size)
     if args.plot:
         import matplotlib

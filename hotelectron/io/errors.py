@@ -1,8 +1,8 @@
-"""The errors of output files, apart so that the command line can name them without importing h5py."""
+"""The errors of files, apart so that the command line can name them without importing h5py."""
 
 from __future__ import annotations
 
-__all__ = ["DamagedFileError", "WriteError"]
+__all__ = ["DamagedFileError", "DataFileError", "WriteError"]
 
 
 class WriteError(OSError):
@@ -11,3 +11,8 @@ class WriteError(OSError):
 
 class DamagedFileError(ValueError):
     """A file is not a readable trajectory: truncated, not HDF5, or data failing its checksum."""
+
+
+class DataFileError(ValueError):
+    """A measured-data file is refused; the one-line message names the file, the line (or HDF5 group)
+    and the column (or dataset). A ``ValueError``, so the command line exits with status 2."""

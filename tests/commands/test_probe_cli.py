@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from hotelectron.commands.main import main
+from hotelectron.experiment.data import read_curves
 from hotelectron.experiment.probe import dos
 
 
@@ -30,6 +31,10 @@ def test_probe_writes_csv_with_double_step_peaks(collisionless, tmp_path):
     assert v[inner][np.argmax(g[inner])] == pytest.approx(0.07, abs=5e-3)
     assert v[positive & ~inner][np.argmax(g[positive & ~inner])] == pytest.approx(0.27, abs=5e-3)
     assert fig.stat().st_size > 0
+    # the measured-data reader reads the command's CSV back, exactly
+    (curve,) = read_curves(out)
+    assert curve.key == (0.2, 0.0, 0.025) and curve.kind == "conductance"
+    assert np.array_equal(curve.x, v) and np.array_equal(curve.y, g)
 
 
 def test_missing_file_exits_2(tmp_path, caplog):
