@@ -23,7 +23,8 @@ from ..wire.observables import effective_temperature
 from ..units import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
 from .storage import verify
 
-__all__ = ["plot_trajectory", "trajectory_figure", "double_step", "wiedemann_franz_temperature", "run_title"]
+__all__ = ["double_step", "plot_trajectory", "run_title", "trajectory_figure", "wiedemann_franz_reference",
+           "wiedemann_franz_temperature"]
 
 
 def _frames_to_show(n_t: int, count: int = 5) -> list[int]:
@@ -46,6 +47,14 @@ def _potential(grid: EnergyGrid, f) -> float:
     eps = grid.values
     sea = np.where(eps < 0, 1.0, np.where(eps > 0, 0.0, 0.5))
     return float(np.sum(np.asarray(f) - sea) * grid.step)
+
+
+def wiedemann_franz_reference(grid: EnergyGrid, f, x_over_L: float) -> float:
+    """T_WF at ``x_over_L`` for the reservoirs of one frame ``f`` (n_x, n_energy): their temperature
+    from the first node (the reservoirs are at one temperature), their bias from the potentials."""
+    t_res = float(effective_temperature(grid, f[[0]])[0])
+    bias = _potential(grid, f[0]) - _potential(grid, f[-1])
+    return float(wiedemann_franz_temperature(t_res, bias, x_over_L))
 
 
 MODE_LABELS = {"steady": "steady state", "box": "homogeneous box", "evolve": "time evolution"}
@@ -140,7 +149,7 @@ def trajectory_figure(path):
         t_res = float(effective_temperature(grid, last[[0]])[0])
         bias = _potential(grid, last[0]) - _potential(grid, last[-1])
         mu_mid = _potential(grid, last[middle])
-        t_wf = float(wiedemann_franz_temperature(t_res, bias, x_mid))
+        t_wf = wiedemann_franz_reference(grid, last, x_mid)
         fermi = 0.5 * (1.0 - np.tanh((energies - mu_mid) / (2.0 * t_wf)))
         ax.plot(energies, fermi, "k--", lw=1.0, label=f"equilibrated: Fermi at T_WF = {t_wf * scale_T:.3g} {t_unit}")
         ax.set_ylabel("f(L/2, eps)")

@@ -4,9 +4,10 @@ drawing).
 f(L/2, eps) of each finished point against eps/E0 (eps/eU for a biased wire, so that a bias series
 collapses where the distribution scales with eU: the figure says so when the curves lie on top of
 each other) and the Fano factor (with the cold-electron 1/3 and hot-electron sqrt(3)/4 lines) and
-T_eff(L/2) against the first swept parameter, one line per value of the others. The current in units
-of each point's own E0/eR is 1 by charge conservation; a panel of it would draw round-off, so it is
-drawn only where it varies by more than ``ROUND_OFF`` of its mean. Where the points are time
+T_eff(L/2) (with the Wiedemann-Franz value of each point) against the first swept parameter, one line
+per value of the others. The current in units of each point's own E0/eR is 1 by charge conservation;
+a panel of it would draw round-off, so it is drawn only where it varies by more than ``ROUND_OFF`` of
+its mean. Where the points are time
 evolutions, a last panel draws |dW_e/dt| and |dW_p/dt| against time on a log scale: how the energy
 of the electrons and of the pairs settles from the quench to the steady state.
 """
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import h5py
 
+from ..io.plots import wiedemann_franz_reference
+from ..kinetics.grids import EnergyGrid
+from ..units import BOLTZMANN_J_PER_K
 from .summary import read_summary
 
 __all__ = ["plot_summary"]
@@ -114,6 +118,11 @@ def plot_summary(path, output=None) -> Path:
         if name == "fano":
             for value, text in REFERENCE_FANO:
                 ax.axhline(value, color="k", ls=":" if value < 0.34 else "--", lw=1, label=text)
+        if name.startswith("t_eff_mid"):
+            for j, members in enumerate(groups.values()):  # the equilibrated wire of each point
+                members = sorted(members, key=lambda r: r[first])
+                ax.plot([r[first] for r in members], [_wiedemann_franz(path.parent, r, name) for r in members],
+                        "k--", lw=1, label=None if j else "Wiedemann-Franz")
         ax.set_xlabel(readable(first))
         ax.set_ylabel(label)
         if ax.get_legend_handles_labels()[0]:
@@ -128,6 +137,14 @@ def plot_summary(path, output=None) -> Path:
     fig.savefig(output, dpi=110)
     plt.close(fig)
     return output
+
+
+def _wiedemann_franz(folder, row, column: str) -> float:
+    """T_WF(L/2) of a point's last frame, in the unit of ``column`` (K for ``t_eff_mid_K``, else E0)."""
+    with h5py.File(folder / row["file"], "r") as fh:
+        energies, f = fh["grid/energy"][:], fh["f"][-1]
+    t_wf = wiedemann_franz_reference(EnergyGrid(energies.size, float(energies[1] - energies[0])), f, 0.5)
+    return t_wf * row["energy_unit_J"] / BOLTZMANN_J_PER_K if column.endswith("_K") else t_wf
 
 
 def _evolved(path) -> bool:

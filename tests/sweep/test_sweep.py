@@ -40,6 +40,10 @@ half_width = 2.0
 mode = "steady"
 """
 
+# T_eff of the reservoirs read back from their Fermi functions on the grid: exact up to the tails cut at the
+# grid ends (1e-11 measured at half_width 2 E0 and T = 0.02 E0)
+WF_GRID_ERROR = 1e-9
+
 EVOLVE = BASE.replace('mode = "steady"', 'mode = "evolve"\nend_time = "3 tau_D"\noutput_every = "0.1 tau_D"')
 
 SWEEP = """
@@ -156,6 +160,14 @@ def test_a_serial_sweep_writes_point_files_and_a_summary_pandas_opens(tmp_path):
             assert row["t_eff_mid_K"] == pytest.approx(fh["observables/t_eff_mid"][-1] * row["energy_unit_J"] / 1.380649e-23)
     # E0 = eU for each point: the current of an ohmic wire is 1 in units of E0/(eR)
     assert table["current_middle"].to_numpy() == pytest.approx(1.0, abs=1e-6)
+    # the Wiedemann-Franz reference of the figure: T^2 + (3/4 pi^2)(eU)^2 in the middle, from each file
+    from hotelectron.sweep.figure import _wiedemann_franz
+
+    for row, bias_mV, t_mK in zip(result.rows, table["reservoirs.bias [mV]"], table["reservoirs.temperature [mK]"],
+                                  strict=True):
+        eU_K = bias_mV * 1e-3 * 1.602176634e-19 / 1.380649e-23
+        expected = math.sqrt((t_mK * 1e-3) ** 2 + 3 / (4 * math.pi**2) * eU_K**2)
+        assert _wiedemann_franz(tmp_path / "out", row, "t_eff_mid_K") == pytest.approx(expected, rel=WF_GRID_ERROR)
     # a folder that already holds points is not overwritten without --resume
     with pytest.raises(ValueError, match="--resume"):
         run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
