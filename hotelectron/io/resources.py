@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 #: Observables per frame (hotelectron.io.runner lists them: 16 in a wire, 7 in a box).
 OBSERVABLES = {"evolve": 16, "steady": 16, "box": 7}
-#: h5py's chunk of a growing 1-D dataset (time, dt, wall_time, each observable, P_frame): 1024
+#: h5py's chunk of a growing 1-D dataset (time, dt, wall_time, frame_crc32, each observable, P_frame): 1024
 #: numbers, allocated whole.
 SERIES_CHUNK = 1024
 #: HDF5 metadata, attributes and chunk indices, measured on small files (a generous round figure).
@@ -148,7 +148,7 @@ def estimate(scenario) -> Estimate:
     n_nodes = 1 if box else problem.wire.n
     frames = 1 if steady else frame_count(scenario.end_time, scenario.output_every)
     pair_frames = 0 if pairs is None else -(-frames // scenario.pairs_every)
-    series = 3 + OBSERVABLES[scenario.mode] + (pairs is not None)
+    series = 4 + OBSERVABLES[scenario.mode] + (pairs is not None)  # time, dt, wall_time, frame_crc32, ..., P_frame
     frame_bytes = 8.0 * n_nodes * n
     pair_frame_bytes = P
     grids = 8.0 * (n_nodes + n + (pairs.couplings.size if pairs is not None else 0))
