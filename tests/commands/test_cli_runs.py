@@ -34,7 +34,12 @@ def _is_series(scenario: Path) -> bool:
     return isinstance(tomllib.loads(scenario.read_text()).get("reservoirs", {}).get("bias"), list)
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)
+# The default scenario at full size (three time evolutions, ~35 s) runs with -m slow; its shrunk copy runs in
+# the default suite (tests/io/test_netcdf.py), as does every other shipped scenario at full size here.
+SHIPPED = [pytest.param(p, marks=pytest.mark.slow) if p.stem == "default" else p for p in SCENARIOS]
+
+
+@pytest.mark.parametrize("scenario", SHIPPED, ids=lambda p: p.stem)
 def test_every_shipped_scenario_runs_and_plots(scenario, tmp_path):
     series = _is_series(scenario)
     out = tmp_path / (scenario.stem if series else f"{scenario.stem}.h5")

@@ -139,6 +139,8 @@ def test_every_shipped_scenario_writes_a_file_xarray_opens(path, tmp_path):
     if scenario.energy_unit_J is None:
         assert not any(k.endswith(("_K", "_W", "_A", "_meV")) for k in row), row
         return
+    # every shipped physical wire fixes R (its cross-section), so currents, noise and powers are in SI
+    assert {"current_middle_A", "noise_A2_per_Hz", "joule_power_W", "t_eff_mid_K"} <= set(row), sorted(row)
     E0 = scenario.energy_unit_J
     assert row["energy_unit_meV"] == pytest.approx(E0 / ELECTRON_VOLT_J * 1e3, rel=1e-14)
     nu, tau = derived["nu_per_spin_J_m3"], derived["tau_D_s"]
