@@ -13,11 +13,11 @@ import sys
 
 from .. import __version__
 from ..io.errors import WriteError
-from . import bench, info, probe, run, sweep, transport
+from . import bench, fit, info, probe, run, sweep, transport
 
 log = logging.getLogger("hotelectron")
 
-GROUPS = (info, run, sweep, transport, probe, bench)
+GROUPS = (info, run, sweep, transport, probe, fit, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import tomli_w
 
-__all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep"]
+__all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "with_overrides"]
 
 SWEEP_KEYS = {"base", "output", "axes", "zip"}
 
@@ -67,7 +67,7 @@ class Sweep:
         points = []
         for index, combo in enumerate(itertools.product(*factors)):
             params = {k: v for part in combo for k, v in part.items()}
-            points.append(Point(index, params, tomli_w.dumps(_with_overrides(self.base, params, self.source))))
+            points.append(Point(index, params, tomli_w.dumps(with_overrides(self.base, params, self.source))))
         return points
 
 
@@ -79,7 +79,10 @@ def _fail(source: str, what: str) -> None:
     raise ValueError(f"{source}: {what}")
 
 
-def _with_overrides(base: dict, params: dict, source: str) -> dict:
+def with_overrides(base: dict, params: dict, source: str = "scenario") -> dict:
+    """A deep copy of the parsed scenario ``base`` with each dotted key of ``params``
+    (``"reservoirs.temperature"``) set to its value; ``ValueError`` naming ``source`` when a section
+    along the key is a value in ``base``. Sweeps and fits build their scenarios with it."""
     data = copy.deepcopy(base)
     for key, value in params.items():
         *sections, leaf = key.split(".")

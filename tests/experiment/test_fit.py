@@ -1,0 +1,293 @@
+"""Global fits (hotelectron.experiment.fit): recovery of known parameters from synthetic curves made by
+the same model, error estimates against a direct look at chi^2, and refusals of bad input.
+
+The scenario is a small Cu wire (n_x = 17, n_energy = 241, electron-electron scattering only) at
+100 mK; a steady state takes ~10 ms warm-started, a fit of 2 free parameters to 3 curves ~2 s.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from hotelectron.experiment.data import MeasuredCurve
+from hotelectron.experiment.fit import FitModel, FitProblem, Parameter, fit
+from hotelectron.experiment.probe import ProbeParameters
+
+BASE = """
+[wire]
+material = "Cu"
+length = "5 um"
+diffusion_constant = "0.0145 m^2/s"
+
+[reservoirs]
+temperature = "100 mK"
+bias = "0.2 mV"
+
+[electron_electron]
+exponent = 1.5
+kappa = "1 1/ns/meV^0.5"
+
+[grid]
+n_x = 17
+n_energy = 241
+half_width = 3.0
+
+[run]
+mode = "steady"
+"""
+KAPPA_UNIT = "1/ns/meV^0.5"
+PROBE = ProbeParameters(gap_meV=0.17, dynes_meV=2e-3, temperature_K=0.1)
+V_MV = np.linspace(-0.5, 0.5, 101)
+E_MEV = np.linspace(-0.3, 0.3, 61)
+#: the issue's requirement for noise-free data (the fit reaches ~1e-12: model noise 1e-13, xtol 1e-10)
+NOISE_FREE_RTOL = 1e-4
+
+
+def kappa(start, **kw):
+    return Parameter("electron_electron.kappa", start, 0.01, 100.0, unit=KAPPA_UNIT, **kw)
+
+
+def gap(start, **kw):
+    return Parameter("probe.gap", start, 0.05, 0.5, **kw)
+
+
+def temperature(start, **kw):
+    return Parameter("reservoirs.temperature", start, 40.0, 200.0, unit="mK", **kw)
+
+
+def synthetic(kind, biases, truth, noise=0.0, rng=None):
+    """Curves of ``kind`` at ``biases`` (mV) from the model at ``truth`` (label -> value), plus noise."""
+    x = V_MV if kind == "conductance" else E_MEV
+    params = [Parameter(label, value, free=True, unit=unit)
+              for label, (value, unit) in truth.items()]
+    placeholder = [MeasuredCurve(u, None, None, kind, x, np.zeros_like(x)) for u in biases]
+    model = FitModel(FitProblem(BASE, placeholder, params, PROBE))
+    values = {label: value for label, (value, _unit) in truth.items()}
+    curves = []
+    for i, u in enumerate(biases):
+        y = model.curve(values, i)[0]
+        if noise:
+            y = y + noise * rng.standard_normal(y.size)
+        curves.append(MeasuredCurve(u, None, None, kind, x, y, source=f"synthetic U = {u} mV"))
+    return curves
+
+
+TRUE_KAPPA, TRUE_GAP, TRUE_T_MK = 1.0, 0.17, 100.0
+CONDUCTANCE_TRUTH = {"electron_electron.kappa": (TRUE_KAPPA, KAPPA_UNIT), "probe.gap": (TRUE_GAP, None)}
+BIASES = (0.1, 0.2, 0.3)
+
+
+@pytest.fixture(scope="module")
+def conductance_curves():
+    return synthetic("conductance", BIASES, CONDUCTANCE_TRUTH)
+
+
+# -- noise-free recovery ------------------------------------------------------------------------------
+def test_noise_free_conductance_recovers_kappa_and_gap(conductance_curves):
+    """Started 30 % above kappa and 22 % below the gap, the fit returns to the values that made the data."""
+    problem = FitProblem(BASE, conductance_curves, [kappa(1.3 * TRUE_KAPPA), gap(0.78 * TRUE_GAP)], PROBE)
+    result = fit(problem)
+    assert result.success, result.message
+    errors = {"kappa": result["electron_electron.kappa"].value / TRUE_KAPPA - 1,
+              "gap": result["probe.gap"].value / TRUE_GAP - 1}
+    print("noise-free conductance fit: relative errors", errors, "evaluations", result.evaluations)
+    assert all(abs(e) < NOISE_FREE_RTOL for e in errors.values()), errors
+    # noise-free: chi^2 is the model's round-off, far below one point's (1e-4)^2
+    assert result.chi2 < 1e-12
+    # the fitted curves are the data
+    for c in result.curves:
+        np.testing.assert_allclose(c.model, c.curve.y, atol=1e-8)
+
+
+def test_noise_free_distribution_recovers_kappa_and_temperature():
+    """f(E) at L/2 at two biases; kappa and the bath temperature (in mK) both started 25-30 % off."""
+    truth = {"electron_electron.kappa": (TRUE_KAPPA, KAPPA_UNIT), "reservoirs.temperature": (TRUE_T_MK, "mK")}
+    curves = synthetic("distribution", (0.2, 0.3), truth)
+    problem = FitProblem(BASE, curves, [kappa(0.75 * TRUE_KAPPA), temperature(1.3 * TRUE_T_MK)], PROBE)
+    result = fit(problem)
+    errors = {"kappa": result["electron_electron.kappa"].value / TRUE_KAPPA - 1,
+              "T": result["reservoirs.temperature"].value / TRUE_T_MK - 1}
+    print("noise-free distribution fit: relative errors", errors, "evaluations", result.evaluations)
+    assert result.success, result.message
+    assert all(abs(e) < NOISE_FREE_RTOL for e in errors.values()), errors
+
+
+def test_per_curve_parameter():
+    """Each curve its own kappa (made with 0.8 and 1.2), the gap shared: all three come back."""
+    curves = [synthetic("conductance", (u,), {"electron_electron.kappa": (k, KAPPA_UNIT),
+                                              "probe.gap": (TRUE_GAP, None)})[0]
+              for u, k in ((0.2, 0.8), (0.3, 1.2))]
+    problem = FitProblem(BASE, curves, [kappa(1.0, curve=0), kappa(1.0, curve=1), gap(0.2)], PROBE)
+    result = fit(problem)
+    got = [result["electron_electron.kappa[0]"].value, result["electron_electron.kappa[1]"].value,
+           result["probe.gap"].value]
+    np.testing.assert_allclose(got, [0.8, 1.2, TRUE_GAP], rtol=NOISE_FREE_RTOL)
+
+
+# -- noise: chi^2, errors -----------------------------------------------------------------------------
+SIGMA = 2e-3  # noise of R_T dI/dV (values ~0.1-3)
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    rng = np.random.default_rng(20261202)
+    curves = synthetic("conductance", BIASES, CONDUCTANCE_TRUTH, noise=SIGMA, rng=rng)
+    problem = FitProblem(BASE, curves, [kappa(1.25 * TRUE_KAPPA), gap(1.2 * TRUE_GAP)], PROBE,
+                         sigma=(SIGMA,) * len(curves))
+    return problem, fit(problem)
+
+
+def test_noisy_fit_chi2_and_truth_within_errors(noisy):
+    problem, result = noisy
+    # chi^2 of dof Gaussian residuals: mean dof, std sqrt(2 dof); 4 std is a 6e-5 two-sided chance
+    assert result.dof == 3 * V_MV.size - 2
+    assert abs(result.chi2_per_dof - 1) < 4 * math.sqrt(2 / result.dof), result.chi2_per_dof
+    truth = {"electron_electron.kappa": TRUE_KAPPA, "probe.gap": TRUE_GAP}
+    pulls = {p.parameter.label: (p.value - truth[p.parameter.label]) / p.stderr for p in result.free}
+    print("noisy fit: chi2/dof", result.chi2_per_dof, "pulls", pulls,
+          "stderr", {p.parameter.label: p.stderr for p in result.free})
+    # 3 sigma: a 0.3 % chance per parameter for a correct error estimate
+    assert all(abs(z) < 3 for z in pulls.values()), pulls
+    # the noise is resolved: errors are small but not zero (kappa to ~1e-3)
+    assert all(0 < p.stderr < 0.05 * truth[p.parameter.label] for p in result.free)
+    c = result.correlation
+    assert c.shape == (2, 2) and np.allclose(np.diag(c), 1) and np.allclose(c, c.T) and abs(c[0, 1]) < 1
+
+
+def test_stderr_does_not_depend_on_the_sigma_given(noisy):
+    """The covariance is scaled by chi^2/dof: without sigma (residuals in units of y) the errors are
+    the same; forgetting the scaling would make them 1/SIGMA = 500 times larger."""
+    problem, result = noisy
+    bare = fit(FitProblem(problem.base, problem.curves, problem.parameters, problem.probe))
+    for p in result.free:
+        q = bare[p.parameter.label]
+        assert q.value == pytest.approx(p.value, rel=1e-7)
+        assert q.stderr == pytest.approx(p.stderr, rel=1e-4)
+    assert bare.chi2_per_dof == pytest.approx(SIGMA**2 * result.chi2_per_dof, rel=1e-6)
+
+
+def test_stderr_agrees_with_the_curvature_of_chi2(noisy):
+    """Independent of the Jacobian: the Hessian of chi^2 from a 3 x 3 stencil of chi^2 values with
+    steps of one stderr, cov = 2 H^-1 chi^2/dof. The two differ by the residual-curvature term
+    sum r_i d^2 r_i against sum (d r_i)^2 = 1/stderr_u^2 (zero mean; at most ~sqrt(points) |d^2 y| / sigma
+    stderr_u^2 ~ 17 x 50 x 1e-5 ~ 1e-2 here, in u = p / p_start) and the stencil's quartic terms
+    (~stderr_u^2). Measured: 1e-4; the tolerance 2 %."""
+    problem, result = noisy
+    model = FitModel(problem)
+    best = {p.parameter.label: p.value for p in result.parameters}
+    labels = [p.parameter.label for p in result.free]
+    steps = [p.stderr for p in result.free]
+
+    def chi2(di, dj):
+        values = dict(best)
+        values[labels[0]] += di * steps[0]
+        values[labels[1]] += dj * steps[1]
+        r = model.residuals(values)
+        return float(r @ r)
+
+    c = {(i, j): chi2(i, j) for i in (-1, 0, 1) for j in (-1, 0, 1)}
+    h00 = (c[1, 0] - 2 * c[0, 0] + c[-1, 0]) / steps[0] ** 2
+    h11 = (c[0, 1] - 2 * c[0, 0] + c[0, -1]) / steps[1] ** 2
+    h01 = (c[1, 1] - c[1, -1] - c[-1, 1] + c[-1, -1]) / (4 * steps[0] * steps[1])
+    cov = 2 * np.linalg.inv([[h00, h01], [h01, h11]]) * result.chi2_per_dof
+    direct = np.sqrt(np.diag(cov))
+    ratio = direct / np.array(steps)
+    print("stderr from the chi^2 curvature / from the Jacobian:", ratio)
+    np.testing.assert_allclose(ratio, 1.0, rtol=0.02)
+    # at one stderr from the optimum along a parameter chi^2 grows by 1 / (1 - rho^2) * chi2/dof
+    rho = result.correlation[0, 1]
+    assert c[1, 0] - c[0, 0] == pytest.approx(result.chi2_per_dof / (1 - rho**2), rel=0.02)
+
+
+@pytest.mark.slow
+def test_coverage_over_seeds():
+    """Issue 14: over 20 noise realisations the truth lies within 2 stderr in at least 90 % of the
+    fits, for each free parameter (a correct 1-sigma gives 95.4 %; 17 of 20 or fewer happens with a
+    chance of 1.4 % per parameter)."""
+    hits = {"electron_electron.kappa": 0, "probe.gap": 0}
+    truth = {"electron_electron.kappa": TRUE_KAPPA, "probe.gap": TRUE_GAP}
+    seeds = range(20)
+    for seed in seeds:
+        curves = synthetic("conductance", BIASES, CONDUCTANCE_TRUTH, noise=SIGMA, rng=np.random.default_rng(seed))
+        result = fit(FitProblem(BASE, curves, [kappa(1.2), gap(0.15)], PROBE, sigma=(SIGMA,) * 3))
+        for p in result.free:
+            hits[p.parameter.label] += abs(p.value - truth[p.parameter.label]) < 2 * p.stderr
+    print("within 2 stderr:", hits, "of", len(seeds))
+    assert all(h >= 0.9 * len(seeds) for h in hits.values()), hits
+
+
+# -- fit.json -------------------------------------------------------------------------------------------
+def test_to_json(noisy):
+    problem, result = noisy
+    data = json.loads(result.to_json())
+    assert set(data["parameters"]) == {"electron_electron.kappa", "probe.gap"}
+    k = data["parameters"]["electron_electron.kappa"]
+    assert k["value"] == result["electron_electron.kappa"].value
+    assert k["stderr"] == result["electron_electron.kappa"].stderr
+    assert k["unit"] == KAPPA_UNIT and k["free"] is True and k["start"] == 1.25 and k["min"] == 0.01
+    assert data["parameters"]["probe.gap"]["unit"] == "meV"
+    assert data["correlation"]["parameters"] == ["electron_electron.kappa", "probe.gap"]
+    np.testing.assert_allclose(data["correlation"]["matrix"], result.correlation)
+    assert data["chi2_per_dof"] == pytest.approx(result.chi2 / result.dof)
+    assert data["evaluations"] == result.evaluations > 0
+    assert [c["bias_mV"] for c in data["curves"]] == list(BIASES)
+    assert sum(c["chi2"] for c in data["curves"]) == pytest.approx(result.chi2)
+
+
+# -- refusals -------------------------------------------------------------------------------------------
+def test_unknown_scenario_key_is_named(conductance_curves):
+    bad = Parameter("electron_electron.kapa", 1.0, 0.1, 10, unit=KAPPA_UNIT)
+    with pytest.raises(ValueError, match="kapa"):
+        FitModel(FitProblem(BASE, conductance_curves, [bad], PROBE))
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda: Parameter("probe.gapp", 0.2, 0.1, 0.3), "probe.gapp"),
+    (lambda: Parameter("kappa", 1.0), "'kappa'"),
+    (lambda: kappa(200.0), "start = 200.0 lies outside"),
+    (lambda: Parameter("probe.gap", 0.2, 0.3, 0.1), "min = 0.3 must be below max"),
+    (lambda: Parameter("reservoirs.bias", 0.2, unit="mV"), "reservoirs.bias"),
+    (lambda: Parameter("probe.gap", 0.2, unit="ueV"), "unit 'ueV'"),
+    (lambda: Parameter("probe.gap", float("nan")), "start = nan"),
+])
+def test_bad_parameter(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_no_free_parameter(conductance_curves):
+    with pytest.raises(ValueError, match="no free parameter.*electron_electron.kappa"):
+        FitProblem(BASE, conductance_curves, [kappa(1.0, free=False)], PROBE)
+
+
+def test_unsupported_curve_kind(conductance_curves):
+    curve = MeasuredCurve(0.2, None, None, "conductance", V_MV, np.ones_like(V_MV))
+    object.__setattr__(curve, "kind", "noise_spectrum")  # a kind the reader may learn before the fit does
+    with pytest.raises(ValueError, match="kind 'noise_spectrum' is not supported"):
+        FitProblem(BASE, [curve], [kappa(1.0)], PROBE)
+
+
+@pytest.mark.parametrize(("problem", "match"), [
+    (lambda c: FitProblem(BASE, c, [kappa(1.0), kappa(2.0)], PROBE), "given more than once"),
+    (lambda c: FitProblem(BASE, c, [kappa(1.0), kappa(1.0, curve=0)], PROBE), "both shared and per curve"),
+    (lambda c: FitProblem(BASE, c, [kappa(1.0, curve=5)], PROBE), "curve 5 does not exist"),
+    (lambda c: FitProblem(BASE, c, [kappa(1.0)], PROBE, sigma=(1.0,)), "one positive finite number per curve"),
+    (lambda c: FitProblem(BASE, c, [kappa(1.0)], PROBE, sigma=(0.0, 1.0, 1.0)), "sigma must give"),
+])
+def test_bad_problem(conductance_curves, problem, match):
+    with pytest.raises(ValueError, match=match):
+        problem(conductance_curves)
+
+
+def test_base_must_be_steady(conductance_curves):
+    evolve = BASE.replace('mode = "steady"', 'mode = "evolve"')
+    with pytest.raises(ValueError, match='mode = "steady"'):
+        FitModel(FitProblem(evolve, conductance_curves, [kappa(1.0)], PROBE))
+
+
+def test_distribution_beyond_the_grid():
+    curve = MeasuredCurve(0.1, None, None, "distribution", np.linspace(-0.5, 0.5, 11), np.zeros(11))
+    with pytest.raises(ValueError, match="beyond the energy grid"):
+        FitModel(FitProblem(BASE, [curve], [kappa(1.0)], PROBE))
