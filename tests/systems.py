@@ -97,6 +97,31 @@ output_every = "0.1 tau_D"
 """
 
 
+# A Cu wire with e-e scattering whose steady state takes ~50 ms: the fits fit it
+FIT_WIRE = """
+[wire]
+material = "Cu"
+length = "5 um"
+diffusion_constant = "0.0145 m^2/s"
+
+[reservoirs]
+temperature = "100 mK"
+bias = "0.2 mV"
+
+[electron_electron]
+exponent = 1.5
+kappa = "1 1/ns/meV^0.5"
+
+[grid]
+n_x = 17
+n_energy = 241
+half_width = 3.0
+
+[run]
+mode = "steady"
+"""
+
+
 def assert_one_line_refusal(result, *words):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr

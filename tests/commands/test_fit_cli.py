@@ -6,29 +6,13 @@ import re
 import numpy as np
 import pytest
 
+from systems import FIT_WIRE as SCENARIO
+
 from hotelectron.commands.main import main
 from hotelectron.experiment.data import MeasuredCurve, write_csv
 from hotelectron.experiment.fit import FitModel, FitProblem, Parameter
 from hotelectron.experiment.probe import ProbeParameters
 
-SCENARIO = """
-[wire]
-material = "Cu"
-length = "5 um"
-diffusion_constant = "0.0145 m^2/s"
-[reservoirs]
-temperature = "100 mK"
-bias = "0.2 mV"
-[electron_electron]
-exponent = 1.5
-kappa = "1 1/ns/meV^0.5"
-[grid]
-n_x = 17
-n_energy = 241
-half_width = 3.0
-[run]
-mode = "steady"
-"""
 FIT = """
 base = "scenario.toml"
 data = ["curves.csv"]

@@ -11,32 +11,12 @@ import math
 import numpy as np
 import pytest
 
+from systems import FIT_WIRE as BASE
+
 from hotelectron.experiment.data import MeasuredCurve
 from hotelectron.experiment.fit import FitModel, FitProblem, Parameter, fit
 from hotelectron.experiment.probe import ProbeParameters
 
-BASE = """
-[wire]
-material = "Cu"
-length = "5 um"
-diffusion_constant = "0.0145 m^2/s"
-
-[reservoirs]
-temperature = "100 mK"
-bias = "0.2 mV"
-
-[electron_electron]
-exponent = 1.5
-kappa = "1 1/ns/meV^0.5"
-
-[grid]
-n_x = 17
-n_energy = 241
-half_width = 3.0
-
-[run]
-mode = "steady"
-"""
 KAPPA_UNIT = "1/ns/meV^0.5"
 PROBE = ProbeParameters(gap_meV=0.17, dynes_meV=2e-3, temperature_K=0.1)
 V_MV = np.linspace(-0.5, 0.5, 101)

@@ -14,31 +14,13 @@ import h5py
 import numpy as np
 import pytest
 
+from systems import SERIES
+
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.sweep import load_sweep, local_client, parse_sweep, read_summary, run_sweep
 
-BASE = """
-[wire]
-material = "Cu"
-length = "1.5 um"
-diffusion_constant = "0.0145 m^2/s"
-
-[reservoirs]
-temperature = "25 mK"
-bias = "0.2 mV"
-
-[electron_electron]
-exponent = 1.5
-kappa_dimensionless = 0.3
-
-[grid]
-n_x = 9
-n_energy = 401
-half_width = 2.0
-
-[run]
-mode = "steady"
-"""
+# the Cu wire of the shared bias series, one bias, steady
+BASE = SERIES.split("[run]")[0].replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"') + '[run]\nmode = "steady"\n'
 
 # T_eff of the reservoirs read back from their Fermi functions on the grid: exact up to the tails cut at the
 # grid ends (1e-11 measured at half_width 2 E0 and T = 0.02 E0)
