@@ -60,10 +60,12 @@ def curve_from_file(path, probe, *, position=0.5, frame="last", points=801):
     import numpy as np
 
     from ..experiment.probe import probe_conductance
+    from ..io.storage import verify
 
     if not 0 <= position <= 1:
         msg = f"--position {position!r} must lie in [0, 1] (a fraction of the wire length)"
         raise ValueError(msg)
+    verify(path)  # damaged data fails here (DamagedFileError, exit 2), not as a curve of wrong numbers
     with h5py.File(path, "r") as fh:
         if "f" not in fh or fh["f"].shape[0] == 0:
             msg = f"{path}: no distribution f in the file (was it written by 'hotelectron run'?)"
@@ -76,12 +78,15 @@ def curve_from_file(path, probe, *, position=0.5, frame="last", points=801):
         eps = fh["grid/energy"][...]
         f_x = fh["f"][-1]
     f = np.array([np.interp(position, x, f_x[:, k]) for k in range(eps.size)])
+    if "energy_unit_meV" not in derived:
+        msg = f"{path}: a dimensionless run has no energies in meV for the probe; run a physical scenario"
+        raise ValueError(msg)
     unit_meV = derived["energy_unit_meV"]
     energy_meV = eps * unit_meV
     reach = probe.gap_at_temperature_meV + abs(probe.zeeman_meV) + np.max(np.abs(energy_meV))
     bias_mV = np.linspace(-reach, reach, points)
     g = probe_conductance(energy_meV, f, bias_mV, probe)
-    return (derived["bias_mV"], derived.get("field_T", 0.0), derived["temperature_left_K"], bias_mV, g)
+    return (derived["bias_mV"], probe.field_T, derived["temperature_left_K"], bias_mV, g)
 
 
 def cmd_probe(args) -> int:

@@ -318,6 +318,7 @@ class FitModel:
             msg = f"base scenario: not valid TOML: {exc}"
             raise ValueError(msg) from exc
         self._warm: list[tuple | None] = [None] * len(problem.curves)
+        self._last: list[tuple | None] = [None] * len(problem.curves)  # (scenario text, middle result)
         self.evaluations = 0
         self.steady_solves = 0
         self.newton_iterations = 0
@@ -350,6 +351,9 @@ class FitModel:
 
     def scenario(self, values: dict, index: int):
         """The validated scenario of curve ``index`` for ``values`` (label -> value)."""
+        return self._parse(self._scenario_text(values, index))
+
+    def _scenario_text(self, values: dict, index: int) -> str:
         curve = self.problem.curves[index]
         overrides = {"reservoirs.bias": f"{curve.bias_mV!r} mV"}
         if curve.temperature_K is not None:
@@ -357,7 +361,11 @@ class FitModel:
         for p in self.problem.parameters:
             if p.key not in PROBE_KEYS and p.curve in (None, index):
                 overrides[p.key] = p.scenario_value(values[p.label])
-        scenario = parse_scenario(tomli_w.dumps(with_overrides(self.base, overrides, "base scenario")))
+        return tomli_w.dumps(with_overrides(self.base, overrides, "base scenario"))
+
+    @staticmethod
+    def _parse(text: str):
+        scenario = parse_scenario(text)
         if "energy_unit_meV" not in scenario.derived:
             msg = "base scenario: a fit needs physical units (energies in meV), not [dimensionless]"
             raise ValueError(msg)
@@ -372,8 +380,14 @@ class FitModel:
         return replace(self.problem.probe, **changes)
 
     def middle(self, values: dict, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(energy in meV, f at x = L/2) of the steady state of curve ``index``."""
-        scenario = self.scenario(values, index)
+        """(energy in meV, f at x = L/2) of the steady state of curve ``index``; the last one again,
+        unsolved, when the curve's scenario has not changed (a probe parameter or another curve's own
+        parameter moved)."""
+        text = self._scenario_text(values, index)
+        last = self._last[index]
+        if last is not None and last[0] == text:
+            return last[1]
+        scenario = self._parse(text)
         problem = scenario.problem
         grids = (problem.wire.values, problem.energy.values)
         warm = self._warm[index]
@@ -384,7 +398,9 @@ class FitModel:
         self._warm[index] = (grids, state.f)
         self.steady_solves += 1
         self.newton_iterations += state.iterations
-        return problem.energy.values * scenario.derived["energy_unit_meV"], state.f[problem.wire.n // 2]
+        result = problem.energy.values * scenario.derived["energy_unit_meV"], state.f[problem.wire.n // 2]
+        self._last[index] = (text, result)
+        return result
 
     def curve(self, values: dict, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(model y on the curve's x, energy in meV, f at L/2) of curve ``index``."""

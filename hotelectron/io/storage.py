@@ -80,36 +80,38 @@ def error_cause(exc: BaseException) -> str:
 
 def frame_crc32(t: float, dt: float, f, observables: dict, P=None) -> int:
     """CRC-32 of one frame's values (observables in name order, P only where the frame has it)."""
-    crc = zlib.crc32(np.array([t, dt], dtype=float).tobytes())
-    crc = zlib.crc32(np.ascontiguousarray(f, dtype=float).tobytes(), crc)
-    crc = zlib.crc32(np.array([observables[name] for name in sorted(observables)], dtype=float).tobytes(), crc)
+    crc = zlib.crc32(np.array([t, dt], dtype=float))
+    crc = zlib.crc32(np.ascontiguousarray(f, dtype=float), crc)
+    crc = zlib.crc32(np.array([observables[name] for name in sorted(observables)], dtype=float), crc)
     if P is not None:
-        crc = zlib.crc32(np.ascontiguousarray(P, dtype=float).tobytes(), crc)
+        crc = zlib.crc32(np.ascontiguousarray(P, dtype=float), crc)
     return crc
 
 
-def _check_crc32(fh: h5py.File) -> None:
-    """Compare the stored CRC-32s with the data (files written before they existed have none)."""
-    for name in ("x", "energy", "V", "level", "x_interior"):
-        if name in fh and "crc32" in fh[name].attrs:
-            if zlib.crc32(np.ascontiguousarray(fh[name][()]).tobytes()) != int(fh[name].attrs["crc32"]):
-                msg = f"dataset {name!r} fails its CRC-32"
-                raise ValueError(msg)
-    if "frame_crc32" not in fh:
-        return
-    stored = fh["frame_crc32"][()]
-    pairs = {int(i): j for j, i in enumerate(fh["P_frame"][: fh["P"].shape[0]])} if "P" in fh else {}
+def _read_frames(fh: h5py.File) -> None:
+    """Read /f and /P frame by frame (HDF5 checks their Fletcher-32 on the way) and, where the file has
+    them, compare the frames' CRC-32s (files written before they existed have none)."""
+    stored = fh["frame_crc32"][()] if "frame_crc32" in fh else None
+    P = fh["P"] if "P" in fh else None
+    pairs = {int(i): j for j, i in enumerate(fh["P_frame"][: P.shape[0]])} if P is not None else {}
+    columns = {"time": fh["time"][()], "dt": fh["dt"][()]}
     group = fh["observables"]
-    for i in range(min(fh["time"].shape[0], stored.size)):
-        obs = {name: group[name][i] for name in group}
-        P = fh["P"][pairs[i]] if i in pairs else None
-        if frame_crc32(fh["time"][i], fh["dt"][i], fh["f"][i], obs, P) != int(stored[i]):
+    observed = {name: group[name][()] for name in group}
+    for j in range(P.shape[0] if P is not None else 0):
+        P[j]
+    for i in range(fh["f"].shape[0]):
+        f = fh["f"][i]
+        if stored is None or i >= min(stored.size, columns["time"].size):
+            continue
+        obs = {name: values[i] for name, values in observed.items()}
+        crc = frame_crc32(columns["time"][i], columns["dt"][i], f, obs, P[pairs[i]] if i in pairs else None)
+        if crc != int(stored[i]):
             msg = f"frame {i} fails its CRC-32"
             raise ValueError(msg)
 
 
 def verify(path) -> None:
-    """Read every dataset of a trajectory file (one frame at a time); raises ``DamagedFileError``
+    """Read every dataset of a trajectory file (once, one frame at a time); raises ``DamagedFileError``
     naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum."""
     path = Path(path)
     try:
@@ -126,12 +128,15 @@ def verify(path) -> None:
                     raise KeyError(msg)
             for name in names:
                 ds = fh[name]
-                if ds.ndim > 1:
+                if ds.ndim == 1:
+                    values = ds[()]
+                    if "crc32" in ds.attrs and zlib.crc32(np.ascontiguousarray(values)) != int(ds.attrs["crc32"]):
+                        msg = f"dataset {name!r} fails its CRC-32"
+                        raise ValueError(msg)
+                elif name not in ("f", "P"):
                     for i in range(ds.shape[0]):
                         ds[i]
-                else:
-                    ds[()]
-            _check_crc32(fh)
+            _read_frames(fh)
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
         raise DamagedFileError(msg) from None
@@ -174,7 +179,7 @@ def _scale(fh: h5py.File, name: str, values, units: str, long_name: str) -> h5py
     """A netCDF4 dimension (a dimension scale named after itself) at the root, so that datasets in
     every group see it (netCDF looks up dimensions in the group and its parents)."""
     ds = fh.create_dataset(name, data=np.asarray(values), chunks=np.shape(values) or None, **CHECKSUM)
-    ds.attrs.update(units=units, long_name=long_name, crc32=np.int64(zlib.crc32(np.ascontiguousarray(ds[()]).tobytes())))
+    ds.attrs.update(units=units, long_name=long_name, crc32=np.int64(zlib.crc32(np.ascontiguousarray(ds[()]))))
     ds.make_scale(name)
     return ds
 
@@ -354,9 +359,9 @@ class TrajectoryWriter:
             group[name].resize(index + 1, axis=0)
             group[name][index] = value
         with_pairs = state.P is not None and index % self.pairs_every == 0
-        crc = frame_crc32(state.t, dt, full, observables, state.P if with_pairs else None)
-        self.fh["frame_crc32"].resize(index + 1, axis=0)
-        self.fh["frame_crc32"][index] = crc
+        if "frame_crc32" in self.fh:  # a file written before the CRC-32s existed goes on without them
+            self.fh["frame_crc32"].resize(index + 1, axis=0)
+            self.fh["frame_crc32"][index] = frame_crc32(state.t, dt, full, observables, state.P if with_pairs else None)
         if with_pairs:
             n_p = self.fh["P"].shape[0]
             self.fh["P"].resize(n_p + 1, axis=0)

@@ -37,6 +37,14 @@ def test_probe_writes_csv_with_double_step_peaks(collisionless, tmp_path):
     assert np.array_equal(curve.x, v) and np.array_equal(curve.y, g)
 
 
+def test_the_probe_field_is_written_with_the_curve_and_read_back(collisionless, tmp_path):
+    out = tmp_path / "b.csv"
+    assert main(["-q", "probe", str(collisionless), "--gap", "0.17 meV", "--dynes", "1 ueV", "--field", "0.5 T",
+                 "-o", str(out)]) == 0
+    (curve,) = read_curves(out)
+    assert curve.key == (0.2, 0.5, 0.025)  # a fit reading this file splits the probe at 0.5 T again
+
+
 def test_missing_file_exits_2(tmp_path, caplog):
     assert main(["-q", "probe", str(tmp_path / "nope.h5")]) == 2
     assert "nope.h5" in caplog.text
@@ -53,4 +61,4 @@ def test_file_without_f_exits_2(tmp_path, caplog):
     with h5py.File(path, "w") as fh:
         fh.attrs["derived"] = "{}"
     assert main(["-q", "probe", str(path)]) == 2
-    assert "no distribution f" in caplog.text
+    assert "is damaged or not a trajectory file" in caplog.text  # verified before any reading

@@ -271,3 +271,16 @@ def test_distribution_beyond_the_grid():
     curve = MeasuredCurve(0.1, None, None, "distribution", np.linspace(-0.5, 0.5, 11), np.zeros(11))
     with pytest.raises(ValueError, match="beyond the energy grid"):
         FitModel(FitProblem(BASE, [curve], [kappa(1.0)], PROBE))
+
+
+def test_a_curve_whose_scenario_did_not_change_is_not_solved_again(conductance_curves):
+    # a probe parameter, or another curve's own parameter, leaves a curve's steady state as it was
+    model = FitModel(FitProblem(BASE, conductance_curves, [kappa(1.0, curve=0), gap(0.2)], PROBE))
+    values = {"electron_electron.kappa[0]": 1.0, "probe.gap": 0.2}
+    first = model.residuals(values)
+    assert model.steady_solves == 3
+    moved_gap = model.residuals({**values, "probe.gap": 0.21})
+    assert model.steady_solves == 3 and not np.array_equal(moved_gap, first)
+    model.residuals({**values, "electron_electron.kappa[0]": 1.1})
+    assert model.steady_solves == 4  # only curve 0 is solved again
+    np.testing.assert_array_equal(model.residuals(values)[101:], first[101:])  # curves 1, 2 untouched

@@ -116,7 +116,7 @@ def _set_word_to_ones(path, dataset, index):
     assert after != before and abs(after - before) < 1e-6 * abs(before)
 
 
-@pytest.mark.parametrize(("dataset", "index", "names"), [("time", 2, "frame 2"), ("x", 2, "'x'")])
+@pytest.mark.parametrize(("dataset", "index", "names"), [("time", 2, "frame 2"), ("x", 2, "'(grid/)?x'")])
 def test_damage_that_fletcher32_misses_fails_the_crc32(tmp_path, dataset, index, names):
     from hotelectron.io.storage import DamagedFileError, verify
 
@@ -131,3 +131,23 @@ def test_damage_that_fletcher32_misses_fails_the_crc32(tmp_path, dataset, index,
     _set_word_to_ones(path, dataset, index)
     with pytest.raises(DamagedFileError, match=f"{names} fails its CRC-32"):  # ... the CRC-32 does not
         verify(path)
+
+
+def test_a_file_written_before_the_frame_crc32_resumes_without_it(tmp_path):
+    from hotelectron.io.storage import verify
+
+    p = wire(n_x=9, n=81)
+    path = tmp_path / "old.h5"
+    writer = TrajectoryWriter.create(path, p, pairs_every=1, observables=NAMES)  # resumes from its last frame
+    state = run(p, writer, equilibrium_state(p), [0.01, 0.02], Evolution(p))
+    writer.close()
+    with h5py.File(path, "r+") as fh:  # the layout of older files: no /frame_crc32
+        del fh["frame_crc32"]
+    writer, state, dt = TrajectoryWriter.resume(path, p)
+    evolution = Evolution(p)
+    evolution.dt = dt
+    run(p, writer, state, [0.03], evolution)
+    writer.close()
+    verify(path)
+    with h5py.File(path, "r") as fh:
+        assert fh["time"][:].tolist() == [0.01, 0.02, 0.03] and "frame_crc32" not in fh
