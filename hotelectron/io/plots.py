@@ -20,6 +20,7 @@ import numpy as np
 
 from ..kinetics.grids import EnergyGrid
 from ..wire.observables import effective_temperature
+from ..wire.problem import fermi
 from ..units import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
 from .storage import verify
 
@@ -49,12 +50,12 @@ def _potential(grid: EnergyGrid, f) -> float:
     return float(np.sum(np.asarray(f) - sea) * grid.step)
 
 
-def wiedemann_franz_reference(grid: EnergyGrid, f, x_over_L: float) -> float:
+def wiedemann_franz_reference(grid: EnergyGrid, f, x_over_L):
     """T_WF at ``x_over_L`` for the reservoirs of one frame ``f`` (n_x, n_energy): their temperature
     from the first node (the reservoirs are at one temperature), their bias from the potentials."""
     t_res = float(effective_temperature(grid, f[[0]])[0])
     bias = _potential(grid, f[0]) - _potential(grid, f[-1])
-    return float(wiedemann_franz_temperature(t_res, bias, x_over_L))
+    return wiedemann_franz_temperature(t_res, bias, x_over_L)
 
 
 MODE_LABELS = {"steady": "steady state", "box": "homogeneous box", "evolve": "time evolution"}
@@ -146,12 +147,8 @@ def trajectory_figure(path):
             ax.plot(energies, f_frames[i][middle], label=label)
         x_mid = float(x[middle])
         ax.plot(energies, double_step(last[0], last[-1], x_mid), "k:", lw=1.2, label="collisionless double step")
-        t_res = float(effective_temperature(grid, last[[0]])[0])
-        bias = _potential(grid, last[0]) - _potential(grid, last[-1])
-        mu_mid = _potential(grid, last[middle])
-        t_wf = wiedemann_franz_reference(grid, last, x_mid)
-        fermi = 0.5 * (1.0 - np.tanh((energies - mu_mid) / (2.0 * t_wf)))
-        ax.plot(energies, fermi, "k--", lw=1.0, label=f"equilibrated: Fermi at T_WF = {t_wf * scale_T:.3g} {t_unit}")
+        t_wf = float(wiedemann_franz_reference(grid, last, x_mid))
+        ax.plot(energies, fermi(energies, _potential(grid, last[middle]), t_wf), "k--", lw=1.0, label=f"equilibrated: Fermi at T_WF = {t_wf * scale_T:.3g} {t_unit}")
         ax.set_ylabel("f(L/2, eps)")
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
     ax.set_xlabel(energy_label)
@@ -169,7 +166,7 @@ def trajectory_figure(path):
         t_eff = effective_temperature(grid, last)
         ax.plot(x, t_eff * scale_T, "o-", label="T_eff(x), " + ("steady state" if mode == "steady"
                                                               else f"t = {times[frames[-1]]:.3g} tau_D"))
-        ax.plot(x, wiedemann_franz_temperature(t_res, bias, x) * scale_T, "k--", label="Wiedemann-Franz")
+        ax.plot(x, wiedemann_franz_reference(grid, last, x) * scale_T, "k--", label="Wiedemann-Franz")
         ax.set_xlabel("position x / L")
         ax.set_ylabel(f"T_eff ({t_unit})")
         ax.legend(fontsize=7)

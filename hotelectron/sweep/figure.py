@@ -143,7 +143,7 @@ def _wiedemann_franz(folder, row, column: str) -> float:
     """T_WF(L/2) of a point's last frame, in the unit of ``column`` (K for ``t_eff_mid_K``, else E0)."""
     with h5py.File(folder / row["file"], "r") as fh:
         energies, f = fh["grid/energy"][:], fh["f"][-1]
-    t_wf = wiedemann_franz_reference(EnergyGrid(energies.size, float(energies[1] - energies[0])), f, 0.5)
+    t_wf = float(wiedemann_franz_reference(EnergyGrid(energies.size, float(energies[1] - energies[0])), f, 0.5))
     return t_wf * row["energy_unit_J"] / BOLTZMANN_J_PER_K if column.endswith("_K") else t_wf
 
 

@@ -175,6 +175,8 @@ def test_cross_section_with_diffusion_constant_gives_the_resistance_that_gives_b
     text = CU_EE.replace('resistance = "100 ohm"', f'diffusion_constant = "{D_given!r} m^2/s"')
     d = parse_scenario(text).derived
     assert d["resistance_ohm"] == pytest.approx(100.0, rel=1e-13)
+    nu = 3 * 8.47e28 / (4 * 7.00 * EV)  # Cu, per spin, from the free-electron constants written out here
+    assert d["resistance_ohm"] == pytest.approx(5e-6 / (EV**2 * 2 * nu * D_given * 50e-9 * 100e-9), rel=1e-12)
     assert d["cross_section_m2"] == pytest.approx(50e-9 * 100e-9, rel=1e-13)
     assert d["diffusion_m2_s"] == D_given
     no_area = parse_scenario(AUFE).derived

@@ -121,10 +121,6 @@ class ElectronPhonon(Mechanism):
     def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
         """The kernel does not depend on the electrons or the pairs: no change."""
 
-    def out_kernel(self, grid: EnergyGrid, P, G) -> np.ndarray:
-        n_x = (G if G is not None else P).shape[0]
-        return np.broadcast_to(self.compact_kernel(grid), (n_x, 2 * grid.n + 1)).copy()
-
 
 @functools.lru_cache(maxsize=16)
 def _compact_kernel(n: int, step: float, kappa: float, T: float, p: float) -> np.ndarray:
