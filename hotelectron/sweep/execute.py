@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -119,9 +120,11 @@ def _validated(point: Point):
 # Dask's default MALLOC_TRIM_THRESHOLD_ = 65536 for worker processes makes glibc hand every freed
 # array back to the system and map it again at the next allocation: the solver's temporaries then
 # cost page faults, and a point runs about twice as slowly (measured: 10.5 s against 4.9 s).
-# One numba thread per worker: the workers already fill the cores.
-WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                  "distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": 1}
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+# One numba thread per worker: the workers already fill the cores. Set in the worker process only:
+# the nanny copies its pre-spawn variables into this process's os.environ, and numba refuses to
+# compile anything once NUMBA_NUM_THREADS differs from the thread pool it already launched.
+WORKER_ONLY_ENV = {"NUMBA_NUM_THREADS": "1"}
 
 
 def local_client(workers: int):
@@ -129,9 +132,14 @@ def local_client(workers: int):
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set(WORKER_ENVIRON):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
+    saved = dict(os.environ)
+    try:
+        with dask.config.set(WORKER_ENVIRON):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, env=WORKER_ONLY_ENV,
+                                   dashboard_address=":0", silence_logs=logging.ERROR)
+    finally:  # the nanny's os.environ.update (OMP_NUM_THREADS=1, ...) must not change this process
+        os.environ.clear()
+        os.environ.update(saved)
     return Client(cluster)
 
 

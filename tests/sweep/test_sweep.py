@@ -170,8 +170,13 @@ def test_a_folder_holding_a_summary_table_is_not_written_into_without_resume_or_
 
 @pytest.fixture(scope="module")
 def client():
+    before = dict(os.environ)
     client = local_client(2)
     assert len(client.scheduler_info()["workers"]) == 2
+    # the workers run one numba thread each; this process's environment is as it was, so that numba
+    # here can still compile (it refuses once NUMBA_NUM_THREADS differs from its running thread pool)
+    assert set(client.run(lambda: __import__("numba").config.NUMBA_NUM_THREADS).values()) == {1}
+    assert dict(os.environ) == before
     yield client
     client.close()
     client.cluster.close()
