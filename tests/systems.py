@@ -1,6 +1,10 @@
 """Small collision systems and wires shared by the tests."""
 
+import contextlib
+import io
+import logging
 import os
+import subprocess
 
 import numpy as np
 
@@ -120,6 +124,36 @@ half_width = 3.0
 [run]
 mode = "steady"
 """
+
+
+def cli(*args, check=False):
+    """``hotelectron ARGS`` run in this process (no interpreter start, no imports): its exit status, its
+    standard output, and as standard error what a terminal would show (the log lines in the command's
+    format, argparse's messages); ``check`` asserts exit status 0. For what needs a real process (signals, a full disk mid-run, the
+    ``python -m hotelectron`` entry point) the tests start one."""
+    from hotelectron.commands.main import main
+
+    args = [str(a) for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("hotelectron")
+    level = logger.level
+    logger.setLevel(logging.WARNING if "--quiet" in args or "-q" in args else logging.INFO)
+    logger.addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:  # argparse: usage errors and --help
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    result = subprocess.CompletedProcess(["hotelectron", *args], code, out.getvalue(), err.getvalue())
+    if check:
+        assert code == 0, f"hotelectron {' '.join(args)} exited {code}: {result.stderr}"
+    return result
 
 
 def assert_one_line_refusal(result, *words):

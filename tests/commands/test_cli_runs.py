@@ -11,17 +11,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from systems import small_scenario
+from systems import cli, small_scenario
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 
 SMALL = small_scenario(0.02, "3 tau_D")
-
-
-def hotelectron(*args, check=True):
-    return subprocess.run([sys.executable, "-m", "hotelectron", *map(str, args)], capture_output=True, text=True,
-                          env=ENV, check=check, timeout=300)
 
 
 def test_shipped_scenarios_exist():
@@ -44,7 +39,7 @@ def test_every_shipped_scenario_runs_and_plots(scenario, tmp_path):
     series = _is_series(scenario)
     out = tmp_path / (scenario.stem if series else f"{scenario.stem}.h5")
     fig = tmp_path / f"{scenario.stem}.png"
-    hotelectron("--quiet", "run", scenario, "-o", out, "--plot", fig)
+    cli("--quiet", "run", scenario, "-o", out, "--plot", fig, check=True)
     assert fig.stat().st_size > 10_000
     files = sorted(out.glob("point-*.h5")) if series else [out]
     biases = tomllib.loads(scenario.read_text())["reservoirs"]["bias"] if series else [None]
@@ -60,14 +55,14 @@ def test_every_shipped_scenario_runs_and_plots(scenario, tmp_path):
             for name, ds in fh["observables"].items():
                 values = ds[:]
                 assert np.all(np.isfinite(values) | ("undefined" in ds.attrs)), name
-    shown = hotelectron("show", scenario).stdout
+    shown = cli("show", scenario, check=True).stdout
     assert shown.count("n_energy") == len(biases)
 
 
 def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path):
     scenario = tmp_path / "small.toml"
     scenario.write_text(SMALL)
-    hotelectron("--quiet", "run", scenario, "-o", tmp_path / "reference.h5")
+    cli("--quiet", "run", scenario, "-o", tmp_path / "reference.h5", check=True)
 
     out = tmp_path / "killed.h5"
     child = subprocess.Popen([sys.executable, "-m", "hotelectron", "--quiet", "run", str(scenario), "-o", str(out)],
@@ -87,7 +82,7 @@ def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path):
     with h5py.File(out, "r") as fh:
         assert fh.attrs["status"] == "running"  # killed: nobody could mark it
 
-    hotelectron("--quiet", "run", scenario, "-o", out, "--resume")
+    cli("--quiet", "run", scenario, "-o", out, "--resume", check=True)
     with h5py.File(out, "r") as a, h5py.File(tmp_path / "reference.h5", "r") as b:
         assert a.attrs["status"] == "finished"
         np.testing.assert_array_equal(a["time"][:], b["time"][:])
@@ -107,7 +102,7 @@ def test_bad_scenarios_fail_with_a_message_and_no_finished_file(tmp_path, text, 
     scenario = tmp_path / "bad.toml"
     scenario.write_text(text)
     out = tmp_path / "bad.h5"
-    result = hotelectron("run", scenario, "-o", out, check=False)
+    result = cli("run", scenario, "-o", out)
     assert result.returncode != 0
     assert key in result.stderr
     assert not out.exists()

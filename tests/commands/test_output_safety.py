@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from systems import ENV, SERIES, assert_one_line_refusal, small_scenario
+from systems import SERIES, assert_one_line_refusal, cli, small_scenario
 
 from hotelectron.commands.main import main
 from hotelectron.io.storage import TrajectoryWriter
@@ -24,9 +24,6 @@ SMALL = small_scenario(0.025, "0.3 tau_D")
 DATASETS = ("time", "dt", "f", "P", "P_frame", "observables/current_middle", "observables/w_e")
 
 
-def hotelectron(*args):
-    return subprocess.run([sys.executable, "-m", "hotelectron", *map(str, args)], capture_output=True, text=True,
-                          env=ENV, timeout=300)
 
 
 def errors_of(caplog):
@@ -132,7 +129,7 @@ def small_file_system(tmpfs):
 def test_a_file_system_too_small_for_the_output_estimate_is_refused_before_any_file(tmp_path, tmpfs):
     scenario = write_scenario(tmp_path)
     out = tmpfs("4k") / "none.h5"
-    result = hotelectron("--quiet", "run", scenario, "-o", out)
+    result = cli("--quiet", "run", scenario, "-o", out)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "WARNING" not in line]
@@ -174,13 +171,13 @@ def test_a_real_full_file_system_stops_cleanly_and_resumes_elsewhere_bit_for_bit
         frames = fh["time"].shape[0]
     assert 1 <= frames < 301
     reference = tmp_path / "reference.h5"
-    assert hotelectron("--quiet", "run", scenario, "-o", reference).returncode == 0
+    assert cli("--quiet", "run", scenario, "-o", reference).returncode == 0
     moved = tmp_path / "moved.h5"
     moved.write_bytes(full.read_bytes())
     with h5py.File(moved, "r") as a, h5py.File(reference, "r") as b:
         for name in ("time", "dt", "f", "observables/noise"):  # a partial frame after them is dropped on resume
             np.testing.assert_array_equal(a[name][:frames], b[name][:frames])
-    result = hotelectron("--quiet", "run", scenario, "-o", moved, "--resume")
+    result = cli("--quiet", "run", scenario, "-o", moved, "--resume")
     assert result.returncode == 0, result.stderr
     with h5py.File(moved, "r") as a, h5py.File(reference, "r") as b:
         assert a.attrs["status"] == "finished"
@@ -226,10 +223,10 @@ def test_flipped_data_bytes_are_detected_by_resume_and_plot(tmp_path, reference,
     damaged.write_bytes(reference.read_bytes())
     flip_bytes(damaged, dataset)
     before = damaged.read_bytes()
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", damaged, "--resume"), damaged, "damaged")
-    assert_one_line_refusal(hotelectron("plot", damaged, "-o", tmp_path / "fig.png"), damaged, "damaged")
+    assert_one_line_refusal(cli("run", scenario, "-o", damaged, "--resume"), damaged, "damaged")
+    assert_one_line_refusal(cli("plot", damaged, "-o", tmp_path / "fig.png"), damaged, "damaged")
     assert not (tmp_path / "fig.png").exists()
-    assert_one_line_refusal(hotelectron("show", damaged), damaged, "damaged")
+    assert_one_line_refusal(cli("show", damaged), damaged, "damaged")
     assert damaged.read_bytes() == before
 
 
@@ -237,11 +234,11 @@ def test_an_intact_file_plots_and_resumes_as_finished(tmp_path, reference):
     copy = tmp_path / "intact.h5"
     copy.write_bytes(reference.read_bytes())
     scenario = write_scenario(tmp_path)
-    result = hotelectron("--quiet", "run", scenario, "-o", copy, "--resume")
+    result = cli("--quiet", "run", scenario, "-o", copy, "--resume")
     assert result.returncode == 0, result.stderr
-    assert hotelectron("plot", copy, "-o", tmp_path / "fig.png").returncode == 0
+    assert cli("plot", copy, "-o", tmp_path / "fig.png").returncode == 0
     assert (tmp_path / "fig.png").stat().st_size > 10_000
-    shown = hotelectron("show", copy)
+    shown = cli("show", copy)
     assert shown.returncode == 0 and "status finished, 31 frame(s)" in shown.stdout, shown.stderr
 
 
@@ -257,9 +254,9 @@ def test_a_damaged_file_under_resume_is_reported_and_replaced_with_overwrite(tmp
     scenario = write_scenario(tmp_path)
     out = tmp_path / "damaged.h5"
     out.write_bytes(damaged_files(reference)[kind])
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", out, "--resume"), out)
+    assert_one_line_refusal(cli("run", scenario, "-o", out, "--resume"), out)
     assert out.read_bytes() == damaged_files(reference)[kind]
-    result = hotelectron("--quiet", "run", scenario, "-o", out, "--resume", "--overwrite")
+    result = cli("--quiet", "run", scenario, "-o", out, "--resume", "--overwrite")
     assert result.returncode == 0, result.stderr
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
         assert a.attrs["status"] == "finished"
@@ -270,10 +267,10 @@ def test_an_existing_result_is_kept_unless_overwrite(tmp_path, reference):
     scenario = write_scenario(tmp_path)
     out = tmp_path / "result.h5"
     out.write_bytes(b"the user's result")
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", out), out, "--overwrite")
-    assert_one_line_refusal(hotelectron("steady", scenario, "-o", out), out, "--overwrite")
+    assert_one_line_refusal(cli("run", scenario, "-o", out), out, "--overwrite")
+    assert_one_line_refusal(cli("steady", scenario, "-o", out), out, "--overwrite")
     assert out.read_bytes() == b"the user's result"
-    result = hotelectron("--quiet", "run", scenario, "-o", out, "--overwrite")
+    result = cli("--quiet", "run", scenario, "-o", out, "--overwrite")
     assert result.returncode == 0, result.stderr
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
         np.testing.assert_array_equal(a["f"][:], b["f"][:])
@@ -317,7 +314,7 @@ def test_bad_output_paths_are_refused_before_any_work(tmp_path, unwritable, case
         "plot onto data": ["-o", tmp_path / "out.h5", "--plot", data],
     }[case]
     named = args[-1]
-    assert_one_line_refusal(hotelectron("run", scenario, *args), named)
+    assert_one_line_refusal(cli("run", scenario, *args), named)
     assert scenario.read_text() == SMALL
     assert data.read_text() == "the user's notes\n"
     assert not (tmp_path / "out.h5").exists()
@@ -326,25 +323,25 @@ def test_bad_output_paths_are_refused_before_any_work(tmp_path, unwritable, case
 def test_plot_refuses_to_draw_onto_its_input_or_an_unwritable_place(tmp_path, reference, unwritable):
     copy = tmp_path / "run.h5"
     copy.write_bytes(reference.read_bytes())
-    assert_one_line_refusal(hotelectron("plot", copy, "-o", copy), copy)
+    assert_one_line_refusal(cli("plot", copy, "-o", copy), copy)
     assert copy.read_bytes() == reference.read_bytes()
     target = unwritable / "fig.png"
-    assert_one_line_refusal(hotelectron("plot", copy, "-o", target), target)
-    assert_one_line_refusal(hotelectron("plot", tmp_path / "absent.h5"), "absent.h5")
+    assert_one_line_refusal(cli("plot", copy, "-o", target), target)
+    assert_one_line_refusal(cli("plot", tmp_path / "absent.h5"), "absent.h5")
 
 
 def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_path, unwritable):
     scenario = write_scenario(tmp_path, SERIES, "series.toml")
     folder = tmp_path / "series"
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", scenario), scenario)
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", unwritable / "series"), "series")
-    result = hotelectron("--quiet", "run", scenario, "-o", folder)
+    assert_one_line_refusal(cli("run", scenario, "-o", scenario), scenario)
+    assert_one_line_refusal(cli("run", scenario, "-o", unwritable / "series"), "series")
+    result = cli("--quiet", "run", scenario, "-o", folder)
     assert result.returncode == 0, result.stderr
     first = {p.name: p.read_bytes() for p in folder.glob("point-*.h5")}
     assert len(first) == 2
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", folder), folder, "--overwrite")
+    assert_one_line_refusal(cli("run", scenario, "-o", folder), folder, "--overwrite")
     assert {p.name: p.read_bytes() for p in folder.glob("point-*.h5")} == first
-    result = hotelectron("--quiet", "run", scenario, "-o", folder, "--overwrite")
+    result = cli("--quiet", "run", scenario, "-o", folder, "--overwrite")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in folder.glob("point-*.h5")) == sorted(first)
 
@@ -352,17 +349,17 @@ def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_pa
 def test_a_damaged_finished_point_stops_a_resumed_sweep_unless_overwrite(tmp_path):
     scenario = write_scenario(tmp_path, SERIES, "series.toml")
     folder = tmp_path / "series"
-    assert hotelectron("--quiet", "run", scenario, "-o", folder).returncode == 0
+    assert cli("--quiet", "run", scenario, "-o", folder).returncode == 0
     summary = (folder / "summary.csv").read_text()
     point = folder / "point-0001.h5"
     flip_bytes(point, "f")
     damaged = point.read_bytes()
-    assert_one_line_refusal(hotelectron("run", scenario, "-o", folder, "--resume"), point, "damaged")
+    assert_one_line_refusal(cli("run", scenario, "-o", folder, "--resume"), point, "damaged")
     assert point.read_bytes() == damaged
     assert (folder / "summary.csv").read_text() == summary
-    result = hotelectron("--quiet", "run", scenario, "-o", folder, "--resume", "--overwrite")
+    result = cli("--quiet", "run", scenario, "-o", folder, "--resume", "--overwrite")
     assert result.returncode == 0, result.stderr
-    assert hotelectron("plot", point, "-o", tmp_path / "fig.png").returncode == 0
+    assert cli("plot", point, "-o", tmp_path / "fig.png").returncode == 0
 
 
 def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwrite(tmp_path, unwritable):
@@ -371,19 +368,19 @@ def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwr
     sweep = tmp_path / "sweep.toml"
     sweep.write_text('base = "base.toml"\n\n[axes]\n"reservoirs.bias" = ["0.1 mV", "0.2 mV"]\n')
     folder = tmp_path / "points"
-    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", sweep), sweep)
-    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", unwritable / "p"), "p")
-    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", folder, "--plot", sweep), sweep)
+    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", sweep), sweep)
+    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", unwritable / "p"), "p")
+    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", folder, "--plot", sweep), sweep)
     assert sweep.read_text().startswith('base = "base.toml"')
-    result = hotelectron("--quiet", "sweep", sweep, "--serial", "-o", folder)
+    result = cli("--quiet", "sweep", sweep, "--serial", "-o", folder)
     assert result.returncode == 0, result.stderr
     point = folder / "point-0000.h5"
     with h5py.File(point, "r+") as fh:
         fh.attrs["marker"] = "first run"
-    assert_one_line_refusal(hotelectron("sweep", sweep, "--serial", "-o", folder), folder, "--overwrite")
+    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", folder), folder, "--overwrite")
     with h5py.File(point, "r") as fh:
         assert fh.attrs["marker"] == "first run"
-    result = hotelectron("--quiet", "sweep", sweep, "--serial", "-o", folder, "--overwrite")
+    result = cli("--quiet", "sweep", sweep, "--serial", "-o", folder, "--overwrite")
     assert result.returncode == 0, result.stderr
     with h5py.File(point, "r") as fh:
         assert "marker" not in fh.attrs and fh.attrs["status"] == "finished"

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from systems import SERIES
+from systems import SERIES, cli
 
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.sweep import load_sweep, local_client, parse_sweep, read_summary, run_sweep
@@ -120,10 +120,10 @@ def test_numeric_columns_only_for_quantities_with_units():
 def test_steady_on_an_evolving_bias_series_and_a_file_name_for_a_series(tmp_path):
     scenario = tmp_path / "series.toml"
     scenario.write_text(EVOLVE.replace('bias = "0.2 mV"', 'bias = ["0.1 mV", "0.2 mV"]'))
-    result = hotelectron("--quiet", "steady", scenario, "-o", tmp_path / "out")
+    result = cli("--quiet", "steady", scenario, "-o", tmp_path / "out", check=True)
     assert result.returncode == 0, result.stderr
     assert [r["status"] for r in read_summary(tmp_path / "out" / "summary.csv")] == ["finished"] * 2
-    refused = hotelectron("--quiet", "run", scenario, "-o", tmp_path / "x.h5", check=False)
+    refused = cli("--quiet", "run", scenario, "-o", tmp_path / "x.h5")
     assert refused.returncode == 2 and "folder" in refused.stderr
 
 
@@ -243,11 +243,6 @@ def test_a_worker_killed_mid_point_does_not_lose_the_point(tmp_path):
     same_summary(read_summary(result.summary), read_summary(reference.summary))
 
 
-def hotelectron(*args, check=True):
-    return subprocess.run([sys.executable, "-m", "hotelectron", *map(str, args)], capture_output=True, text=True,
-                          env=ENV, check=check, timeout=300)
-
-
 def test_a_killed_sweep_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path):
     sweep = write_sweep(tmp_path, base=EVOLVE)
     reference = run_sweep(load_sweep(sweep), tmp_path / "reference")
@@ -275,7 +270,7 @@ def test_a_killed_sweep_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path)
     assert 1 <= len(done) < 4 and partial, "the sweep should be killed part-way, in the middle of a point"
     finished_before = {r["point"]: r["wall_s"] for r in done if r["status"] == "finished"}
 
-    result = hotelectron("--quiet", "sweep", sweep, "-o", out, "--workers", "2", "--resume")
+    result = cli("--quiet", "sweep", sweep, "-o", out, "--workers", "2", "--resume", check=True)
     assert result.returncode == 0, result.stderr
     rows = read_summary(out / "summary.csv")
     same_summary(rows, read_summary(reference.summary))
@@ -291,11 +286,11 @@ def test_a_killed_sweep_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path)
 def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_path):
     sweep = write_sweep(tmp_path, temperatures='["25 mK", "-5 mK"]')
     fig = tmp_path / "summary.png"
-    result = hotelectron("sweep", sweep, "-o", tmp_path / "out", "--workers", "2", "--plot", fig, check=False)
+    result = cli("sweep", sweep, "-o", tmp_path / "out", "--workers", "2", "--plot", fig)
     assert result.returncode == 4
     assert "point-0001 failed" in result.stderr and "[reservoirs] temperature" in result.stderr
     assert fig.stat().st_size > 10_000
-    again = hotelectron("plot", tmp_path / "out" / "summary.csv", "-o", tmp_path / "again.png")
+    again = cli("plot", tmp_path / "out" / "summary.csv", "-o", tmp_path / "again.png", check=True)
     assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
 
 
@@ -324,7 +319,7 @@ def test_every_shipped_sweep_expands_into_valid_scenarios(path):
 
 
 def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
-    result = hotelectron("--quiet", "sweep", SHIPPED[0], "-o", tmp_path / "out", "--serial")
+    result = cli("--quiet", "sweep", SHIPPED[0], "-o", tmp_path / "out", "--serial", check=True)
     assert result.returncode == 0, result.stderr
     rows = read_summary(tmp_path / "out" / "summary.csv")
     assert rows and all(r["status"] == "finished" for r in rows)
