@@ -157,6 +157,9 @@ def _stationary(G, k, z, step, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, or
             s[:] = 0.0
             r[:] = 0.0
             failed[x, ik] = _eliminate(q, s, r, order[ik], pivot, 1)
+            if failed[x, ik] >= 0:  # no unique state: the caller refuses
+                P[x, ik, :] = 0.0
+                continue
             p[order[ik, 0]] = 1.0
             _back_substitute(q, r, order[ik], pivot, 1, p)
             total = 0.0
