@@ -11,17 +11,21 @@ impurity in ``a`` is ``gamma w G(m d)`` (:mod:`hotelectron.kinetics.levels`), so
 
 The states are not a chain (in a field they form a (J, M) lattice), so the implicit step, the
 stationary state and its change are small dense solves per (x, k). All three use one elimination:
-``A z = r`` with ``A = diag(s) + diag(out) - q^T`` (``q[a, b] >= 0`` the rates, ``s >= 0`` a leak per
-column: 1 for ``1 - dt M`` with ``q = dt rates``, 0 for the balance ``-M``). Eliminating a state
-keeps that form, with the new rates and leaks sums of non-negative terms, and every pivot is the sum
-of a state's leak and its rates out to the states left, never a difference (the state reduction of
-Grassmann, Taksar and Heyman, extended to a leak). So every population, however small, comes out to
-a few round-offs relative to itself, and the step is stable for any dt. States are eliminated from
+``A u = r`` with ``A = diag(leak) + diag(out) - q^T``, ``q[a, b] >= 0`` the rates ``a -> b``,
+``out[a] = sum_b q[a, b]`` and ``leak >= 0`` per state: 1 for ``1 - dt M`` (with ``q`` = dt times
+the rates), 0 for the balance ``-M u = r``. Eliminating a state keeps that form, with the new rates
+and leaks sums of non-negative terms, and every pivot is the sum of a state's leak and its rates out
+to the states left, never a difference (the state reduction of Grassmann, Taksar and Heyman,
+extended to a leak). So every population, however small, comes out to a few round-offs relative to
+itself, and the step is stable for any dt: the column sums of ``1 - dt M`` are exactly the leaks,
+where forming ``1 + dt out`` first would lose ``dt |M| eps`` of them. States are eliminated from
 the highest energy down, as :meth:`hotelectron.kinetics.levels.LevelSpecies.stationary` (its readable
 twin) does, so that at ``T = 0`` the excited states come out exactly zero.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -32,29 +36,39 @@ from .pair_dynamics import _g_at, _g_change_at
 __all__ = ["Transitions", "relax_implicit", "solve_levels", "stationary_levels", "stationary_levels_change"]
 
 
+@dataclass(frozen=True, eq=False)
 class Transitions:
     """The directed transitions ``a -> b`` of a species as flat arrays (what the kernels loop over).
 
-    Parameters
+    Attributes
     ----------
     source, target : int arrays
         States of each transition.
     weight : float array
         One-spin weights ``w[a, b]`` (unit spin^2).
-    coupling_steps, zeeman_steps_per : int arrays
-        ``dJ`` and ``dM``: the transfer of the transition at coupling index k and ``z`` Zeeman steps is
+    dJ, dM : int arrays
+        The transfer of the transition at coupling index k and ``z`` Zeeman steps is
         ``m = k dJ + z dM`` energy steps (handed to the electrons).
     order : int array, shape (n_k, n_states)
         The states at each coupling by increasing energy (ground first), for the elimination.
     """
 
-    def __init__(self, source, target, weight, coupling_steps, zeeman_steps_per, order):
-        self.source = np.ascontiguousarray(source, dtype=np.int64)
-        self.target = np.ascontiguousarray(target, dtype=np.int64)
-        self.weight = np.ascontiguousarray(weight, dtype=float)
-        self.dJ = np.ascontiguousarray(coupling_steps, dtype=np.int64)
-        self.dM = np.ascontiguousarray(zeeman_steps_per, dtype=np.int64)
-        self.order = np.ascontiguousarray(order, dtype=np.int64)
+    source: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+    dJ: np.ndarray
+    dM: np.ndarray
+    order: np.ndarray
+
+    def __post_init__(self):
+        for name in ("source", "target", "dJ", "dM", "order"):
+            object.__setattr__(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.int64))
+        object.__setattr__(self, "weight", np.ascontiguousarray(self.weight, dtype=float))
+
+    @property
+    def arrays(self) -> tuple:
+        """``(source, target, weight, dJ, dM)``, the order in which the kernels take them."""
+        return self.source, self.target, self.weight, self.dJ, self.dM
 
     def transfers(self, k, z) -> np.ndarray:
         """``m[ik, t]``: the steps handed to the electrons by transition t at coupling ``k[ik]``."""
@@ -62,23 +76,23 @@ class Transitions:
 
 
 @jit
-def _rates_into(G, x, kk, z, step, scale, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, q):
+def _rates_into(G, x, kk, z, step, scale, source, target, weight, dJ, dM, q):
     """``q[a, b] = scale w G(m d)`` for every transition at (x, k) (q zeroed first)."""
     q[:, :] = 0.0
-    for t in range(tr_source.size):
-        m = kk * tr_dJ[t] + z * tr_dM[t]
-        q[tr_source[t], tr_target[t]] += scale * tr_weight[t] * _g_at(G, x, m, step)
+    for t in range(source.size):
+        m = kk * dJ[t] + z * dM[t]
+        q[source[t], target[t]] += scale * weight[t] * _g_at(G, x, m, step)
 
 
 @jit
-def _eliminate(q, s, r, order, pivot, n_last):
-    """Reduce ``A z = r`` (module docstring) by eliminating the states ``order[n_last:]``, highest
-    first; ``q``, ``s``, ``r`` are overwritten, ``pivot`` receives the pivots. Returns the state whose
-    pivot vanished (a closed class: no unique solution), or -1."""
+def _eliminate(q, leak, r, order, pivot, n_last):
+    """Reduce ``A u = r`` (module docstring) by eliminating the states ``order[n_last:]``, highest
+    first; ``q``, ``leak``, ``r`` are overwritten, ``pivot`` receives the pivots. Returns the state
+    whose pivot vanished (a closed class: no unique solution), or -1."""
     n = order.size
     for i in range(n - 1, n_last - 1, -1):
         kk = order[i]
-        p = s[kk]
+        p = leak[kk]
         for j in range(i):
             p += q[kk, order[j]]
         if not p > 0.0:
@@ -89,7 +103,7 @@ def _eliminate(q, s, r, order, pivot, n_last):
             into = q[a, kk] / p  # the share of a's flow into kk that goes on from kk
             if into == 0.0:
                 continue
-            s[a] += into * s[kk]
+            leak[a] += into * leak[kk]
             for l in range(i):
                 b = order[l]
                 if b != a:
@@ -102,7 +116,7 @@ def _eliminate(q, s, r, order, pivot, n_last):
 
 @jit
 def _back_substitute(q, r, order, pivot, n_last, z):
-    """``z`` of the states eliminated by ``_eliminate`` from those left (``z[order[:n_last]]`` given)."""
+    """``z`` of the states eliminated by ``_eliminate``, from those left (``z[order[:n_last]]`` given)."""
     n = order.size
     for i in range(n_last, n):
         kk = order[i]
@@ -113,50 +127,51 @@ def _back_substitute(q, r, order, pivot, n_last, z):
 
 
 @jit(parallel=True)
-def _implicit_step(P, G, k, z, step, gamma, dt, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, order, renormalise,
-                   out):
+def _implicit_step(P, G, k, z, step, gamma, dt, source, target, weight, dJ, dM, order, renormalise, out):
     """``(1 - dt M[G]) out = P`` per (x, k): leak 1 per state, rates times dt."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
         q = np.empty((ns, ns))
-        s = np.empty(ns)
+        leak = np.empty(ns)
         r = np.empty(ns)
         pivot = np.empty(ns)
-        z_out = np.empty(ns)
+        u = np.empty(ns)
         for ik in range(nk):
-            _rates_into(G, x, k[ik], z, step, gamma * dt, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, q)
+            _rates_into(G, x, k[ik], z, step, gamma * dt, source, target, weight, dJ, dM, q)
             for a in range(ns):
-                s[a] = 1.0
+                leak[a] = 1.0
                 r[a] = P[x, ik, a]
-            _eliminate(q, s, r, order[ik], pivot, 0)
-            _back_substitute(q, r, order[ik], pivot, 0, z_out)
-            before = 0.0
-            after = 0.0
+            _eliminate(q, leak, r, order[ik], pivot, 0)
+            _back_substitute(q, r, order[ik], pivot, 0, u)
+            factor = 1.0
+            if renormalise:  # the exact step keeps sum_s P_s; remove the round-off of stiff steps
+                before = 0.0
+                after = 0.0
+                for a in range(ns):
+                    before += P[x, ik, a]
+                    after += u[a]
+                if after > 0.0:
+                    factor = before / after
             for a in range(ns):
-                before += P[x, ik, a]
-                after += z_out[a]
-            # the exact step keeps sum_s P_s; remove the round-off of stiff steps
-            factor = before / after if renormalise and after > 0.0 else 1.0
-            for a in range(ns):
-                out[x, ik, a] = z_out[a] * factor
+                out[x, ik, a] = u[a] * factor
 
 
 @jit(parallel=True)
-def _stationary(G, k, z, step, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, order, P, failed):
+def _stationary(G, k, z, step, source, target, weight, dJ, dM, order, P, failed):
     """``M[G] P = 0``, ``sum_s P_s = 1`` per (x, k); ``failed[x, k]`` is the state of a vanishing pivot
     (or -1)."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
         q = np.empty((ns, ns))
-        s = np.zeros(ns)
-        r = np.zeros(ns)
+        leak = np.empty(ns)
+        r = np.empty(ns)
         pivot = np.empty(ns)
         p = np.empty(ns)
         for ik in range(nk):
-            _rates_into(G, x, k[ik], z, step, 1.0, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, q)
-            s[:] = 0.0
+            _rates_into(G, x, k[ik], z, step, 1.0, source, target, weight, dJ, dM, q)
+            leak[:] = 0.0
             r[:] = 0.0
-            failed[x, ik] = _eliminate(q, s, r, order[ik], pivot, 1)
+            failed[x, ik] = _eliminate(q, leak, r, order[ik], pivot, 1)
             if failed[x, ik] >= 0:  # no unique state: the caller refuses
                 P[x, ik, :] = 0.0
                 continue
@@ -170,7 +185,7 @@ def _stationary(G, k, z, step, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, or
 
 
 @jit(parallel=True)
-def _stationary_change(P, G, dG, k, z, step, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, order, dP):
+def _stationary_change(P, G, dG, k, z, step, source, target, weight, dJ, dM, order, dP):
     """The change of the stationary P for a change dG: ``-M dP = dM P`` with ``sum_s dP_s = 0``.
 
     A particular solution with the ground state's change 0, then the multiple of P (the null space of
@@ -178,21 +193,21 @@ def _stationary_change(P, G, dG, k, z, step, tr_source, tr_target, tr_weight, tr
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
         q = np.empty((ns, ns))
-        s = np.zeros(ns)
+        leak = np.empty(ns)
         r = np.empty(ns)
         pivot = np.empty(ns)
         d = np.empty(ns)
         for ik in range(nk):
             kk = k[ik]
             r[:] = 0.0
-            for t in range(tr_source.size):  # (dM P)_b: in-flows minus out-flows of the changed rates
-                m = kk * tr_dJ[t] + z * tr_dM[t]
-                flow = tr_weight[t] * _g_change_at(dG, x, m) * P[x, ik, tr_source[t]]
-                r[tr_source[t]] -= flow
-                r[tr_target[t]] += flow
-            _rates_into(G, x, kk, z, step, 1.0, tr_source, tr_target, tr_weight, tr_dJ, tr_dM, q)
-            s[:] = 0.0
-            _eliminate(q, s, r, order[ik], pivot, 1)
+            for t in range(source.size):  # (dM P): in-flows minus out-flows of the changed rates
+                m = kk * dJ[t] + z * dM[t]
+                flow = weight[t] * _g_change_at(dG, x, m) * P[x, ik, source[t]]
+                r[source[t]] -= flow
+                r[target[t]] += flow
+            _rates_into(G, x, kk, z, step, 1.0, source, target, weight, dJ, dM, q)
+            leak[:] = 0.0
+            _eliminate(q, leak, r, order[ik], pivot, 1)
             d[order[ik, 0]] = 0.0
             _back_substitute(q, r, order[ik], pivot, 1, d)
             drift = 0.0
@@ -202,9 +217,11 @@ def _stationary_change(P, G, dG, k, z, step, tr_source, tr_target, tr_weight, tr
                 dP[x, ik, a] = d[a] - drift * P[x, ik, a]
 
 
-def _arguments(transitions: Transitions):
-    t = transitions
-    return t.source, t.target, t.weight, t.dJ, t.dM, t.order
+def _implicit(values, G, k, z, step, gamma, dt, transitions: Transitions, renormalise: bool) -> np.ndarray:
+    out = np.empty_like(values)
+    _implicit_step(np.ascontiguousarray(values), G, np.asarray(k, dtype=np.int64), int(z), float(step), float(gamma),
+                   float(dt), *transitions.arrays, transitions.order, renormalise, out)
+    return out
 
 
 def relax_implicit(P, G, k, z, step, gamma, dt, transitions: Transitions) -> np.ndarray:
@@ -212,20 +229,12 @@ def relax_implicit(P, G, k, z, step, gamma, dt, transitions: Transitions) -> np.
 
     Keeps ``sum_s P_s`` (restored after the solve) and P non-negative, and tends to the stationary
     populations as ``dt -> inf``."""
-    out = np.empty_like(P)
-    t = transitions
-    _implicit_step(np.ascontiguousarray(P), G, np.asarray(k, dtype=np.int64), int(z), float(step), float(gamma),
-                   float(dt), t.source, t.target, t.weight, t.dJ, t.dM, t.order, True, out)
-    return out
+    return _implicit(P, G, k, z, step, gamma, dt, transitions, True)
 
 
 def solve_levels(rhs, G, k, z, step, gamma, dt, transitions: Transitions) -> np.ndarray:
     """Solve ``(1 - dt M[G]) u = rhs`` for any right-hand side (a Rosenbrock stage), as it stands."""
-    out = np.empty_like(rhs)
-    t = transitions
-    _implicit_step(np.ascontiguousarray(rhs), G, np.asarray(k, dtype=np.int64), int(z), float(step), float(gamma),
-                   float(dt), t.source, t.target, t.weight, t.dJ, t.dM, t.order, False, out)
-    return out
+    return _implicit(rhs, G, k, z, step, gamma, dt, transitions, False)
 
 
 def stationary_levels(G, k, z, step, transitions: Transitions, labels=None) -> np.ndarray:
@@ -240,7 +249,7 @@ def stationary_levels(G, k, z, step, transitions: Transitions, labels=None) -> n
     n_states = transitions.order.shape[1]
     P = np.empty((G.shape[0], len(k), n_states))
     failed = np.empty((G.shape[0], len(k)), dtype=np.int64)
-    _stationary(G, np.asarray(k, dtype=np.int64), int(z), float(step), *_arguments(transitions), P, failed)
+    _stationary(G, np.asarray(k, dtype=np.int64), int(z), float(step), *transitions.arrays, transitions.order, P, failed)
     if np.any(failed >= 0):
         x, ik = np.argwhere(failed >= 0)[0]
         state = failed[x, ik] if labels is None else labels[failed[x, ik]]
@@ -254,5 +263,5 @@ def stationary_levels_change(P, G, dG, k, z, step, transitions: Transitions) -> 
     """The change of the stationary populations ``P`` (for G) when G changes by ``dG``."""
     dP = np.empty_like(P)
     _stationary_change(np.ascontiguousarray(P), G, dG, np.asarray(k, dtype=np.int64), int(z), float(step),
-                       *_arguments(transitions), dP)
+                       *transitions.arrays, transitions.order, dP)
     return dP

@@ -282,3 +282,29 @@ def test_jacobian_products_equal_finite_differences(S, zeeman_steps, rng):
     change = field.stationary_change(lin.P, G, dG / 2e-3, grid)
     np.testing.assert_allclose(change, fd_stationary, rtol=0, atol=1e-8 * np.max(np.abs(fd_stationary)))
     assert np.max(np.abs(change)) > 1e-3 * np.max(lin.P)  # the populations do move
+
+
+# ---------------------------------------------------------------- the wire solver takes either mechanism
+
+
+def test_wire_at_zero_field_equals_the_chain_and_a_field_changes_it():
+    """Steady state (stationary pairs and their change) and a few implicit time steps (stage solves,
+    the pairs' response in the preconditioner) through the wire solver, with no special case."""
+    from hotelectron.kinetics.grids import WireGrid
+    from hotelectron.wire import Evolution, WireProblem, equilibrium_state, steady_state
+
+    grid = EnergyGrid(81, 0.1)
+    couplings = CouplingGrid(grid.step, 0.1, 20)
+    results = {}
+    for key, pairs in [("chain", PairScattering(1.5, 2.0, 30.0, couplings)),
+                       ("field 0", FieldPairScattering(1.5, 2.0, 30.0, couplings, 0)),
+                       ("field 3", FieldPairScattering(1.5, 2.0, 30.0, couplings, 3))]:
+        problem = WireProblem(grid, WireGrid(5), 0.5, -0.5, 0.05, 0.05, (pairs, ElectronElectron(0.3, 1.5)))
+        # stages solved to round-off: the Krylov norms count the (J, M) states, not the multiplets, so
+        # at the default tolerance (0.1) the two would agree only to it (1e-8 here)
+        evolution = Evolution(problem, krylov_tol=1e-11, krylov_maxiter=80)
+        state = evolution.fixed_steps(equilibrium_state(problem), 0.05, 4)
+        results[key] = steady_state(problem).f, state.f
+    for chain, field in zip(results["chain"], results["field 0"]):
+        np.testing.assert_allclose(field, chain, rtol=0, atol=1e-13)
+    assert np.max(np.abs(results["field 3"][0] - results["field 0"][0])) > 1e-3  # the field matters
