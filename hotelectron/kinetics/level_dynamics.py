@@ -126,34 +126,45 @@ def _back_substitute(q, r, order, pivot, n_last, z):
         z[kk] = total / pivot[kk]
 
 
+@jit
+def _workspace(ns):
+    """Scratch of one solve: ``(q, leak, r, pivot, u)``."""
+    return np.empty((ns, ns)), np.empty(ns), np.empty(ns), np.empty(ns), np.empty(ns)
+
+
+@jit
+def _solve_at(G, x, kk, z, step, scale, source, target, weight, dJ, dM, order, leak_value, n_last, anchor,
+              q, leak, r, pivot, u):
+    """``A u = r`` at (x, k) with the rates times ``scale`` and every leak ``leak_value``; with
+    ``n_last = 1`` the ground state ``order[0]`` is not eliminated and takes ``u = anchor`` (the
+    singular balance system). Returns the state of a vanishing pivot, or -1."""
+    _rates_into(G, x, kk, z, step, scale, source, target, weight, dJ, dM, q)
+    leak[:] = leak_value
+    failed = _eliminate(q, leak, r, order, pivot, n_last)
+    if failed >= 0:
+        return failed
+    if n_last > 0:
+        u[order[0]] = anchor
+    _back_substitute(q, r, order, pivot, n_last, u)
+    return -1
+
+
 @jit(parallel=True)
 def _implicit_step(P, G, k, z, step, gamma, dt, source, target, weight, dJ, dM, order, renormalise, out):
     """``(1 - dt M[G]) out = P`` per (x, k): leak 1 per state, rates times dt."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
-        q = np.empty((ns, ns))
-        leak = np.empty(ns)
-        r = np.empty(ns)
-        pivot = np.empty(ns)
-        u = np.empty(ns)
+        q, leak, r, pivot, u = _workspace(ns)
         for ik in range(nk):
-            _rates_into(G, x, k[ik], z, step, gamma * dt, source, target, weight, dJ, dM, q)
-            for a in range(ns):
-                leak[a] = 1.0
-                r[a] = P[x, ik, a]
-            _eliminate(q, leak, r, order[ik], pivot, 0)
-            _back_substitute(q, r, order[ik], pivot, 0, u)
+            r[:] = P[x, ik]
+            _solve_at(G, x, k[ik], z, step, gamma * dt, source, target, weight, dJ, dM, order[ik], 1.0, 0, 0.0,
+                      q, leak, r, pivot, u)
             factor = 1.0
             if renormalise:  # the exact step keeps sum_s P_s; remove the round-off of stiff steps
-                before = 0.0
-                after = 0.0
-                for a in range(ns):
-                    before += P[x, ik, a]
-                    after += u[a]
+                after = np.sum(u)
                 if after > 0.0:
-                    factor = before / after
-            for a in range(ns):
-                out[x, ik, a] = u[a] * factor
+                    factor = np.sum(P[x, ik]) / after
+            out[x, ik] = u * factor
 
 
 @jit(parallel=True)
@@ -162,26 +173,15 @@ def _stationary(G, k, z, step, source, target, weight, dJ, dM, order, P, failed)
     (or -1)."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
-        q = np.empty((ns, ns))
-        leak = np.empty(ns)
-        r = np.empty(ns)
-        pivot = np.empty(ns)
-        p = np.empty(ns)
+        q, leak, r, pivot, u = _workspace(ns)
         for ik in range(nk):
-            _rates_into(G, x, k[ik], z, step, 1.0, source, target, weight, dJ, dM, q)
-            leak[:] = 0.0
             r[:] = 0.0
-            failed[x, ik] = _eliminate(q, leak, r, order[ik], pivot, 1)
+            failed[x, ik] = _solve_at(G, x, k[ik], z, step, 1.0, source, target, weight, dJ, dM, order[ik], 0.0, 1,
+                                      1.0, q, leak, r, pivot, u)
             if failed[x, ik] >= 0:  # no unique state: the caller refuses
-                P[x, ik, :] = 0.0
-                continue
-            p[order[ik, 0]] = 1.0
-            _back_substitute(q, r, order[ik], pivot, 1, p)
-            total = 0.0
-            for a in range(ns):
-                total += p[a]
-            for a in range(ns):
-                P[x, ik, a] = p[a] / total
+                P[x, ik] = 0.0
+            else:
+                P[x, ik] = u / np.sum(u)
 
 
 @jit(parallel=True)
@@ -192,11 +192,7 @@ def _stationary_change(P, G, dG, k, z, step, source, target, weight, dJ, dM, ord
     M) that restores the normalisation."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
-        q = np.empty((ns, ns))
-        leak = np.empty(ns)
-        r = np.empty(ns)
-        pivot = np.empty(ns)
-        d = np.empty(ns)
+        q, leak, r, pivot, u = _workspace(ns)
         for ik in range(nk):
             kk = k[ik]
             r[:] = 0.0
@@ -205,16 +201,9 @@ def _stationary_change(P, G, dG, k, z, step, source, target, weight, dJ, dM, ord
                 flow = weight[t] * _g_change_at(dG, x, m) * P[x, ik, source[t]]
                 r[source[t]] -= flow
                 r[target[t]] += flow
-            _rates_into(G, x, kk, z, step, 1.0, source, target, weight, dJ, dM, q)
-            leak[:] = 0.0
-            _eliminate(q, leak, r, order[ik], pivot, 1)
-            d[order[ik, 0]] = 0.0
-            _back_substitute(q, r, order[ik], pivot, 1, d)
-            drift = 0.0
-            for a in range(ns):
-                drift += d[a]
-            for a in range(ns):
-                dP[x, ik, a] = d[a] - drift * P[x, ik, a]
+            _solve_at(G, x, kk, z, step, 1.0, source, target, weight, dJ, dM, order[ik], 0.0, 1, 0.0,
+                      q, leak, r, pivot, u)
+            dP[x, ik] = u - np.sum(u) * P[x, ik]
 
 
 def _implicit(values, G, k, z, step, gamma, dt, transitions: Transitions, renormalise: bool) -> np.ndarray:

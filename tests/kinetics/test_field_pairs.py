@@ -5,8 +5,7 @@ Jacobian products against finite differences."""
 
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
-from systems import fermi
+from systems import closed_box_trajectory, fermi
 
 from hotelectron.kinetics.collisions import Collisions
 from hotelectron.kinetics.convolution import electron_hole, electron_hole_at
@@ -163,19 +162,8 @@ def test_closed_box_in_a_field_conserves_energy_and_particles(S, zeeman_steps):
     field = FieldPairScattering(S, 0.5, 8.0, CouplingGrid(grid.step, grid.step / 2, 4), zeeman_steps)
     c = Collisions(grid, (field, ElectronElectron(0.3, 1.5)), "fft")
     e = grid.values
-    f0 = fermi(e, 0.4)[None]
-    P0 = field.gibbs(1, 0.03)
-    n_f = f0.size
-
-    def rhs(t, y):
-        dfdt, dPdt = c.rhs(y[:n_f].reshape(f0.shape), y[n_f:].reshape(P0.shape))
-        return np.concatenate([dfdt.ravel(), dPdt.ravel()])
-
-    sol = solve_ivp(rhs, (0, 2.0), np.concatenate([f0.ravel(), P0.ravel()]), method="RK45", rtol=1e-9, atol=1e-12)
-    assert sol.success
-    f = sol.y[:n_f].T
-    P = sol.y[n_f:].T.reshape((-1,) + P0.shape[1:])
-    we = np.array([c.electron_energy(fi[None])[0] for fi in f])
+    f, P = closed_box_trajectory(c, fermi(e, 0.4)[None], field.gibbs(1, 0.03), 2.0)  # f[t, i], P[t, k, s]
+    we = c.electron_energy(f)
     wp = field.energy(P)
     total = we + wp
     assert abs(wp[-1] - wp[0]) >= 0.05 * abs(wp[0])
