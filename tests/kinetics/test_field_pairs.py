@@ -119,7 +119,8 @@ def test_collision_integral_equals_the_species_reference(S, zeeman_steps, rng):
     reference = np.zeros(n)
     for ik, V in enumerate(field.couplings.values):
         species = pair_levels(S, V, field.zeeman)  # the species' own weights and energies
-        reference += 4 / 3 * field.rate * field.couplings.weights[ik] * collision_integral_reference(species, P[0, ik], f, grid.values)
+        strength = 4 / 3 * field.rate * field.couplings.weights[ik]
+        reference += strength * collision_integral_reference(species, P[0, ik], f, grid.values)
     scale = np.max(np.abs(reference))
     assert scale > 0
     np.testing.assert_allclose(I, reference, rtol=0, atol=1e-12 * scale)  # FFT round-off ~ eps log2(n)
@@ -199,7 +200,8 @@ def test_solves_equal_their_level_species_twins(S, zeeman_steps, rng):
             np.testing.assert_allclose(stationary[x, ik], species.stationary(Gc), rtol=1e-12, atol=0)
             np.testing.assert_allclose(relaxed[x, ik], species.relax(P[x, ik], Gc, dt, gamma), rtol=1e-12, atol=0)
             A = np.eye(species.size) - dt * species.generator(Gc, gamma)
-            np.testing.assert_allclose(A @ solved[x, ik], rhs[x, ik], rtol=0, atol=1e-13 * np.max(np.abs(A)) * np.max(np.abs(solved)))
+            residual_scale = np.max(np.abs(A)) * np.max(np.abs(solved))
+            np.testing.assert_allclose(A @ solved[x, ik], rhs[x, ik], rtol=0, atol=1e-13 * residual_scale)
             scale = gamma * S * (S + 1) * np.max(G)
             np.testing.assert_allclose(rates[x, ik], species.rates(P[x, ik], Gc, gamma), rtol=0, atol=1e-14 * scale)
     assert not np.allclose(stationary, field.gibbs(2, 0.1), rtol=1e-3)  # far from any Gibbs state
