@@ -76,76 +76,83 @@ class Transitions:
 
 
 @jit
-def _rates_into(G, x, kk, z, step, scale, source, target, weight, dJ, dM, q):
-    """``q[a, b] = scale w G(m d)`` for every transition at (x, k) (q zeroed first)."""
+def _rates_into(G, x, kk, z, step, scale, source, target, weight, dJ, dM, rank, q):
+    """``q[i, j] = scale w G(m d)`` for every transition at (x, k), states by their rank in energy
+    (``rank[s]``; q zeroed first)."""
     q[:, :] = 0.0
     for t in range(source.size):
         m = kk * dJ[t] + z * dM[t]
-        q[source[t], target[t]] += scale * weight[t] * _g_at(G, x, m, step)
+        q[rank[source[t]], rank[target[t]]] += scale * weight[t] * _g_at(G, x, m, step)
 
 
 @jit
-def _eliminate(q, leak, r, order, pivot, n_last):
-    """Reduce ``A u = r`` (module docstring) by eliminating the states ``order[n_last:]``, highest
-    first; ``q``, ``leak``, ``r`` are overwritten, ``pivot`` receives the pivots. Returns the state
-    whose pivot vanished (a closed class: no unique solution), or -1."""
-    n = order.size
+def _eliminate(q, leak, r, pivot, n_last):
+    """Reduce ``A u = r`` (module docstring; states ranked by energy) by eliminating the states
+    ``n_last..n-1``, highest first; ``q``, ``leak``, ``r`` are overwritten, ``pivot`` receives the
+    pivots. Returns the rank whose pivot vanished (a closed class: no unique solution), or -1.
+
+    The diagonal of q is never read (a pivot sums the rates out to *other* states), so the updates
+    run over whole rows, without a branch."""
+    n = r.size
     for i in range(n - 1, n_last - 1, -1):
-        kk = order[i]
-        p = leak[kk]
+        p = leak[i]
         for j in range(i):
-            p += q[kk, order[j]]
+            p += q[i, j]
         if not p > 0.0:
-            return kk
-        pivot[kk] = p
-        for j in range(i):
-            a = order[j]
-            into = q[a, kk] / p  # the share of a's flow into kk that goes on from kk
+            return i
+        pivot[i] = p
+        for a in range(i):
+            into = q[a, i] / p  # the share of a's flow into i that goes on from i
             if into == 0.0:
                 continue
-            leak[a] += into * leak[kk]
-            for l in range(i):
-                b = order[l]
-                if b != a:
-                    q[a, b] += into * q[kk, b]
-        for l in range(i):
-            b = order[l]
-            r[b] += q[kk, b] * r[kk] / p
+            leak[a] += into * leak[i]
+            for b in range(i):
+                q[a, b] += into * q[i, b]
+        onward = r[i] / p
+        for b in range(i):
+            r[b] += q[i, b] * onward
     return -1
 
 
 @jit
-def _back_substitute(q, r, order, pivot, n_last, z):
-    """``z`` of the states eliminated by ``_eliminate``, from those left (``z[order[:n_last]]`` given)."""
-    n = order.size
-    for i in range(n_last, n):
-        kk = order[i]
-        total = r[kk]
+def _back_substitute(q, r, pivot, n_last, u):
+    """``u`` of the ranks eliminated by ``_eliminate``, from those left (``u[:n_last]`` given)."""
+    for i in range(n_last, r.size):
+        total = r[i]
         for j in range(i):
-            total += q[order[j], kk] * z[order[j]]
-        z[kk] = total / pivot[kk]
+            total += q[j, i] * u[j]
+        u[i] = total / pivot[i]
 
 
 @jit
 def _workspace(ns):
-    """Scratch of one solve: ``(q, leak, r, pivot, u)``."""
-    return np.empty((ns, ns)), np.empty(ns), np.empty(ns), np.empty(ns), np.empty(ns)
+    """Scratch of one solve by rank: ``(q, leak, r, pivot, solution, rank)``, and the solution by
+    state ``u``."""
+    return (np.empty((ns, ns)), np.empty(ns), np.empty(ns), np.empty(ns), np.empty(ns),
+            np.empty(ns, dtype=np.int64), np.empty(ns))
 
 
 @jit
 def _solve_at(G, x, kk, z, step, scale, source, target, weight, dJ, dM, order, leak_value, n_last, anchor,
-              q, leak, r, pivot, u):
-    """``A u = r`` at (x, k) with the rates times ``scale`` and every leak ``leak_value``; with
+              rhs, q, leak, r, pivot, solution, rank, u):
+    """``A u = rhs`` at (x, k) with the rates times ``scale`` and every leak ``leak_value``; with
     ``n_last = 1`` the ground state ``order[0]`` is not eliminated and takes ``u = anchor`` (the
-    singular balance system). Returns the state of a vanishing pivot, or -1."""
-    _rates_into(G, x, kk, z, step, scale, source, target, weight, dJ, dM, q)
-    leak[:] = leak_value
-    failed = _eliminate(q, leak, r, order, pivot, n_last)
+    singular balance system). ``rhs`` and ``u`` are by state, the rest is scratch by rank in energy
+    (contiguous rows for the elimination). Returns the state of a vanishing pivot, or -1."""
+    n = order.size
+    for i in range(n):
+        rank[order[i]] = i
+        r[i] = rhs[order[i]]
+        leak[i] = leak_value
+    _rates_into(G, x, kk, z, step, scale, source, target, weight, dJ, dM, rank, q)
+    failed = _eliminate(q, leak, r, pivot, n_last)
     if failed >= 0:
-        return failed
+        return order[failed]
     if n_last > 0:
-        u[order[0]] = anchor
-    _back_substitute(q, r, order, pivot, n_last, u)
+        solution[0] = anchor
+    _back_substitute(q, r, pivot, n_last, solution)
+    for i in range(n):
+        u[order[i]] = solution[i]
     return -1
 
 
@@ -154,11 +161,10 @@ def _implicit_step(P, G, k, z, step, gamma, dt, source, target, weight, dJ, dM, 
     """``(1 - dt M[G]) out = P`` per (x, k): leak 1 per state, rates times dt."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
-        q, leak, r, pivot, u = _workspace(ns)
+        q, leak, r, pivot, solution, rank, u = _workspace(ns)
         for ik in range(nk):
-            r[:] = P[x, ik]
             _solve_at(G, x, k[ik], z, step, gamma * dt, source, target, weight, dJ, dM, order[ik], 1.0, 0, 0.0,
-                      q, leak, r, pivot, u)
+                      P[x, ik], q, leak, r, pivot, solution, rank, u)
             factor = 1.0
             if renormalise:  # the exact step keeps sum_s P_s; remove the round-off of stiff steps
                 after = np.sum(u)
@@ -173,11 +179,11 @@ def _stationary(G, k, z, step, source, target, weight, dJ, dM, order, P, failed)
     (or -1)."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
-        q, leak, r, pivot, u = _workspace(ns)
+        q, leak, r, pivot, solution, rank, u = _workspace(ns)
+        zero = np.zeros(ns)
         for ik in range(nk):
-            r[:] = 0.0
             failed[x, ik] = _solve_at(G, x, k[ik], z, step, 1.0, source, target, weight, dJ, dM, order[ik], 0.0, 1,
-                                      1.0, q, leak, r, pivot, u)
+                                      1.0, zero, q, leak, r, pivot, solution, rank, u)
             if failed[x, ik] >= 0:  # no unique state: the caller refuses
                 P[x, ik] = 0.0
             else:
@@ -192,17 +198,18 @@ def _stationary_change(P, G, dG, k, z, step, source, target, weight, dJ, dM, ord
     M) that restores the normalisation."""
     nx, nk, ns = P.shape
     for x in numba.prange(nx):
-        q, leak, r, pivot, u = _workspace(ns)
+        q, leak, r, pivot, solution, rank, u = _workspace(ns)
+        forcing = np.empty(ns)
         for ik in range(nk):
             kk = k[ik]
-            r[:] = 0.0
+            forcing[:] = 0.0
             for t in range(source.size):  # (dM P): in-flows minus out-flows of the changed rates
                 m = kk * dJ[t] + z * dM[t]
                 flow = weight[t] * _g_change_at(dG, x, m) * P[x, ik, source[t]]
-                r[source[t]] -= flow
-                r[target[t]] += flow
+                forcing[source[t]] -= flow
+                forcing[target[t]] += flow
             _solve_at(G, x, kk, z, step, 1.0, source, target, weight, dJ, dM, order[ik], 0.0, 1, 0.0,
-                      q, leak, r, pivot, u)
+                      forcing, q, leak, r, pivot, solution, rank, u)
             dP[x, ik] = u - np.sum(u) * P[x, ik]
 
 
