@@ -1,7 +1,7 @@
 """RKKY pairs in a Zeeman field (hotelectron.kinetics.mechanisms.field_pairs): the zero-field reduction to
 PairScattering, the kernel against the readable species integral, the exact fixed point, energy and
-particle conservation in a closed box, the compiled solves against their LevelSpecies twins, and the
-Jacobian products against finite differences."""
+particle conservation in a closed box, the compiled solves against their LevelSpecies twins, the
+Jacobian products against finite differences, and the wire solver with either pair mechanism."""
 
 import numpy as np
 import pytest
