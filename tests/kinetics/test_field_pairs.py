@@ -18,7 +18,8 @@ BALANCE_SPINS = [0.5, 1.0, 1.5, 2.0, 2.5]
 
 
 def small_system(S, zeeman_steps, n=65, half_width=4.0, k_max=20, rate=1.3, relaxation=2.0):
-    """A grid of n points and couplings k = +-1..k_max: S k_max > n, so transfers reach beyond the grid."""
+    """A grid of n points and couplings k = +-1..k_max: for S = 5/2 the largest transfers (2S k_max = 100
+    steps at the defaults) reach beyond the grid width n, into the lumped end cells of the kernel."""
     grid = EnergyGrid(n, 2 * half_width / (n - 1))
     couplings = CouplingGrid(grid.step, grid.step / 2, k_max)
     return grid, FieldPairScattering(S, rate, relaxation, couplings, zeeman_steps)
