@@ -43,6 +43,23 @@ def wire(n_x=17, n=161, half_width=4.0, bias=1.0, T=0.02, pairs=True, ee=True, S
     return WireProblem(grid, WireGrid(n_x), mu + bias / 2, mu - bias / 2, T, T, tuple(mechanisms))
 
 
+def closed_box_trajectory(collisions, f0, P0, t_end):
+    """A closed uniform box, ``(df/dt, dP/dt) = collisions.rhs``, from ``f0[1, n]`` and ``P0[1, ...]`` to
+    ``t_end`` by RK45 (an explicit Runge-Kutta method keeps every linear invariant of the right-hand
+    side exactly); returns ``(f[t, n], P[t, ...])`` at the accepted steps."""
+    from scipy.integrate import solve_ivp
+
+    n_f = f0.size
+
+    def rhs(t, y):
+        dfdt, dPdt = collisions.rhs(y[:n_f].reshape(f0.shape), y[n_f:].reshape(P0.shape))
+        return np.concatenate([dfdt.ravel(), dPdt.ravel()])
+
+    sol = solve_ivp(rhs, (0, t_end), np.concatenate([f0.ravel(), P0.ravel()]), method="RK45", rtol=1e-9, atol=1e-12)
+    assert sol.success, sol.message
+    return sol.y[:n_f].T, sol.y[n_f:].T.reshape((-1,) + P0.shape[1:])
+
+
 SMALL_SCENARIO = """
 [dimensionless]
 temperature = {temperature}

@@ -12,6 +12,11 @@ What is measured (all in one run, so that ratios compare like with like on the s
 - ``ratios``: direct median / FFT median per mechanism and size.
 - ``full_rhs``: ``Collisions(grid, (pairs, ee), "fft").rhs(f, P)``, i.e. df/dt of both mechanisms and
   dP/dt of the pairs, at (n_x, n_energy) = (128, 2048).
+- ``field_pairs``: the pair right-hand side ``Collisions(grid, (pairs,), "fft").rhs(f, P)`` in a
+  Zeeman field (``FieldPairScattering``, populations per state (J, M): 36 per coupling for S = 5/2,
+  Zeeman energy ``field_zeeman_steps`` energy steps) against the zero-field chain (``PairScattering``,
+  2S + 1 multiplets) on the same grids, at the size of ``full_rhs``, reported as their ratio; and
+  the same for the implicit pair step ``relax`` (a dense solve per (x, V) against a tridiagonal one).
 - ``compile``: the numba compilation cost, kept out of every median. In the running process the first
   call of each kernel is timed against later calls and numba's own cache statistics tell whether the
   on-disk cache was hit. The full benchmark also starts two fresh Python processes sharing an empty
@@ -47,7 +52,7 @@ from ..kinetics._numba import threading_info
 from ..kinetics.collisions import Collisions
 from ..kinetics.convolution import FFT_WORKERS, PATHS, fft_length
 from ..kinetics.grids import CouplingGrid, EnergyGrid
-from ..kinetics.mechanisms import ElectronElectron, PairScattering
+from ..kinetics.mechanisms import ElectronElectron, FieldPairScattering, PairScattering
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,7 @@ class BenchConfig:
     min_repeats: int = 3
     max_repeats: int = 30
     budget_s: float = 1.5
+    field_zeeman_steps: int = 4
     fresh_processes: bool = True
     quick: bool = False
 
@@ -131,7 +137,12 @@ def _fft_floor(f, L):
         scipy.fft.irfft(s, L, axis=1, workers=FFT_WORKERS)
 
 
-def make_state(grid: EnergyGrid, n_x: int, temperature: float, pairs: PairScattering):
+def make_field_pairs(pairs: PairScattering, zeeman_steps: int) -> FieldPairScattering:
+    """The pairs of ``pairs`` in a field of ``zeeman_steps`` energy steps, resolved into (J, M)."""
+    return FieldPairScattering(pairs.S, pairs.rate, pairs.relaxation, pairs.couplings, zeeman_steps)
+
+
+def make_state(grid: EnergyGrid, n_x: int, temperature: float, pairs):
     """Double-step ``f[x, i]`` varying along the wire and the pairs ``P`` in stationary balance with it."""
     x = (np.arange(n_x) + 1.0) / (n_x + 1)
     eps = grid.values
@@ -301,10 +312,27 @@ def run(config: BenchConfig | None = None, progress=None) -> dict:
     rhs_info = {"n_x": config.full_rhs_n_x, "n_energy": config.full_rhs_n_energy, "mechanisms": ["pairs", "ee"], "path": "fft"}
     planned.append((rhs_info, c.rhs, (f, P)))
     planned.append((rhs_info, _fft_floor, (f, fft_length(grid.n))))
+    field = make_field_pairs(mech["pairs"], config.field_zeeman_steps)
+    f_field, P_field = make_state(grid, config.full_rhs_n_x, config.temperature, field)
+    G = Collisions(grid, (), "fft").electron_hole(f)
+    field_calls = [
+        (Collisions(grid, (mech["pairs"],), "fft").rhs, (f, P)),
+        (Collisions(grid, (field,), "fft").rhs, (f_field, P_field)),
+        (mech["pairs"].relax, (P, G, grid, 0.1)),
+        (field.relax, (P_field, G, grid, 0.1)),
+    ]
+    planned += [(None, func, args) for func, args in field_calls]
 
     times = measure_in_rounds([(func, args) for _, func, args in planned], config, say)
+    chain_rhs, field_rhs, chain_relax, field_relax = (statistics.median(t) for t in times[-4:])
+    field_pairs = {"n_x": config.full_rhs_n_x, "n_energy": config.full_rhs_n_energy, "S": config.S,
+                   "zeeman_steps": config.field_zeeman_steps, "n_states": field.n_levels,
+                   "n_couplings": field.couplings.size, "chain_rhs_s": chain_rhs, "field_rhs_s": field_rhs,
+                   "rhs_field_over_chain": field_rhs / chain_rhs, "chain_relax_s": chain_relax,
+                   "field_relax_s": field_relax, "relax_field_over_chain": field_relax / chain_relax}
+    times = times[:-4]
     cases = []
-    for (info, _, _), t in zip(planned[:-2], times[:-2]):
+    for (info, _, _), t in zip(planned[:-6], times[:-2]):
         median = statistics.median(t)
         cases.append(dict(info, median_s=median, min_s=min(t), repeats=len(t), points_per_s=config.n_x * info["n_energy"] / median))
     t, floor = times[-2], times[-1]
@@ -342,6 +370,7 @@ def run(config: BenchConfig | None = None, progress=None) -> dict:
         "exponents": exponents,
         "ratios": ratios,
         "full_rhs": full_rhs,
+        "field_pairs": field_pairs,
         "compile_s": compile_info["compile_s"],
         "compile": compile_info,
     }
@@ -445,6 +474,15 @@ def format_report(result: dict) -> str:
         f"full collision rhs (pairs S = 5/2 + e-e a = 3/2, df/dt and dP/dt, fft) at n_x = {rhs['n_x']}, "
         f"n_energy = {rhs['n_energy']}: median {_fmt_time(rhs['median_s'])} ({rhs['repeats']} repeats); "
         f"5 batched real FFTs of the same arrays {_fmt_time(rhs['fft_floor_s'])}: ratio {rhs['over_fft_floor']:.2f}"
+    )
+    fp = result["field_pairs"]
+    lines.append(
+        f"pairs in a field (S = {fp['S']:g}, {fp['n_states']} states (J, M) per coupling, Delta_Z = "
+        f"{fp['zeeman_steps']} steps) against the zero-field chain at n_x = {fp['n_x']}, n_energy = "
+        f"{fp['n_energy']}, {fp['n_couplings']} couplings: pair rhs {_fmt_time(fp['field_rhs_s'])} against "
+        f"{_fmt_time(fp['chain_rhs_s'])} (ratio {fp['rhs_field_over_chain']:.1f}); implicit pair step "
+        f"{_fmt_time(fp['field_relax_s'])} against {_fmt_time(fp['chain_relax_s'])} "
+        f"(ratio {fp['relax_field_over_chain']:.1f})"
     )
     comp = result["compile"]
     text = f"compile time: {comp['compile_s']:.2f} s ({comp['source']})"

@@ -8,7 +8,7 @@ from .collisions import Collisions
 from .convolution import PATHS, collision_integral, edge_fluxes, edge_particle_rate, electron_hole
 from .energy_balance import vgl73_loss_rate
 from .grids import CouplingGrid, EnergyGrid, WireGrid
-from .mechanisms import MECHANISMS, ElectronElectron, ElectronPhonon, PairScattering
+from .mechanisms import MECHANISMS, ElectronElectron, ElectronPhonon, FieldPairScattering, PairScattering
 
 __all__ = [
     "MECHANISMS",
@@ -18,6 +18,7 @@ __all__ = [
     "ElectronElectron",
     "ElectronPhonon",
     "EnergyGrid",
+    "FieldPairScattering",
     "PairScattering",
     "WireGrid",
     "collision_integral",

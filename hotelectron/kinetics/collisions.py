@@ -1,7 +1,8 @@
 """The collision right-hand side: all mechanisms through one convolution, plus the pair kinetics.
 
 ``Collisions`` is what the wire solver, the closed-box integrator and the benchmarks call. States are
-``f[x, i]`` on the energy grid and, when pairs are present, ``P[x, k, J]`` on the coupling grid.
+``f[x, i]`` on the energy grid and, when pairs are present, ``P[x, k, s]`` on the coupling grid
+(``s`` the multiplets J at zero field, the states (J, M) in a field).
 Units are dimensionless: energies in E0, times in t0 (see the mechanisms for the strengths).
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from . import convolution
 from .grids import EnergyGrid
-from .mechanisms import PairScattering
+from .mechanisms import PopulationMechanism
 
 __all__ = ["Collisions", "Linearisation"]
 
@@ -44,7 +45,8 @@ class Collisions:
     ----------
     grid : EnergyGrid
     mechanisms : sequence of mechanism objects (see ``hotelectron.kinetics.mechanisms``); at most one
-        ``PairScattering``.
+        with impurity populations (``PopulationMechanism``: ``PairScattering`` at zero field or
+        ``FieldPairScattering``), which is ``pairs``.
     path : {"fft", "direct"}
         How convolutions and the electron-hole function are evaluated.
     """
@@ -52,14 +54,14 @@ class Collisions:
     grid: EnergyGrid
     mechanisms: tuple = ()
     path: str = "fft"
-    pairs: PairScattering | None = field(init=False, default=None)
+    pairs: PopulationMechanism | None = field(init=False, default=None)
 
     def __post_init__(self):
         object.__setattr__(self, "mechanisms", tuple(self.mechanisms))
         convolution._check_path(self.path)
-        pairs = [m for m in self.mechanisms if isinstance(m, PairScattering)]
+        pairs = [m for m in self.mechanisms if isinstance(m, PopulationMechanism)]
         if len(pairs) > 1:
-            msg = "at most one pair-scattering mechanism per system"
+            msg = "at most one mechanism with impurity populations (pairs at zero field or in a field) per system"
             raise ValueError(msg)
         if pairs:
             if not np.isclose(pairs[0].couplings.step, self.grid.step, rtol=1e-12, atol=0):

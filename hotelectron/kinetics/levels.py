@@ -37,8 +37,8 @@ level energies as ``Delta_Z M`` and is exchanged with the orbital energy of the 
 flip; the electron's own Zeeman energy is neglected (strong spin-orbit scattering keeps f spin
 independent).
 
-How a mechanism consumes a species (not wired yet)
---------------------------------------------------
+How a mechanism consumes a species
+----------------------------------
 At each position ``x`` a mechanism holds populations ``P[x, L]`` of the species (and of each
 coupling ``V_k`` for pairs, with the quadrature weight ``w_k`` of ``int dV/V^2``). Its out-kernel is
 a comb over the transfers ``D_{LL'} = E_L - E_L'`` (whole energy steps ``m``):
@@ -46,9 +46,12 @@ a comb over the transfers ``D_{LL'} = E_L - E_L'`` (whole energy steps ``m``):
 ``eps + D``, i.e. ``eps - m d``), ``r`` the scattering strength; the in-kernel is its mirror
 ``Kin[m] = Kout[-m]`` because ``c`` is symmetric, which is what the convolution engine assumes. The
 populations evolve with :meth:`LevelSpecies.rates` / :meth:`LevelSpecies.relax` with ``G`` of the
-local electrons, or are eliminated with :meth:`LevelSpecies.stationary`.
+local electrons, or are eliminated with :meth:`LevelSpecies.stationary`. Transitions with
+``D = 0`` cancel pairwise in the integral and may stay out of the kernel.
 :func:`collision_integral_reference` is the readable O(N levels^2) twin that such a kernel must
-reproduce.
+reproduce. :class:`hotelectron.kinetics.mechanisms.FieldPairScattering` is such a mechanism for
+pairs in a field (its compiled solves in :mod:`hotelectron.kinetics.level_dynamics` have the methods
+of :class:`LevelSpecies` as their readable twins).
 """
 
 from __future__ import annotations

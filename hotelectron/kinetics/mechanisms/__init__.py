@@ -12,18 +12,26 @@ A mechanism is a frozen dataclass with
 - ``out_kernel(grid, P, G) -> ndarray``: the same kernel on its own (tests, the hot-electron
   problem), from ``base.Mechanism``.
 
+Impurities with populations of their own (``PopulationMechanism``: RKKY pairs at zero field,
+``PairScattering``, or in a field, ``FieldPairScattering``) also evolve those populations; a
+``Collisions`` holds at most one of them.
+
 The convolution engine (``hotelectron.kinetics.convolution``) turns any sum of such kernels into the collision
 integral. Adding a mechanism means one new module here and one line in ``MECHANISMS``.
 """
 
+from .base import PopulationMechanism
 from .electron_electron import ElectronElectron
+from .field_pairs import FieldPairScattering
 from .pairs import PairScattering
 from .phonons import ElectronPhonon
 
 MECHANISMS = {
     PairScattering.name: PairScattering,
+    FieldPairScattering.name: FieldPairScattering,
     ElectronElectron.name: ElectronElectron,
     ElectronPhonon.name: ElectronPhonon,
 }
 
-__all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "PairScattering"]
+__all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "FieldPairScattering", "PairScattering",
+           "PopulationMechanism"]

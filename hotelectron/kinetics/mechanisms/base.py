@@ -23,3 +23,24 @@ class Mechanism:
         K = np.zeros((n_x, 2 * grid.n + 1))
         self.add_kernel(grid, P, G, K)
         return K
+
+
+class PopulationMechanism(Mechanism):
+    """Base of the mechanisms whose impurities carry populations ``P[x, k, s]`` that evolve with the
+    electrons (``Collisions`` holds at most one): RKKY pairs at zero field (``s`` = the multiplets J)
+    or in a field (``s`` = the states (J, M)).
+
+    Besides ``add_kernel`` a subclass defines ``couplings`` (a ``CouplingGrid``), ``n_levels`` (the
+    last axis of P) and, each with the signature of ``PairScattering``: ``add_kernel_and_rates``,
+    ``add_kernel_and_rates_change``, ``rates``, ``relax``, ``solve_chain``, ``stationary``,
+    ``stationary_change``, ``gibbs``, ``energy_weights`` and ``energy``.
+    """
+
+    def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
+        """Add the kernel's change for a change ``dP`` of the populations (the kernel is linear in P
+        and does not depend on G)."""
+        self.add_kernel(grid, dP, G, K)
+
+    def energy(self, P) -> np.ndarray:
+        """Impurity energy per position in units of ``2 nu E0^2`` (``energy_weights`` contracted with P)."""
+        return np.einsum("xks,ks->x", P, self.energy_weights())

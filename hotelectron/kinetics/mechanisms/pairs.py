@@ -35,7 +35,7 @@ from .. import pair_dynamics
 from ..pair_dynamics import _g_at, _g_change_at
 from .._numba import jit
 from ..grids import CouplingGrid, EnergyGrid
-from .base import Mechanism
+from .base import PopulationMechanism
 
 
 @jit(parallel=True)
@@ -115,8 +115,23 @@ def _electron_weights(S: float):
     return c_up, c_down
 
 
+def check_strengths(rate, relaxation) -> None:
+    """Refuse a pair rate that is not finite and >= 0, or a relaxation that is not finite and > 0."""
+    if not (math.isfinite(rate) and rate >= 0):
+        msg = f"pair rate must be finite and >= 0; got {rate!r}"
+        raise ValueError(msg)
+    if not (math.isfinite(relaxation) and relaxation > 0):
+        msg = f"pair relaxation must be finite and > 0 (it fixes the pair density); got {relaxation!r}"
+        raise ValueError(msg)
+
+
+def energy_prefactor(S, rate, relaxation) -> float:
+    """``4 rate / (3 relaxation S(S+1))``: pair energy per unit ``sum_k w_k E P`` (module docstring)."""
+    return 4.0 * rate / (3.0 * relaxation * S * (S + 1))
+
+
 @dataclass(frozen=True)
-class PairScattering(Mechanism):
+class PairScattering(PopulationMechanism):
     """Electron scattering by impurity pairs with populations ``P[x, k, J]`` on a coupling grid."""
 
     S: float
@@ -127,12 +142,7 @@ class PairScattering(Mechanism):
 
     def __post_init__(self):
         object.__setattr__(self, "S", spin.check_spin(self.S))
-        if not (math.isfinite(self.rate) and self.rate >= 0):
-            msg = f"pair rate must be finite and >= 0; got {self.rate!r}"
-            raise ValueError(msg)
-        if not (math.isfinite(self.relaxation) and self.relaxation > 0):
-            msg = f"pair relaxation must be finite and > 0 (it fixes the pair density); got {self.relaxation!r}"
-            raise ValueError(msg)
+        check_strengths(self.rate, self.relaxation)
 
     @property
     def n_levels(self) -> int:
@@ -141,10 +151,6 @@ class PairScattering(Mechanism):
     def add_kernel(self, grid: EnergyGrid, P, G, K) -> None:
         """Add the out-kernel into the compact kernel ``K`` (width 2n + 1)."""
         self.add_kernel_and_rates(grid, P, G, K)
-
-    def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
-        """Add the kernel's change for a change ``dP`` of the populations (it is linear in P)."""
-        self.add_kernel(grid, dP, G, K)
 
     def add_kernel_and_rates(self, grid: EnergyGrid, P, G, K, dP=None) -> None:
         """Add the out-kernel into the compact kernel ``K`` (width 2n + 1) and, if ``dP`` is given,
@@ -197,9 +203,5 @@ class PairScattering(Mechanism):
     def energy_weights(self) -> np.ndarray:
         """``e[k, J]`` such that ``w_p = sum_kJ e[k, J] P[k, J]`` (unit 2 nu E0^2, module docstring)."""
         J, eps = spin.levels(self.S)
-        prefactor = 4.0 * self.rate / (3.0 * self.relaxation * self.S * (self.S + 1))
+        prefactor = energy_prefactor(self.S, self.rate, self.relaxation)
         return prefactor * (self.couplings.weights * self.couplings.values)[:, None] * ((2 * J + 1) * eps)[None, :]
-
-    def energy(self, P) -> np.ndarray:
-        """Pair energy ``w_p`` per position in units of ``2 nu E0^2`` (see the module docstring)."""
-        return np.einsum("xkj,kj->x", P, self.energy_weights())
