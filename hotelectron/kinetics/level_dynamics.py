@@ -236,6 +236,10 @@ def solve_levels(rhs, G, k, z, step, gamma, dt, transitions: Transitions) -> np.
 def stationary_levels(G, k, z, step, transitions: Transitions, labels=None) -> np.ndarray:
     """Stationary ``P[x, k, s]`` for the electrons of ``G[x, n-1+m]`` (Gibbs in a Fermi gas).
 
+    Accuracy: G carries the absolute round-off of its FFT convolution (~1e-16 of max G), so
+    populations far below 1e-14 are not relatively accurate, and states joined only by links of that
+    size (degenerate ground states of a Fermi f at exactly T = 0) share their weight by round-off.
+
     Raises
     ------
     ValueError
