@@ -102,11 +102,13 @@ def test_zero_field_reduces_to_the_chain(S, rng):
 # ---------------------------------------------------------------- (b) kernel against the species integral
 
 
-@pytest.mark.parametrize("S, zeeman_steps", [(1.0, 3), (2.5, -2)])
-def test_collision_integral_equals_the_species_reference(S, zeeman_steps, rng):
+@pytest.mark.parametrize("S, zeeman_steps, k_max", [(1.0, 3, 12), (2.5, -2, 12), (1.0, -1, 40)])
+def test_collision_integral_equals_the_species_reference(S, zeeman_steps, k_max, rng):
     """A two-step f and random populations: the kernel through the convolution engine equals
-    (4/3) rate sum_k w_k I_V of pair_levels(S, V_k, Delta_Z), the readable O(levels^2) integral."""
-    grid, field = small_system(S, zeeman_steps, n=97, k_max=12)
+    (4/3) rate sum_k w_k I_V of pair_levels(S, V_k, Delta_Z), the readable O(levels^2) integral, and the
+    rates those of the species. k_max = 40 gives 80 couplings: the link pass runs over blocks of 64, the
+    second one partly filled."""
+    grid, field = small_system(S, zeeman_steps, n=97, k_max=k_max)
     c = Collisions(grid, (field,), "fft")
     f_grid = two_step(grid)[:1]
     n = grid.n
@@ -125,6 +127,16 @@ def test_collision_integral_equals_the_species_reference(S, zeeman_steps, rng):
     scale = np.max(np.abs(reference))
     assert scale > 0
     np.testing.assert_allclose(I, reference, rtol=0, atol=1e-12 * scale)  # FFT round-off ~ eps log2(n)
+    G = c.electron_hole(f_grid)
+    rates = field.rates(P, G, grid)[0]
+
+    def Gc(D):
+        return electron_hole_at(G[0], np.rint(np.asarray(D) / grid.step).astype(np.int64), grid.step)
+
+    rate_scale = field.relaxation * S * (S + 1) * np.max(G)
+    for ik, V in enumerate(field.couplings.values):
+        expected = pair_levels(S, V, field.zeeman).rates(P[0, ik], Gc, field.relaxation)
+        np.testing.assert_allclose(rates[ik], expected, rtol=0, atol=1e-14 * rate_scale)
 
 
 # ---------------------------------------------------------------- (c) exact fixed point
