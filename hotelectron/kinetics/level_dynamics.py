@@ -135,7 +135,7 @@ class Links:
     def of(cls, eps, M, w) -> Links:
         """The links of states with energies ``k eps_s + z M_s`` steps and exactly symmetric weights
         ``w`` (symmetric to the last bit, so that equal populations of degenerate states exchange
-        exactly nothing)."""
+        nothing but the round-off of one fused multiply-add)."""
         eps, M, w = (np.asarray(a, dtype=float) for a in (eps, M, w))
         if not np.array_equal(w, w.T):
             msg = "link weights must be exactly symmetric (w[a, b] = w[b, a] for single states)"
@@ -166,6 +166,53 @@ class Links:
 _BLOCK = 64
 
 
+@jit
+def _load_block(P, x, k0, nb, rows):
+    """``rows[s, j] = P[x, k0 + j, s]`` for the ``nb`` couplings of a block: one row per state."""
+    for j in range(nb):
+        for s in range(rows.shape[0]):
+            rows[s, j] = P[x, k0 + j, s]
+
+
+@jit
+def _store_block(rows, x, k0, nb, out):
+    """``out[x, k0 + j, s] = rows[s, j]``: a block back in the layout of P."""
+    for j in range(nb):
+        for s in range(rows.shape[0]):
+            out[x, k0 + j, s] = rows[s, j]
+
+
+@jit
+def _class_rates(g, reach, k, k0, nb, dJ, dM, z, m, up, down):
+    """The transfers ``m`` of one class over a block, and ``up = g[m]``, ``down = g[-m]``."""
+    for j in range(nb):
+        mj = k[k0 + j] * dJ + z * dM
+        m[j] = mj
+        up[j] = g[reach + mj]
+        down[j] = g[reach - mj]
+
+
+@jit
+def _scatter_kernel(K, x, m, k0, nb, strengths, out_up, out_down):
+    """Add one class of a block into the kernel row: ``a -> b`` (the electron goes from eps to
+    eps + m d) at cell ``n - m``, ``b -> a`` at ``n + m``; no-transfer links stay out."""
+    n = (K.shape[1] - 1) // 2
+    for j in range(nb):
+        mj = m[j]
+        if mj != 0:
+            K[x, min(max(n - mj, 0), 2 * n)] += strengths[k0 + j] * out_up[j]
+            K[x, min(max(n + mj, 0), 2 * n)] += strengths[k0 + j] * out_down[j]
+
+
+@jit
+def _g_table(G, x, step, gamma, reach, change):
+    """``gamma G(m d)`` (or, with ``change``, ``gamma dG``) for ``|m| <= reach``, at index ``reach + m``."""
+    g = np.empty(2 * reach + 1)
+    for m in range(-reach, reach + 1):
+        g[reach + m] = gamma * (_g_change_at(G, x, m) if change else _g_at(G, x, m, step))
+    return g
+
+
 @jit(parallel=True)
 def _kernel_and_rates(P, G, k, z, step, gamma, strengths, first, second, weight, start, dJ, dM, reach, K, dP,
                       with_kernel, with_rates):
@@ -178,34 +225,27 @@ def _kernel_and_rates(P, G, k, z, step, gamma, strengths, first, second, weight,
     the populations. ``gamma G`` is laid out first over every transfer that occurs (its closed form
     beyond the grid)."""
     nx, nk, ns = P.shape
-    n = (K.shape[1] - 1) // 2
     for x in numba.prange(nx):
-        g = np.zeros(2 * reach + 1)  # g[reach + m] = gamma G(m d)
-        if with_rates:
-            for m in range(-reach, reach + 1):
-                g[reach + m] = gamma * _g_at(G, x, m, step)
+        g = _g_table(G, x, step, gamma, reach if with_rates else 0, False)
         p = np.empty((ns, _BLOCK))  # the block's populations, one row per state
         r = np.zeros((ns, _BLOCK))  # and their rates
-        m = np.empty(_BLOCK, dtype=np.int64)
+        m = np.zeros(_BLOCK, dtype=np.int64)
         up = np.zeros(_BLOCK)  # gamma G of a -> b
         down = np.zeros(_BLOCK)  # and of b -> a
-        out_up = np.empty(_BLOCK)  # kernel of a -> b: sum of w P_a
-        out_down = np.empty(_BLOCK)
+        out_up = np.zeros(_BLOCK)  # kernel of a -> b: sum of w P_a
+        out_down = np.zeros(_BLOCK)
         for k0 in range(0, nk, _BLOCK):
             nb = min(_BLOCK, nk - k0)
-            for j in range(nb):
-                for s in range(ns):
-                    p[s, j] = P[x, k0 + j, s]
-                    r[s, j] = 0.0
+            _load_block(P, x, k0, nb, p)
+            r[:, :] = 0.0
             for c in range(dJ.size):
-                for j in range(nb):
-                    m[j] = k[k0 + j] * dJ[c] + z * dM[c]
-                    out_up[j] = 0.0
-                    out_down[j] = 0.0
                 if with_rates:
+                    _class_rates(g, reach, k, k0, nb, dJ[c], dM[c], z, m, up, down)
+                else:
                     for j in range(nb):
-                        up[j] = g[reach + m[j]]
-                        down[j] = g[reach - m[j]]
+                        m[j] = k[k0 + j] * dJ[c] + z * dM[c]
+                out_up[:] = 0.0
+                out_down[:] = 0.0
                 for t in range(start[c], start[c + 1]):
                     w = weight[t]
                     pa = p[first[t]]
@@ -222,15 +262,9 @@ def _kernel_and_rates(P, G, k, z, step, gamma, strengths, first, second, weight,
                             ra[j] -= flow
                             rb[j] += flow
                 if with_kernel:
-                    for j in range(nb):
-                        mj = m[j]
-                        if mj != 0:  # a -> b: the electron goes from eps to eps + m d
-                            K[x, min(max(n - mj, 0), 2 * n)] += strengths[k0 + j] * out_up[j]
-                            K[x, min(max(n + mj, 0), 2 * n)] += strengths[k0 + j] * out_down[j]
+                    _scatter_kernel(K, x, m, k0, nb, strengths, out_up, out_down)
             if with_rates:
-                for j in range(nb):
-                    for s in range(ns):
-                        dP[x, k0 + j, s] = r[s, j]
+                _store_block(r, x, k0, nb, dP)
 
 
 @jit(parallel=True)
@@ -239,40 +273,29 @@ def _kernel_and_rates_change(P, G, dP, dG, k, z, step, gamma, strengths, first, 
     """The changes of ``_kernel_and_rates`` for changes ``dP`` and ``dG``: the kernel is linear in P,
     the rates bilinear in (P, G); beyond the grid width G does not depend on the electrons."""
     nx, nk, ns = P.shape
-    n = (dK.shape[1] - 1) // 2
     for x in numba.prange(nx):
-        g = np.empty(2 * reach + 1)
-        dg = np.empty(2 * reach + 1)
-        for m in range(-reach, reach + 1):
-            g[reach + m] = gamma * _g_at(G, x, m, step)
-            dg[reach + m] = gamma * _g_change_at(dG, x, m)
+        g = _g_table(G, x, step, gamma, reach, False)
+        dg = _g_table(dG, x, step, gamma, reach, True)
         p = np.empty((ns, _BLOCK))
         q = np.empty((ns, _BLOCK))  # the change of the populations
-        r = np.empty((ns, _BLOCK))
-        m = np.empty(_BLOCK, dtype=np.int64)
-        up = np.empty(_BLOCK)
-        down = np.empty(_BLOCK)
-        d_up = np.empty(_BLOCK)
-        d_down = np.empty(_BLOCK)
-        out_up = np.empty(_BLOCK)
-        out_down = np.empty(_BLOCK)
+        r = np.zeros((ns, _BLOCK))
+        m = np.zeros(_BLOCK, dtype=np.int64)
+        up = np.zeros(_BLOCK)
+        down = np.zeros(_BLOCK)
+        d_up = np.zeros(_BLOCK)
+        d_down = np.zeros(_BLOCK)
+        out_up = np.zeros(_BLOCK)
+        out_down = np.zeros(_BLOCK)
         for k0 in range(0, nk, _BLOCK):
             nb = min(_BLOCK, nk - k0)
-            for j in range(nb):
-                for s in range(ns):
-                    p[s, j] = P[x, k0 + j, s]
-                    q[s, j] = dP[x, k0 + j, s]
-                    r[s, j] = 0.0
+            _load_block(P, x, k0, nb, p)
+            _load_block(dP, x, k0, nb, q)
+            r[:, :] = 0.0
             for c in range(dJ.size):
-                for j in range(nb):
-                    mj = k[k0 + j] * dJ[c] + z * dM[c]
-                    m[j] = mj
-                    up[j] = g[reach + mj]
-                    down[j] = g[reach - mj]
-                    d_up[j] = dg[reach + mj]
-                    d_down[j] = dg[reach - mj]
-                    out_up[j] = 0.0
-                    out_down[j] = 0.0
+                _class_rates(g, reach, k, k0, nb, dJ[c], dM[c], z, m, up, down)
+                _class_rates(dg, reach, k, k0, nb, dJ[c], dM[c], z, m, d_up, d_down)
+                out_up[:] = 0.0
+                out_down[:] = 0.0
                 for t in range(start[c], start[c + 1]):
                     w = weight[t]
                     pa = p[first[t]]
@@ -287,14 +310,8 @@ def _kernel_and_rates_change(P, G, dP, dG, k, z, step, gamma, strengths, first, 
                         flow = w * (qa[j] * up[j] - qb[j] * down[j] + pa[j] * d_up[j] - pb[j] * d_down[j])
                         ra[j] -= flow
                         rb[j] += flow
-                for j in range(nb):
-                    mj = m[j]
-                    if mj != 0:
-                        dK[x, min(max(n - mj, 0), 2 * n)] += strengths[k0 + j] * out_up[j]
-                        dK[x, min(max(n + mj, 0), 2 * n)] += strengths[k0 + j] * out_down[j]
-            for j in range(nb):
-                for s in range(ns):
-                    d_rates[x, k0 + j, s] = r[s, j]
+                _scatter_kernel(dK, x, m, k0, nb, strengths, out_up, out_down)
+            _store_block(r, x, k0, nb, d_rates)
 
 
 def kernel_and_rates(P, G, k, z, step, gamma, strengths, links: Links, K=None, dP=None) -> None:

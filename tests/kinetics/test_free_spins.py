@@ -1,13 +1,13 @@
 """Free impurity spins (hotelectron.kinetics.mechanisms.free_spins) and pairs with free spins as one
 population array (Impurities): the compiled kernel, rates and solves against their LevelSpecies twins,
 no energy exchange at zero field, the blocks of Impurities against each species alone, the exact fixed
-point with pairs, spins and phonons, a closed box in a field (W_e + W_pairs + W_spins), Jacobian
-products (the energy balance in joules per cubic metre that pins the free spins' constants is
-tests/wire/test_physical_spin_energy.py)."""
+point with pairs, spins and phonons, a closed box in a field (W_e + W_pairs + W_spins). The Jacobian
+products of pairs with free spins are in test_field_pairs.py, the energy balance in joules per cubic
+metre that pins the free spins' constants in tests/wire/test_physical_spin_energy.py."""
 
 import numpy as np
 import pytest
-from systems import closed_box_trajectory, fermi
+from systems import closed_box_trajectory, fermi, two_step
 
 from hotelectron.kinetics.collisions import Collisions
 from hotelectron.kinetics.convolution import electron_hole, electron_hole_at
@@ -25,12 +25,6 @@ from hotelectron.kinetics.mechanisms.free_spins import free_spin_rate, paired_fr
 
 BALANCE_SPINS = [0.5, 1.0, 1.5, 2.0, 2.5]
 
-
-def two_step(grid, mu=0.6, T=(0.08, 0.2)):
-    """Two positions of non-thermal electrons: a double step and a hotter, shifted one."""
-    e = grid.values
-    return np.stack([0.5 * (fermi(e, T[0], mu) + fermi(e, T[0], -mu)),
-                     0.7 * fermi(e, T[1], 0.5 * mu) + 0.3 * fermi(e, T[0], -mu)])
 
 
 def random_populations(rng, shape):
@@ -277,38 +271,3 @@ def test_closed_box_conserves_the_energy_of_electrons_pairs_and_spins(S, zeeman_
     Pp, Ps = c.pairs.split(P)
     np.testing.assert_allclose(Pp.sum(axis=-1), 1.0, rtol=0, atol=1e-10)
     np.testing.assert_allclose(Ps.sum(axis=-1), 1.0, rtol=0, atol=1e-10)
-
-
-# ---------------------------------------------------------------- Jacobian products
-
-
-def central_difference(func, h):
-    """Richardson-extrapolated central difference: exact for polynomials of degree <= 4 (the
-    right-hand side is cubic in (f, P)), O(h^4) otherwise."""
-    def once(step):
-        return [(a - b) / (2 * step) for a, b in zip(func(step), func(-step))]
-
-    coarse, fine = once(h), once(h / 2)
-    return [(4 * b - a) / 3 for a, b in zip(coarse, fine)]
-
-
-def test_jacobian_products_of_pairs_and_spins_equal_finite_differences(rng):
-    grid, pairs, spins = field_system(1.5, 3, k_max=40)  # 80 couplings: two blocks of the link pass
-    c = Collisions(grid, (pairs, spins, ElectronElectron(0.4, 1.5)), "fft")
-    f = 0.05 + 0.9 * two_step(grid)  # away from 0 and 1: G stays positive along the differences
-    P = np.concatenate([random_populations(rng, (2, pairs.couplings.size, pairs.n_levels)).reshape(2, -1),
-                        random_populations(rng, (2, spins.n_levels))], axis=1)
-    v_f = 1e-2 * rng.standard_normal(f.shape)
-    v_P = 1e-2 * rng.standard_normal(P.shape)
-    _, _, lin = c.linearise(f, P)
-    d_f, d_P = c.jvp(lin, v_f, v_P)
-    fd_f, fd_P = central_difference(lambda h: c.rhs(f + h * v_f, P + h * v_P), 1e-2)
-    np.testing.assert_allclose(d_f, fd_f, rtol=0, atol=1e-10 * np.max(np.abs(fd_f)))
-    np.testing.assert_allclose(d_P, fd_P, rtol=0, atol=1e-10 * np.max(np.abs(fd_P)))
-    response = c.pair_response(lin, v_f)
-    (fd_response,) = central_difference(lambda h: [c.pair_rates(f + h * v_f, P)], 1e-2)
-    np.testing.assert_allclose(response, fd_response, rtol=0, atol=1e-10 * np.max(np.abs(fd_response)))
-    _, _, lin = c.linearise(f, stationary=True)
-    d_f, _ = c.jvp(lin, v_f)
-    (fd_f,) = central_difference(lambda h: [c.linearise(f + h * v_f, stationary=True)[0]], 1e-3)
-    np.testing.assert_allclose(d_f, fd_f, rtol=0, atol=1e-8 * np.max(np.abs(fd_f)))
