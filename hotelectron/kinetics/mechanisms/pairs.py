@@ -32,50 +32,92 @@ import numpy as np
 
 from ... import spin
 from .. import pair_dynamics
+from ..convolution import electron_hole_at
 from ..pair_dynamics import _g_at, _g_change_at
 from .._numba import jit
 from ..grids import CouplingGrid, EnergyGrid
 from .base import PopulationMechanism
 
 
-@jit(parallel=True)
-def _kernel_and_rates(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step, K, dP, with_rates):
-    """One pass over the populations: their out-kernel added into ``K`` and, with ``with_rates``,
-    ``dP/dt`` (VGL 63) written into ``dP``.
+@functools.cache
+def _kernel_and_rates(n_levels: int):
+    """The pass over populations of ``n_levels`` multiplets (``kernel_and_rates_reference`` is its numpy
+    twin), compiled for that chain length: the compiler then unrolls the loop over the links, which
+    makes the pass a third faster (S = 5/2 at n_x = 128, n = 2048: 3.2 ms instead of 4.9 ms on one
+    thread). Numba's cache keeps one compilation per chain length.
 
-    ``K`` is the compact kernel of width 2n + 1 (``hotelectron.kinetics.convolution``): transfers
-    beyond the grid width are lumped into its end cells, which is all the engine needs of them.
-    G is first laid out over every transfer the couplings reach (its closed form beyond the grid),
-    so that the loop over the links has no branches.
+    ``kernel_and_rates(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step, K, dP, with_rates)``
+    adds the populations' out-kernel into the compact kernel ``K`` (width 2n + 1, see
+    ``hotelectron.kinetics.convolution``) and, ``with_rates``, writes ``dP/dt`` (VGL 63) into ``dP``.
+    A link whose transfer reaches the grid width adds into an end cell and reads G in its closed
+    form there. The end cells are summed in registers: thousands of updates of one memory cell would
+    each wait for the last.
+    """
+    links = n_levels - 1
+
+    @jit(parallel=True)
+    def kernel_and_rates(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step, K, dP, with_rates):
+        nx, nk, _ = P.shape
+        n = (K.shape[1] - 1) // 2
+        for x in numba.prange(nx):
+            below = 0.0  # the kernel of transfers m <= -n
+            above = 0.0  # and of m >= n
+            for ik in range(nk):
+                kk = k[ik]
+                w = weights[ik]
+                low = P[x, ik, 0]
+                previous = 0.0
+                for j in range(links):
+                    m = kk * (j + 1)  # the link j <-> j+1 exchanges V (j+1) = m steps
+                    high = P[x, ik, j + 1]
+                    # j -> j+1: the pair absorbs m steps, the electron loses them; j+1 -> j: the reverse
+                    up = c_up[j] * w * low
+                    down = c_down[j + 1] * w * high
+                    if m >= n:  # G(m d) = m d, G(-m d) = 0
+                        above += up
+                        below += down
+                        flow = -high * (m * step)
+                    elif m <= -n:
+                        below += up
+                        above += down
+                        flow = low * (-m * step)
+                    else:
+                        K[x, n + m] += up
+                        K[x, n - m] += down
+                        flow = low * G[x, n - 1 - m] - high * G[x, n - 1 + m]
+                    if with_rates:
+                        dP[x, ik, j] = previous - gamma * a_up[j] * flow
+                        previous = gamma * a_down[j] * flow
+                    low = high
+                if with_rates:
+                    dP[x, ik, links] = previous
+            K[x, 0] += below
+            K[x, 2 * n] += above
+
+    return kernel_and_rates
+
+
+def kernel_and_rates_reference(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step, n):
+    """``(K, dP/dt)`` of ``_kernel_and_rates`` in numpy: the readable twin, for tests.
+
+    For each link ``j <-> j+1`` at coupling ``k`` the transfer is ``m = k (j + 1)`` steps; the kernel
+    gains ``c_up[j] w P_j`` at ``+m`` and ``c_down[j+1] w P_{j+1}`` at ``-m`` (clipped into the end cells),
+    and the flow ``P_j G(-m) - P_{j+1} G(m)`` leaves level j and enters level j + 1.
     """
     nx, nk, nJ = P.shape
-    n = (K.shape[1] - 1) // 2
-    reach = 0
-    for ik in range(nk):
-        reach = max(reach, abs(k[ik]) * (nJ - 1))
-    for x in numba.prange(nx):
-        g = np.empty(2 * reach + 1)  # g[reach + m] = G(m d)
-        if with_rates:
-            for m in range(-reach, reach + 1):
-                g[reach + m] = _g_at(G, x, m, step)
-        for ik in range(nk):
-            kk = k[ik]
-            w = weights[ik]
-            for j in range(nJ - 1):
-                m = kk * (j + 1)  # the link j <-> j+1 exchanges V (j+1) = m steps
-                low = P[x, ik, j]
-                high = P[x, ik, j + 1]
-                # j -> j+1: the pair absorbs m steps, the electron loses them; j+1 -> j: the reverse
-                K[x, min(max(n + m, 0), 2 * n)] += c_up[j] * w * low
-                K[x, min(max(n - m, 0), 2 * n)] += c_down[j + 1] * w * high
-            if with_rates:
-                previous = 0.0
-                for j in range(nJ - 1):
-                    m = kk * (j + 1)
-                    flow = P[x, ik, j] * g[reach - m] - P[x, ik, j + 1] * g[reach + m]
-                    dP[x, ik, j] = -gamma * a_up[j] * flow + previous
-                    previous = gamma * a_down[j] * flow
-                dP[x, ik, nJ - 1] = previous
+    j = np.arange(nJ - 1)
+    m = np.asarray(k)[:, None] * (j + 1)  # (nk, nJ - 1)
+    K = np.zeros((nx, 2 * n + 1))
+    up = c_up[j] * weights[:, None] * P[:, :, :-1]  # (nx, nk, nJ - 1)
+    down = c_down[j + 1] * weights[:, None] * P[:, :, 1:]
+    for x in range(nx):
+        np.add.at(K[x], np.clip(n + m, 0, 2 * n), up[x])
+        np.add.at(K[x], np.clip(n - m, 0, 2 * n), down[x])
+    flow = P[:, :, :-1] * electron_hole_at(G, -m, step) - P[:, :, 1:] * electron_hole_at(G, m, step)  # (nx, nk, nJ - 1)
+    dP = np.zeros_like(P)
+    dP[:, :, :-1] -= gamma * a_up[j] * flow
+    dP[:, :, 1:] += gamma * a_down[j] * flow
+    return K, dP
 
 
 @jit(parallel=True)
@@ -160,7 +202,7 @@ class PairScattering(PopulationMechanism):
         weights = 4.0 / 3.0 * self.rate * self.couplings.weights
         with_rates = dP is not None
         G_arg = G if G is not None else np.zeros((P.shape[0], 2 * grid.n - 1))
-        _kernel_and_rates(np.ascontiguousarray(P), G_arg, self.couplings.k, weights, c_up, c_down, a_up, a_down,
+        _kernel_and_rates(self.n_levels)(np.ascontiguousarray(P), G_arg, self.couplings.k, weights, c_up, c_down, a_up, a_down,
                           float(self.relaxation), float(grid.step), K, dP if with_rates else np.empty((1, 1, 1)),
                           with_rates)
 
