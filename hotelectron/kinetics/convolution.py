@@ -82,8 +82,8 @@ def irfft_rows(spectrum, L, out):
 class Scratch:
     """Work arrays of the FFT path for one shape (n_x, n), reused from call to call by one thread.
 
-    ``array(role, shape, dtype)`` returns the array of that role, made on first use; a function uses a
-    role only while it runs (results handed to a caller are never scratch unless it asked for them).
+    ``array(role, shape, dtype)`` returns the array of that role, shape and type, made on first use; a
+    function uses a role only while it runs (results handed to a caller are never scratch unless it asked for them).
     ``padded`` holds rows of length L whose tail beyond n stays zero: only ``[:, :n]`` is ever written.
     """
 
@@ -93,15 +93,18 @@ class Scratch:
         self._arrays = {}
 
     def array(self, role, shape, dtype=float):
-        a = self._arrays.get(role)
-        if a is None or a.shape != shape or a.dtype != dtype:
-            a = self._arrays[role] = np.empty(shape, dtype)
+        key = (role, shape, np.dtype(dtype))
+        a = self._arrays.get(key)
+        if a is None:
+            a = self._arrays[key] = np.empty(shape, dtype)
         return a
 
     def spectrum(self, role):
+        """A complex (n_x, L // 2 + 1) array: the spectrum of rows of length L."""
         return self.array(role, (self.n_x, self.L // 2 + 1), complex)
 
     def real(self, role):
+        """A real (n_x, L) array: rows of the transform length."""
         return self.array(role, (self.n_x, self.L))
 
 
@@ -231,8 +234,8 @@ def _sums_from_spectra(out_spectrum, in_spectrum, n):
     (``sum_m K[-m] g_{i-m}``) with the kernel laid out as in ``_kernel_spectrum``: views into this
     thread's scratch, valid until its next FFT-path call."""
     work = scratch(out_spectrum.shape[0], n)
-    out_full = irfft_rows(out_spectrum, work.L, work.real("out-sums"))
-    in_full = irfft_rows(in_spectrum, work.L, work.real("in-sums"))
+    out_full = irfft_rows(out_spectrum, work.L, work.real("first sums"))
+    in_full = irfft_rows(in_spectrum, work.L, work.real("second sums"))
     return out_full[:, n : 2 * n], in_full[:, n:0:-1]
 
 
@@ -244,8 +247,8 @@ def _convolve_fft(f, K, FF=None, FK=None, in_place=False):
     work = scratch(n_x, n)
     FF = _spectrum(f) if FF is None else FF
     FK = _kernel_spectrum(K, n, FK)
-    out_spectrum = work.spectrum("out-sums")
-    in_spectrum = FK if in_place else work.spectrum("in-sums")
+    out_spectrum = work.spectrum("first product")
+    in_spectrum = FK if in_place else work.spectrum("second product")
     _integral_spectra(FF, FK, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     return out_sum, in_sum, (None if in_place else FK)
@@ -372,8 +375,8 @@ def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
     dK = np.ascontiguousarray(dK, dtype=float)
     FV = _spectrum(v) if FV is None else FV
     FdK = _kernel_spectrum(dK, n, work.spectrum("kernel change"))
-    out_spectrum = work.spectrum("out-sums")
-    in_spectrum = work.spectrum("in-sums")
+    out_spectrum = work.spectrum("first product")
+    in_spectrum = work.spectrum("second product")
     _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     dI = np.empty_like(f)
@@ -463,9 +466,9 @@ def _electron_hole(f, step, path, FF=None, out=None):
         return step * G
     work = scratch(nx, n)
     FF = _spectrum(f) if FF is None else FF
-    FH = work.spectrum("correlation")
+    FH = work.spectrum("first product")
     _correlation_spectrum(FF, _ones_spectrum(n, work.L), FH)
-    corr = irfft_rows(FH, work.L, work.real("correlation"))
+    corr = irfft_rows(FH, work.L, work.real("first sums"))
     G = np.empty((nx, 2 * n - 1)) if out is None else out
     _electron_hole_from_correlation(f, corr, float(step), G)
     return G
@@ -495,9 +498,9 @@ def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
     width G does not depend on f and its change vanishes."""
     nx, n = f.shape
     work = scratch(nx, n)
-    spectrum = work.spectrum("correlation")
+    spectrum = work.spectrum("first product")
     _hole_change_spectrum(FF, FV, _ones_spectrum(n, work.L), spectrum)
-    corr = irfft_rows(spectrum, work.L, work.real("correlation"))
+    corr = irfft_rows(spectrum, work.L, work.real("first sums"))
     dG = np.empty((nx, 2 * n - 1))
     _electron_hole_change_from_correlation(np.ascontiguousarray(v, dtype=float), corr, float(step), dG)
     return dG

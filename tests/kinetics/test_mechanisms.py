@@ -134,7 +134,8 @@ def test_pair_pass_equals_its_numpy_twin(rng, S):
     levels = int(2 * S) + 1
     P = rng.uniform(size=(nx, k.size, levels))
     G = rng.uniform(size=(nx, 2 * n - 1))
-    weights = rng.uniform(size=k.size)
+    half = rng.uniform(size=k.size // 2)
+    weights = np.concatenate([half[::-1], half])  # mirror-symmetric, as on a CouplingGrid
     c_up, c_down = pairs._electron_weights(S)
     a_up, a_down = pair_dynamics.chain_coefficients(S)
     K_ref, dP_ref = pairs.kernel_and_rates_reference(P, G, k, weights, c_up, c_down, a_up, a_down, 0.7, 0.3, n)
@@ -149,6 +150,17 @@ def test_pair_pass_equals_its_numpy_twin(rng, S):
             np.testing.assert_allclose(dP, dP_ref, rtol=1e-13, atol=1e-14 * np.abs(dP_ref).max())
         else:
             assert np.all(np.isnan(dP))  # nothing written
+
+
+def test_pair_pass_refuses_couplings_that_are_not_mirror_pairs():
+    from hotelectron.kinetics.mechanisms import pairs
+
+    k = np.array([-2, -1, 1, 2])
+    pairs._check_mirrored(k, np.array([0.1, 0.5, 0.5, 0.1]))
+    with pytest.raises(ValueError, match="mirror pairs"):
+        pairs._check_mirrored(np.array([-2, -1, 1, 3]), np.array([0.1, 0.5, 0.5, 0.1]))
+    with pytest.raises(ValueError, match="mirror pairs"):
+        pairs._check_mirrored(k, np.array([0.1, 0.5, 0.4, 0.1]))
 
 
 def test_electron_electron_kernel_add_equals_its_numpy_twin(rng):
