@@ -129,16 +129,15 @@ class Collisions:
         if self.path == "direct":
             f, G, FF = self._electron_hole_and_spectrum(f)
             K, dPdt = self.kernel_and_pair_rates(P, G)
-            dfdt = convolution._collision_integral(f, K, self.path, FF)
-        else:  # f's spectrum, G, the kernel and its spectrum live only during the call: scratch holds them
-            f = np.ascontiguousarray(f, dtype=float)
-            n_x, n = f.shape
-            work = convolution.scratch(n_x, n)
-            FF = convolution._spectrum(f, work.spectrum("rhs: f"))
-            G = convolution._electron_hole(f, self.grid.step, "fft", FF, work.array("rhs: G", (n_x, 2 * n - 1)))
-            K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)))
-            dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True)
-        np.negative(dfdt, out=dfdt)
+            return convolution._collision_integral(f, K, self.path, FF, sign=-1.0), dPdt
+        # f's spectrum, G, the kernel and its spectrum live only during the call: scratch holds them
+        f = np.ascontiguousarray(f, dtype=float)
+        n_x, n = f.shape
+        work = convolution.scratch(n_x, n)
+        FF = convolution._spectrum(f, work.spectrum("rhs: f"))
+        G = convolution._electron_hole(f, self.grid.step, "fft", FF, work.array("rhs: G", (n_x, 2 * n - 1)))
+        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)))
+        dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True, sign=-1.0)
         return dfdt, dPdt
 
     def linearise(self, f, P=None, stationary: bool = False):

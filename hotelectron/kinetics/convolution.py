@@ -242,12 +242,13 @@ def _sums_from_spectra(out_spectrum, in_spectrum, n):
 def _convolve_fft(f, K, FF=None, FK=None, in_place=False):
     """On-grid out- and in-sums by FFT and the kernel's spectrum ``FK``; ``FF`` is ``_spectrum(f)``
     when the caller has it already, ``FK`` an array for the kernel's spectrum (else a fresh one).
-    ``in_place``: the spectrum of the in-sums overwrites ``FK`` (a caller that does not keep it)."""
+    ``in_place``: the spectra of the out- and in-sums overwrite ``FF`` and ``FK`` (a caller that keeps
+    neither): less memory traffic."""
     n_x, n = f.shape
     work = scratch(n_x, n)
     FF = _spectrum(f) if FF is None else FF
     FK = _kernel_spectrum(K, n, FK)
-    out_spectrum = work.spectrum("first product")
+    out_spectrum = FF if in_place else work.spectrum("first product")
     in_spectrum = FK if in_place else work.spectrum("second product")
     _integral_spectra(FF, FK, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
@@ -281,14 +282,14 @@ def _ones_spectrum(n, L):
 
 
 @jit(parallel=True)
-def _assemble(f, out_sum, in_sum, K, I, D, with_derivative):
+def _assemble(f, out_sum, in_sum, K, sign, I, D, with_derivative):
     """``I = f (out_sum + tail_out) - (1 - f)(in_sum + tail_in)`` with the exact tails of ``K``, and
     ``D = out_sum + tail_out + in_sum + tail_in``, the derivative of I_i by f_i at a fixed kernel.
 
     ``tail_in[i] = sum_{m > i} K[-m]`` (filled states below the grid) is the prefix sum of the kernel
     up to ``M - i``, and ``tail_out[i] = sum_{m <= i - n} K[m]`` (empty states above) is the same
-    prefix sum at ``M - (n - 1 - i)``: one running sum per position gives both. D is written only
-    ``with_derivative``.
+    prefix sum at ``M - (n - 1 - i)``: one running sum per position gives both. I is multiplied by
+    ``sign`` (-1 gives df/dt); D is written only ``with_derivative``.
     """
     nx, n = f.shape
     M = (K.shape[1] - 1) // 2
@@ -306,7 +307,7 @@ def _assemble(f, out_sum, in_sum, K, I, D, with_derivative):
         for i in range(n):
             out_rate = out_sum[x, i] + tail[n - 1 - i]
             in_rate = in_sum[x, i] + tail[i]
-            I[x, i] = f[x, i] * out_rate - (1.0 - f[x, i]) * in_rate
+            I[x, i] = sign * (f[x, i] * out_rate - (1.0 - f[x, i]) * in_rate)
             if with_derivative:
                 D[x, i] = out_rate + in_rate
 
@@ -327,16 +328,17 @@ def collision_integral(f, K, path: str = "fft") -> np.ndarray:
     return _collision_integral(np.ascontiguousarray(f, dtype=float), K, path)
 
 
-def _collision_integral(f, K, path, FF=None, FK=None, in_place=False):
-    """``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in, and
-    an array ``FK`` for the kernel's spectrum, which ``in_place`` lets the FFT path overwrite."""
+def _collision_integral(f, K, path, FF=None, FK=None, in_place=False, sign=1.0):
+    """``sign`` times ``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be
+    passed in, and an array ``FK`` for the kernel's spectrum; ``in_place`` lets the FFT path overwrite
+    both (``_convolve_fft``)."""
     K = np.ascontiguousarray(K, dtype=float)
     if path == "direct":
         out_sum, in_sum = _direct_sums(f, K)
     else:
         out_sum, in_sum, _ = _convolve_fft(f, K, FF, FK, in_place)
     I = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, K, I, I, False)
+    _assemble(f, out_sum, in_sum, K, float(sign), I, I, False)
     return I
 
 
@@ -358,7 +360,7 @@ def _collision_parts(f, K, path, FF=None):
         out_sum, in_sum, FK = _convolve_fft(f, K, FF)
     I = np.empty_like(f)
     D = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, K, I, D, True)
+    _assemble(f, out_sum, in_sum, K, 1.0, I, D, True)
     return I, D, FK
 
 
@@ -380,7 +382,7 @@ def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
     _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     dI = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, dK, dI, dI, False)
+    _assemble(f, out_sum, in_sum, dK, 1.0, dI, dI, False)
     dI += v * D
     return dI
 
