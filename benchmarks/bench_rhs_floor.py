@@ -12,7 +12,7 @@ medians reported:
   kernel, the back-transforms of the correlation in G and of the out- and in-sums; L the
   transform length of the engine), pocketfft with the engine's thread count, written into given
   arrays from inputs already zero-padded: the transforms and nothing else;
-- ``floor, fresh outputs``: the floor as first defined, ``scipy.fft.rfft`` of f, 1 - f and f padded
+- ``floor, fresh outputs``: the floor as first defined (until this script), ``scipy.fft.rfft`` of f, 1 - f and f padded
   to L and ``irfft`` of two spectra, every output a fresh array.
 
 ``--stages`` adds a breakdown of the right-hand side, each stage timed on its own in the same rounds.
@@ -56,21 +56,41 @@ def floor_fresh_outputs(f, L):
 
 
 def stage_calls(c, f, P):
-    """Each stage of the FFT right-hand side on its own (what ``Collisions.rhs`` chains)."""
+    """Each step of ``Collisions.rhs`` on the FFT path on its own, on arrays laid out as the right-hand
+    side lays them out (the package as it is now; the floors above do not depend on it)."""
     n_x, n = f.shape
+    step = c.grid.step
     pairs, ee = c.mechanisms
-    FF = convolution._spectrum(f)
-    G = convolution._electron_hole(f, c.grid.step, "fft", FF)
-    K = np.zeros((n_x, 2 * n + 1))
+    L = convolution.fft_length(n)
+    ones = convolution._ones_spectrum(n, L)
+    padded = np.zeros((n_x, L))
+    FF, product, FK = (np.empty((n_x, L // 2 + 1), complex) for _ in range(3))
+    first, second = np.empty((n_x, L)), np.empty((n_x, L))
+    G = np.empty((n_x, 2 * n - 1))
+    K = np.empty((n_x, 2 * n + 1))
     dP = np.empty_like(P)
-    pairs.add_kernel_and_rates(c.grid, P, G, K, dP)
-    ee.add_kernel(c.grid, None, G, K)
+    I = np.empty_like(f)
+
+    def zero_kernel():
+        K[...] = 0.0
+
+    def pad():
+        padded[:, :n] = f
+
     return {
-        "spectrum of f": lambda: convolution._spectrum(f),
-        "G (1 transform)": lambda: convolution._electron_hole(f, c.grid.step, "fft", FF),
+        "copy f into the padded rows": pad,
+        "FFT: spectrum of f": lambda: convolution.rfft_rows(padded, FF),
+        "spectrum of G's correlation": lambda: convolution._correlation_spectrum(FF, ones, product),
+        "FFT: G's correlation": lambda: convolution.irfft_rows(product, L, first),
+        "G from the correlation": lambda: convolution._electron_hole_from_correlation(f, first, step, G),
+        "zero the kernel": zero_kernel,
         "pair pass (kernel + dP/dt)": lambda: pairs.add_kernel_and_rates(c.grid, P, G, K, dP),
         "e-e kernel": lambda: ee.add_kernel(c.grid, None, G, K),
-        "integral (3 transforms)": lambda: convolution._collision_integral(f, K, "fft", FF),
+        "FFT: spectrum of K": lambda: convolution.rfft_rows(K[:, :L], FK),
+        "spectra of the two sums": lambda: convolution._integral_spectra(FF, FK, ones, product, FK),
+        "FFT: out-sums": lambda: convolution.irfft_rows(product, L, first),
+        "FFT: in-sums": lambda: convolution.irfft_rows(FK, L, second),
+        "assemble df/dt": lambda: convolution._assemble(f, first[:, n : 2 * n], second[:, n:0:-1], K, -1.0, I, I, False),
     }
 
 
@@ -79,7 +99,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--n-x", type=int, default=128)
     parser.add_argument("--n-energy", type=int, default=2048)
-    parser.add_argument("--stages", action="store_true")
+    parser.add_argument("--stages", action="store_true", help="time each step of the right-hand side too")
     args = parser.parse_args()
 
     grid = make_grid(args.n_energy, 4.0)
@@ -126,6 +146,12 @@ def main() -> int:
     for name, t in times.items():
         print(f"  {name:30s} median {median[name] * 1e3:8.2f} ms   min {min(t) * 1e3:8.2f} ms   "
               f"cpu time median {statistics.median(cpu[name]) * 1e3:8.2f} ms")
+    if args.stages:
+        stages = [name for name in calls if name not in ("rhs", "floor", "floor, fresh outputs")]
+        total = sum(median[name] for name in stages)
+        transforms = sum(median[name] for name in stages if name.startswith("FFT"))
+        print(f"stages: sum of medians {total * 1e3:.2f} ms, of which the five transforms {transforms * 1e3:.2f} ms "
+              f"and the rest {(total - transforms) * 1e3:.2f} ms")
     print(f"rhs / floor = {median['rhs'] / median['floor']:.2f}; "
           f"rhs / floor with fresh outputs = {median['rhs'] / median['floor, fresh outputs']:.2f}")
     return 0
