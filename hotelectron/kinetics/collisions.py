@@ -125,7 +125,12 @@ class Collisions:
         return self.pairs.rates(P, G, self.grid)
 
     def rhs(self, f, P=None):
-        """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs."""
+        """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs.
+
+        Both are fresh arrays. On the FFT path everything else (f's spectrum, G, the kernel and the
+        products of spectra) lives in this thread's scratch (``convolution.scratch``), reused from call
+        to call: five transforms and one pass over the pair populations, no other large allocation.
+        """
         if self.path == "direct":
             f, G, FF = self._electron_hole_and_spectrum(f)
             K, dPdt = self.kernel_and_pair_rates(P, G)

@@ -21,7 +21,10 @@ Two paths give the same numbers: ``direct`` (numba, O(N^2) per position, the ref
 and reads the compact kernel as it stands: its row ``K[x, q]``, ``q = n + m``, is the transform's
 input for ``q < L`` (zeros beyond). A cyclic convolution of that length wraps nothing into the on-grid
 sums, and the end cells (``q = 0`` and, if ``L > 2n``, ``q = 2n``) meet only the zero padding of f, so
-the kernel is transformed without a copy whenever ``L <= 2n + 1`` (every power-of-two n). The electron-hole function
+the kernel is transformed without a copy whenever ``L <= 2n + 1`` (every power-of-two n).
+The transforms are pocketfft's (what ``scipy.fft`` runs) writing into given arrays, and the arrays
+that live only during one evaluation come from a per-thread ``Scratch``: fresh 4 MB arrays per call
+cost page faults and memory traffic comparable to the transforms themselves. The electron-hole function
 
     G[x, n - 1 + m] = d sum_e f(e) (1 - f(e + m d)),     |m| <= n - 1,
 

@@ -144,7 +144,7 @@ def test_pair_pass_equals_its_numpy_twin(rng, S):
     for with_rates in (True, False):
         K = start.copy()
         dP = np.full_like(P, np.nan)
-        pairs._kernel_and_rates(levels)(P, G, k, weights, c_up, c_down, a_up, a_down, 0.7, 0.3, K, dP, with_rates)
+        pairs._kernel_and_rates(S)(P, G, k, weights, 0.7, 0.3, K, dP, with_rates)
         np.testing.assert_allclose(K - start, K_ref, rtol=1e-13, atol=1e-13 * np.abs(K_ref).max())
         if with_rates:
             np.testing.assert_allclose(dP, dP_ref, rtol=1e-13, atol=1e-14 * np.abs(dP_ref).max())
