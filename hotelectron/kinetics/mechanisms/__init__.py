@@ -25,15 +25,13 @@ from .electron_electron import ElectronElectron
 from .field_pairs import FieldPairScattering
 from .pairs import PairScattering
 from .phonons import ElectronPhonon
-from .spin_mediated import SpinMediatedScattering
 
 MECHANISMS = {
     PairScattering.name: PairScattering,
     FieldPairScattering.name: FieldPairScattering,
     ElectronElectron.name: ElectronElectron,
     ElectronPhonon.name: ElectronPhonon,
-    SpinMediatedScattering.name: SpinMediatedScattering,
 }
 
 __all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "FieldPairScattering", "PairScattering",
-           "PopulationMechanism", "SpinMediatedScattering"]
+           "PopulationMechanism"]
