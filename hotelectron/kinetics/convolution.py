@@ -55,11 +55,25 @@ __all__ = [
 PATHS = ("direct", "fft")
 FFT_WORKERS = os.cpu_count() or 1
 
-try:  # pocketfft itself, which scipy.fft calls: its entry points write into a given array
-    from scipy.fft._pocketfft.pypocketfft import c2r as _pocketfft_c2r
-    from scipy.fft._pocketfft.pypocketfft import r2c as _pocketfft_r2c
-except ImportError:  # pragma: no cover - a scipy without them: the public functions, fresh outputs
-    _pocketfft_c2r = _pocketfft_r2c = None
+def _pocketfft_entry_points():
+    """pocketfft's ``(r2c, c2r)``, which scipy.fft calls and which write into a given array, or
+    ``(None, None)``: they are scipy's private module, so they are used only when they import and give
+    scipy.fft's transforms on a small case (a scipy that moved or changed them falls back to the
+    public functions, with fresh outputs)."""
+    try:
+        from scipy.fft._pocketfft.pypocketfft import c2r, r2c
+
+        a = np.arange(12.0).reshape(2, 6) ** 2
+        spectrum = r2c(a, (1,), True, 0, np.empty((2, 4), complex), 1)
+        back = c2r(spectrum, (1,), 6, False, 2, np.empty((2, 6)), 1)
+        if np.allclose(spectrum, scipy.fft.rfft(a, axis=1)) and np.allclose(back, a):
+            return r2c, c2r
+    except Exception:  # noqa: BLE001 - any failure of a private interface means: do not use it
+        pass
+    return None, None  # pragma: no cover - scipy without them
+
+
+_pocketfft_r2c, _pocketfft_c2r = _pocketfft_entry_points()
 
 
 def rfft_rows(a, out):
