@@ -57,6 +57,14 @@ def jit(*args, parallel: bool = False, **kwargs):
     return lambda func: ParallelKernel(func, options)
 
 
+def cfunc(signature):
+    """``numba.cfunc`` with the project's flags (cache on, safe fastmath): a compiled function that
+    compiled kernels take as an argument and call through its address, so that one compilation of
+    the kernel serves every such function (the link pass of :mod:`.link_pass` calls the block
+    function written for each impurity species this way)."""
+    return numba.cfunc(signature, cache=True, fastmath=FASTMATH, nopython=True)
+
+
 def threading_info() -> dict:
     """Numba's threading layer (after a parallel kernel has run) and the number of threads."""
     try:

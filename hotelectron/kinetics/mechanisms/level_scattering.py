@@ -30,7 +30,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .. import level_dynamics
+from .. import level_dynamics, link_pass
 from ..grids import EnergyGrid
 from ..levels import LevelSpecies
 from .base import PopulationMechanism
@@ -98,10 +98,10 @@ class LevelScattering(PopulationMechanism):
         return level_dynamics.Transitions.of(eps, M, w, self.coupling_indices, self.zeeman_steps)
 
     @cached_property
-    def links(self) -> level_dynamics.Links:
+    def links(self) -> link_pass.Links:
         """Every pair of linked states once, by transfer class, for the kernel and rates."""
         _, eps, M, w = self.template
-        return level_dynamics.Links.of(eps, M, w)
+        return link_pass.Links.of(eps, M, w)
 
     def _by_coupling(self, P) -> np.ndarray:
         """``P`` as ``[x, k, s]`` (a view)."""
@@ -118,7 +118,7 @@ class LevelScattering(PopulationMechanism):
     def add_kernel_and_rates(self, grid: EnergyGrid, P, G, K, dP=None) -> None:
         """Add the out-kernel into ``K`` and, if ``dP`` is given, write ``dP/dt`` there (one pass)."""
         rates = None if dP is None else self._by_coupling(dP)
-        level_dynamics.kernel_and_rates(self._by_coupling(P), G, self.coupling_indices, self.zeeman_steps, grid.step,
+        link_pass.kernel_and_rates(self._by_coupling(P), G, self.coupling_indices, self.zeeman_steps, grid.step,
                                         self.gamma, self._electron_strengths(), self.links, K, rates)
         if rates is not None and not np.may_share_memory(rates, dP):  # dP's layout made reshape copy
             dP[...] = rates.reshape(dP.shape)
@@ -127,7 +127,7 @@ class LevelScattering(PopulationMechanism):
         """Add the change of the kernel for a change ``dP`` of the populations into ``dK`` and return
         the change of ``dP/dt`` for ``dP`` and a change ``dG`` of the electron-hole function."""
         d_rates = np.empty(np.shape(P))
-        level_dynamics.kernel_and_rates_change(self._by_coupling(P), G, self._by_coupling(dP), dG,
+        link_pass.kernel_and_rates_change(self._by_coupling(P), G, self._by_coupling(dP), dG,
                                                self.coupling_indices, self.zeeman_steps, grid.step, self.gamma,
                                                self._electron_strengths(), self.links, dK, self._by_coupling(d_rates))
         return d_rates
@@ -135,7 +135,7 @@ class LevelScattering(PopulationMechanism):
     def rates(self, P, G, grid: EnergyGrid) -> np.ndarray:
         """``dP/dt`` (VGL 63 per state) for the electrons of ``G``."""
         dP = np.empty(np.shape(P))
-        level_dynamics.kernel_and_rates(self._by_coupling(P), G, self.coupling_indices, self.zeeman_steps, grid.step,
+        link_pass.kernel_and_rates(self._by_coupling(P), G, self.coupling_indices, self.zeeman_steps, grid.step,
                                         self.gamma, self._electron_strengths(), self.links, None,
                                         self._by_coupling(dP))
         return dP

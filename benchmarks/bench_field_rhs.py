@@ -1,0 +1,106 @@
+"""The full collision right-hand side in a Zeeman field against the zero-field one, in one run.
+
+    python benchmarks/bench_field_rhs.py [--rounds N] [--n-x 128] [--n-energy 2048] [--stages]
+
+The systems are those of ``hotelectron bench`` (``hotelectron/bench/collisions.py``): S = 5/2 with
+couplings from v_min = step/2 to half the grid width, e-e a = 3/2, a double-step distribution at
+T = 0.05 eU, populations in stationary balance with it. Timed in interleaved rounds (one call of
+each per round), medians of wall time and of CPU time (all threads) reported, with the load average:
+
+- ``zero field``: ``Collisions(grid, (pairs, ee), "fft").rhs(f, P)``, the chain of 2S + 1
+  multiplets per coupling (the denominator of the target);
+- ``field``: ``Collisions(grid, (field_pairs, free_spins, ee), "fft").rhs(f, P)``, the pairs resolved
+  into their (2S + 1)^2 states (J, M) at Delta_Z = 4 steps, free spins of the same S and field, e-e.
+
+``--stages`` adds the population passes on their own (the kernel and dP/dt of each species into
+given arrays, as the right-hand side calls them) and the cost of a fresh output array of the size of
+the field populations (allocated and written once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import time
+
+import numpy as np
+
+from hotelectron.bench.collisions import make_field_impurities, make_field_pairs, make_grid, make_mechanisms, make_state
+from hotelectron.kinetics.collisions import Collisions
+
+
+def stage_calls(grid, chain, impurities, f, P_chain, P_field):
+    """The population passes of both right-hand sides on their own, into arrays made once."""
+    G = Collisions(grid, (), "fft").electron_hole(f)
+    K = np.zeros((f.shape[0], 2 * grid.n + 1))
+    dP_chain, dP_field = np.empty_like(P_chain), np.empty_like(P_field)
+    pairs, spins = impurities.species
+    P_pairs, P_spins = impurities.split(P_field)
+    dP_pairs, dP_spins = impurities.split(dP_field)
+    return {
+        "zero-field pair pass": lambda: chain.add_kernel_and_rates(grid, P_chain, G, K, dP_chain),
+        "field pair pass": lambda: pairs.add_kernel_and_rates(grid, P_pairs, G, K, dP_pairs),
+        "field pair pass, kernel only": lambda: pairs.add_kernel(grid, P_pairs, G, K),
+        "free-spin pass": lambda: spins.add_kernel_and_rates(grid, P_spins, G, K, dP_spins),
+        "fresh array of P's size, written": lambda: np.empty_like(P_field).fill(0.0),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--n-x", type=int, default=128)
+    parser.add_argument("--n-energy", type=int, default=2048)
+    parser.add_argument("--zeeman-steps", type=int, default=4)
+    parser.add_argument("--stages", action="store_true", help="time the population passes on their own too")
+    args = parser.parse_args()
+
+    grid = make_grid(args.n_energy, 4.0)
+    mech = make_mechanisms(grid, 2.5, 1.5)
+    impurities = make_field_impurities(make_field_pairs(mech["pairs"], args.zeeman_steps))
+    f, P_chain = make_state(grid, args.n_x, 0.05, mech["pairs"])
+    f_field, P_field = make_state(grid, args.n_x, 0.05, impurities)
+    zero_field = Collisions(grid, (mech["pairs"], mech["ee"]), "fft")
+    field = Collisions(grid, (*impurities.species, mech["ee"]), "fft")
+
+    calls = {
+        "zero field": lambda: zero_field.rhs(f, P_chain),
+        "field": lambda: field.rhs(f_field, P_field),
+    }
+    if args.stages:
+        calls.update(stage_calls(grid, mech["pairs"], impurities, f, P_chain, P_field))
+    for call in calls.values():  # compile, first touch
+        call()
+        call()
+    load_before = os.getloadavg()
+    times = {name: [] for name in calls}
+    cpu = {name: [] for name in calls}  # user + system time of all threads: the work, whatever the load
+    for _ in range(args.rounds):
+        for name, call in calls.items():
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu[name].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    load_after = os.getloadavg()
+
+    wall = {name: statistics.median(t) for name, t in times.items()}
+    work = {name: statistics.median(t) for name, t in cpu.items()}
+    n_x, n = f.shape
+    print(f"n_x = {n_x}, n_energy = {n}, {mech['pairs'].couplings.size} couplings, S = 5/2, Delta_Z = "
+          f"{args.zeeman_steps} steps, {P_field.shape[1]} field populations per position; {args.rounds} interleaved "
+          f"rounds; load average (1, 5, 15 min) before {', '.join(f'{v:.2f}' for v in load_before)}, after "
+          f"{', '.join(f'{v:.2f}' for v in load_after)}")
+    for name, t in times.items():
+        print(f"  {name:34s} median {wall[name] * 1e3:8.2f} ms   min {min(t) * 1e3:8.2f} ms   "
+              f"cpu time median {work[name] * 1e3:8.2f} ms")
+    print(f"field / zero field: wall {wall['field'] / wall['zero field']:.2f}, "
+          f"cpu time {work['field'] / work['zero field']:.2f} (target <= 3)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
