@@ -73,12 +73,14 @@ __all__ = ["BLOCK", "SECTION", "Links", "kernel_and_rates", "kernel_and_rates_ch
 
 # couplings per block: the columns of one call of a block function
 BLOCK = 32
-# couplings +k per section: the columns of the G values and class kernels laid out at once
-SECTION = 16 * BLOCK
-# row strides of the two scratches: a whole multiple of 4 KB between rows would make the processor
-# see false dependences between the loads and stores of one column
-_BLOCK_ROW = BLOCK + 8
-_SECTION_ROW = SECTION + 8
+# couplings +k per section: the columns of the scratch, laid out (and their rates written back) in
+# one go. Reads of P that alternate with the work on blocks are slower than one stream, the more
+# the shorter each run (on one thread, 33 ms for the whole pass in runs of 32 couplings, 27 in runs
+# of 1024, at n_x = 128 and 2046 couplings)
+SECTION = 32 * BLOCK
+# row stride of the scratch: a whole multiple of 4 KB between rows would make the processor see
+# false dependences between the loads and stores of one column
+_ROW = SECTION + 8
 
 _KINDS = ("kernel", "rates", "change")
 
@@ -165,16 +167,11 @@ class Links:
 # -- the block functions, written out per species ---------------------------------------------------
 
 class _Rows:
-    """The two scratches of a pass, in rows (for ``ns`` states and ``nc`` classes): first the block
-    scratch, rows of ``_BLOCK_ROW`` values whose column j is the coupling ``k0 + j`` of the block
-    (or its mirror ``-(k0 + j)``),
+    """The scratch of a pass in rows of ``_ROW`` values, whose column i is the coupling ``+k`` of index
+    i in the section (or, in the populations, its mirror ``-k``), for ``ns`` states, ``nc`` classes:
 
     - ``p``: the populations (``ns`` rows), overwritten by ``dP/dt`` in ``"rates"``;
     - ``q``: their changes (``"change"``), overwritten by the change of ``dP/dt``;
-
-    then the section scratch, rows of ``_SECTION_ROW`` values whose column i is the coupling ``+k``
-    of index ``i`` in the section,
-
     - ``strength``: the electrons' scattering strength of each coupling (the same at ``-k``);
     - ``up``, ``down``: ``gamma G`` of ``a -> b`` and of ``b -> a`` at ``+k`` for each class;
       ``d_up``, ``d_down`` their changes (``"change"``);
@@ -182,12 +179,11 @@ class _Rows:
       strength times ``sum w P_a`` (cell ``n - m``) and ``sum w P_b`` (cell ``n + m``) over its links,
       with the terms of ``-k`` that fall into the same cells (of ``dP`` in ``"change"``).
 
-    ``as_array`` gives the drivers the first row of each part (``-1`` for the parts a kind has not),
-    the number of block rows and the number of section rows.
+    ``as_array`` gives the drivers the first row of each part (``-1`` for the parts a kind has not)
+    and the number of rows.
     """
 
-    BLOCK_NAMES = ("p", "q")
-    SECTION_NAMES = ("strength", "up", "down", "d_up", "d_down", "sum_up", "sum_down")
+    NAMES = ("p", "q", "strength", "up", "down", "d_up", "d_down", "sum_up", "sum_down")
 
     def __init__(self, kind: str, ns: int, nc: int):
         sizes = {"p": ns, "strength": 1, "sum_up": nc, "sum_down": nc}
@@ -195,67 +191,36 @@ class _Rows:
             sizes.update(up=nc, down=nc)
         if kind == "change":
             sizes.update(q=ns, d_up=nc, d_down=nc)
-        self.block_rows = self._place(self.BLOCK_NAMES, sizes)
-        self.section_rows = self._place(self.SECTION_NAMES, sizes)
-
-    def _place(self, names, sizes) -> int:
         row = 0
-        for name in names:
+        for name in self.NAMES:
             setattr(self, name, row if name in sizes else -1)
             row += sizes.get(name, 0)
-        return row
-
-    @property
-    def section_start(self) -> int:
-        """Where the section scratch starts (in values)."""
-        return self.block_rows * _BLOCK_ROW
+        self.size = row
 
     def as_array(self) -> np.ndarray:
-        starts = [getattr(self, name) for name in self.BLOCK_NAMES + self.SECTION_NAMES]
-        return np.array(starts + [self.block_rows, self.section_rows], dtype=np.int64)
+        return np.array([getattr(self, name) for name in self.NAMES] + [self.size], dtype=np.int64)
 
 
 class _Column:
     """Writes the work on one column as LLVM instructions: loads and stores of the scratch (double
-    pointer ``w``; block column ``j``, section column ``first + j``) and arithmetic with the
-    project's floating-point flags. Each value is an SSA value, so the populations, rates and class
-    sums of the column stay in registers."""
+    pointer ``w``, column ``first + j``) and arithmetic with the project's floating-point flags.
+    Each value is an SSA value, so the populations, rates and class sums of the column stay in
+    registers. Every address is the column plus a constant, so the compiler sees that the rows
+    never overlap and vectorises the loop over the columns."""
 
-    def __init__(self, builder, w, first, j, section_start):
-        self.builder, self.j = builder, j
-        self.block_scratch = w
-        self.section_scratch = builder.gep(w, [builder.add(ir.Constant(ir.IntType(64), section_start), first)])
+    def __init__(self, builder, w, first, j):
+        self.builder = builder
+        self.column = builder.gep(w, [builder.add(first, j)])
         self.flags = tuple(sorted(FASTMATH))
-        # The block and section scratches never overlap, but the section column moves with the
-        # block (``first``): without telling the compiler so, it cannot vectorise the loop over the
-        # columns. Scoped no-alias metadata (one domain, a scope for each scratch) tells it.
-        module = builder.module
-        domain = module.add_metadata([ir.MetaDataString(module, "hotelectron link pass scratches")])
-        block, section = (module.add_metadata([ir.MetaDataString(module, f"{name} scratch"), domain])
-                          for name in ("block", "section"))
-        self.scopes = {"block": (module.add_metadata([block]), module.add_metadata([section])),
-                       "section": (module.add_metadata([section]), module.add_metadata([block]))}
 
-    def _address(self, base, offset, scope):
-        return self.builder.gep(base, [self.builder.add(ir.Constant(ir.IntType(64), offset), self.j)]), scope
+    def cell(self, row):
+        return self.builder.gep(self.column, [ir.Constant(ir.IntType(64), row * _ROW)])
 
-    def block(self, row):
-        return self._address(self.block_scratch, row * _BLOCK_ROW, "block")
+    def load(self, row):
+        return self.builder.load(self.cell(row))
 
-    def section(self, row):
-        return self._address(self.section_scratch, row * _SECTION_ROW, "section")
-
-    def _scoped(self, instruction, scope):
-        own, other = self.scopes[scope]
-        instruction.set_metadata("alias.scope", own)
-        instruction.set_metadata("noalias", other)
-        return instruction
-
-    def load(self, address):
-        return self._scoped(self.builder.load(address[0]), address[1])
-
-    def store(self, value, address):
-        self._scoped(self.builder.store(value, address[0]), address[1])
+    def store(self, value, row):
+        self.builder.store(value, self.cell(row))
 
     @staticmethod
     def constant(value):
@@ -283,9 +248,9 @@ def _emit_column(out: _Column, links: Links, kind: str, rows: _Rows, mirror: boo
     per class the kernel sums times the strength (stored at ``+k``, added at ``-k``), then the rate
     of every state (the sum of its flows in the order of the links)."""
     ns = links.n_states
-    strength = out.load(out.section(rows.strength))
-    p = [out.load(out.block(rows.p + s)) for s in range(ns)]
-    q = [out.load(out.block(rows.q + s)) for s in range(ns)] if kind == "change" else None
+    strength = out.load(rows.strength)
+    p = [out.load(rows.p + s) for s in range(ns)]
+    q = [out.load(rows.q + s) for s in range(ns)] if kind == "change" else None
     linear = q if kind == "change" else p  # what the kernel is linear in
     # The kernel's products and sums are not fused into multiply-adds: a term feeds its class sum
     # alone in "kernel" and the flow too in "rates", and fusing it in one and not the other would
@@ -300,9 +265,9 @@ def _emit_column(out: _Column, links: Links, kind: str, rows: _Rows, mirror: boo
             return (second_row + source, first_row + source) if swap else (first_row + source, second_row + source)
 
         if kind != "kernel":
-            up, down = (out.load(out.section(row)) for row in pair(rows.up, rows.down))
+            up, down = (out.load(row) for row in pair(rows.up, rows.down))
         if kind == "change":
-            d_up, d_down = (out.load(out.section(row)) for row in pair(rows.d_up, rows.d_down))
+            d_up, d_down = (out.load(row) for row in pair(rows.d_up, rows.d_down))
         sum_a = sum_b = None
         for t in range(links.start[c], links.start[c + 1]):
             a, b, weight = int(links.first[t]), int(links.second[t]), out.constant(links.weight[t])
@@ -317,24 +282,23 @@ def _emit_column(out: _Column, links: Links, kind: str, rows: _Rows, mirror: boo
             rates[a] = out.neg(flow) if rates[a] is None else out.sub(rates[a], flow)
             rates[b] = flow if rates[b] is None else out.add(rates[b], flow)
         for total, row in zip((sum_a, sum_b), pair(rows.sum_up, rows.sum_down)):
-            address = out.section(row)
             value = out.mul(strength, total, False)
-            out.store(out.add(out.load(address), value, False) if mirror else value, address)
+            out.store(out.add(out.load(row), value, False) if mirror else value, row)
     if kind != "kernel":
         first = rows.p if kind == "rates" else rows.q
         for s in range(ns):
-            out.store(rates[s] if rates[s] is not None else out.constant(0.0), out.block(first + s))
+            out.store(rates[s] if rates[s] is not None else out.constant(0.0), first + s)
 
 
 def _column_intrinsic(links: Links, kind: str, mirror: bool):
-    """``f(address, first, j)``: the work on block column j (section column ``first + j``) of the
-    scratches at ``address``, written into the compiled code that calls it."""
+    """``f(address, first, j)``: the work on column ``first + j`` of the scratch at ``address``,
+    written into the compiled code that calls it."""
     rows = _Rows(kind, links.n_states, links.n_classes)
 
     def typer(typingctx, address, first, j):
         def codegen(context, builder, signature, args):
             w = builder.bitcast(args[0], ir.DoubleType().as_pointer())
-            _emit_column(_Column(builder, w, args[1], args[2], rows.section_start), links, kind, rows, mirror)
+            _emit_column(_Column(builder, w, args[1], args[2]), links, kind, rows, mirror)
             return context.get_dummy_value()
 
         return types.void(types.voidptr, types.intp, types.intp), codegen
@@ -353,7 +317,7 @@ def _block_template(address, first, mirror):
 
 def _digest(links: Links, kind: str) -> str:
     """A digest of everything a block function is written from (its name carries it: numba's cache key)."""
-    parts = [kind.encode(), np.array([BLOCK, SECTION, _BLOCK_ROW, _SECTION_ROW, links.n_states], dtype=np.int64).tobytes()]
+    parts = [kind.encode(), np.array([BLOCK, SECTION, _ROW, links.n_states], dtype=np.int64).tobytes()]
     parts += [np.ascontiguousarray(a).tobytes() for a in (links.first, links.second, links.weight, links.start,
                                                             links.dJ, links.dM, links.mirror_class)]
     return hashlib.sha256(b"|".join(parts)).hexdigest()[:16]
@@ -361,8 +325,8 @@ def _digest(links: Links, kind: str) -> str:
 
 def _compiled_block(links: Links, kind: str):
     """The block function of ``kind`` for ``links``: a C callback ``f(address, first, mirror)`` that
-    does the work on the ``BLOCK`` columns of the block scratch at ``address``, whose couplings are
-    the section columns ``first..first + BLOCK - 1`` (``mirror``: their mirrors ``-k``)."""
+    does the work on the columns ``first..first + BLOCK - 1`` of the scratch at ``address`` (laid
+    out as :class:`_Rows` says), couplings ``+k``, or with ``mirror`` their mirrors ``-k``."""
     name = f"_{kind}_block_{_digest(links, kind)}"
     scope = dict(globals(), _plus=_column_intrinsic(links, kind, False), _minus=_column_intrinsic(links, kind, True))
     function = pytypes.FunctionType(_block_template.__code__, scope, name)
@@ -373,14 +337,14 @@ def _compiled_block(links: Links, kind: str):
 # -- the drivers: populations in and rates out, G laid out, class sums into the kernel ---------------
 
 # rows as the drivers get them (the order of _Rows.as_array)
-_P, _Q, _STRENGTH, _UP, _DOWN, _D_UP, _D_DOWN, _SUM_UP, _SUM_DOWN, _BLOCK_ROWS, _SECTION_ROWS = range(11)
+_P, _Q, _STRENGTH, _UP, _DOWN, _D_UP, _D_DOWN, _SUM_UP, _SUM_DOWN, _SIZE = range(10)
 
 
 @jit
 def _scratch(rows):
-    """The block scratch followed by the section scratch (zeros: the columns of a last, short block
-    hold finite values whose results are not used)."""
-    return np.zeros(rows[_BLOCK_ROWS] * _BLOCK_ROW + rows[_SECTION_ROWS] * _SECTION_ROW)
+    """The scratch of a pass (zeros: the columns of a last, short block hold finite values whose
+    results are not used)."""
+    return np.zeros(rows[_SIZE] * _ROW)
 
 
 @jit
@@ -405,55 +369,46 @@ def _chunk(chunk, chunks, n):
 
 @jit
 def _load_rows(P, x, i0, nb, mirrored, w, row):
-    """Block rows from ``P[x, i0 + j, s]``, ``j < nb``; ``mirrored``: from the mirror couplings
+    """Scratch rows from ``P[x, i0 + j, s]``, ``j < nb``; ``mirrored``: from the mirror couplings
     ``P[x, nk - 1 - i0 - j, s]`` (read in the order they lie in memory)."""
     last = P.shape[1] - 1 - i0
     for i in range(nb):
         j = nb - 1 - i if mirrored else i
         index = last - j if mirrored else i0 + i
         for s in range(P.shape[2]):
-            w[(row + s) * _BLOCK_ROW + j] = P[x, index, s]
+            w[(row + s) * _ROW + j] = P[x, index, s]
 
 
 @jit
 def _store_rows(w, row, x, i0, nb, mirrored, out):
-    """The inverse of ``_load_rows``: block rows back in the layout of P."""
+    """The inverse of ``_load_rows``: scratch rows back in the layout of P."""
     last = out.shape[1] - 1 - i0
     for i in range(nb):
         j = nb - 1 - i if mirrored else i
         index = last - j if mirrored else i0 + i
         for s in range(out.shape[2]):
-            out[x, index, s] = w[(row + s) * _BLOCK_ROW + j]
+            out[x, index, s] = w[(row + s) * _ROW + j]
 
 
 @jit
-def _section(w, rows, row):
-    """Where section row ``row`` starts in the scratch."""
-    return rows[_BLOCK_ROWS] * _BLOCK_ROW + row * _SECTION_ROW
-
-
-@jit
-def _load_strengths(strengths, i0, nb, w, rows):
-    start = _section(w, rows, rows[_STRENGTH])
+def _load_strengths(strengths, i0, nb, w, row):
     for i in range(nb):
-        w[start + i] = strengths[i0 + i]
+        w[row * _ROW + i] = strengths[i0 + i]
 
 
 @jit
-def _load_g(g, kk, z, dJ, dM, reach, columns, w, rows, up, down):
+def _load_g(g, kk, z, dJ, dM, reach, columns, w, up, down):
     """The G rows of a section whose first coupling index is ``kk``: class c's ``a -> b`` hands the
     electrons ``m = (kk + i) dJ + z dM`` steps at column i, read at ``g[reach + m]``, and ``b -> a``
     at ``g[reach - m]``, for ``i < columns`` (the table reaches beyond the last coupling of a run)."""
     for c in range(dJ.size):
         step = dJ[c]
         at = reach + kk * step + z * dM[c]
-        start = _section(w, rows, up + c)
         for i in range(columns):
-            w[start + i] = g[at + step * i]
+            w[(up + c) * _ROW + i] = g[at + step * i]
         at = reach - kk * step - z * dM[c]
-        start = _section(w, rows, down + c)
         for i in range(columns):
-            w[start + i] = g[at - step * i]
+            w[(down + c) * _ROW + i] = g[at - step * i]
 
 
 @jit
@@ -465,8 +420,8 @@ def _add_class_sums(K, x, w, rows, nb, kk, z, dJ, dM, below, above):
     for c in range(dJ.size):
         step = dJ[c]
         m = kk * step + z * dM[c]
-        row_up = _section(w, rows, rows[_SUM_UP] + c)
-        row_down = _section(w, rows, rows[_SUM_DOWN] + c)
+        row_up = (rows[_SUM_UP] + c) * _ROW
+        row_down = (rows[_SUM_DOWN] + c) * _ROW
         if step == 0:  # one transfer for every column: sum first
             if m == 0:
                 continue
@@ -501,20 +456,17 @@ def _add_class_sums(K, x, w, rows, nb, kk, z, dJ, dM, below, above):
 
 @jit
 def _blocks_of_section(block, P, dP, out, x, i0, nb, mirrored, w, rows):
-    """Every block of a section: its populations (and their changes ``dP``, unless empty) into the
-    block rows, the block function, and the rates back out into ``out`` (unless empty); the blocks of
-    ``+k`` first, then (``mirrored``) those of ``-k``, each in the order they lie in memory."""
-    last = (nb - 1) // BLOCK * BLOCK
+    """The work on a section: its populations (and their changes ``dP``, unless empty) into the
+    scratch, the block function on every block, and the rates back out into ``out`` (unless empty);
+    the couplings ``+k`` first, then (``mirrored``) those of ``-k``."""
     for half in range(2 if mirrored else 1):
-        for block_index in range(0, nb, BLOCK):
-            first = last - block_index if half == 1 else block_index  # -k: upward in memory too
-            size = min(BLOCK, nb - first)
-            _load_rows(P, x, i0 + first, size, half == 1, w, rows[_P])
-            if dP.shape[0] > 0:
-                _load_rows(dP, x, i0 + first, size, half == 1, w, rows[_Q])
+        _load_rows(P, x, i0, nb, half == 1, w, rows[_P])
+        if dP.shape[0] > 0:
+            _load_rows(dP, x, i0, nb, half == 1, w, rows[_Q])
+        for first in range(0, nb, BLOCK):
             block(w.ctypes, first, half)
-            if out.shape[0] > 0:
-                _store_rows(w, rows[_Q] if dP.shape[0] > 0 else rows[_P], x, i0 + first, size, half == 1, out)
+        if out.shape[0] > 0:
+            _store_rows(w, rows[_Q] if dP.shape[0] > 0 else rows[_P], x, i0, nb, half == 1, out)
 
 
 @jit(parallel=True)
@@ -530,7 +482,7 @@ def _kernel_pass(block, P, k, starts, sizes, mirrored, z, strengths, dJ, dM, row
             below = 0.0
             above = 0.0
             for i in range(starts.size):
-                _load_strengths(strengths, starts[i], sizes[i], w, rows)
+                _load_strengths(strengths, starts[i], sizes[i], w, rows[_STRENGTH])
                 _blocks_of_section(block, P, none, none, x, starts[i], sizes[i], mirrored, w, rows)
                 below, above = _add_class_sums(K, x, w, rows, sizes[i], k[starts[i]], z, dJ, dM, below, above)
             K[x, 0] += below
@@ -554,8 +506,8 @@ def _rates_pass(block, P, G, k, starts, sizes, mirrored, z, step, gamma, strengt
             above = 0.0
             for i in range(starts.size):
                 columns = -(-sizes[i] // BLOCK) * BLOCK
-                _load_strengths(strengths, starts[i], sizes[i], w, rows)
-                _load_g(g, k[starts[i]], z, dJ, dM, reach, columns, w, rows, rows[_UP], rows[_DOWN])
+                _load_strengths(strengths, starts[i], sizes[i], w, rows[_STRENGTH])
+                _load_g(g, k[starts[i]], z, dJ, dM, reach, columns, w, rows[_UP], rows[_DOWN])
                 _blocks_of_section(block, P, none, dP, x, starts[i], sizes[i], mirrored, w, rows)
                 if with_kernel:
                     below, above = _add_class_sums(K, x, w, rows, sizes[i], k[starts[i]], z, dJ, dM, below, above)
@@ -582,9 +534,9 @@ def _change_pass(block, P, G, dP, dG, k, starts, sizes, mirrored, z, step, gamma
             above = 0.0
             for i in range(starts.size):
                 columns = -(-sizes[i] // BLOCK) * BLOCK
-                _load_strengths(strengths, starts[i], sizes[i], w, rows)
-                _load_g(g, k[starts[i]], z, dJ, dM, reach, columns, w, rows, rows[_UP], rows[_DOWN])
-                _load_g(dg, k[starts[i]], z, dJ, dM, reach, columns, w, rows, rows[_D_UP], rows[_D_DOWN])
+                _load_strengths(strengths, starts[i], sizes[i], w, rows[_STRENGTH])
+                _load_g(g, k[starts[i]], z, dJ, dM, reach, columns, w, rows[_UP], rows[_DOWN])
+                _load_g(dg, k[starts[i]], z, dJ, dM, reach, columns, w, rows[_D_UP], rows[_D_DOWN])
                 _blocks_of_section(block, P, dP, d_rates, x, starts[i], sizes[i], mirrored, w, rows)
                 below, above = _add_class_sums(dK, x, w, rows, sizes[i], k[starts[i]], z, dJ, dM, below, above)
             dK[x, 0] += below
