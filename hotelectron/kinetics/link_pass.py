@@ -53,6 +53,7 @@ are written from in their names, so numba's on-disk cache keeps one compilation 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import types as pytypes
 from dataclasses import dataclass
@@ -578,6 +579,13 @@ def _rows(links: Links, kind: str) -> np.ndarray:
     return _Rows(kind, links.n_states, links.n_classes).as_array()
 
 
+@functools.lru_cache(maxsize=64)
+def _sections(links: Links, k: bytes, z: int, strengths: bytes) -> _Sections:
+    """``_Sections.of`` for the couplings and strengths given as bytes: a mechanism calls the pass with
+    the same ones every time."""
+    return _Sections.of(links, np.frombuffer(k, dtype=np.int64), z, np.frombuffer(strengths, dtype=float))
+
+
 def kernel_and_rates(P, G, k, z, step, gamma, strengths, links: Links, K=None, dP=None) -> None:
     """Add the out-kernel of the populations ``P[x, k, s]`` into ``K`` (if given) and write their
     ``dP/dt`` into ``dP`` (if given), in one pass over the links.
@@ -588,7 +596,7 @@ def kernel_and_rates(P, G, k, z, step, gamma, strengths, links: Links, K=None, d
     with_kernel, with_rates = K is not None, dP is not None
     k = np.asarray(k, dtype=np.int64)
     strengths = np.asarray(strengths, dtype=float)
-    sections = _Sections.of(links, k, z, strengths)
+    sections = _sections(links, k.tobytes(), int(z), strengths.tobytes())
     if not with_rates:
         if with_kernel:
             _kernel_pass(links.blocks["kernel"], P, k, sections.starts, sections.sizes, sections.mirrored, int(z),
@@ -607,7 +615,7 @@ def kernel_and_rates_change(P, G, dP, dG, k, z, step, gamma, strengths, links: L
     of ``dP/dt`` for ``dP`` and a change ``dG`` of the electron-hole function into ``d_rates``."""
     k = np.asarray(k, dtype=np.int64)
     strengths = np.asarray(strengths, dtype=float)
-    sections = _Sections.of(links, k, z, strengths)
+    sections = _sections(links, k.tobytes(), int(z), strengths.tobytes())
     _change_pass(links.blocks["change"], P, G, dP, dG, k, sections.starts, sections.sizes, sections.mirrored, int(z),
                  float(step), float(gamma), strengths, links.dJ, links.dM, sections.reach, _rows(links, "change"),
                  dK, d_rates, numba.get_num_threads())

@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import pytest
 from systems import fermi, system
 
 
@@ -54,3 +55,19 @@ def test_threads_evaluating_at_once_get_their_own_results(rng):
         t.join()
     for (df, dP), (df_expected, dP_expected) in zip(results, expected):
         assert np.array_equal(df, df_expected) and np.array_equal(dP, dP_expected)
+
+
+def test_pair_rates_go_into_a_given_array(rng):
+    """``rhs(f, P, dPdt)`` writes dP/dt into the caller's array, the same numbers as a fresh one, and
+    refuses an array of another shape (the compiled passes would write beyond it)."""
+    for path in ("fft", "direct"):
+        c = system(S=2.5, n=161, path=path)
+        f, P = hot_state(c, rng)
+        df, dP = c.rhs(f, P)
+        kept = np.full_like(P, np.nan)
+        df_kept, dP_kept = c.rhs(f, P, kept)
+        assert dP_kept is kept
+        np.testing.assert_array_equal(dP_kept, dP)
+        np.testing.assert_array_equal(df_kept, df)
+        with pytest.raises(ValueError, match="dPdt must be a float array of the populations' shape"):
+            c.rhs(f, P, np.empty(P.shape[:-1] + (P.shape[-1] - 1,)))
