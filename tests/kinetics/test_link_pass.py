@@ -29,6 +29,7 @@ def species(kind, S, zeeman_steps, grid):
 def couplings_of(mechanism, rng, which):
     """``(k, strengths)``: the mechanism's own, a subset without mirrors, or its own couplings with
     strengths that are not mirror-symmetric (both taken without the mirror pairing)."""
+    assert which in ("own", "subset", "asymmetric strengths", "states reversed")
     k, strengths = mechanism.coupling_indices, mechanism._electron_strengths()
     if which == "subset":
         keep = np.r_[0 : k.size // 3, k.size // 2 + 5 : k.size]
@@ -63,14 +64,24 @@ def summation_bound(P, G, k, z, step, strengths, links, n):
 
 PAIRS = [("pairs", 0.5, 3), ("pairs", 1.5, 0), ("pairs", 2.5, 4), ("pairs", 2.5, -2)]
 CASES = ([case + (which,) for case in PAIRS for which in ("own", "subset", "asymmetric strengths")]
+         + [("pairs", 2.5, 4, "states reversed"), ("pairs", 1.5, -3, "states reversed")]
          + [("spins", 2.5, 2, "own"), ("spins", 1.0, 0, "own")])  # free spins: one coupling, k = 0
+
+
+def links_of(mechanism, which):
+    """The mechanism's links, or (``"states reversed"``) those of its states in the opposite order: the
+    higher level first, so that the transfers grow with k (dJ > 0) instead of falling."""
+    if which != "states reversed":
+        return mechanism.links
+    _, eps, M, w = mechanism.template
+    return link_pass.Links.of(eps[::-1], M[::-1], w[::-1, ::-1])
 
 
 @pytest.mark.parametrize("kind, S, zeeman_steps, which", CASES)
 def test_compiled_pass_equals_its_numpy_twin(kind, S, zeeman_steps, which, rng):
     grid = EnergyGrid(97, 8.0 / 96)
     mechanism = species(kind, S, zeeman_steps, grid)
-    links = mechanism.links
+    links = links_of(mechanism, which)
     k, strengths = couplings_of(mechanism, rng, which)
     f = two_step(grid)
     G = electron_hole(f, grid.step)
@@ -127,3 +138,19 @@ def test_states_without_mirror_classes_are_refused():
     w = np.array([[0.0, 0.5], [0.5, 0.0]])
     with pytest.raises(ValueError, match=r"no mirror class \(-1, -1\)"):
         link_pass.Links.of(eps, M, w).mirror_class
+
+
+@pytest.mark.parametrize("k_max", [1, link_pass.BLOCK + 1, link_pass.SECTION + 1])
+def test_last_blocks_padded_to_a_whole_block(k_max, rng):
+    """Runs of couplings whose last block is nearly all padding (one coupling past a whole block or
+    section): the padding reads the G table down to its first entry and its results stay unused."""
+    grid = EnergyGrid(97, 8.0 / 96)
+    mechanism = FieldPairScattering(2.5, 1.3, 2.0, CouplingGrid(grid.step, grid.step / 2, k_max), 4)
+    G = electron_hole(two_step(grid), grid.step)
+    k, strengths, links = mechanism.coupling_indices, mechanism._electron_strengths(), mechanism.links
+    P = rng.uniform(0.0, 1.0, size=(2, k.size, links.n_states))
+    K_ref, dP_ref = link_pass.kernel_and_rates_reference(P, G, k, 4, grid.step, 0.7, strengths, links, grid.n)
+    K, dP = np.zeros_like(K_ref), np.empty_like(P)
+    link_pass.kernel_and_rates(P, G, k, 4, grid.step, 0.7, strengths, links, K, dP)
+    assert np.all(np.abs(K - K_ref) <= summation_bound(P, G, k, 4, grid.step, strengths, links, grid.n))
+    assert np.all(np.abs(dP - dP_ref) <= 64 * EPS * gross_flows(P, G, k, 4, grid.step, 0.7, links))
