@@ -17,6 +17,12 @@ each per round), medians of wall time and of CPU time (all threads) reported, wi
 ``--stages`` adds the population passes on their own (the kernel and dP/dt of each species into
 given arrays, as the right-hand side calls them) and the cost of a fresh output array of the size of
 the field populations (allocated and written once).
+
+``--steady`` adds the steady state of the shipped Ag:Mn scenario (``scenarios/agmn_spin52.toml``,
+S = 5/2, 1 ppm, 50 mK, 0.2 mV) on a 17 x 805 grid in a field of 1 T (g = 2: Delta_Z = 0.58 eU, a
+whole number of energy steps) with its pairs resolved into (J, M), the free spins beside them and
+e-e, against the same wire at zero field (pairs as multiplets, free spins, e-e): median of three
+solves each, after one that compiles.
 """
 
 from __future__ import annotations
@@ -26,11 +32,49 @@ import os
 import resource
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from hotelectron.bench.collisions import make_field_impurities, make_field_pairs, make_grid, make_mechanisms, make_state
+from hotelectron.io.scenario.loader import parse_scenario
+from hotelectron.kinetics import ElectronElectron, FieldPairScattering, FreeSpinScattering, PairScattering
 from hotelectron.kinetics.collisions import Collisions
+from hotelectron.wire import WireProblem, steady_state
+
+SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "agmn_spin52.toml"
+BOHR_MAGNETON_MEV_PER_T = 5.7883818060e-2
+
+
+def steady_in_a_field(field_T: float = 1.0, g: float = 2.0) -> None:
+    """The field-resolved steady state of the shipped Ag:Mn scenario against the same wire at zero field."""
+    text = SCENARIO.read_text().replace("n_x = 33", "n_x = 17").replace("n_energy = 1201", "n_energy = 805")
+    scenario = parse_scenario(text)
+    problem = scenario.problem
+    pairs = next(m for m in problem.mechanisms if isinstance(m, PairScattering))
+    ee = next(m for m in problem.mechanisms if isinstance(m, ElectronElectron))
+    t_sg = scenario.derived["T_sg_E0"]
+    step = problem.energy.step
+    zeeman_steps = round(g * BOHR_MAGNETON_MEV_PER_T * field_T / scenario.derived["energy_unit_meV"] / step)
+    field = FieldPairScattering(pairs.S, pairs.rate, pairs.relaxation, pairs.couplings, zeeman_steps)
+    cases = {
+        "zero field: pairs (J) + free spins + e-e": (pairs, FreeSpinScattering.beside(pairs, t_sg), ee),
+        f"{field_T:g} T: pairs (J, M) + free spins + e-e": (field, FreeSpinScattering.beside(field, t_sg), ee),
+    }
+    print(f"steady state of {SCENARIO.name} at n_x = {problem.wire.n}, n_energy = {problem.energy.n}, "
+          f"Delta_Z = {zeeman_steps} steps = {zeeman_steps * step:.3f} eU; load average "
+          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    for name, mechanisms in cases.items():
+        wire = WireProblem(problem.energy, problem.wire, problem.mu_left, problem.mu_right, problem.temperature_left,
+                           problem.temperature_right, mechanisms)
+        steady_state(wire)  # compiles
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            solution = steady_state(wire)
+            times.append(time.perf_counter() - t0)
+        print(f"  {name:45s} median {statistics.median(times):6.2f} s   ({solution.iterations} Newton iterations, "
+              f"residual {solution.residual:.1e})")
 
 
 def stage_calls(grid, chain, impurities, f, P_chain, P_field):
@@ -57,6 +101,7 @@ def main() -> int:
     parser.add_argument("--n-energy", type=int, default=2048)
     parser.add_argument("--zeeman-steps", type=int, default=4)
     parser.add_argument("--stages", action="store_true", help="time the population passes on their own too")
+    parser.add_argument("--steady", action="store_true", help="time the steady state of the Ag:Mn scenario in a field")
     args = parser.parse_args()
 
     grid = make_grid(args.n_energy, 4.0)
@@ -106,6 +151,8 @@ def main() -> int:
         field_name, zero_name = "field" + suffix, "zero field" + suffix
         print(f"{field_name} / {zero_name}: wall {wall[field_name] / wall[zero_name]:.2f}, "
               f"cpu time {work[field_name] / work[zero_name]:.2f} (target <= 3)")
+    if args.steady:
+        steady_in_a_field()
     return 0
 
 
