@@ -25,13 +25,15 @@ from .electron_electron import ElectronElectron
 from .field_pairs import FieldPairScattering
 from .pairs import PairScattering
 from .phonons import ElectronPhonon
+from .tabulated import TabulatedKernel
 
 MECHANISMS = {
     PairScattering.name: PairScattering,
     FieldPairScattering.name: FieldPairScattering,
     ElectronElectron.name: ElectronElectron,
     ElectronPhonon.name: ElectronPhonon,
+    TabulatedKernel.name: TabulatedKernel,
 }
 
 __all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "FieldPairScattering", "PairScattering",
-           "PopulationMechanism"]
+           "PopulationMechanism", "TabulatedKernel"]
