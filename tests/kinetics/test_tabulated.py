@@ -58,6 +58,33 @@ def test_a_power_law_table_is_the_electron_electron_kernel(a, energies):
     assert np.max(np.abs(I_tab - I_ref)) <= 1e-12 * np.max(f * K_ref.sum(axis=1)[:, None])
 
 
+@pytest.mark.parametrize("cutoff", [0.0, 0.33])
+def test_a_cutoff_clips_the_cells_exactly(cutoff):
+    """With a cutoff c the cell weights are the exact integrals of kappa E^-a over ``[max(lo, c), hi]``
+    (zero below c; no centre correction, the kernel vanishing near 0), to round-off; without one they
+    are ElectronElectron's (centre correction included)."""
+    kappa, a, step = 0.7, 1.5, 0.05
+    grid = EnergyGrid(201, step)
+    table = TabulatedKernel((0.1, 1.0, 5.0), tuple(np.log(kappa * np.array([0.1, 1.0, 5.0]) ** -a)), cutoff=cutoff)
+    m = np.arange(1, grid.n)
+    hi = (m + 0.5) * step
+    lo = np.minimum(np.maximum((m - 0.5) * step, cutoff), hi)
+    exact = kappa * (lo ** (1 - a) - hi ** (1 - a)) / (a - 1)
+    if cutoff == 0:
+        exact = ElectronElectron(kappa, a).cell_weights(grid)[grid.n:] * kappa
+    np.testing.assert_allclose(table.cell_weights(grid), exact, rtol=1e-12, atol=0)
+    assert np.all(table.cell_weights(grid)[hi <= cutoff] == 0)
+
+
+@pytest.mark.parametrize("bath_temperature", [None, 0.3])
+def test_fixed_points_hold_with_a_cutoff(bath_temperature, rng):
+    table = random_table(rng, bath_temperature)
+    c = box(TabulatedKernel(table.energies, table.log_values, bath_temperature, cutoff=0.37))
+    f = fermi(c.grid.values, 0.3, 0.2)[None]
+    G = c.electron_hole(f)
+    assert np.max(np.abs(c.integral(f, None, G))) <= 1e-13 * np.max(f * c.kernel(None, G).sum(axis=1)[:, None])
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_any_fermi_function_is_a_fixed_point_of_the_electron_partner(path, rng):
     c = box(random_table(rng), path=path)
@@ -231,6 +258,7 @@ def test_jacobian_products_with_a_tabulated_kernel_are_exact(path, rng):
     ({"energies": (0.1, 0.5), "log_values": (0.0,)}, "log_values"),
     ({"energies": (0.1, 0.5), "log_values": (0.0, float("nan"))}, "log_values"),
     ({"energies": (0.1, 0.5), "log_values": (0.0, 1.0), "bath_temperature": -0.1}, "bath_temperature"),
+    ({"energies": (0.1, 0.5), "log_values": (0.0, 1.0), "cutoff": -1.0}, "cutoff"),
 ])
 def test_bad_tables_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):

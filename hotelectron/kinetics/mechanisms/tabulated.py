@@ -79,11 +79,16 @@ class TabulatedKernel(Mechanism):
     bath_temperature : float or None
         None: the partner is the electrons (an electron-electron kernel); else the temperature T_b of
         the bath (E0, >= 0) that takes and gives the energy.
+    cutoff : float
+        No transfer below this energy (E0): ``K = 0`` for ``|E| < cutoff``, as for impurity pairs below
+        the coupling cutoff V_min, which exchange no energy. 0 (the default): the innermost power law
+        continues to E = 0, with the centre correction.
     """
 
     energies: tuple
     log_values: tuple
     bath_temperature: float | None = None
+    cutoff: float = 0.0
     name: ClassVar[str] = "tabulated"
 
     def __post_init__(self):
@@ -101,6 +106,10 @@ class TabulatedKernel(Mechanism):
         if T is not None and not (isinstance(T, int | float) and math.isfinite(T) and T >= 0):
             msg = f"tabulated kernel: bath_temperature must be None (partner: the electrons) or finite and >= 0; got {T!r}"
             raise ValueError(msg)
+        if not (isinstance(self.cutoff, int | float) and math.isfinite(self.cutoff) and self.cutoff >= 0):
+            msg = f"tabulated kernel: cutoff must be finite and >= 0 (E0); got {self.cutoff!r}"
+            raise ValueError(msg)
+        object.__setattr__(self, "cutoff", float(self.cutoff))
         object.__setattr__(self, "energies", energies)
         object.__setattr__(self, "log_values", values)
         object.__setattr__(self, "bath_temperature", None if T is None else float(T))
@@ -133,11 +142,11 @@ class TabulatedKernel(Mechanism):
     def cell_weights(self, grid: EnergyGrid) -> np.ndarray:
         """``w_m`` for ``m = 1 .. n - 1`` (plus the bath tail): the cell integrals with the centre
         correction in ``w_1`` (read-only)."""
-        return _weights(self._reach(grid), grid.step, self.energies, self.log_values, False)[0]
+        return _weights(self._reach(grid), grid.step, self.energies, self.log_values, self.cutoff, False)[0]
 
     def cell_weight_derivatives(self, grid: EnergyGrid) -> np.ndarray:
         """``dw_m / dtheta_j`` for the cells of ``cell_weights``, shape (cells, J) (read-only)."""
-        return _weights(self._reach(grid), grid.step, self.energies, self.log_values, True)[1]
+        return _weights(self._reach(grid), grid.step, self.energies, self.log_values, self.cutoff, True)[1]
 
     def partner_row(self, grid: EnergyGrid) -> np.ndarray:
         """The bath's electron-hole function ``G_b(m d)`` for ``m = -reach .. reach`` (bath only)."""
@@ -223,7 +232,7 @@ def cell_integrals(edges, energies, log_values, derivatives: bool = False):
     xi = np.log(nodes)
     h = np.diff(xi)
     slope = np.diff(theta) / h
-    points = np.union1d(edges, nodes[(nodes > edges[0]) & (nodes < edges[-1])])
+    points = np.union1d(edges, nodes[(nodes > edges[0]) & (nodes < edges[-1])])  # sorted, no repeats
     a, b = points[:-1], points[1:]
     mid = 0.5 * (a + b)
     cell = np.searchsorted(edges, mid) - 1
@@ -270,14 +279,17 @@ def _centre_correction(step, energies, log_values):
 
 
 @functools.lru_cache(maxsize=32)
-def _weights(reach: int, step: float, energies: tuple, log_values: tuple, derivatives: bool):
-    edges = (np.arange(1, reach + 2) - 0.5) * step
+def _weights(reach: int, step: float, energies: tuple, log_values: tuple, cutoff: float, derivatives: bool):
+    # a cutoff clips the cells (a sharp cutoff, as the coupling grid's); the kernel then vanishes near 0
+    edges = np.maximum((np.arange(1, reach + 2) - 0.5) * step, cutoff)
     w, dw = cell_integrals(edges, energies, log_values, derivatives)
-    c, dc = _centre_correction(step, energies, log_values)
-    w[0] += c
+    if cutoff == 0:
+        c, dc = _centre_correction(step, energies, log_values)
+        w[0] += c
+        if dw is not None:
+            dw[0] += dc
     w.setflags(write=False)
     if dw is not None:
-        dw[0] += dc
         dw.setflags(write=False)
     return w, dw
 
