@@ -175,9 +175,10 @@ class TabulatedKernel(Mechanism):
         if self.bath_temperature is None:
             self._add(grid, dG, self.cell_weights(grid), K)
 
-    def add_kernel_derivative(self, grid: EnergyGrid, G, j: int, K) -> None:
-        """Add ``dK / dtheta_j`` (at fixed electrons) into the compact kernel ``K``."""
-        self._add(grid, G, np.ascontiguousarray(self.cell_weight_derivatives(grid)[:, j]), K)
+    def add_kernel_derivative(self, grid: EnergyGrid, G, direction, K) -> None:
+        """Add the kernel's change (at fixed electrons) for a change ``direction`` of the node values
+        theta (a vector over the nodes: a unit vector gives ``dK / dtheta_j``) into ``K``."""
+        self._add(grid, G, self.cell_weight_derivatives(grid) @ np.asarray(direction, dtype=float), K)
 
 
 def log_interpolation(energies, E) -> np.ndarray:

@@ -1,0 +1,261 @@
+"""The kernel itself (hotelectron.experiment.kernel): a tabulated kernel inferred from synthetic f(L/2, E)
+at 4 biases with 1 % noise recovers the power laws a = 3/2 and a = 2 and the shape of the S = 1/2 pair
+kernel chi(E) of VGL (72); the linear algebra of the regularisation by independent routes; refusals.
+
+The wire is a Cu wire (L = 5 um, D = 0.0145 m^2/s) at 100 mK with n_x = 5 nodes; the curves are at
+U = 0.05, 0.1, 0.2, 0.4 mV, each f(L/2, E) at 201 energies over +-1.2 eU with Gaussian noise 0.01.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from hotelectron import spin
+from hotelectron.experiment.data import MeasuredCurve
+from hotelectron.experiment.kernel import (
+    KernelModel,
+    KernelProblem,
+    Linearised,
+    infer_kernel,
+    log_spaced,
+    power_law,
+    second_differences,
+)
+from hotelectron.io.scenario import parse_scenario
+from hotelectron.kinetics.mechanisms.tabulated import log_interpolation
+from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
+from hotelectron.wire.steady import steady_state
+
+BIASES = (0.05, 0.1, 0.2, 0.4)
+NOISE = 0.01
+TEMPERATURE_K = 0.1
+T_MEV = TEMPERATURE_K * BOLTZMANN_J_PER_K / ELECTRON_VOLT_J * 1e3
+
+
+def wire_text(n_energy, extra=""):
+    # half_width 5 eU: 25 k_B T beyond the potentials at the lowest bias; n_energy resolves 2 k_B T at the highest
+    return f"""
+[wire]
+material = "Cu"
+length = "5 um"
+diffusion_constant = "0.0145 m^2/s"
+
+[reservoirs]
+temperature = "{TEMPERATURE_K * 1e3:g} mK"
+bias = "0.2 mV"
+
+[grid]
+n_x = 5
+n_energy = {n_energy}
+half_width = 5.0
+
+[run]
+mode = "steady"
+{extra}"""
+
+
+def synthetic(text, rng, gibbs_pairs=False, points=201, span=1.2, noise=NOISE):
+    """f(L/2, E) at BIASES from the scenario ``text`` (pairs held at Gibbs populations with
+    ``gibbs_pairs``), at ``points`` energies over +-span eU, plus Gaussian noise."""
+    curves = []
+    for u in BIASES:
+        scenario = parse_scenario(text.replace('bias = "0.2 mV"', f'bias = "{u} mV"'))
+        problem = scenario.problem
+        fixed = problem.pairs.gibbs(problem.wire.n - 2, problem.temperature_left) if gibbs_pairs else None
+        f = steady_state(problem, f_tol=1e-12, fixed_pairs=fixed).f[problem.wire.n // 2]
+        x = np.linspace(-span * u, span * u, points)
+        y = np.interp(x, problem.energy.values * scenario.derived["energy_unit_meV"], f)
+        curves.append(MeasuredCurve(u, None, None, "distribution", x, y + noise * rng.standard_normal(points),
+                                    source=f"synthetic U = {u} mV"))
+    return curves
+
+
+def slope_over_best_decade(result, lowest, highest):
+    """The log-log slope of the inferred K over the decade [E, 10 E] inside [lowest, highest] where its
+    standard error is smallest: ``(E, slope, stderr)``."""
+    best = None
+    for E in np.geomspace(lowest, highest / 10, 60):
+        Phi = log_interpolation(result.energies_meV, [E, 10 * E])
+        v = (Phi[1] - Phi[0]) / math.log(10)
+        stderr = math.sqrt(v @ result.covariance @ v)
+        if best is None or stderr < best[2]:
+            best = (E, float(v @ result.log_values), stderr)
+    return best
+
+
+# -- the power laws ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("exponent, kappa", [(1.5, 2.0), (2.0, 1.0)])
+def test_a_tabulated_kernel_recovers_the_power_law_of_electron_electron_scattering(exponent, kappa, rng):
+    """Data from ElectronElectron(kappa, a); the table (11 nodes, 3 ueV ... 0.6 meV) starts from a power
+    law 3 times too strong with the wrong exponent 1.75. Over the decade of E where the data pin the
+    slope best, the inferred log-log slope is -a within 0.1 (the issue's bound) and within 3 of its
+    standard errors; where the data constrain K (band below 0.25 in ln K) the truth lies within 3 sigma;
+    chi^2 per effective degree of freedom is 1 within 4 sqrt(2/N)."""
+    unit = f"1/ns/meV^{2 - exponent:g}"
+    truth = wire_text(241, f'\n[electron_electron]\nexponent = {exponent}\nkappa = "{kappa} {unit}"\n')
+    curves = synthetic(truth, rng)
+    nodes = log_spaced(0.003, 0.6, 11)
+    problem = KernelProblem(wire_text(241), curves, nodes, power_law(nodes, 3 * kappa, 1.75), sigma=(NOISE,) * 4)
+    result = infer_kernel(problem)
+    assert result.converged, result.message
+    N = result.points
+    assert abs(result.chi2 / (N - result.effective_parameters) - 1) < 4 * math.sqrt(2 / N)
+    E, slope, stderr = slope_over_best_decade(result, nodes[0], nodes[-1])
+    print(f"a = {exponent}: slope {slope:.4f} +- {stderr:.4f} over [{E:.3g}, {10 * E:.3g}] meV; lambda {result.lam:.3g} "
+          f"({result.method}), tr A {result.effective_parameters:.2f}, chi2 {result.chi2:.1f}/{N}; "
+          f"{result.iterations} iterations, {result.steady_solves} steady states")
+    assert abs(slope + exponent) < 0.1
+    assert abs(slope + exponent) < 3 * stderr
+    energies = np.geomspace(nodes[0], nodes[-1], 41)
+    constrained = result.constrained(energies)
+    assert np.count_nonzero(constrained) >= 10  # more than a decade
+    mean, sigma = result.log_kernel(energies[constrained])
+    true = np.log(kappa) - exponent * np.log(energies[constrained])
+    assert np.all(np.abs(mean - true) < 3 * sigma)
+
+
+# -- the pair kernel chi(E) ----------------------------------------------------------------------------------
+def test_a_bath_table_recovers_the_shape_of_the_spin_half_pair_kernel(rng):
+    """Data from S = 1/2 pairs at Gibbs populations at the bath temperature (PairScattering, V_min =
+    4.25 ueV, T_sg = 0.425 ueV, 1/tau_s = 7.5e11 1/s): the out-kernel of the electrons is chi(E)/(tau_s T_sg)
+    for |E| > V_min (VGL 71-72), i.e. ``K = chi / (tau_s T_sg G_T)`` with a bath at T. The table (13 nodes,
+    3 ueV ... 1 meV, partner the bath, cutoff V_min) is fitted from a power law twice too strong.
+
+    Compared with spin.chi (closed form, computed independently of the pair mechanism): where the data
+    constrain the kernel the inferred loss kernel K G_T lies within 3 sigma of chi(E)/(tau_s T_sg); and
+    the shape, ``ln[E^2 chi](8 T) - ln[E^2 chi](T)`` (0.47 for VGL 72: E^2 chi rises from 2/3 T_sg^2 at
+    E << T to 16/9 T_sg^2 at E >> T), is resolved (inferred more than 3 standard errors from 0, as a power
+    law would not give) and within 3 standard errors of the truth."""
+    v_min, T_sg, rate = 0.00425, 0.000425, 7.5e11
+    pairs = (f'\n[impurities]\nspin = 0.5\nconcentration = "300 ppm"\nspin_glass_temperature = "{T_sg} meV"\n'
+             f'spin_flip_rate = "{rate} 1/s"\ncoupling_cutoff = "{v_min} meV"\n')
+    curves = synthetic(wire_text(481, pairs), rng, gibbs_pairs=True)
+    tau_s_ns = 1e9 / rate
+
+    def loss_kernel(E):  # chi(E)/(tau_s T_sg) in 1/(ns meV)
+        return spin.chi(E, 0.5, T_MEV, T_sg) / (tau_s_ns * T_sg)
+
+    def bath_G(E):
+        return E / -np.expm1(-E / T_MEV)
+
+    nodes = log_spaced(0.003, 1.0, 13)
+    start = tuple(2 * loss_kernel(0.05) / bath_G(0.05) * (np.asarray(nodes) / 0.05) ** -2.5)
+    problem = KernelProblem(wire_text(481), curves, nodes, start, partner="bath", cutoff_meV=v_min, sigma=(NOISE,) * 4)
+    result = infer_kernel(problem)
+    assert result.converged, result.message
+    energies = np.geomspace(2 * v_min, nodes[-1], 41)
+    constrained = result.constrained(energies)
+    assert np.count_nonzero(constrained) >= 10
+    E = energies[constrained]
+    mean, sigma = result.log_kernel(E)
+    deviation = (mean + np.log(bath_G(E)) - np.log(loss_kernel(E))) / sigma
+    print(f"chi: constrained {E[0]:.3g} ... {E[-1]:.3g} meV ({E[0] / T_MEV:.2g} ... {E[-1] / T_MEV:.3g} T), "
+          f"max |deviation| {np.max(np.abs(deviation)):.2f} sigma, band {sigma.min():.3f} ... {sigma.max():.3f}; "
+          f"lambda {result.lam:.3g}, tr A {result.effective_parameters:.2f}, chi2 {result.chi2:.1f}/{result.points}")
+    assert np.all(np.abs(deviation) < 3)
+    # the shape: E^2 chi between E = T and E = 8 T
+    ends = np.array([T_MEV, 8 * T_MEV])
+    assert np.all(result.constrained(ends))
+    Phi = log_interpolation(nodes, ends)
+    v = Phi[1] - Phi[0]
+    inferred = float(v @ result.log_values) + float(np.diff(np.log(ends**2 * bath_G(ends)))[0])
+    stderr = math.sqrt(v @ result.covariance @ v)
+    true = float(np.diff(np.log(ends**2 * loss_kernel(ends)))[0])
+    print(f"shape ln[E^2 chi](8T) - ln[E^2 chi](T): inferred {inferred:.3f} +- {stderr:.3f}, true {true:.3f}")
+    assert inferred > 3 * stderr
+    assert abs(inferred - true) < 3 * stderr
+
+
+# -- the pieces ---------------------------------------------------------------------------------------------
+def test_noise_free_data_from_electron_electron_give_back_its_power_law(rng):
+    """Without noise the model that made the data is in the table (a power law is a table), so at any
+    fixed lambda the fit returns kappa E^-a at every node: to 1e-4 in ln K (xtol), from a start 50 % off."""
+    kappa, exponent = 1.0, 1.5
+    truth = wire_text(241, f'\n[electron_electron]\nexponent = {exponent}\nkappa = "{kappa} 1/ns/meV^0.5"\n')
+    clean = synthetic(truth, rng, points=61, noise=0.0)
+    nodes = log_spaced(0.005, 0.5, 5)
+    problem = KernelProblem(wire_text(241), clean, nodes, power_law(nodes, 1.5 * kappa, 1.7), regularisation=1.0)
+    result = infer_kernel(problem)
+    assert result.converged, result.message
+    assert result.method == "fixed" and result.lam == 1.0
+    np.testing.assert_allclose(result.log_values, np.log(power_law(nodes, kappa, exponent)), atol=1e-4)
+
+
+def test_the_jacobian_equals_centred_differences_of_the_model(rng):
+    """The exact Jacobian (linear response through the probe map) against centred differences of the
+    residuals with step 1e-4 in ln K: truncation ~1e-8, solver noise ~1e-13/1e-4 (f_tol 1e-12 on f ~ 1):
+    they agree to 1e-5 of the column."""
+    curves = [MeasuredCurve(u, None, None, "conductance", np.linspace(-0.5, 0.5, 41), np.ones(41)) for u in (0.1, 0.2)]
+    from hotelectron.experiment.probe import ProbeParameters
+
+    nodes = log_spaced(0.005, 0.5, 5)
+    problem = KernelProblem(wire_text(241), curves, nodes, power_law(nodes, 1.0, 1.5),
+                            probe=ProbeParameters(gap_meV=0.17, dynes_meV=2e-3, temperature_K=0.1))
+    model = KernelModel(problem)
+    theta = np.log(problem.start)
+    J = model.jacobian(theta)
+    for j in range(len(nodes)):
+        step = np.eye(len(nodes))[j] * 1e-4
+        centred = (model.residuals(theta + step) - model.residuals(theta - step)) / 2e-4
+        assert np.max(np.abs(centred - J[:, j])) <= 1e-5 * np.max(np.abs(J[:, j])), j
+
+
+def test_the_regularised_solution_trace_and_gcv_by_the_normal_equations(rng):
+    """Linearised (QR of J, then of the small stacked matrix) against the explicit normal equations and
+    influence matrix ``A = J (J^T J + lambda L^T L)^-1 J^T`` on a random well-conditioned problem."""
+    J = rng.standard_normal((60, 8))
+    d = rng.standard_normal(60)
+    L = second_differences(log_spaced(0.01, 1.0, 8))
+    problem = Linearised(J, d, L)
+    for lam in (1e-3, 1.0, 1e3):
+        M = J.T @ J + lam * L.T @ L
+        theta = np.linalg.solve(M, J.T @ d)
+        A = J @ np.linalg.solve(M, J.T)
+        solution = problem.solve(lam)
+        np.testing.assert_allclose(solution.theta, theta, rtol=1e-10)
+        assert solution.trace == pytest.approx(np.trace(A), rel=1e-12)
+        assert solution.residual == pytest.approx(np.linalg.norm(J @ theta - d), rel=1e-12)
+        np.testing.assert_allclose(solution.inverse(), np.linalg.inv(M), rtol=1e-9)
+        assert problem.gcv(lam) == pytest.approx(60 * np.sum((A @ d - d) ** 2) / np.trace(np.eye(60) - A) ** 2, rel=1e-10)
+
+
+def test_the_penalty_is_the_curvature_integral_of_ln_K():
+    """``|L theta|^2`` -> int (d^2 theta / d u^2)^2 du for theta = sin(u) over u = ln E in [0, 2 pi]
+    (integral pi), at second order in the node spacing."""
+    errors = []
+    for count in (33, 65, 129):
+        energies = np.exp(np.linspace(0, 2 * np.pi, count))
+        value = np.sum((second_differences(energies) @ np.sin(np.log(energies))) ** 2)
+        errors.append(abs(value - np.pi))
+    rates = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all(rates > 0.9)  # the end cells make the sum first order (missing h/2 at each end)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"energies_meV": (0.01, 0.02, 0.05)}, "equally spaced"),
+    ({"energies_meV": (0.01, 0.1)}, "at least 3"),
+    ({"start": (1.0, 1.0)}, "start"),
+    ({"start": (1.0, -1.0, 1.0)}, "start"),
+    ({"partner": "phonons"}, "partner"),
+    ({"regularisation": "morozov"}, "regularisation"),
+    ({"cutoff_meV": 0.5}, "cutoff"),
+    ({"sigma": (0.01,)}, "sigma"),
+])
+def test_bad_kernel_problems_are_refused(kwargs, match):
+    curves = [MeasuredCurve(0.1, None, None, "distribution", np.linspace(-0.1, 0.1, 11), np.full(11, 0.5))] * 2
+    arguments = {"base": wire_text(241), "curves": curves, "energies_meV": log_spaced(0.01, 0.1, 3),
+                 "start": (1.0, 1.0, 1.0)}
+    with pytest.raises(ValueError, match=match):
+        KernelProblem(**{**arguments, **kwargs})
+
+
+def test_a_dimensionless_base_and_a_bath_between_two_temperatures_are_refused():
+    curves = [MeasuredCurve(0.1, None, None, "distribution", np.linspace(-0.1, 0.1, 11), np.full(11, 0.5))]
+    nodes = log_spaced(0.01, 0.1, 3)
+    dimensionless = "[dimensionless]\ntemperature = 0.05\n[grid]\nn_x = 5\nn_energy = 161\n[run]\nmode = \"steady\"\n"
+    with pytest.raises(ValueError, match="physical units"):
+        KernelModel(KernelProblem(dimensionless, curves, nodes, (1.0, 1.0, 1.0)))
+    two = wire_text(241).replace('temperature = "100 mK"', 'temperature_left = "100 mK"\ntemperature_right = "120 mK"')
+    with pytest.raises(ValueError, match="one bath temperature"):
+        KernelModel(KernelProblem(two, curves, nodes, (1.0, 1.0, 1.0), partner="bath"))
