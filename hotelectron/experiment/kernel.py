@@ -102,8 +102,8 @@ LAMBDA_DECADES = (-10.0, 6.0)
 LAMBDA_PER_DECADE = 21
 #: the data constrain the kernel where the 1-sigma band of ln K is narrower than this (about +-30 %)
 CONSTRAINED_LOG_WIDTH = 0.25
-#: relative residual of the linear-response solves: the Jacobian to ~1e-8 (13 GMRES products per node
-#: and curve on a 17 x 241 wire, against 16 at 1e-10)
+#: relative residual of the linear-response solves: the Jacobian to ~1e-8 (on a 17 x 241 wire ~11 GMRES
+#: products per node and curve, against 13 at 1e-10)
 RESPONSE_RTOL = 1e-8
 #: rounds of (criterion, Gauss-Newton at its lambda) at most, and when a proposed lambda counts as
 #: one already solved at (within this factor)
@@ -532,6 +532,7 @@ class KernelResult:
             "regularisation": {"method": self.method, "lambda": self.lam, "gcv_lambda": self.criteria["gcv"],
                                "l_curve_lambda": self.criteria["l-curve"],
                                "penalty": "lambda int (d^2 ln K / d(ln E)^2)^2 d ln E (second differences)"},
+            "scan": {key: np.asarray(self.scan[key]).tolist() for key in ("lambda", "gcv", "residual", "penalty", "trace")},
             "chi2": self.chi2, "points": self.points, "effective_parameters": self.effective_parameters,
             "noise_scale": self.noise_scale, "iterations": self.iterations, "steady_solves": self.steady_solves,
             "newton_iterations": self.newton_iterations, "response_products": self.response_products,
