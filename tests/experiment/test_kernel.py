@@ -115,6 +115,25 @@ def test_a_tabulated_kernel_recovers_the_power_law_of_electron_electron_scatteri
     assert np.all(np.abs(mean - true) < 3 * sigma)
 
 
+@pytest.mark.slow
+def test_the_slope_band_covers_the_truth_over_seeds():
+    """Coverage of the band: over 20 noise seeds (a = 3/2 as above), the true slope -a lies within 2
+    standard errors of the slope over the best decade in at least 18 fits (95 % expected; 18 of 20 or
+    more has probability 0.92 if the band is right)."""
+    kappa, exponent = 2.0, 1.5
+    truth = wire_text(241, f'\n[electron_electron]\nexponent = {exponent}\nkappa = "{kappa} 1/ns/meV^0.5"\n')
+    nodes = log_spaced(0.003, 0.6, 11)
+    inside = []
+    for seed in range(20):
+        curves = synthetic(truth, np.random.default_rng(1000 + seed))
+        result = infer_kernel(KernelProblem(wire_text(241), curves, nodes, power_law(nodes, 3 * kappa, 1.75),
+                                            sigma=(NOISE,) * 4))
+        _E, slope, stderr = slope_over_best_decade(result, nodes[0], nodes[-1])
+        inside.append(abs(slope + exponent) < 2 * stderr)
+    print(f"slope within 2 stderr in {sum(inside)} of 20 fits")
+    assert sum(inside) >= 18
+
+
 # -- the pair kernel chi(E) ----------------------------------------------------------------------------------
 def test_a_bath_table_recovers_the_shape_of_the_spin_half_pair_kernel(rng):
     """Data from S = 1/2 pairs at Gibbs populations at the bath temperature (PairScattering, V_min =
