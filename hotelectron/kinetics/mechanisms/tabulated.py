@@ -57,7 +57,7 @@ import numpy as np
 
 from ..grids import EnergyGrid
 from .base import Mechanism
-from .electron_electron import central_correction
+from .electron_electron import _add_weighted, central_correction
 from .phonons import _emission_factor
 
 __all__ = ["TabulatedKernel"]
@@ -157,7 +157,7 @@ class TabulatedKernel(Mechanism):
         n = grid.n
         row = np.concatenate([w[: n - 1][::-1], [0.0], w[: n - 1]])
         if self.bath_temperature is None:
-            K[:, 1:-1] += row * G
+            _add_weighted(K, row, G, 1.0)  # K[:, 1:-1] += row * G without temporaries
             return
         reach = w.size
         G_b = self.partner_row(grid)
