@@ -35,8 +35,8 @@ def kernel_report(result, source: str = "") -> str:
     span = (f"{constrained[0]:.4g} ... {constrained[-1]:.4g} meV" if constrained.size else "nowhere")
     lines = [f"hotelectron fit {source}: the kernel itself".rstrip(), "",
              f"partner: {result.partner}; K in {K_UNIT}; band exp(ln K -+ sigma) from the regularised covariance",
-             f"lambda = {result.lam:.4g} ({result.method}); GCV picks {result.criteria['gcv']:.4g}, "
-             f"the L-curve {result.criteria['l-curve']:.4g}",
+             f"lambda = {result.lam:.4g} ({result.method}); on the final linearisation GCV picks "
+             f"{result.criteria['gcv']:.4g}, REML {result.criteria['reml']:.4g}, the L-curve {result.criteria['l-curve']:.4g}",
              f"chi2 = {result.chi2:.6g} over {result.points} points, tr A = {result.effective_parameters:.3g}, "
              f"s^2 = chi2/(N - tr A) = {result.noise_scale:.4g}",
              f"{result.iterations} Gauss-Newton iterations, {result.steady_solves} steady states, "
@@ -101,7 +101,7 @@ def kernel_figure(result, path) -> None:
                    fontsize=9)
     scan = result.scan
     right.plot(scan["lambda"], scan["gcv"], "-", color="0.3")
-    for name, color in (("gcv", "C2"), ("l-curve", "C1")):
+    for name, color in (("gcv", "C2"), ("reml", "C4"), ("l-curve", "C1")):
         right.axvline(result.criteria[name], color=color, ls="--", lw=1, label=f"{name}: {result.criteria[name]:.3g}")
     right.axvline(result.lam, color="C0", lw=1.5, label=f"used: {result.lam:.3g}")
     right.set_xscale("log")

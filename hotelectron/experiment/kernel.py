@@ -43,14 +43,22 @@ Choice of lambda (``regularisation``):
   J^T`` the influence matrix. It needs no noise level (it estimates it), and it minimises the expected
   prediction error asymptotically. Chosen as the default for that reason, and because the L-curve
   corner is a heuristic known to over-smooth smooth solutions (Hanke, BIT 36, 287 (1996); Vogel,
-  Inverse Problems 12, 535 (1996)): here a power law is the smoothest kernel there is.
+  Inverse Problems 12, 535 (1996)): here a power law is the smoothest kernel there is. At finite N
+  the GCV function can be flat and its minimum sit at a far too small lambda (under-smoothing; Wood,
+  J. R. Stat. Soc. B 73, 3 (2011)); when GCV and REML differ by more than ``GCV_REML_WARN`` a warning
+  says so.
+* ``"reml"``: restricted maximum likelihood, the minimum of ``(N - 2) ln Phi_lambda + ln det(J^T J +
+  lambda L^T L) - (J_n - 2) ln lambda``: the marginal likelihood of the data for the Gaussian model
+  (noise plus the smoothness prior, flat on the power laws) whose posterior the band is (Wahba's GML,
+  Ann. Stat. 13, 1378 (1985)); less variable than GCV.
 * ``"l-curve"``: the corner of ``(ln |J theta' - d|, ln |L theta'|)`` (Hansen & O'Leary, SIAM J. Sci.
   Comput. 14, 1487 (1993)), the point of largest curvature over ln lambda.
 * a number: lambda fixed.
 
-Both criteria are evaluated on the final linearisation and reported, whichever was used. lambda is
-searched on ``[1e-10, 1e6] |J|_F^2 / |L|_F^2`` (21 points per decade, then refined); a GCV minimum at
-the top end means that the data see no curvature of ln K: the estimate is then the best power law.
+All three criteria are evaluated on the final linearisation and reported, whichever was used. lambda
+is searched on ``[1e-10, 1e6] |J|_F^2 / |L|_F^2`` (21 points per decade, then refined); a GCV or REML
+minimum at the top end means that the data see no curvature of ln K: the estimate is then the best
+power law.
 
 Uncertainty band. The regularised (posterior) covariance
 
@@ -96,7 +104,9 @@ log = logging.getLogger(__name__)
 #: unit of K (and of its node values): rate per energy squared
 K_UNIT = "1/(ns meV^2)"
 PARTNERS = ("electrons", "bath")
-METHODS = ("gcv", "l-curve")
+METHODS = ("gcv", "l-curve", "reml")
+#: the criteria that are scores to minimise (the L-curve is a corner)
+SCORES = ("gcv", "reml")
 #: lambda is searched on [10^LAMBDA_DECADES[0], 10^LAMBDA_DECADES[1]] |J|_F^2 / |L|_F^2
 LAMBDA_DECADES = (-10.0, 6.0)
 LAMBDA_PER_DECADE = 21
@@ -109,6 +119,8 @@ RESPONSE_RTOL = 1e-8
 #: one already solved at (within this factor)
 MAX_ROUNDS = 6
 LAMBDA_SETTLED = 2.0
+#: warn when the GCV and REML choices of lambda differ by more than this factor
+GCV_REML_WARN = 100.0
 
 
 def log_spaced(lowest_meV: float, highest_meV: float, count: int) -> tuple[float, ...]:
@@ -411,10 +423,21 @@ class Linearised:
         residual = math.sqrt(float(np.sum((self.R_J @ theta - self.c) ** 2)) + self.rest)
         return Regularised(lam, theta, residual, float(np.linalg.norm(self.L @ theta)), float(np.sum(Q[:n] ** 2)), R)
 
-    def gcv(self, lam: float) -> float:
-        """``V(lambda) = N |J theta' - d|^2 / (N - tr A)^2``."""
-        solution = self.solve(lam)
-        return self.N * solution.residual**2 / (self.N - solution.trace) ** 2
+    def score(self, method: str, lam: float) -> float:
+        """The criterion ``method`` minimises, at ``lam``: GCV's ``N |J theta' - d|^2 / (N - tr A)^2``, or
+        REML's -2 log marginal likelihood ``(N - 2) ln Phi + ln det(J^T J + lambda L^T L) - (J_n - 2) ln lambda``
+        (Phi = |J theta' - d|^2 + lambda |L theta'|^2; the noise variance profiled out; 2 the dimension of
+        the penalty's null space, the power laws, on which the prior is flat)."""
+        return _score(method, self.solve(lam), self.N)
+
+
+def _score(method: str, solution: Regularised, N: int) -> float:
+    if method == "gcv":
+        return N * solution.residual**2 / (N - solution.trace) ** 2
+    free = solution.R.shape[1] - 2
+    phi = solution.residual**2 + solution.lam * solution.penalty**2
+    log_det = 2.0 * float(np.sum(np.log(np.abs(np.diag(solution.R)))))
+    return (N - 2) * math.log(phi) + log_det - free * math.log(solution.lam)
 
 
 def lambda_grid(J, L) -> np.ndarray:
@@ -424,23 +447,25 @@ def lambda_grid(J, L) -> np.ndarray:
 
 
 def scan(J, d, L) -> dict:
-    """The linearised problem over the lambda grid: ``lambda``, ``gcv``, ``residual``, ``penalty``,
-    ``trace`` (arrays), and the criteria's choices ``gcv_lambda`` and ``l_curve_lambda``."""
+    """The linearised problem over the lambda grid: arrays ``lambda``, ``gcv``, ``reml`` (the scores),
+    ``residual``, ``penalty``, ``trace``, and ``choices``: the lambda of each criterion (the grid
+    minimum of a score refined between its neighbours; the L-curve's corner)."""
     problem = Linearised(J, d, L)
-    N = problem.N
     lams = lambda_grid(J, L)
     solutions = [problem.solve(lam) for lam in lams]
-    residual = np.array([s.residual for s in solutions])
-    trace = np.array([s.trace for s in solutions])
-    out = {"lambda": lams, "gcv": N * residual**2 / (N - trace) ** 2, "residual": residual,
-           "penalty": np.array([s.penalty for s in solutions]), "trace": trace}
-    # GCV: the grid minimum, refined between its neighbours
-    k = int(np.argmin(out["gcv"]))
-    lo, hi = math.log(lams[max(k - 1, 0)]), math.log(lams[min(k + 1, lams.size - 1)])
-    best = minimize_scalar(lambda t: problem.gcv(math.exp(t)), bounds=(lo, hi), method="bounded",
-                           options={"xatol": 1e-3})
-    out["gcv_lambda"] = math.exp(best.x) if best.fun <= out["gcv"][k] else float(lams[k])
-    out["l_curve_lambda"] = _l_curve_corner(lams, residual, out["penalty"])
+    out = {"lambda": lams, "residual": np.array([s.residual for s in solutions]),
+           "penalty": np.array([s.penalty for s in solutions]), "trace": np.array([s.trace for s in solutions])}
+    choices = {}
+    for method in ("gcv", "reml"):
+        values = np.array([_score(method, s, problem.N) for s in solutions])
+        out[method] = values
+        k = int(np.argmin(values))
+        lo, hi = math.log(lams[max(k - 1, 0)]), math.log(lams[min(k + 1, lams.size - 1)])
+        best = minimize_scalar(lambda t, m=method: problem.score(m, math.exp(t)), bounds=(lo, hi), method="bounded",
+                               options={"xatol": 1e-3})
+        choices[method] = math.exp(best.x) if best.fun <= values[k] else float(lams[k])
+    choices["l-curve"] = _l_curve_corner(lams, out["residual"], out["penalty"])
+    out["choices"] = choices
     return out
 
 
@@ -530,9 +555,9 @@ class KernelResult:
             "covariance_log_K": self.covariance.tolist(),
             "band": "exp(ln K -+ sigma), sigma^2 = phi^T C phi, C = s^2 (J^T J + lambda L^T L)^-1, s^2 = chi2/(N - tr A)",
             "regularisation": {"method": self.method, "lambda": self.lam, "gcv_lambda": self.criteria["gcv"],
-                               "l_curve_lambda": self.criteria["l-curve"],
+                               "l_curve_lambda": self.criteria["l-curve"], "reml_lambda": self.criteria["reml"],
                                "penalty": "lambda int (d^2 ln K / d(ln E)^2)^2 d ln E (second differences)"},
-            "scan": {key: np.asarray(self.scan[key]).tolist() for key in ("lambda", "gcv", "residual", "penalty", "trace")},
+            "scan": {key: np.asarray(self.scan[key]).tolist() for key in ("lambda", "gcv", "reml", "residual", "penalty", "trace")},
             "chi2": self.chi2, "points": self.points, "effective_parameters": self.effective_parameters,
             "noise_scale": self.noise_scale, "iterations": self.iterations, "steady_solves": self.steady_solves,
             "newton_iterations": self.newton_iterations, "response_products": self.response_products,
@@ -582,11 +607,10 @@ class _Solve:
     converged: bool
     message: str = ""
 
-    def gcv(self, L) -> float:
-        """The GCV function at the converged theta: ``N |r|^2 / (N - tr A)^2`` (tr A = 2 for power laws)."""
-        N = self.r.size
-        trace = 2.0 if math.isinf(self.lam) else Linearised(self.J, self.J @ self.theta - self.r, L).solve(self.lam).trace
-        return N * float(self.r @ self.r) / (N - trace) ** 2
+    def score(self, L, method: str) -> float:
+        """The criterion ``method`` (``Linearised.score``) at the converged theta and its lambda (at
+        convergence theta' = theta, so its linearised residual is r itself)."""
+        return Linearised(self.J, self.J @ self.theta - self.r, L).score(method, self.lam)
 
 
 def _line_search(model: KernelModel, L, lam, theta, r, J, step) -> float:
@@ -662,10 +686,8 @@ def _converge(model: KernelModel, L, theta, lam: float, budget: int, linearisati
 def _criterion(problem: KernelProblem, solve: _Solve, L) -> tuple[float, dict]:
     """The lambda the criterion picks on the linearisation of ``solve``, and the scan behind it."""
     criteria = scan(solve.J, solve.J @ solve.theta - solve.r, L)
-    if problem.regularisation == "gcv":
-        return criteria["gcv_lambda"], criteria
-    if problem.regularisation == "l-curve":
-        return criteria["l_curve_lambda"], criteria
+    if problem.regularisation in METHODS:
+        return criteria["choices"][problem.regularisation], criteria
     return float(problem.regularisation), criteria
 
 
@@ -678,7 +700,7 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
        converges at that fixed lambda; repeat until the criterion proposes a lambda within a factor
        ``LAMBDA_SETTLED`` of one already solved at. Picking lambda anew at every Gauss-Newton step
        instead can cycle: the GCV function is flat and its minimum jumps between linearisations.
-    3. GCV: of the rounds, the one with the smallest GCV function at its converged theta (for the
+    3. GCV and REML: of the rounds, the one with the smallest score at its converged theta (for the
        L-curve, the last round; a fixed lambda, one round).
     """
     model = KernelModel(problem)
@@ -698,8 +720,8 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
         proposal, criteria = _criterion(problem, solve, L)
         if any(abs(math.log(proposal / s.lam)) < math.log(LAMBDA_SETTLED) for s in rounds):
             break
-    if problem.regularisation == "gcv" and all(s.converged for s in rounds):
-        solve = min(rounds, key=lambda s: s.gcv(L))
+    if problem.regularisation in SCORES and all(s.converged for s in rounds):
+        solve = min(rounds, key=lambda s: s.score(L, problem.regularisation))
         criteria = _criterion(problem, solve, L)[1]
     converged = solve.converged
     message = solve.message or (f"converged (step in ln K below xtol = {problem.xtol:g}) at lambda {solve.lam:.4g} "
@@ -718,9 +740,14 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
     method = problem.regularisation if isinstance(problem.regularisation, str) else "fixed"
     if not converged:
         log.warning("kernel fit: %s", message)
+    choices = criteria["choices"]
+    if method == "gcv" and abs(math.log(choices["gcv"] / choices["reml"])) > math.log(GCV_REML_WARN):
+        log.warning("kernel fit: GCV picks lambda %.3g, REML %.3g: the GCV function is flat on these data and GCV may "
+                    "under-smooth (a wide band); regularisation = \"reml\" is the steadier choice", choices["gcv"],
+                    choices["reml"])
     log.info("kernel fit: chi2 %.6g over %d points, tr A = %.3g, lambda = %.3g (%s); %d iterations, %d steady states",
              float(r @ r), N, target.trace, lam, method, iterations, model.steady_solves)
     return KernelResult(np.asarray(problem.energies_meV), theta, covariance, problem.partner, method, lam,
-                        {"gcv": criteria["gcv_lambda"], "l-curve": criteria["l_curve_lambda"]}, criteria,
+                        criteria["choices"], criteria,
                         float(r @ r), N, float(target.trace), s2, iterations, model.steady_solves,
                         model.newton_iterations, model.response_products, tuple(curves), converged, message)

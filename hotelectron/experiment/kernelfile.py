@@ -7,7 +7,7 @@
     nodes = 11                         # node energies, equally spaced in ln E ...
     range = ["3 ueV", "0.6 meV"]       # ... from the first to the last
     start = { kappa = "3 1/ns/meV^0.5", exponent = 1.75 }   # the power law K = kappa E^-a to start from
-    regularisation = "gcv"             # optional: "gcv" (default), "l-curve", or lambda itself (a number)
+    regularisation = "gcv"             # optional: "gcv" (default), "reml", "l-curve", or lambda itself (a number)
     cutoff = "4.25 ueV"                # optional: no transfer below it (K = 0; e.g. the pair model's V_min)
     max_iterations = 40                # optional: Gauss-Newton iterations at most
 
