@@ -135,55 +135,88 @@ def test_the_slope_band_covers_the_truth_over_seeds():
 
 
 # -- the pair kernel chi(E) ----------------------------------------------------------------------------------
+V_MIN, T_SG, SPIN_FLIP_RATE = 0.00425, 0.000425, 7.5e11
+PAIRS = (f'\n[impurities]\nspin = 0.5\nconcentration = "300 ppm"\nspin_glass_temperature = "{T_SG} meV"\n'
+         f'spin_flip_rate = "{SPIN_FLIP_RATE} 1/s"\ncoupling_cutoff = "{V_MIN} meV"\n')
+
+
+def loss_kernel(E):
+    """chi(E)/(tau_s T_sg) in 1/(ns meV), from spin.chi (closed form, independent of the pair mechanism)."""
+    return spin.chi(E, 0.5, T_MEV, T_SG) / (1e9 / SPIN_FLIP_RATE * T_SG)
+
+
+def bath_G(E):
+    return E / -np.expm1(-E / T_MEV)
+
+
+def infer_pair_kernel(rng, regularisation="gcv"):
+    """The bath table (13 nodes, 3 ueV ... 1 meV, cutoff V_min) inferred from Gibbs-pair data, started
+    from a power law E^-2.5 twice too strong at 50 ueV."""
+    curves = synthetic(wire_text(481, PAIRS), rng, gibbs_pairs=True)
+    nodes = log_spaced(0.003, 1.0, 13)
+    start = tuple(2 * loss_kernel(0.05) / bath_G(0.05) * (np.asarray(nodes) / 0.05) ** -2.5)
+    return infer_kernel(KernelProblem(wire_text(481), curves, nodes, start, partner="bath", cutoff_meV=V_MIN,
+                                      regularisation=regularisation, sigma=(NOISE,) * 4))
+
+
+def chi_comparison(result):
+    """``(E, deviation, shape, stderr, true_shape)``: the constrained energies above 2 V_min, the
+    inferred loss kernel K G_T minus chi/(tau_s T_sg) in ln, over the band; and the shape
+    ``ln[E^2 chi](8 T) - ln[E^2 chi](T)`` inferred, its standard error and its true value."""
+    energies = np.geomspace(2 * V_MIN, result.energies_meV[-1], 41)
+    E = energies[result.constrained(energies)]
+    mean, sigma = result.log_kernel(E)
+    deviation = (mean + np.log(bath_G(E)) - np.log(loss_kernel(E))) / sigma
+    ends = np.array([T_MEV, 8 * T_MEV])
+    assert np.all(result.constrained(ends))
+    Phi = log_interpolation(result.energies_meV, ends)
+    v = Phi[1] - Phi[0]
+    shape = float(v @ result.log_values) + float(np.diff(np.log(ends**2 * bath_G(ends)))[0])
+    stderr = math.sqrt(v @ result.covariance @ v)
+    true_shape = float(np.diff(np.log(ends**2 * loss_kernel(ends)))[0])
+    return E, deviation, shape, stderr, true_shape
+
+
 def test_a_bath_table_recovers_the_shape_of_the_spin_half_pair_kernel(rng):
     """Data from S = 1/2 pairs at Gibbs populations at the bath temperature (PairScattering, V_min =
     4.25 ueV, T_sg = 0.425 ueV, 1/tau_s = 7.5e11 1/s): the out-kernel of the electrons is chi(E)/(tau_s T_sg)
     for |E| > V_min (VGL 71-72), i.e. ``K = chi / (tau_s T_sg G_T)`` with a bath at T. The table (13 nodes,
     3 ueV ... 1 meV, partner the bath, cutoff V_min) is fitted from a power law twice too strong.
 
-    Compared with spin.chi (closed form, computed independently of the pair mechanism): where the data
-    constrain the kernel the inferred loss kernel K G_T lies within 3 sigma of chi(E)/(tau_s T_sg); and
-    the shape, ``ln[E^2 chi](8 T) - ln[E^2 chi](T)`` (0.47 for VGL 72: E^2 chi rises from 2/3 T_sg^2 at
-    E << T to 16/9 T_sg^2 at E >> T), is resolved (inferred more than 3 standard errors from 0, as a power
-    law would not give) and within 3 standard errors of the truth."""
-    v_min, T_sg, rate = 0.00425, 0.000425, 7.5e11
-    pairs = (f'\n[impurities]\nspin = 0.5\nconcentration = "300 ppm"\nspin_glass_temperature = "{T_sg} meV"\n'
-             f'spin_flip_rate = "{rate} 1/s"\ncoupling_cutoff = "{v_min} meV"\n')
-    curves = synthetic(wire_text(481, pairs), rng, gibbs_pairs=True)
-    tau_s_ns = 1e9 / rate
-
-    def loss_kernel(E):  # chi(E)/(tau_s T_sg) in 1/(ns meV)
-        return spin.chi(E, 0.5, T_MEV, T_sg) / (tau_s_ns * T_sg)
-
-    def bath_G(E):
-        return E / -np.expm1(-E / T_MEV)
-
-    nodes = log_spaced(0.003, 1.0, 13)
-    start = tuple(2 * loss_kernel(0.05) / bath_G(0.05) * (np.asarray(nodes) / 0.05) ** -2.5)
-    problem = KernelProblem(wire_text(481), curves, nodes, start, partner="bath", cutoff_meV=v_min, sigma=(NOISE,) * 4)
-    result = infer_kernel(problem)
+    Compared with spin.chi: where the data constrain the kernel the inferred loss kernel K G_T lies
+    within 3 sigma of chi(E)/(tau_s T_sg); and the shape, ``ln[E^2 chi](8 T) - ln[E^2 chi](T)`` (0.545 for
+    VGL 72: E^2 chi rises from 2/3 T_sg^2 at E << T to 16/9 T_sg^2 at E >> T), is resolved (inferred
+    more than 3 standard errors from 0, as a power law would not give) and within 3 standard errors of
+    the truth."""
+    result = infer_pair_kernel(rng)
     assert result.converged, result.message
-    energies = np.geomspace(2 * v_min, nodes[-1], 41)
-    constrained = result.constrained(energies)
-    assert np.count_nonzero(constrained) >= 10
-    E = energies[constrained]
-    mean, sigma = result.log_kernel(E)
-    deviation = (mean + np.log(bath_G(E)) - np.log(loss_kernel(E))) / sigma
+    E, deviation, shape, stderr, true_shape = chi_comparison(result)
+    assert E.size >= 10
     print(f"chi: constrained {E[0]:.3g} ... {E[-1]:.3g} meV ({E[0] / T_MEV:.2g} ... {E[-1] / T_MEV:.3g} T), "
-          f"max |deviation| {np.max(np.abs(deviation)):.2f} sigma, band {sigma.min():.3f} ... {sigma.max():.3f}; "
-          f"lambda {result.lam:.3g}, tr A {result.effective_parameters:.2f}, chi2 {result.chi2:.1f}/{result.points}")
+          f"max |deviation| {np.max(np.abs(deviation)):.2f} sigma; lambda {result.lam:.3g}, "
+          f"tr A {result.effective_parameters:.2f}, chi2 {result.chi2:.1f}/{result.points}; "
+          f"shape {shape:.3f} +- {stderr:.3f} (true {true_shape:.3f})")
     assert np.all(np.abs(deviation) < 3)
-    # the shape: E^2 chi between E = T and E = 8 T
-    ends = np.array([T_MEV, 8 * T_MEV])
-    assert np.all(result.constrained(ends))
-    Phi = log_interpolation(nodes, ends)
-    v = Phi[1] - Phi[0]
-    inferred = float(v @ result.log_values) + float(np.diff(np.log(ends**2 * bath_G(ends)))[0])
-    stderr = math.sqrt(v @ result.covariance @ v)
-    true = float(np.diff(np.log(ends**2 * loss_kernel(ends)))[0])
-    print(f"shape ln[E^2 chi](8T) - ln[E^2 chi](T): inferred {inferred:.3f} +- {stderr:.3f}, true {true:.3f}")
-    assert inferred > 3 * stderr
-    assert abs(inferred - true) < 3 * stderr
+    assert shape > 3 * stderr
+    assert abs(shape - true_shape) < 3 * stderr
+
+
+@pytest.mark.slow
+def test_reml_recovers_the_pair_kernel_over_noise_seeds():
+    """Over 12 noise seeds with REML: converged in all; the truth within 3 sigma wherever constrained in
+    at least 11; the shape resolved (> 3 stderr) in at least 11 and within 2 stderr of the truth in at
+    least 10 (probability 0.98 if the band is right). (With GCV, one of these seeds gave lambda 0.04:
+    the shape unresolved, 0.69 +- 0.72; README.)"""
+    within, resolved, covered = 0, 0, 0
+    for seed in range(100, 112):
+        result = infer_pair_kernel(np.random.default_rng(seed), "reml")
+        assert result.converged, (seed, result.message)
+        _E, deviation, shape, stderr, true_shape = chi_comparison(result)
+        within += bool(np.all(np.abs(deviation) < 3))
+        resolved += shape > 3 * stderr
+        covered += abs(shape - true_shape) < 2 * stderr
+    print(f"REML over 12 seeds: within 3 sigma {within}, shape resolved {resolved}, shape within 2 stderr {covered}")
+    assert within >= 11 and resolved >= 11 and covered >= 10
 
 
 # -- the pieces ---------------------------------------------------------------------------------------------
