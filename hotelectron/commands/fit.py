@@ -78,11 +78,14 @@ def figure(result, path) -> None:
 
 
 def cmd_fit(args) -> int:
-    from ..experiment.fit import fit
+    from ..experiment.fit import FitProblem, fit
     from ..experiment.fitfile import load_fit_file
+    from .fit_kernel import fit_kernel
 
     spec = load_fit_file(args.fit)
     folder = Path(args.output or spec.output or Path(args.fit).with_suffix("").name)
+    if not isinstance(spec.problem, FitProblem):  # a [kernel] fit: the kernel itself
+        return fit_kernel(spec, folder)
     result = fit(spec.problem, max_evaluations=spec.max_evaluations)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "fit.json").write_text(result.to_json() + "\n", encoding="utf-8")

@@ -6,16 +6,21 @@
   the ``#`` header;
 * ``kernel.png``: K(E) log-log with its 1- and 2-sigma bands, the nodes, where the data constrain it,
   and the GCV function over lambda with the choices of both criteria;
-* ``report.txt``: the nodes with their errors, lambda, chi^2 and the work done.
+* ``report.txt``: the nodes with their errors, lambda, chi^2 and the work done;
+* ``fit.png``: data, model and normalised residuals per curve (the parametric fits' figure).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["KERNEL_POINTS", "kernel_energies", "kernel_figure", "kernel_report", "write_kernel_outputs", "write_kernel_csv"]
+log = logging.getLogger(__name__)
+
+__all__ = ["KERNEL_POINTS", "fit_kernel", "kernel_energies", "kernel_figure", "kernel_report", "write_kernel_csv",
+           "write_kernel_outputs"]
 
 #: energies at which the kernel and its band are written
 KERNEL_POINTS = 200
@@ -114,7 +119,9 @@ def kernel_figure(result, path) -> None:
 
 
 def write_kernel_outputs(folder: Path, result, source: str = "") -> str:
-    """Write kernel.json, kernel.csv, kernel.png and report.txt into ``folder``; return the report."""
+    """Write kernel.json, kernel.csv, kernel.png, report.txt and fit.png into ``folder``; return the report."""
+    from .fit import figure
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kernel.json").write_text(result.to_json(kernel_energies(result)) + "\n", encoding="utf-8")
@@ -122,4 +129,17 @@ def write_kernel_outputs(folder: Path, result, source: str = "") -> str:
     kernel_figure(result, folder / "kernel.png")
     text = kernel_report(result, source)
     (folder / "report.txt").write_text(text, encoding="utf-8")
+    figure(result, folder / "fit.png")
     return text
+
+
+def fit_kernel(spec, folder: Path) -> int:
+    """Run the ``[kernel]`` fit of a read fit file and write its outputs into ``folder``; print the report."""
+    from ..experiment.kernel import infer_kernel
+
+    result = infer_kernel(spec.problem)
+    text = write_kernel_outputs(folder, result, spec.source)
+    log.info("wrote %s, %s, %s, %s and %s", folder / "kernel.json", folder / "kernel.csv", folder / "kernel.png",
+             folder / "report.txt", folder / "fit.png")
+    print(text, end="")
+    return 0

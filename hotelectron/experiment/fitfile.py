@@ -35,18 +35,21 @@ from pathlib import Path
 from ..units import parse_quantity, parse_temperature_K
 from .data import read_curves
 from .fit import FitProblem, Parameter
+from .kernelfile import kernel_problem
 from .probe import ProbeParameters
 
 __all__ = ["FitFile", "load_fit_file", "parse_fit_file"]
 
-TOP_KEYS = ("base", "data", "sigma", "output", "probe", "parameters", "max_evaluations")
+TOP_KEYS = ("base", "data", "sigma", "output", "probe", "parameters", "max_evaluations", "kernel")
 PROBE_FILE_KEYS = ("gap", "dynes", "temperature", "field", "g")
 PARAMETER_KEYS = ("start", "min", "max", "free", "unit", "curve")
 
 
 @dataclass(frozen=True)
 class FitFile:
-    """A read fit file: the problem, where to write, and the optimiser's evaluation budget."""
+    """A read fit file: the problem (a ``FitProblem``, or with ``[kernel]`` a
+    :class:`~hotelectron.experiment.kernel.KernelProblem`), where to write, and the optimiser's
+    evaluation budget."""
 
     problem: FitProblem
     output: str | None
@@ -104,6 +107,12 @@ def _parameter(key: str, table, source: str) -> Parameter:
         _fail(source, where, str(exc))
 
 
+def _output(value, source: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        _fail(source, "output", f"must be a folder name (a string); got {value!r}")
+    return value
+
+
 def parse_fit_file(text: str, path=None) -> FitFile:
     """Read a fit file given as TOML text; ``base`` and ``data`` are relative to ``path``'s folder."""
     source = "fit file" if path is None else str(path)
@@ -135,6 +144,10 @@ def parse_fit_file(text: str, path=None) -> FitFile:
         sigma = [sigma] * len(curves) if isinstance(sigma, int | float) else sigma
         if not isinstance(sigma, list) or len(sigma) != len(curves):
             _fail(source, "sigma", f"one number, or one per curve ({len(curves)} curves); got {data['sigma']!r}")
+    if "kernel" in data:  # the kernel itself instead of parameters (hotelectron.experiment.kernelfile)
+        problem = kernel_problem(data, source, base_path.read_text(encoding="utf-8"), curves,
+                                 _probe(data.get("probe", {}), source), sigma)
+        return FitFile(problem, _output(data.get("output"), source), 0, source)
     table = data.get("parameters")
     if not isinstance(table, dict) or not table:
         _fail(source, "[parameters]", 'at least one [parameters."section.key"] table is required')
@@ -142,9 +155,7 @@ def parse_fit_file(text: str, path=None) -> FitFile:
     budget = data.get("max_evaluations", 200)
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         _fail(source, "max_evaluations", f"must be an integer >= 1; got {budget!r}")
-    output = data.get("output")
-    if output is not None and not isinstance(output, str):
-        _fail(source, "output", f"must be a folder name (a string); got {output!r}")
+    output = _output(data.get("output"), source)
     probe = _probe(data.get("probe", {}), source)
     try:
         problem = FitProblem(base_path.read_text(encoding="utf-8"), curves, parameters, probe,

@@ -528,6 +528,16 @@ class KernelResult:
         """K at the nodes, ``1/(ns meV^2)``."""
         return np.exp(self.log_values)
 
+    @property
+    def chi2_per_dof(self) -> float:
+        """chi^2 per effective degree of freedom, ``chi2 / (N - tr A)`` (= noise_scale)."""
+        return self.noise_scale
+
+    @property
+    def status(self) -> str:
+        """``"finished"``: the inference ran to its end (``converged`` and ``message`` say how)."""
+        return "finished"
+
     def log_kernel(self, energy_meV) -> tuple[np.ndarray, np.ndarray]:
         """``(ln K, its 1-sigma)`` at any energies (meV, non-zero): the interpolant and the band."""
         Phi = log_interpolation(self.energies_meV, energy_meV)

@@ -12,7 +12,9 @@
     max_iterations = 40                # optional: Gauss-Newton iterations at most
 
 See :mod:`hotelectron.experiment.kernel` for what is inferred and how. Errors are ``ValueError``
-naming the file and ``[kernel] key``.
+naming the file and ``[kernel] key``. A fit file with ``[kernel]`` holds no ``[parameters]`` and no
+``max_evaluations``: every other parameter comes from the base scenario and ``[probe]``, and the
+iterations are ``[kernel] max_iterations``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ import math
 
 from ..io.scenario import fields
 from ..units import parse_quantity, registry
-from .kernel import METHODS, PARTNERS, log_spaced, power_law
+from .kernel import METHODS, PARTNERS, KernelProblem, log_spaced, power_law
 
-__all__ = ["KERNEL_KEYS", "parse_kernel_section"]
+__all__ = ["KERNEL_KEYS", "kernel_problem", "parse_kernel_section"]
 
 KERNEL_KEYS = ("tabulated", "nodes", "range", "start", "regularisation", "cutoff", "max_iterations")
 START_KEYS = ("kappa", "exponent")
@@ -98,3 +100,19 @@ def parse_kernel_section(table, source: str) -> dict:
             _fail(source, "max_iterations", f"{iterations!r} must be an integer >= 1")
         settings["max_iterations"] = iterations
     return settings
+
+
+def kernel_problem(data: dict, source: str, base: str, curves, probe, sigma) -> KernelProblem:
+    """The :class:`~hotelectron.experiment.kernel.KernelProblem` of a fit file with a ``[kernel]`` section
+    (``data``: the whole parsed file; ``base``: the base scenario's text)."""
+    for key in ("parameters", "max_evaluations"):
+        if key in data:
+            msg = (f"{source}: {key}: a fit file with [kernel] infers the kernel alone (the other parameters come "
+                   "from the base scenario and [probe]; its iterations are [kernel] max_iterations): remove it")
+            raise ValueError(msg)
+    settings = parse_kernel_section(data["kernel"], source)
+    try:
+        return KernelProblem(base, tuple(curves), probe=probe, sigma=None if sigma is None else tuple(sigma), **settings)
+    except ValueError as exc:
+        msg = f"{source}: [kernel]: {exc}"
+        raise ValueError(msg) from None
