@@ -35,7 +35,7 @@ def cmd_bench(args) -> int:
     if args.sweep or args.wire:
         if args.sweep:
             from ..bench.sweep import format_sweep_report as report, run_sweep_bench as run
-            from .sweep import quiet_dask
+            from .cluster import quiet_dask
 
             quiet_dask()
         else:
