@@ -22,7 +22,7 @@ from .cluster import add_cluster_options, dask_client
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_parser", "cmd_fit", "report", "write_outputs"]
+__all__ = ["add_parser", "cmd_fit", "quiet_steady_solves", "read_state", "report", "write_outputs"]
 
 FIT_JSON = "fit.json"
 REPORT = "report.txt"
@@ -183,7 +183,7 @@ def _resume_point(folder: Path, spec, overwrite: bool):
 
 
 @contextlib.contextmanager
-def _quiet_steady_solves():
+def quiet_steady_solves():
     """Every steady state logs a line at INFO; in a fit the progress display speaks instead."""
     logger = logging.getLogger("hotelectron.wire.steady")
     level = logger.level
@@ -200,7 +200,7 @@ def _fit_into(folder: Path, spec, args, start, solves) -> int:
 
     progress = FitProgress(args.quiet)
     try:
-        with _quiet_steady_solves():
+        with quiet_steady_solves():
             result = fit(spec.problem, max_evaluations=spec.max_evaluations, solves=solves, progress=progress,
                          start=start)
     except FitInterrupted as exc:

@@ -5,6 +5,7 @@ interrupted by SIGINT and resumed."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,9 +50,11 @@ max = 0.5
 TRUTH = {"electron_electron.kappa": 1.0, "probe.gap": 0.17}
 
 
-@pytest.fixture
-def folder(tmp_path):
-    (tmp_path / "scenario.toml").write_text(SCENARIO)
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """The base scenario, noise-free synthetic curves at TRUTH (curves.csv) and the fit file."""
+    folder = tmp_path_factory.mktemp("fit-data")
+    (folder / "scenario.toml").write_text(SCENARIO)
     probe = ProbeParameters(gap_meV=0.17, dynes_meV=2e-3, temperature_K=0.1)
     v = np.linspace(-0.5, 0.5, 81)
     placeholder = [MeasuredCurve(u, None, None, "conductance", v, np.zeros_like(v)) for u in (0.2, 0.3)]
@@ -59,28 +62,43 @@ def folder(tmp_path):
     model = FitModel(FitProblem(SCENARIO, placeholder, params, probe))
     curves = [MeasuredCurve(c.bias_mV, None, None, "conductance", v, model.curve(TRUTH, i)[0])
               for i, c in enumerate(placeholder)]
-    write_csv(tmp_path / "curves.csv", curves, ["synthetic"])
+    write_csv(folder / "curves.csv", curves, ["synthetic"])
+    (folder / "fit.toml").write_text(FIT)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def finished(data):
+    """The fit run to its end by the command: its output folder and the command's result."""
+    result = cli("-q", "fit", data / "fit.toml", "-o", data / "finished", check=True)
+    return data / "finished", result
+
+
+@pytest.fixture
+def folder(tmp_path, data):
+    """A folder of its own with the data and the fit file."""
+    for name in ("scenario.toml", "curves.csv", "fit.toml"):
+        shutil.copy(data / name, tmp_path / name)
     return tmp_path
 
 
-def test_fit_command_writes_json_report_and_figure(folder, capsys):
-    (folder / "fit.toml").write_text(FIT)
-    assert main(["-q", "fit", str(folder / "fit.toml"), "-o", str(folder / "out")]) == 0
-    data = json.loads((folder / "out" / "fit.json").read_text())
+def test_fit_command_writes_json_report_and_figure(finished):
+    out, result = finished
+    data = json.loads((out / "fit.json").read_text())
     # the CSV holds the curves to ~1e-16 relative (repr), so the truth comes back to 1e-4
     assert data["parameters"]["electron_electron.kappa"]["value"] == pytest.approx(1.0, rel=1e-4)
     assert data["parameters"]["probe.gap"]["value"] == pytest.approx(0.17, rel=1e-4)
     assert len(data["curves"]) == 2 and data["evaluations"] > 0
     assert data["status"] == "finished" and data["fingerprint"]
-    assert "probe.gap" in (folder / "out" / "report.txt").read_text()
-    assert (folder / "out" / "fit.png").stat().st_size > 0
-    assert "chi2/dof" in capsys.readouterr().out
+    assert "probe.gap" in (out / "report.txt").read_text()
+    assert (out / "fit.png").stat().st_size > 0
+    assert "chi2/dof" in result.stdout
     # the best-fit steady states: one finished, checksummed trajectory per curve, named in fit.json,
     # that xarray opens; through the probe model at the fitted gap each gives its fitted curve back
     probe = ProbeParameters(gap_meV=data["parameters"]["probe.gap"]["value"], dynes_meV=2e-3, temperature_K=0.1)
     assert [c["state"] for c in data["curves"]] == ["curve-00.h5", "curve-01.h5"]
     for entry, u in zip(data["curves"], (0.2, 0.3), strict=True):
-        path = folder / "out" / entry["state"]
+        path = out / entry["state"]
         verify(path)
         with h5py.File(path, "r") as fh:
             assert fh.attrs["status"] == "finished" and fh.attrs["mode"] == "steady"
@@ -90,7 +108,7 @@ def test_fit_command_writes_json_report_and_figure(folder, capsys):
         with xr.open_dataset(path, engine="h5netcdf") as ds:
             f = ds["f"].values[0, ds.sizes["x"] // 2]
             energy_meV = ds["energy"].values * json.loads(ds.attrs["derived"])["energy_unit_meV"]
-        curve = next(c for c in read_back(folder) if c.bias_mV == u)
+        curve = next(c for c in read_back(out.parent) if c.bias_mV == u)
         np.testing.assert_allclose(probe_conductance(energy_meV, f, curve.x, probe), curve.y, atol=1e-6)
 
 
@@ -117,10 +135,9 @@ def test_bad_fit_file_exits_2(folder, caplog, change, match):
     assert re.search(match, errors[0]), errors[0]
 
 
-def test_a_folder_that_holds_a_fit_is_refused_without_resume_or_overwrite(folder):
-    (folder / "fit.toml").write_text(FIT)
+def test_a_folder_that_holds_a_fit_is_refused_without_resume_or_overwrite(folder, finished):
     out = folder / "out"
-    cli("-q", "fit", folder / "fit.toml", "-o", out, check=True)
+    shutil.copytree(finished[0], out)
     before = (out / "fit.json").read_text()
     assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", out), str(out), "--resume", "--overwrite")
     assert (out / "fit.json").read_text() == before
@@ -145,14 +162,12 @@ def test_a_folder_that_holds_a_fit_is_refused_without_resume_or_overwrite(folder
     (["-o", "{folder}/scenario.toml"], ["scenario.toml", "input"]),
 ])
 def test_bad_options_are_refused_in_one_line(folder, args, words):
-    (folder / "fit.toml").write_text(FIT)
     args = [a.format(folder=folder) for a in args]
     assert_one_line_refusal(cli("fit", folder / "fit.toml", *args), *words)
     assert not (folder / "out").exists()
 
 
 def test_an_unreadable_fit_json_is_resumed_only_with_overwrite(folder):
-    (folder / "fit.toml").write_text(FIT)
     out = folder / "out"
     out.mkdir()
     (out / "fit.json").write_text('{"status": "interrupted", ')
@@ -163,15 +178,13 @@ def test_an_unreadable_fit_json_is_resumed_only_with_overwrite(folder):
 
 @pytest.mark.parametrize("options", [[], pytest.param(["--workers", "2"], marks=pytest.mark.slow)],
                          ids=["serial", "dask"])
-def test_a_fit_interrupted_by_sigint_keeps_its_best_point_and_resumes(folder, options):
+def test_a_fit_interrupted_by_sigint_keeps_its_best_point_and_resumes(folder, finished, options):
     """A real process (with two Dask workers: -m slow), SIGINT to its process group as a terminal's
     Ctrl-C sends it (the command, its scheduler and workers): exit status 130, one error line, fit.json
     marked interrupted with the best point so far and its states; --resume (here in this process)
     ends where an uninterrupted fit ends. (In-process, tests/experiment/test_fit_parallel.py
     interrupts a fit in the middle of a Dask batch.)"""
-    (folder / "fit.toml").write_text(FIT)
-    reference = folder / "reference"
-    cli("-q", "fit", folder / "fit.toml", "-o", reference, check=True)
+    reference = finished[0]
     out = folder / "out"
     child = subprocess.Popen([sys.executable, "-m", "hotelectron", "fit", str(folder / "fit.toml"), "-o", str(out),
                               *options], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -193,7 +206,14 @@ def test_a_fit_interrupted_by_sigint_keeps_its_best_point_and_resumes(folder, op
     assert data["status"] == "interrupted" and data["success"] is False
     assert data["optimiser_evaluations"] >= 3 and data["correlation"]["matrix"] is None
     assert all(p["stderr"] is None for p in data["parameters"].values())
-    assert data["chi2"] < data["curves"][0]["chi2"] * 1e6  # a number, the best one of those evaluated
+    # the lowest chi^2/dof of the evaluations the progress lines reported (printed to 6 digits)
+    logged = [float(v) for v in re.findall(r"evaluation \d+ .*?: chi2/dof ([^,]+), best", stderr)]
+    n = data["optimiser_evaluations"]
+    assert n - 1 <= len(logged) <= n  # the signal may fall between an evaluation and its line
+    assert data["chi2_per_dof"] <= min(logged) * (1 + 1e-5)
+    if len(logged) == n:
+        assert data["chi2_per_dof"] == pytest.approx(min(logged), rel=1e-5)
+    assert data["chi2"] == pytest.approx(sum(c["chi2"] for c in data["curves"]), rel=1e-12)
     for entry in data["curves"]:
         verify(out / entry["state"])
     assert "INTERRUPTED" in (out / "report.txt").read_text()
