@@ -35,12 +35,12 @@ from hotelectron.sweep import local_client
 class ScatteredSolves(DaskSolves):
     """The distinct warm starts of a batch are scattered once; the jobs name them."""
 
-    def solve(self, jobs, steady_tol):
-        distinct = list({id(state): state for _, state in jobs if state is not None}.values())
-        remote = dict(zip(map(id, distinct), self.client.scatter(distinct, hash=False), strict=True)) if distinct else {}
-        futures = [self.client.submit(solve_curve, text, None if state is None else remote[id(state)], steady_tol,
-                                      pure=False) for text, state in jobs]
-        return self.client.gather(futures)
+    def _warm_starts(self, states):
+        distinct = list({id(state): state for state in states if state is not None}.values())
+        if not distinct:
+            return states
+        remote = dict(zip(map(id, distinct), self.client.scatter(distinct, hash=False), strict=True))
+        return [None if state is None else remote[id(state)] for state in states]
 
 
 class KeptSolves(DaskSolves):
@@ -49,21 +49,20 @@ class KeptSolves(DaskSolves):
     def __init__(self, client):
         super().__init__(client)
         self.remote = {}  # id(state) -> (state, its future on a worker)
+        self.used = {}
 
-    def solve(self, jobs, steady_tol):
-        futures, used = [], {}
-        for text, state in jobs:
-            warm = None
+    def _warm_starts(self, states):
+        self.used = {}
+        for state in states:
             if state is not None:
-                if id(state) not in self.remote:  # not solved on the cluster (a resumed fit's file)
+                if id(state) not in self.remote:  # not solved on the cluster (e.g. a resumed fit's file)
                     self.remote[id(state)] = (state, self.client.scatter(state, hash=False))
-                used[id(state)] = self.remote[id(state)]
-                warm = used[id(state)][1]
-            futures.append(self.client.submit(solve_curve, text, warm, steady_tol, pure=False))
-        states = self.client.gather(futures)
+                self.used[id(state)] = self.remote[id(state)]
+        return [None if state is None else self.remote[id(state)][1] for state in states]
+
+    def _solved(self, futures, states):
         # keep what may be an anchor next: the states just solved and the anchors still in use
-        self.remote = {**used, **{id(s): (s, f) for s, f in zip(states, futures, strict=True)}}
-        return states
+        self.remote = {**self.used, **{id(s): (s, f) for s, f in zip(states, futures, strict=True)}}
 
 
 def main() -> int:

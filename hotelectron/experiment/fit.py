@@ -54,8 +54,8 @@ import tomli_w
 from ..io.scenario import parse_scenario
 from ..sweep.spec import with_overrides
 from .data import KINDS, MeasuredCurve
-from .probe import ProbeParameters, probe_conductance
-from .solves import CurveState, LocalSolves
+from .probe import ProbeParameters
+from .solves import CurveState, LocalSolves, model_curve
 
 __all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "FitInterrupted", "FitModel", "FitProblem",
            "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter", "Parameter", "fit"]
@@ -500,52 +500,43 @@ class FitModel:
             if state is not None:
                 self.anchors[i] = state
 
-    def _solve(self, wanted) -> dict:
-        """The state of each (curve, scenario text) in ``wanted``: the curve's anchor when it solves that
-        text, else a solve started from the anchor; each distinct pair solved once, all in one batch."""
-        known, jobs = {}, []
-        for i, text in wanted:
+    def _run(self, requests):
+        """Model y (and the state) of each (values, curve index) in ``requests``, in one batch. A curve
+        whose scenario text is its anchor's is computed from the anchor; the others from a solve
+        started from the anchor, each distinct (curve, scenario) solved once."""
+        texts = [self.scenario_text(values, i) for values, i in requests]
+        sources, jobs = {}, []
+        for (_, i), text in zip(requests, texts, strict=True):
             anchor = self.anchors[i]
-            if (i, text) in known or (i, text) in jobs:
-                continue
-            if anchor is not None and anchor.text == text:
-                known[(i, text)] = anchor
-            else:
-                jobs.append((i, text))
-        if jobs:
-            states = self.solves.solve([(text, self.anchors[i]) for i, text in jobs], self.problem.steady_tol)
-            self.steady_solves += len(jobs)
-            self.newton_iterations += sum(s.steady.iterations for s in states)
-            known.update(zip(jobs, states, strict=True))
-        return known
-
-    def states(self, points, move_anchors: bool = False) -> list[list[CurveState]]:
-        """The steady state of every curve at each of ``points`` (label -> value dicts), solved in one
-        batch; ``move_anchors`` (one point) makes them the curves' new anchors."""
-        n = len(self.problem.curves)
-        texts = [[self.scenario_text(values, i) for i in range(n)] for values in points]
-        known = self._solve((i, text) for row in texts for i, text in enumerate(row))
-        states = [[known[(i, text)] for i, text in enumerate(row)] for row in texts]
-        if move_anchors:
-            self.anchors = list(states[-1])
-        self.evaluations += len(points)
-        return states
+            if (i, text) not in sources:
+                sources[(i, text)] = anchor if anchor is not None and anchor.text == text else len(jobs)
+                if not isinstance(sources[(i, text)], CurveState):
+                    jobs.append((text, anchor))
+        curves = [(sources[(i, text)], self.problem.curves[i].kind, self.problem.curves[i].x, self.probe(values, i))
+                  for (values, i), text in zip(requests, texts, strict=True)]
+        solved, ys = self.solves.run(jobs, curves, self.problem.steady_tol)
+        self.steady_solves += len(jobs)
+        self.newton_iterations += sum(state.steady.iterations for state in solved)
+        states = [solved[source] if isinstance(source, int) else source for source, *_ in curves]
+        return ys, states
 
     def model_curve(self, values: dict, index: int, state: CurveState) -> np.ndarray:
         """The model y of curve ``index`` on its x, from the steady state ``state`` of its scenario."""
         curve = self.problem.curves[index]
-        if curve.kind == "conductance":
-            return probe_conductance(state.energy_meV, state.f_middle, curve.x, self.probe(values, index))
-        return np.interp(curve.x, state.energy_meV, state.f_middle)
-
-    def _stacked(self, values: dict, states) -> np.ndarray:
-        sigma = self.problem.sigma or (1.0,) * len(self.problem.curves)
-        return np.concatenate([(self.model_curve(values, i, state) - c.y) / s
-                               for i, (c, s, state) in enumerate(zip(self.problem.curves, sigma, states, strict=True))])
+        return model_curve(curve.kind, curve.x, self.probe(values, index), state.energy_meV, state.f_middle)
 
     def evaluate(self, points, move_anchors: bool = False) -> list[np.ndarray]:
-        """Stacked (model - y) / sigma of all curves at each of ``points``, solved in one batch."""
-        return [self._stacked(values, states) for values, states in zip(points, self.states(points, move_anchors))]
+        """Stacked (model - y) / sigma of all curves at each of ``points`` (label -> value dicts), in one
+        batch; ``move_anchors`` (one point) makes its states the curves' new anchors."""
+        n = len(self.problem.curves)
+        sigma = self.problem.sigma or (1.0,) * n
+        ys, states = self._run([(values, i) for values in points for i in range(n)])
+        if move_anchors:
+            self.anchors = states[-n:]
+        self.evaluations += len(points)
+        return [np.concatenate([(y - c.y) / s for y, c, s in zip(ys[k * n:(k + 1) * n], self.problem.curves, sigma,
+                                                                 strict=True)])
+                for k in range(len(points))]
 
     def residuals(self, values: dict) -> np.ndarray:
         """Stacked (model - y) / sigma of all curves at ``values``; the curves' anchors move there."""
@@ -553,10 +544,9 @@ class FitModel:
 
     def curve(self, values: dict, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(model y on the curve's x, energy in meV, f at L/2) of curve ``index`` alone."""
-        text = self.scenario_text(values, index)
-        state = self._solve([(index, text)])[(index, text)]
+        (y,), (state,) = self._run([(values, index)])
         self.anchors[index] = state
-        return self.model_curve(values, index, state), state.energy_meV, state.f_middle
+        return y, state.energy_meV, state.f_middle
 
     def values(self, u) -> dict:
         """All parameter values (label -> value) for the scaled free vector ``u``."""

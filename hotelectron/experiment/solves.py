@@ -1,21 +1,26 @@
-"""The steady states of a fit's curves, solved in batches: one after another in this process, or
-concurrently on Dask workers.
+"""The steady states and model curves of a fit, computed in batches: one after another in this
+process, or concurrently on Dask workers.
 
 A fit needs the steady state of every curve at one parameter point (a model evaluation) or at
-several at once (the points of a finite-difference Jacobian). Each is a job: a complete scenario
-text and a warm start, the steady state of the same curve at a nearby point (or None: the solver
-starts from the collisionless solution). :func:`solve_curve` does one job; it needs nothing but its
-arguments, so it runs the same in a worker process as here. Which warm start a job gets is decided
-by the fit (:class:`hotelectron.experiment.fit.FitModel`), not by the order in which jobs happen to
-run, so a batch gives the same states whether :class:`LocalSolves` or :class:`DaskSolves` solves it.
+several at once (the points of a finite-difference Jacobian), and from each the model curve: f at
+x = L/2 through the probe model (:func:`model_curve`). A batch is a list of jobs, each a complete
+scenario text and a warm start (the steady state of the same curve at a nearby point, or None: the
+solver starts from the collisionless solution), and a list of curves, each computed from a job's
+state or from a state already known (a probe parameter moved, the scenario did not). :func:`solve_curve`
+does one job; it needs nothing but its arguments, so it runs the same in a worker process as here.
+Which warm start a job gets is decided by the fit (:class:`hotelectron.experiment.fit.FitModel`), not
+by the order in which jobs happen to run, so a batch gives the same states whether
+:class:`LocalSolves` or :class:`DaskSolves` runs it.
 
 On Dask each job carries its warm start in its arguments (f on the wire, n_x x n_energy numbers:
 0.3 MB at 33 x 1201). That measured faster than scattering the distinct warm starts of a batch once
 (a round trip more per batch) and than keeping each curve's state on the worker that solved it
-(``benchmarks/fit_warm_starts.py``). The batch is cancelled when the caller is interrupted. A worker that dies in the
-middle of a job is replaced by Dask and the job runs again elsewhere (it is pure: same text, same
-start, same result); an exception inside a job (a refused scenario, a solve that does not converge)
-is raised here.
+(``benchmarks/fit_warm_starts.py``). A curve is computed where its state was solved (or, from a known
+state, from f at L/2 sent along): the probe model costs about half a steady state on the benchmark's
+grids and would otherwise run here, one curve after another. The batch is cancelled when the caller
+is interrupted. A worker that dies in the middle of a job is replaced by Dask and the job runs again
+elsewhere (it is pure: same text, same start, same result); an exception inside a job (a refused
+scenario, a solve that does not converge) is raised here.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..wire.steady import SteadyState
+from .probe import ProbeParameters, probe_conductance
 
-__all__ = ["CurveState", "DaskSolves", "LocalSolves", "solve_curve"]
+__all__ = ["CurveState", "DaskSolves", "LocalSolves", "model_curve", "solve_curve"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,29 +89,65 @@ def solve_curve(text: str, warm: CurveState | None, steady_tol: float) -> CurveS
                       time.perf_counter() - start)
 
 
-class LocalSolves:
-    """Solves the jobs of a batch one after another in this process."""
+def model_curve(kind: str, x, probe: ProbeParameters, energy_meV, f_middle) -> np.ndarray:
+    """The model y on ``x`` of a measured curve of ``kind`` from f at x = L/2 (``f_middle`` on
+    ``energy_meV``): R_T dI/dV of the probe for ``"conductance"``, f interpolated for ``"distribution"``."""
+    if kind == "conductance":
+        return probe_conductance(energy_meV, f_middle, x, probe)
+    return np.interp(x, energy_meV, f_middle)
 
-    def solve(self, jobs, steady_tol: float) -> list[CurveState]:
-        """``jobs``: (scenario text, warm start or None) pairs; the states in the same order."""
-        return [solve_curve(text, warm, steady_tol) for text, warm in jobs]
+
+def _model_curve_of(state: CurveState, kind: str, x, probe: ProbeParameters) -> np.ndarray:
+    return model_curve(kind, x, probe, state.energy_meV, state.f_middle)
+
+
+class LocalSolves:
+    """Runs a batch one job after another in this process."""
+
+    def run(self, jobs, curves, steady_tol: float) -> tuple[list[CurveState], list[np.ndarray]]:
+        """Solve ``jobs``, (scenario text, warm start or None) pairs, to ``steady_tol``, and compute
+        ``curves``, (source, kind, x, probe) with source a job's index or a known CurveState; returns the
+        states of the jobs and the model y of the curves, in their orders."""
+        states = [solve_curve(text, warm, steady_tol) for text, warm in jobs]
+        ys = [_model_curve_of(states[source] if isinstance(source, int) else source, kind, x, probe)
+              for source, kind, x, probe in curves]
+        return states, ys
 
 
 class DaskSolves:
-    """Solves the jobs of a batch concurrently on the workers of a ``distributed.Client``."""
+    """Runs a batch concurrently on the workers of a ``distributed.Client``: the steady states, and the
+    model curves, each next to the state it needs."""
 
     def __init__(self, client):
         self.client = client
 
-    def solve(self, jobs, steady_tol: float) -> list[CurveState]:
-        """``jobs``: (scenario text, warm start or None) pairs; the states in the same order."""
+    def run(self, jobs, curves, steady_tol: float) -> tuple[list[CurveState], list[np.ndarray]]:
+        """As :meth:`LocalSolves.run`."""
         batch = uuid.uuid4().hex[:12]
+        submit = self.client.submit
         futures = []
         try:
-            for k, (text, warm) in enumerate(jobs):  # each job carries its warm start (see the module doc)
-                futures.append(self.client.submit(solve_curve, text, warm, steady_tol,
-                                                  key=f"hotelectron-fit-{batch}-{k}", pure=False))
-            return self.client.gather(futures)
+            warm = self._warm_starts([state for _, state in jobs])
+            for k, ((text, _), start) in enumerate(zip(jobs, warm, strict=True)):
+                futures.append(submit(solve_curve, text, start, steady_tol, key=f"hotelectron-fit-{batch}-{k}",
+                                      pure=False))
+            for k, (source, kind, x, probe) in enumerate(curves):
+                key = f"hotelectron-fit-{batch}-curve-{k}"
+                if isinstance(source, int):  # runs where the state was solved
+                    futures.append(submit(_model_curve_of, futures[source], kind, x, probe, key=key, pure=False))
+                else:  # a known state: only f at L/2 travels
+                    futures.append(submit(model_curve, kind, x, probe, source.energy_meV, source.f_middle, key=key,
+                                          pure=False))
+            results = self.client.gather(futures)
         except BaseException:  # an interrupt too: leave no job running on the workers
             self.client.cancel(futures)
             raise
+        self._solved(futures[:len(jobs)], results[:len(jobs)])
+        return results[:len(jobs)], results[len(jobs):]
+
+    def _warm_starts(self, states: list) -> list:
+        """What the jobs receive as their warm starts: the states themselves (see the module doc)."""
+        return states
+
+    def _solved(self, futures: list, states: list) -> None:
+        """Called with the futures and the states of the jobs of each batch."""

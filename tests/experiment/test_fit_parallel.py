@@ -119,7 +119,7 @@ def test_an_interrupt_during_a_dask_batch_cancels_it_and_keeps_the_best_point(pr
         time.sleep(0.05)
     assert not [k for k in client.who_has() if k.startswith("hotelectron-fit-")]
     assert not any(client.processing().values())
-    again = DaskSolves(client).solve([(stopped.curves[0].state.text, None)], problem.steady_tol)
+    again, _ = DaskSolves(client).run([(stopped.curves[0].state.text, None)], [], problem.steady_tol)
     np.testing.assert_allclose(again[0].steady.f, stopped.curves[0].state.steady.f, atol=1e-12)
 
 
@@ -129,9 +129,9 @@ class RecordingSolves(LocalSolves):
     def __init__(self):
         self.batches = []
 
-    def solve(self, jobs, steady_tol):
+    def run(self, jobs, curves, steady_tol):
         self.batches.append([(text, None if warm is None else warm.text) for text, warm in jobs])
-        return super().solve(jobs, steady_tol)
+        return super().run(jobs, curves, steady_tol)
 
 
 def test_every_solve_of_an_evaluation_or_a_jacobian_starts_from_its_curves_anchor(problem):
