@@ -20,6 +20,7 @@ the load average (the machine is shared).
 
 import argparse
 import logging
+import operator
 import os
 import statistics
 import time
@@ -61,8 +62,10 @@ class KeptSolves(DaskSolves):
         return [None if state is None else self.remote[id(state)][1] for state in states]
 
     def _solved(self, futures, states):
-        # keep what may be an anchor next: the states just solved and the anchors still in use
-        self.remote = {**self.used, **{id(s): (s, f) for s, f in zip(states, futures, strict=True)}}
+        # keep what may be an anchor next: the states just solved (each job's future holds (state, curves):
+        # the state is taken out where it lies) and the anchors still in use
+        kept = [self.client.submit(operator.getitem, f, 0, pure=False) for f in futures]
+        self.remote = {**self.used, **{id(s): (s, f) for s, f in zip(states, kept, strict=True)}}
 
 
 def main() -> int:

@@ -15,9 +15,9 @@ by the order in which jobs happen to run, so a batch gives the same states wheth
 On Dask each job carries its warm start in its arguments (f on the wire, n_x x n_energy numbers:
 0.3 MB at 33 x 1201). That measured faster than scattering the distinct warm starts of a batch once
 (a round trip more per batch) and than keeping each curve's state on the worker that solved it
-(``benchmarks/fit_warm_starts.py``). A curve is computed where its state was solved (or, from a known
-state, from f at L/2 sent along): the probe model costs about half a steady state on the benchmark's
-grids and would otherwise run here, one curve after another. The batch is cancelled when the caller
+(``benchmarks/fit_warm_starts.py``). A job also computes the curves of its state, and the curves of
+known states are tasks of their own (f at L/2 sent along): the probe model costs about half a steady
+state on the benchmark's grids and would otherwise run here, one curve after another. The batch is cancelled when the caller
 is interrupted. A worker that dies in the middle of a job is replaced by Dask and the job runs again
 elsewhere (it is pure: same text, same start, same result); an exception inside a job (a refused
 scenario, a solve that does not converge) is raised here.
@@ -34,7 +34,7 @@ import numpy as np
 from ..wire.steady import SteadyState
 from .probe import ProbeParameters, probe_conductance
 
-__all__ = ["CurveState", "DaskSolves", "LocalSolves", "model_curve", "solve_curve"]
+__all__ = ["CurveState", "DaskSolves", "LocalSolves", "model_curve", "solve_and_map", "solve_curve"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,8 +97,31 @@ def model_curve(kind: str, x, probe: ProbeParameters, energy_meV, f_middle) -> n
     return np.interp(x, energy_meV, f_middle)
 
 
-def _model_curve_of(state: CurveState, kind: str, x, probe: ProbeParameters) -> np.ndarray:
-    return model_curve(kind, x, probe, state.energy_meV, state.f_middle)
+def solve_and_map(text: str, warm: CurveState | None, steady_tol: float, requests) -> tuple[CurveState, list]:
+    """:func:`solve_curve`, then the model curves ``requests``, (kind, x, probe) triples, from its state."""
+    state = solve_curve(text, warm, steady_tol)
+    return state, [model_curve(kind, x, probe, state.energy_meV, state.f_middle) for kind, x, probe in requests]
+
+
+def _split(n_jobs: int, curves):
+    """The curves of each job and those of known states, with their positions in ``curves``."""
+    by_job, known = [[] for _ in range(n_jobs)], []
+    for position, (source, kind, x, probe) in enumerate(curves):
+        if isinstance(source, int):
+            by_job[source].append((position, (kind, x, probe)))
+        else:  # only f at L/2 is needed
+            known.append((position, (kind, x, probe, source.energy_meV, source.f_middle)))
+    return by_job, known
+
+
+def _assemble(n_curves: int, by_job, solved, known, known_ys):
+    ys = [None] * n_curves
+    for requests, (_, job_ys) in zip(by_job, solved, strict=True):
+        for (position, _), y in zip(requests, job_ys, strict=True):
+            ys[position] = y
+    for (position, _), y in zip(known, known_ys, strict=True):
+        ys[position] = y
+    return [state for state, _ in solved], ys
 
 
 class LocalSolves:
@@ -108,15 +131,15 @@ class LocalSolves:
         """Solve ``jobs``, (scenario text, warm start or None) pairs, to ``steady_tol``, and compute
         ``curves``, (source, kind, x, probe) with source a job's index or a known CurveState; returns the
         states of the jobs and the model y of the curves, in their orders."""
-        states = [solve_curve(text, warm, steady_tol) for text, warm in jobs]
-        ys = [_model_curve_of(states[source] if isinstance(source, int) else source, kind, x, probe)
-              for source, kind, x, probe in curves]
-        return states, ys
+        by_job, known = _split(len(jobs), curves)
+        solved = [solve_and_map(text, warm, steady_tol, [r for _, r in requests])
+                  for (text, warm), requests in zip(jobs, by_job, strict=True)]
+        return _assemble(len(curves), by_job, solved, known, [model_curve(*args) for _, args in known])
 
 
 class DaskSolves:
-    """Runs a batch concurrently on the workers of a ``distributed.Client``: the steady states, and the
-    model curves, each next to the state it needs."""
+    """Runs a batch concurrently on the workers of a ``distributed.Client``: each job solves its steady
+    state and computes the model curves that need it; the curves of known states are tasks of their own."""
 
     def __init__(self, client):
         self.client = client
@@ -125,29 +148,26 @@ class DaskSolves:
         """As :meth:`LocalSolves.run`."""
         batch = uuid.uuid4().hex[:12]
         submit = self.client.submit
+        by_job, known = _split(len(jobs), curves)
         futures = []
         try:
             warm = self._warm_starts([state for _, state in jobs])
-            for k, ((text, _), start) in enumerate(zip(jobs, warm, strict=True)):
-                futures.append(submit(solve_curve, text, start, steady_tol, key=f"hotelectron-fit-{batch}-{k}",
-                                      pure=False))
-            for k, (source, kind, x, probe) in enumerate(curves):
-                key = f"hotelectron-fit-{batch}-curve-{k}"
-                if isinstance(source, int):  # runs where the state was solved
-                    futures.append(submit(_model_curve_of, futures[source], kind, x, probe, key=key, pure=False))
-                else:  # a known state: only f at L/2 travels
-                    futures.append(submit(model_curve, kind, x, probe, source.energy_meV, source.f_middle, key=key,
-                                          pure=False))
+            for k, ((text, _), start, requests) in enumerate(zip(jobs, warm, by_job, strict=True)):
+                futures.append(submit(solve_and_map, text, start, steady_tol, [r for _, r in requests],
+                                      key=f"hotelectron-fit-{batch}-{k}", pure=False))
+            for k, (_, args) in enumerate(known):
+                futures.append(submit(model_curve, *args, key=f"hotelectron-fit-{batch}-curve-{k}", pure=False))
             results = self.client.gather(futures)
         except BaseException:  # an interrupt too: leave no job running on the workers
             self.client.cancel(futures)
             raise
-        self._solved(futures[:len(jobs)], results[:len(jobs)])
-        return results[:len(jobs)], results[len(jobs):]
+        solved = results[:len(jobs)]
+        self._solved(futures[:len(jobs)], [state for state, _ in solved])
+        return _assemble(len(curves), by_job, solved, known, results[len(jobs):])
 
     def _warm_starts(self, states: list) -> list:
         """What the jobs receive as their warm starts: the states themselves (see the module doc)."""
         return states
 
     def _solved(self, futures: list, states: list) -> None:
-        """Called with the futures and the states of the jobs of each batch."""
+        """Called with the futures of the jobs of each batch (each holds (state, curves)) and their states."""
