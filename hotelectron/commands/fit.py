@@ -13,6 +13,7 @@ already holds a fit is refused unless ``--resume`` or ``--overwrite`` is given.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -178,8 +179,7 @@ def _resume_point(folder: Path, spec, overwrite: bool):
               for c in curves]
     log.info("resuming the fit in %s from its best point (chi2/dof %.6g after %d evaluations)",
              folder, data.get("chi2_per_dof", float("nan")), start.optimiser_evaluations)
-    return FitStart(start.values, start.evaluations, start.optimiser_evaluations, start.steady_solves,
-                    start.newton_iterations, tuple(states))
+    return dataclasses.replace(start, states=tuple(states))
 
 
 @contextlib.contextmanager

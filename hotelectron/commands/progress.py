@@ -68,21 +68,20 @@ class FitProgress:
 
     def __init__(self, quiet: bool):
         self.quiet, self.bar = quiet, None
-        if not quiet and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(unit="evaluation", bar_format="{l_bar}{bar}| {n}/{total} [{elapsed}<{remaining}] {postfix}")
+        self.terminal = not quiet and sys.stderr.isatty()
 
     @staticmethod
     def _best(step) -> str:
         return ", ".join(f"{label} = {value:.6g}" for label, value in step.best.items())
 
     def __call__(self, step) -> None:
-        if self.bar is not None:
-            self.bar.total = step.max_evaluations
-            self.bar.set_postfix_str(f"chi2/dof {step.best_chi2 / step.dof:.4g}, {step.evaluations} model evaluations",
-                                     refresh=False)
-            self.bar.set_description(self._best(step), refresh=False)
+        if self.terminal:
+            if self.bar is None:  # made at the first step, when the budget is known
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=step.max_evaluations, unit="evaluation", dynamic_ncols=True)
+            self.bar.set_postfix_str(f"chi2/dof {step.best_chi2 / step.dof:.4g} at {self._best(step)}; "
+                                     f"{step.evaluations} model evaluations", refresh=False)
             self.bar.update(step.optimiser_evaluations - self.bar.n)
         elif not self.quiet and step.phase == "evaluation":
             log.info("evaluation %d (at most %d; %d model evaluations with the Jacobians): chi2/dof %.6g, "
