@@ -31,7 +31,7 @@ linearised model with the residual variance estimated from the fit (equal to the
 chi^2/dof = 1).
 
 Execution. The curves of one evaluation and all the points of a Jacobian form one batch of steady
-states, solved in this process or concurrently on Dask workers
+states and model curves, computed in this process or concurrently on Dask workers
 (:mod:`hotelectron.experiment.solves`); since the warm start of each solve is fixed by the rule
 above, not by the order of the solves, both give the same fit. An interrupt (Ctrl-C) stops the fit
 with :class:`FitInterrupted`, which carries the best point evaluated so far; a :class:`FitStart` made
