@@ -25,7 +25,6 @@ scenario, a solve that does not converge) is raised here.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -48,7 +47,6 @@ class CurveState:
     energy_unit_meV : E0 in meV.
     steady : the solution (f on all nodes, stationary pairs, Newton iterations, final residual).
     warm_started : whether the solve started from a warm start (else: the collisionless solution).
-    wall_s : seconds the solve took (parsing the scenario included).
     """
 
     text: str
@@ -57,7 +55,6 @@ class CurveState:
     energy_unit_meV: float
     steady: SteadyState
     warm_started: bool = False
-    wall_s: float = 0.0
 
     @property
     def energy_meV(self) -> np.ndarray:
@@ -79,14 +76,12 @@ def solve_curve(text: str, warm: CurveState | None, steady_tol: float) -> CurveS
     from ..io.scenario import parse_scenario
     from ..wire.steady import steady_state
 
-    start = time.perf_counter()
     scenario = parse_scenario(text)
     problem = scenario.problem
     x, energy = problem.wire.values, problem.energy.values
     initial = warm.steady.f if warm is not None and warm.same_grids(x, energy) else None
     steady = steady_state(problem, f_tol=steady_tol, initial=initial)
-    return CurveState(text, x, energy, float(scenario.derived["energy_unit_meV"]), steady, initial is not None,
-                      time.perf_counter() - start)
+    return CurveState(text, x, energy, float(scenario.derived["energy_unit_meV"]), steady, initial is not None)
 
 
 def model_curve(kind: str, x, probe: ProbeParameters, energy_meV, f_middle) -> np.ndarray:
