@@ -18,9 +18,11 @@ import xarray as xr
 
 from systems import ENV, FIT_WIRE as SCENARIO, assert_one_line_refusal, cli
 
+from hotelectron.commands.fit import read_state
 from hotelectron.commands.main import main
 from hotelectron.experiment.data import MeasuredCurve, write_csv
 from hotelectron.experiment.fit import FitModel, FitProblem, Parameter
+from hotelectron.experiment.fitfile import load_fit_file
 from hotelectron.experiment.probe import ProbeParameters, probe_conductance
 from hotelectron.io.storage import verify
 
@@ -110,6 +112,15 @@ def test_fit_command_writes_json_report_and_figure(finished):
             energy_meV = ds["energy"].values * json.loads(ds.attrs["derived"])["energy_unit_meV"]
         curve = next(c for c in read_back(out.parent) if c.bias_mV == u)
         np.testing.assert_allclose(probe_conductance(energy_meV, f, curve.x, probe), curve.y, atol=1e-6)
+    # read back for --resume, a state solves exactly the scenario the fit builds at the fitted values,
+    # so that the first evaluation of a resumed fit needs no solve
+    model = FitModel(load_fit_file(out.parent / "fit.toml").problem)
+    fitted = {label: p["value"] for label, p in data["parameters"].items()}
+    for i, entry in enumerate(data["curves"]):
+        state = read_state(out / entry["state"])
+        assert state.text == model.scenario_text(fitted, i)
+        with h5py.File(out / entry["state"], "r") as fh:
+            np.testing.assert_array_equal(state.f_middle, fh["f"][0, fh["f"].shape[1] // 2])
 
 
 def read_back(folder):

@@ -178,7 +178,9 @@ def test_an_interrupted_fit_keeps_its_best_point_and_resumes_to_the_same_optimum
     assert data["status"] == "interrupted" and data["correlation"]["matrix"] is None
 
     start = FitStart.from_dict(data, problem, states=[c.state for c in stopped.curves])
-    resumed = fit(problem, start=start)
+    solves = RecordingSolves()
+    resumed = fit(problem, start=start, solves=solves)
+    assert solves.batches[0] == []  # the first evaluation is the best point: its states are known
     assert_same_fit(serial, resumed)
     assert resumed.status == "finished" and resumed.optimiser_evaluations > 4
     assert resumed.evaluations > stopped.evaluations and resumed.steady_solves > stopped.steady_solves
