@@ -19,7 +19,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KERNEL_POINTS", "fit_kernel", "kernel_energies", "kernel_figure", "kernel_report", "write_kernel_csv",
+__all__ = ["KERNEL_OUTPUTS", "KERNEL_POINTS", "fit_kernel", "kernel_energies", "kernel_figure", "kernel_report", "write_kernel_csv",
            "write_kernel_outputs"]
 
 #: energies at which the kernel and its band are written
@@ -133,13 +133,27 @@ def write_kernel_outputs(folder: Path, result, source: str = "") -> str:
     return text
 
 
-def fit_kernel(spec, folder: Path) -> int:
-    """Run the ``[kernel]`` fit of a read fit file and write its outputs into ``folder``; print the report."""
+#: what a kernel fit writes (a folder holding one of them is refused unless --overwrite)
+KERNEL_OUTPUTS = ("kernel.json", "kernel.csv", "kernel.png", "report.txt", "fit.png")
+
+
+def fit_kernel(spec, folder: Path, args) -> int:
+    """Run the ``[kernel]`` fit of a read fit file in this process and write its outputs into ``folder``;
+    print the report. ``args``: the command line of ``hotelectron fit`` (Dask and resuming are for
+    parametric fits and are refused; ``--overwrite`` replaces an earlier kernel fit)."""
     from ..experiment.kernel import infer_kernel
 
+    given = [option for option, on in (("--workers", args.workers is not None), ("--scheduler", bool(args.scheduler)),
+                                        ("--resume", args.resume)) if on]
+    if given:
+        msg = f"{spec.source}: a [kernel] fit runs in this process and from its start: {given[0]} does not apply"
+        raise ValueError(msg)
+    existing = [folder / name for name in KERNEL_OUTPUTS if (folder / name).exists()]
+    if existing and not args.overwrite:
+        msg = (f"{folder} already holds a fit ({', '.join(p.name for p in existing[:3])}); --overwrite replaces it")
+        raise ValueError(msg)
     result = infer_kernel(spec.problem)
     text = write_kernel_outputs(folder, result, spec.source)
-    log.info("wrote %s, %s, %s, %s and %s", folder / "kernel.json", folder / "kernel.csv", folder / "kernel.png",
-             folder / "report.txt", folder / "fit.png")
+    log.info("wrote %s", ", ".join(str(folder / name) for name in KERNEL_OUTPUTS))
     print(text, end="")
     return 0

@@ -92,9 +92,10 @@ from ..kinetics.mechanisms.tabulated import log_interpolation
 from ..sweep.spec import with_overrides
 from ..wire.response import SteadyResponse
 from ..wire.steady import steady_state
-from .data import KINDS, MeasuredCurve
-from .fit import STEADY_TOL, FittedCurve
-from .probe import ProbeParameters, probe_conductance
+from .data import MeasuredCurve
+from .fit import STEADY_TOL, FittedCurve, check_curve_scenario, check_curves, curve_overrides
+from .probe import ProbeParameters
+from .solves import CurveState, model_curve
 
 __all__ = ["K_UNIT", "METHODS", "PARTNERS", "KernelModel", "KernelProblem", "KernelResult", "infer_kernel",
            "log_spaced", "power_law", "second_differences"]
@@ -210,19 +211,7 @@ class KernelProblem:
         if isinstance(reg, bool) or not (reg in METHODS or (isinstance(reg, int | float) and math.isfinite(reg) and reg >= 0)):
             msg = f"kernel regularisation {reg!r} must be one of {list(METHODS)} or a number >= 0 (lambda itself)"
             raise ValueError(msg)
-        if not self.curves:
-            msg = "a kernel fit needs at least one measured curve"
-            raise ValueError(msg)
-        for i, curve in enumerate(self.curves):
-            if curve.kind not in KINDS:
-                msg = f"curve {i} ({curve.source or 'no source'}): kind {curve.kind!r} is not supported; a fit takes {list(KINDS)}"
-                raise ValueError(msg)
-        if self.sigma is not None:
-            sigma = tuple(float(s) for s in self.sigma)
-            if len(sigma) != len(self.curves) or not all(math.isfinite(s) and s > 0 for s in sigma):
-                msg = f"sigma must give one positive finite number per curve ({len(self.curves)}); got {self.sigma!r}"
-                raise ValueError(msg)
-            object.__setattr__(self, "sigma", sigma)
+        object.__setattr__(self, "sigma", check_curves(self.curves, self.sigma))
         points = sum(c.x.size for c in self.curves)
         if points <= energies.size:
             msg = f"{points} data points are too few for a kernel of {energies.size} nodes"
@@ -257,10 +246,13 @@ class KernelModel:
             raise ValueError(msg)
         self.wires, self.energy_meV, self.nodes, self.cutoffs, self.offsets, self.bath, self.probes = [], [], [], [], [], [], []
         self._observe_zero = []
+        self.texts, self.energy_units_meV = [], []
         for i, curve in enumerate(problem.curves):
             scenario = _curve_scenario(base, curve, i)
+            self.texts.append(scenario.text)
             wire = scenario.problem
             E0 = scenario.derived["energy_unit_meV"]
+            self.energy_units_meV.append(E0)
             self.wires.append(wire)
             self.energy_meV.append(wire.energy.values * E0)
             self.nodes.append(tuple(np.asarray(problem.energies_meV) / E0))
@@ -276,18 +268,12 @@ class KernelModel:
                 self.bath.append(None)
             probe = problem.probe if curve.field_T is None else replace(problem.probe, field_T=curve.field_T)
             self.probes.append(probe)
-            if curve.kind == "distribution":
-                energy = self.energy_meV[-1]
-                if curve.x[0] < energy[0] or curve.x[-1] > energy[-1]:
-                    msg = (f"curve {i} ({curve.source}): energies [{curve.x[0]:g}, {curve.x[-1]:g}] meV reach beyond "
-                           f"the energy grid [{energy[0]:g}, {energy[-1]:g}] meV; raise [grid] half_width")
-                    raise ValueError(msg)
             self._observe_zero.append(self.observe(i, np.zeros(wire.energy.n)))
         sigma = problem.sigma or (1.0,) * len(problem.curves)
         self.sigma = np.asarray(sigma)
         self.rows = np.cumsum([0] + [c.x.size for c in problem.curves])
         self._warm: list = [None] * len(problem.curves)
-        self._states: tuple | None = None  # (theta bytes, steady f per curve)
+        self._states: tuple | None = None  # (theta bytes, SteadyState per curve)
         self.steady_solves = 0
         self.newton_iterations = 0
         self.response_products = 0
@@ -306,12 +292,11 @@ class KernelModel:
     def observe(self, index: int, f_middle) -> np.ndarray:
         """The model y of curve ``index`` for f at x = L/2 (linear in f up to a constant)."""
         curve = self.problem.curves[index]
-        if curve.kind == "conductance":
-            return probe_conductance(self.energy_meV[index], f_middle, curve.x, self.probes[index])
-        return np.interp(curve.x, self.energy_meV[index], f_middle)
+        return model_curve(curve.kind, curve.x, self.probes[index], self.energy_meV[index], f_middle)
 
-    def states(self, theta) -> list[np.ndarray]:
-        """The steady states ``f[x, eps]`` of every curve at ``theta`` (each solve warm-started)."""
+    def steady_states(self, theta) -> list:
+        """The :class:`~hotelectron.wire.steady.SteadyState` of every curve at ``theta`` (each solve
+        warm-started from the curve's last one)."""
         theta = np.asarray(theta, dtype=float)
         if self._states is not None and self._states[0] == theta.tobytes():
             return self._states[1]
@@ -321,9 +306,20 @@ class KernelModel:
             self._warm[i] = state.f
             self.steady_solves += 1
             self.newton_iterations += state.iterations
-            states.append(state.f)
+            states.append(state)
         self._states = (theta.tobytes(), states)
         return states
+
+    def states(self, theta) -> list[np.ndarray]:
+        """The steady ``f[x, eps]`` of every curve at ``theta``."""
+        return [state.f for state in self.steady_states(theta)]
+
+    def curve_state(self, theta, index: int) -> CurveState:
+        """Curve ``index``'s steady state at ``theta`` as the fits keep it (its scenario text is the
+        base's with the curve's U: it does not hold the table)."""
+        wire = self.wires[index]
+        return CurveState(self.texts[index], wire.wire.values, wire.energy.values, self.energy_units_meV[index],
+                          self.steady_states(theta)[index])
 
     def curves(self, theta) -> list[np.ndarray]:
         """The model y of every curve at ``theta``."""
@@ -357,23 +353,12 @@ class KernelModel:
 
 def _curve_scenario(base: dict, curve: MeasuredCurve, index: int):
     """The validated scenario of one curve: the base with its wire bias (and bath temperature)."""
-    overrides = {"reservoirs.bias": f"{curve.bias_mV!r} mV"}
-    if curve.temperature_K is not None:
-        overrides["reservoirs.temperature"] = f"{curve.temperature_K!r} K"
     try:
-        scenario = parse_scenario(tomli_w.dumps(with_overrides(base, overrides, "base scenario")))
+        scenario = parse_scenario(tomli_w.dumps(with_overrides(base, curve_overrides(curve), "base scenario")))
     except ValueError as exc:
         msg = f"curve {index} (U = {curve.bias_mV:g} mV): {exc}"
         raise ValueError(msg) from exc
-    if "energy_unit_meV" not in scenario.derived or scenario.tau_D_s is None:
-        msg = "base scenario: a kernel fit needs physical units (energies in meV), not [dimensionless]"
-        raise ValueError(msg)
-    if scenario.mode != "steady":
-        msg = f"base scenario: [run] mode = {scenario.mode!r}; a fit needs mode = \"steady\""
-        raise ValueError(msg)
-    if scenario.problem.wire.n % 2 == 0:
-        msg = f"base scenario: [grid] n_x = {scenario.problem.wire.n} must be odd (x = L/2 a node)"
-        raise ValueError(msg)
+    check_curve_scenario(scenario, curve, index)
     return scenario
 
 
@@ -744,9 +729,9 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
     covariance = s2 * target.inverse()
     sigma = model.sigma
     curves = []
-    for i, (c, f) in enumerate(zip(problem.curves, model.states(theta))):
-        f_middle = f[f.shape[0] // 2]
-        curves.append(FittedCurve(c, model.observe(i, f_middle), float(sigma[i]), model.energy_meV[i], f_middle))
+    for i, c in enumerate(problem.curves):
+        state = model.curve_state(theta, i)
+        curves.append(FittedCurve(c, model.observe(i, state.f_middle), float(sigma[i]), state))
     method = problem.regularisation if isinstance(problem.regularisation, str) else "fixed"
     if not converged:
         log.warning("kernel fit: %s", message)

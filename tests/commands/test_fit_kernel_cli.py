@@ -112,3 +112,17 @@ def test_a_kernel_fit_holds_no_parameters(folder, extra, words):
 def test_bad_kernel_sections_are_refused_naming_the_key(folder, old, new, key):
     (folder / "bad.toml").write_text(FIT.replace(old, new))
     assert_one_line_refusal(cli("fit", folder / "bad.toml", "-o", folder / "bad"), "bad.toml", key)
+
+
+@pytest.mark.parametrize("option", [["--workers", "2"], ["--resume"]])
+def test_a_kernel_fit_runs_in_this_process_from_its_start(folder, option):
+    (folder / "fit.toml").write_text(FIT)
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "elsewhere", *option), option[0],
+                            "does not apply")
+
+
+def test_a_folder_holding_a_kernel_fit_is_refused_without_overwrite(folder):
+    (folder / "fit.toml").write_text(FIT)
+    (folder / "held").mkdir(exist_ok=True)
+    (folder / "held" / "kernel.json").write_text("{}")
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "held"), "already holds a fit", "--overwrite")
