@@ -13,15 +13,8 @@ import pytest
 
 from hotelectron import spin
 from hotelectron.experiment.data import MeasuredCurve
-from hotelectron.experiment.kernel import (
-    KernelModel,
-    KernelProblem,
-    Linearised,
-    infer_kernel,
-    log_spaced,
-    power_law,
-    second_differences,
-)
+from hotelectron.experiment.kernel import KernelModel, KernelProblem, infer_kernel, log_spaced, power_law
+from hotelectron.experiment.regularisation import Linearised, scan, second_differences
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.kinetics.mechanisms.tabulated import log_interpolation
 from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
@@ -281,8 +274,6 @@ def test_reml_finds_the_smoothness_of_data_drawn_from_its_prior(rng):
     theta drawn with L theta ~ N(0, 1/lambda_0) (power-law part free) and data J theta + unit noise, the
     REML lambda lies within a factor 4 of lambda_0 in at least 9 of 10 draws (20 prior degrees of
     freedom: the estimate of ln lambda has a standard deviation of about sqrt(2/20) = 0.3)."""
-    from hotelectron.experiment.kernel import scan
-
     energies = log_spaced(0.01, 1.0, 22)
     L = second_differences(energies)
     lam0 = 30.0
