@@ -21,7 +21,7 @@ from .. import spin
 from ._numba import jit
 from .convolution import electron_hole_at
 
-__all__ = ["chain_coefficients", "pair_rates", "relax_implicit", "solve_chain", "stationary_pairs",
+__all__ = ["ChainStage", "chain_coefficients", "pair_rates", "relax_implicit", "solve_chain", "stationary_pairs",
            "stationary_pairs_change", "stationary_pairs_reference"]
 
 
@@ -139,6 +139,83 @@ def solve_chain(rhs, G, k, step, S, gamma, dt) -> np.ndarray:
     out = np.empty_like(rhs)
     _relax_implicit(np.ascontiguousarray(rhs), G, np.asarray(k, dtype=np.int64), step, a_up, a_down, gamma, dt, False, out)
     return out
+
+
+# The sweeps of these two run over the couplings in the inner loop: the chains are independent, so
+# the processor overlaps them, where a sweep along one short chain waits on each division in turn.
+@jit(parallel=True)
+def _chain_factors(G, k, step, a_up, a_down, gamma, dt, multiplier, inverse_pivot, upper):
+    """The elimination of ``_relax_implicit`` done once: per (x, k) the multipliers of the forward
+    sweep, the inverse pivots and the upper diagonal of ``1 - dt M[G]``."""
+    nx, nk, nJ = multiplier.shape
+    for x in numba.prange(nx):
+        for ik in range(nk):  # the matrix: diagonal in inverse_pivot, lower diagonal in multiplier
+            for J in range(nJ):
+                inverse_pivot[x, ik, J] = 1.0
+                multiplier[x, ik, J] = 0.0
+                upper[x, ik, J] = 0.0
+            for j in range(nJ - 1):
+                m = k[ik] * (j + 1)
+                give = gamma * dt * _g_at(G, x, -m, step)
+                take = gamma * dt * _g_at(G, x, m, step)
+                inverse_pivot[x, ik, j] += a_up[j] * give
+                upper[x, ik, j] = -a_up[j] * take
+                inverse_pivot[x, ik, j + 1] += a_down[j] * take
+                multiplier[x, ik, j + 1] = -a_down[j] * give
+        for ik in range(nk):
+            inverse_pivot[x, ik, 0] = 1.0 / inverse_pivot[x, ik, 0]
+        for J in range(1, nJ):
+            for ik in range(nk):
+                w = multiplier[x, ik, J] * inverse_pivot[x, ik, J - 1]
+                multiplier[x, ik, J] = w
+                inverse_pivot[x, ik, J] = 1.0 / (inverse_pivot[x, ik, J] - w * upper[x, ik, J - 1])
+
+
+@jit(parallel=True)
+def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma, dt, multiplier, inverse_pivot, upper, out):
+    """``out = (1 - dt M[G])^-1 (rhs + dt dR)`` per (x, k) from the factors of ``_chain_factors``, with
+    ``dR`` the change of the rates for the change ``dG`` of the electron-hole function (P held)."""
+    nx, nk, nJ = P.shape
+    for x in numba.prange(nx):
+        for ik in range(nk):
+            for J in range(nJ):
+                out[x, ik, J] = rhs[x, ik, J]
+            for j in range(nJ - 1):
+                m = k[ik] * (j + 1)
+                d_flow = gamma * dt * (P[x, ik, j] * _g_change_at(dG, x, -m) - P[x, ik, j + 1] * _g_change_at(dG, x, m))
+                out[x, ik, j] -= a_up[j] * d_flow
+                out[x, ik, j + 1] += a_down[j] * d_flow
+        for J in range(1, nJ):
+            for ik in range(nk):
+                out[x, ik, J] -= multiplier[x, ik, J] * out[x, ik, J - 1]
+        for ik in range(nk):
+            out[x, ik, nJ - 1] *= inverse_pivot[x, ik, nJ - 1]
+        for J in range(nJ - 2, -1, -1):
+            for ik in range(nk):
+                out[x, ik, J] = (out[x, ik, J] - upper[x, ik, J] * out[x, ik, J + 1]) * inverse_pivot[x, ik, J]
+
+
+class ChainStage:
+    """The populations' part of an implicit stage with the electrons' change given,
+
+        u_P = (1 - dt M[G])^-1 (r_P + dt (dR/dG) dG),
+
+    for one state (P, G) and one dt: the chain is factorised once, and each solve is one pass over
+    the populations (the rates' change and both sweeps). ``solve_chain`` of the rates' change from
+    ``add_kernel_and_rates_change`` is the same map, in two passes and a factorisation per call."""
+
+    def __init__(self, P, G, k, step, S, gamma, dt):
+        a_up, a_down = chain_coefficients(S)
+        self._P = np.ascontiguousarray(P)
+        self._k = np.asarray(k, dtype=np.int64)
+        self._constants = (a_up, a_down, float(gamma), float(dt))
+        self._factors = tuple(np.empty_like(self._P) for _ in range(3))
+        _chain_factors(G, self._k, float(step), a_up, a_down, float(gamma), float(dt), *self._factors)
+
+    def __call__(self, rhs, dG, out=None) -> np.ndarray:
+        out = np.empty_like(self._P) if out is None else out
+        _chain_stage(self._P, dG, np.ascontiguousarray(rhs), self._k, *self._constants, *self._factors, out)
+        return out
 
 
 @jit(parallel=True)
