@@ -145,23 +145,34 @@ class Evolution:
         without, where steps much longer than the slowest relaxation time approach a steady state
         only like a damped fixed-point iteration.
     krylov : bool
-        Solve the stages on the true Jacobian by GMRES where the frozen operator is not close enough
-        (default), else always with the frozen operator.
+        Stage solves preconditioned by the frozen operator with the pair-electron coupling and the
+        moment correction, refined by GMRES on the true Jacobian where that pays (default), else
+        the frozen operator of the previous scheme, without the coupling and without GMRES.
+    refine : {"adaptive", "always"}
+        With ``krylov``, when the stages are refined on the true Jacobian: ``"always"`` whenever
+        the preconditioner's answer for the first stage is off by more than ``krylov_tol``;
+        ``"adaptive"`` (default) only once a trial has shown that refining lowers the error
+        estimate several-fold (see ``_refine``), since a W-method keeps its order with any W and
+        refinement only pays where the frozen operator's error limits the step.
     krylov_tol : float
-        Relative residual of the stage solves, and how far the preconditioner's answer may be off
-        before the stages are refined.
+        Relative residual of the refined stage solves, and how far the preconditioner's answer may
+        be off before they are refined.
     krylov_maxiter : int
         Krylov vectors per stage solve at most; a solve that stops above the tolerance still
         improves on the preconditioner, and the error control judges the step.
     safety : float
-        The step-size controller aims at a scaled error of ``safety**order`` (see ``advance``).
+        The step-size controller aims at a scaled error of ``safety**order`` (see ``_factor``).
     """
 
     def __init__(self, problem, scheme: str = "ros34pw2", rtol: float = 1e-4, atol: float = 1e-7,
                  dt_initial: float = 1e-6, dt_max: float | None = None, krylov: bool = True,
-                 krylov_tol: float = 0.1, krylov_maxiter: int = 30, safety: float = 0.9):
+                 refine: str = "adaptive", krylov_tol: float = 0.03, krylov_maxiter: int = 30,
+                 safety: float = 0.9):
         if scheme not in SCHEMES:
             msg = f"scheme must be one of {sorted(SCHEMES)}; got {scheme!r}"
+            raise ValueError(msg)
+        if refine not in ("adaptive", "always"):
+            msg = f"refine must be 'adaptive' or 'always'; got {refine!r}"
             raise ValueError(msg)
         if not 0.0 < safety < 1.0:
             msg = f"safety must lie in (0, 1); got {safety!r}"
@@ -172,6 +183,7 @@ class Evolution:
         self.dt = dt_initial
         self.dt_max = dt_max if dt_max is not None else (math.inf if krylov else 0.25)
         self.krylov = krylov
+        self.refine = refine
         self.krylov_tol = krylov_tol
         self.safety = safety
         size = self.dynamics.layout.size
@@ -194,32 +206,63 @@ class Evolution:
         return self.dynamics.evaluations
 
     def _forget(self):
-        """Clear what the controller remembers of earlier steps (at the start of every ``advance``,
-        so that a run resumed from a written frame takes the same steps as one never stopped)."""
-        self._previous = None  # (h, error) of the last accepted step
+        """Clear what the stepper remembers of earlier steps (at the start of every ``advance``, so
+        that a run resumed from a written frame takes the same steps as one never stopped)."""
+        self._previous = None  # (h, error) of the last accepted step, for the controller
+        self._frozen_step = None  # (h, error) of the last step without refinement
         self._checked = None  # (h, relative residual) of the last check of the frozen operator
-        self._unchecked = 0
+        self._refining = self.refine == "always"  # refine wherever the preconditioner is off
+        self._since_trial = _TRIAL_INTERVAL
+        self._trial = False
+        self._last_error = None  # the error estimate of the last step, accepted or not
 
-    # -- one step ---------------------------------------------------------------------------------
-    def _needs_check(self, h: float) -> bool:
-        """Whether to measure how far the frozen operator is from the true Jacobian in this step.
+    # -- when to refine the stages ----------------------------------------------------------------
+    def _refine(self, h: float, residual) -> bool:
+        """Whether to refine the stages of this step on the true Jacobian.
 
-        The relative residual grows with h no faster than linearly (``gamma h (J_W - J)`` times the
-        frozen solve, which damps more the longer the step), so the last measurement bounds it; the
-        check is skipped while that bound stays below a quarter of the tolerance, for at most
-        ``_RECHECK`` steps in a row."""
-        if self._checked is None or self._unchecked >= _RECHECK:
-            return True
-        h_checked, residual = self._checked
-        return residual * max(1.0, h / h_checked) > 0.25 * self.krylov_tol
+        ``residual()`` measures (one Jacobian product) how far the preconditioner's answer for the
+        first stage is off, relative to it. While refining it is measured in every step, and a
+        step is refined where it exceeds ``krylov_tol``. Otherwise (``"adaptive"``, at first) the
+        stages use the preconditioner as the W of the W-method, and a refined trial step is made
+        when the last step's error estimate was above 1/2 (accuracy-limited), the residual exceeds
+        the tolerance and no trial was made in the last ``_TRIAL_INTERVAL`` steps; the stepper
+        keeps refining (until the next ``advance``) if the trial's error estimate is below a
+        quarter of what the last unrefined step's estimate predicts at this length (``h^order``).
+        The residual is not measured while the last measurement bounds it below the tolerance:
+        it grows no faster than h (``gamma h (J_W - J)`` times the frozen solve, which damps the
+        more the longer the step)."""
+        self._trial = False
+        if not self._refining:
+            if self._since_trial < _TRIAL_INTERVAL or self._last_error is None or self._last_error <= 0.5:
+                return False
+            if self._checked is not None:
+                h_checked, value = self._checked
+                if value * max(1.0, h / h_checked) <= self.krylov_tol:
+                    return False
+        value = residual()
+        self._checked = (h, value)
+        refine = value > self.krylov_tol
+        self._trial = refine and not self._refining
+        return refine
+
+    def _learn(self, h: float, error: float, refined: bool) -> None:
+        """After a step: what it says about refining (see ``_refine``)."""
+        self._last_error = error
+        if not refined:
+            self._frozen_step = (h, error)
+            self._since_trial += 1
+        if self._trial:
+            self._since_trial = 0
+            if self._frozen_step is not None:
+                h_frozen, error_frozen = self._frozen_step
+                expected = error_frozen * (h / h_frozen) ** self.scheme.order
+                self._refining = error < 0.25 * expected
 
     def step_flat(self, y, h: float):
         """One step of length h from the flat state y: ``(y_new, scaled error or None)``.
 
-        With ``krylov``, the preconditioner's answer for the first stage is checked against the true
-        Jacobian (one product; skipped while earlier checks show it is far within the tolerance,
-        see ``_needs_check``): when it is within ``krylov_tol`` the step uses it as the W of the
-        W-method for every stage; otherwise every stage is refined by GMRES to ``krylov_tol``.
+        With ``krylov``, every stage is solved with the preconditioner, as the W of the W-method,
+        or refined by GMRES on the true Jacobian to ``krylov_tol`` (see ``_refine``).
         """
         s = self.scheme
         dynamics = self.dynamics
@@ -232,14 +275,13 @@ class Evolution:
             precondition = lambda v, out=None: dynamics.precondition(v, frozen, dt, out)  # noqa: E731
             matvec = lambda v: v - dt * dynamics.jvp(frozen, v)  # noqa: E731
             precondition(F0, k[0])
-            if self._needs_check(h):
-                residual = norm(F0 - matvec(k[0])) / max(norm(F0), 1e-300)
+
+            def residual():
                 self.krylov_iterations += 1
                 self.checks += 1
-                self._checked, self._unchecked = (h, residual), 0
-                refine = residual > self.krylov_tol
-            else:
-                self._unchecked += 1
+                return norm(F0 - matvec(k[0])) / max(norm(F0), 1e-300)
+
+            refine = self._refine(h, residual)
         else:
             precondition = lambda v, out=None: dynamics.solve_frozen(v, frozen, dt, out)  # noqa: E731
             precondition(F0, k[0])
@@ -257,6 +299,7 @@ class Evolution:
                 self.krylov_unconverged += not result.converged
                 k[i] = result.x
         self.refined_steps += refine
+        self._last_refined = refine
         y_new = np.empty_like(y)
         _weighted_sum(y, h, s.b_array, k, True, y_new)
         if s.b_hat is None:
@@ -317,6 +360,8 @@ class Evolution:
             natural = min(self.dt, self.dt_max)
             h = min(natural, t_target - t)
             y_new, error = self.step_flat(y, h)
+            if self.krylov:
+                self._learn(h, error, self._last_refined)
             factor = self._factor(error, h, first=t == 0.0 and self.steps == 0)
             if error <= 1.0:
                 if not np.all(np.isfinite(y_new)):
@@ -335,6 +380,7 @@ class Evolution:
                 self.dt = h * factor
                 self._previous = None
                 self._checked = None  # the frozen operator may be what failed: measure it again
+                self._since_trial = _TRIAL_INTERVAL
             if self.dt < 1e-14 * max(1.0, abs(t)):
                 msg = f"time step underflow at t = {t:g} tau_D (error estimate {error:.3g})"
                 raise RuntimeError(msg)
@@ -355,7 +401,7 @@ class Evolution:
             yield state
 
 
-_RECHECK = 8  # steps at most between two checks of the frozen operator
+_TRIAL_INTERVAL = 8  # unrefined steps at least between two trials of refinement
 
 
 @jit
