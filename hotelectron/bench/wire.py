@@ -83,6 +83,7 @@ def evolve_to_steady(problem, steady, state, *, tolerance=1e-6, t_limit=40.0, ch
         "rejected": evolution.rejected,
         "krylov_iterations": evolution.krylov_iterations,
         "rhs_evaluations": evolution.rhs_evaluations,
+        "operator_applications": evolution.dynamics.work,
         "tolerance": tolerance,
         "options": {k: v for k, v in options.items() if isinstance(v, (str, bool, int, float))},
     }

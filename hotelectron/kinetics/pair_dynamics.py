@@ -141,58 +141,78 @@ def solve_chain(rhs, G, k, step, S, gamma, dt) -> np.ndarray:
     return out
 
 
-# The sweeps of these two run over the couplings in the inner loop: the chains are independent, so
-# the processor overlaps them, where a sweep along one short chain waits on each division in turn.
+# The two kernels of ChainStage keep their factors with the couplings last, (x, J, k), and sweep
+# along J with the couplings in the inner loop: the chains are independent, so those loops
+# vectorise, where a sweep along one short chain waits on each division in turn.
 @jit(parallel=True)
 def _chain_factors(G, k, step, a_up, a_down, gamma, dt, multiplier, inverse_pivot, upper):
     """The elimination of ``_relax_implicit`` done once: per (x, k) the multipliers of the forward
-    sweep, the inverse pivots and the upper diagonal of ``1 - dt M[G]``."""
-    nx, nk, nJ = multiplier.shape
+    sweep, the inverse pivots and the upper diagonal of ``1 - dt M[G]``, each of shape (x, J, k)."""
+    nx, nJ, nk = multiplier.shape
+    reach = 0
+    for ik in range(nk):
+        reach = max(reach, abs(k[ik]) * (nJ - 1))
     for x in numba.prange(nx):
-        for ik in range(nk):  # the matrix: diagonal in inverse_pivot, lower diagonal in multiplier
-            for J in range(nJ):
-                inverse_pivot[x, ik, J] = 1.0
-                multiplier[x, ik, J] = 0.0
-                upper[x, ik, J] = 0.0
-            for j in range(nJ - 1):
-                m = k[ik] * (j + 1)
-                give = gamma * dt * _g_at(G, x, -m, step)
-                take = gamma * dt * _g_at(G, x, m, step)
-                inverse_pivot[x, ik, j] += a_up[j] * give
-                upper[x, ik, j] = -a_up[j] * take
-                inverse_pivot[x, ik, j + 1] += a_down[j] * take
-                multiplier[x, ik, j + 1] = -a_down[j] * give
+        g = np.empty(2 * reach + 1)  # g[reach + m] = gamma dt G(m d), the closed form beyond the grid
+        for m in range(-reach, reach + 1):
+            g[reach + m] = gamma * dt * _g_at(G, x, m, step)
+        # the matrix: the diagonal in inverse_pivot, the lower diagonal in multiplier
         for ik in range(nk):
-            inverse_pivot[x, ik, 0] = 1.0 / inverse_pivot[x, ik, 0]
+            inverse_pivot[x, 0, ik] = 1.0
+            multiplier[x, 0, ik] = 0.0
+            upper[x, nJ - 1, ik] = 0.0
+        for j in range(nJ - 1):
+            for ik in range(nk):
+                m = k[ik] * (j + 1)
+                give, take = g[reach - m], g[reach + m]
+                inverse_pivot[x, j, ik] += a_up[j] * give
+                upper[x, j, ik] = -a_up[j] * take
+                inverse_pivot[x, j + 1, ik] = 1.0 + a_down[j] * take
+                multiplier[x, j + 1, ik] = -a_down[j] * give
+        for ik in range(nk):
+            inverse_pivot[x, 0, ik] = 1.0 / inverse_pivot[x, 0, ik]
         for J in range(1, nJ):
             for ik in range(nk):
-                w = multiplier[x, ik, J] * inverse_pivot[x, ik, J - 1]
-                multiplier[x, ik, J] = w
-                inverse_pivot[x, ik, J] = 1.0 / (inverse_pivot[x, ik, J] - w * upper[x, ik, J - 1])
+                w = multiplier[x, J, ik] * inverse_pivot[x, J - 1, ik]
+                multiplier[x, J, ik] = w
+                inverse_pivot[x, J, ik] = 1.0 / (inverse_pivot[x, J, ik] - w * upper[x, J - 1, ik])
 
 
 @jit(parallel=True)
-def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma, dt, multiplier, inverse_pivot, upper, out):
+def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out):
     """``out = (1 - dt M[G])^-1 (rhs + dt dR)`` per (x, k) from the factors of ``_chain_factors``, with
     ``dR`` the change of the rates for the change ``dG`` of the electron-hole function (P held)."""
     nx, nk, nJ = P.shape
+    n = (dG.shape[1] + 1) // 2
+    reach = n - 1
+    for ik in range(nk):
+        reach = max(reach, abs(k[ik]) * (nJ - 1))
     for x in numba.prange(nx):
+        g = np.zeros(2 * reach + 1)  # dG laid out over every transfer: zero beyond the grid width
+        for i in range(2 * n - 1):
+            g[reach - (n - 1) + i] = dG[x, i]
+        u = np.empty((nJ, nk))  # this position's chains with the couplings last
         for ik in range(nk):
             for J in range(nJ):
-                out[x, ik, J] = rhs[x, ik, J]
-            for j in range(nJ - 1):
+                u[J, ik] = rhs[x, ik, J]
+        for j in range(nJ - 1):
+            up, down = gamma_dt * a_up[j], gamma_dt * a_down[j]
+            for ik in range(nk):
                 m = k[ik] * (j + 1)
-                d_flow = gamma * dt * (P[x, ik, j] * _g_change_at(dG, x, -m) - P[x, ik, j + 1] * _g_change_at(dG, x, m))
-                out[x, ik, j] -= a_up[j] * d_flow
-                out[x, ik, j + 1] += a_down[j] * d_flow
+                d_flow = P[x, ik, j] * g[reach - m] - P[x, ik, j + 1] * g[reach + m]
+                u[j, ik] -= up * d_flow
+                u[j + 1, ik] += down * d_flow
         for J in range(1, nJ):
             for ik in range(nk):
-                out[x, ik, J] -= multiplier[x, ik, J] * out[x, ik, J - 1]
+                u[J, ik] -= multiplier[x, J, ik] * u[J - 1, ik]
         for ik in range(nk):
-            out[x, ik, nJ - 1] *= inverse_pivot[x, ik, nJ - 1]
+            u[nJ - 1, ik] *= inverse_pivot[x, nJ - 1, ik]
         for J in range(nJ - 2, -1, -1):
             for ik in range(nk):
-                out[x, ik, J] = (out[x, ik, J] - upper[x, ik, J] * out[x, ik, J + 1]) * inverse_pivot[x, ik, J]
+                u[J, ik] = (u[J, ik] - upper[x, J, ik] * u[J + 1, ik]) * inverse_pivot[x, J, ik]
+        for ik in range(nk):
+            for J in range(nJ):
+                out[x, ik, J] = u[J, ik]
 
 
 class ChainStage:
@@ -208,8 +228,9 @@ class ChainStage:
         a_up, a_down = chain_coefficients(S)
         self._P = np.ascontiguousarray(P)
         self._k = np.asarray(k, dtype=np.int64)
-        self._constants = (a_up, a_down, float(gamma), float(dt))
-        self._factors = tuple(np.empty_like(self._P) for _ in range(3))
+        self._constants = (a_up, a_down, float(gamma) * float(dt))
+        nx, nk, nJ = self._P.shape
+        self._factors = tuple(np.empty((nx, nJ, nk)) for _ in range(3))
         _chain_factors(G, self._k, float(step), a_up, a_down, float(gamma), float(dt), *self._factors)
 
     def __call__(self, rhs, dG, out=None) -> np.ndarray:

@@ -111,6 +111,7 @@ class Dynamics:
         self._conserved = 2 if self.collisions.conserves_energy else 1
         self.evaluations = 0
         self.products = 0
+        self.preconditioner_applications = 0
 
     # -- the right-hand side and its Jacobian -------------------------------------------------------
     def rhs(self, y) -> Frozen:
@@ -130,6 +131,12 @@ class Dynamics:
         if not self.box:
             df += self.problem.laplacian_interior(f)
         return Frozen(y, self.layout.join(df, dP), lin, rate)
+
+    @property
+    def work(self) -> int:
+        """Operator applications so far: right-hand sides, Jacobian products and preconditioner
+        (or frozen) solves, which cost about the same each."""
+        return self.evaluations + self.products + self.preconditioner_applications
 
     def rhs_only(self, y, out=None) -> np.ndarray:
         """The flat rate of change at ``y`` alone (no linearisation: cheaper), into ``out`` if given."""
@@ -221,6 +228,7 @@ class Dynamics:
     def precondition(self, r, frozen: Frozen, dt: float, out=None) -> np.ndarray:
         """``M r ~ (1 - dt J)^-1 r`` (see the module docstring), into ``out`` if given (not ``r``);
         ``Z^T A M r = Z^T r`` holds exactly."""
+        self.preconditioner_applications += 1
         r_f, r_P = self.layout.split(r)
         u = np.empty(self.layout.size) if out is None else out
         u_f, u_P = self.layout.split(u)
@@ -245,6 +253,7 @@ class Dynamics:
     def solve_frozen(self, r, frozen: Frozen, dt: float, out=None) -> np.ndarray:
         """The W solve of the previous scheme: electrons and pairs each with their frozen operator,
         no coupling between them and no moment correction (kept for comparisons)."""
+        self.preconditioner_applications += 1
         r_f, r_P = self.layout.split(r)
         u_f = self._diffuse(r_f, frozen, dt)
         u_P = None

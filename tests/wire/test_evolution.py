@@ -25,7 +25,7 @@ def test_every_scheme_converges_at_its_order(name, krylov):
     start = smooth_start(p)
     t_end = 0.02
     steps = np.array([16, 32, 64, 128, 256])
-    ends = [Evolution(p, name, krylov=krylov, refine="always", krylov_tol=1e-11).fixed_steps(start, t_end, int(n)) for n in steps]
+    ends = [Evolution(p, name, krylov=krylov, refine_above=0.0, krylov_tol=1e-11).fixed_steps(start, t_end, int(n)) for n in steps]
     differences = [max(np.max(np.abs(a.f - b.f)), np.max(np.abs(a.P - b.P))) for a, b in zip(ends, ends[1:])]
     slope = -np.polyfit(np.log(steps[:-1]), np.log(differences), 1)[0]
     assert abs(slope - SCHEMES[name].order) < 0.15
