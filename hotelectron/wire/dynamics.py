@@ -10,11 +10,13 @@ Implicit stages need solves with ``A = 1 - dt J`` (J the Jacobian). The precondi
 is built from what the right-hand side computed at the start of the step ("frozen" G and kernel):
 
 1. electrons: ``(1 + dt nu(x) - dt d^2/dx^2)^-1`` with ``nu(x)`` the local out-scattering rate,
-   tridiagonal solves along x batched over energies;
+   tridiagonal along x; nu depends on x alone, so one elimination per step serves every energy;
 2. pairs, with their response to the electrons of step 1 (block lower triangular):
    ``u_P = (1 - dt M[G])^-1 (r_P + dt (dR/dG)(dG/df) u_f)``, a chain solve per (x, V). Fast pairs
    follow the electrons; leaving this coupling out made the frozen approximation worse than none at
-   the steps the stiff alloys need;
+   the steps the stiff alloys need. A mechanism may offer ``chain_stage(P, G, grid, dt)``, the
+   chains factorised once per step and the response and both sweeps in one pass
+   (``PairScattering`` does); otherwise ``pair_response`` and ``solve_chain`` give the same map;
 3. the conserved moments restored: the collisions conserve at each position the particles
    ``d sum_i f_i`` and the energy ``d sum_i eps_i f_i + w_p[P]`` (and the pairs at each coupling,
    which step 2 keeps by itself). With ``Z`` those moments, ``Z^T A = Z^T (1 - dt d^2/dx^2)`` exactly,

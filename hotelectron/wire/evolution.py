@@ -1,19 +1,27 @@
 """Time evolution of the coupled electron-pair system with linearly implicit Rosenbrock schemes.
 
-Each stage of a step solves ``(1 - gamma h J) k = r`` with J the Jacobian at the step's start. By
-default the stage is solved on the true Jacobian by GMRES (exact Jacobian-vector products of the
-collision engine), preconditioned by the frozen operator of
-:mod:`hotelectron.wire.dynamics`: diffusion plus the local collision rate for the electrons, the
-pair chains with their response to the electrons, and the conserved moments restored exactly. The
-step is then limited by accuracy alone, not by the stiff coupling of fast pairs to the electrons,
-and once the transients have decayed the steps grow until the scheme converges like Newton's method
-to the steady state. ``krylov=False`` uses the frozen operator without the coupling and without GMRES
-(the W-method of earlier versions, kept for comparisons).
+Each stage of a step solves ``(1 - gamma h J) k = r`` with J the Jacobian at the step's start. The
+stages are solved with the preconditioner of :mod:`hotelectron.wire.dynamics` (diffusion plus the
+local collision rate for the electrons, the pair chains with their response to the electrons, the
+conserved moments restored exactly), set up once per step, as the W of the W-method; where that
+operator is off by more than ``refine_above`` (relative residual of the first stage on the true
+Jacobian, one product) every stage is refined by GMRES on exact Jacobian-vector products of the
+collision engine. Refining is what keeps the error estimate honest where the frozen operator is
+far from J (a wire with phonons); elsewhere it only costs (the default scenario takes the same
+steps without it). Once the transients have decayed the steps grow until the scheme converges
+like Newton's method to the steady state. ``krylov=False`` uses the frozen operator without the
+coupling and without GMRES (the W-method of earlier versions, kept for comparisons).
+
+The step size follows Gustafsson's predictive controller (``Evolution._factor``). Everything the
+stepper remembers of earlier steps is cleared at the start of every ``advance``, so that a run
+resumed from a written frame (its state and step size) takes the same steps as one never stopped.
+The stages work in preallocated arrays: fresh pages for every temporary once cost a third of a
+step.
 
 Schemes are data (``SCHEMES``), given by their coefficients in the standard form of Hairer & Wanner
 (IV.7.4) and transformed once; the test suite checks each one's order. They are W-methods: their
-order holds for any approximation of the Jacobian, so a loose Krylov tolerance costs stability
-margin, never order.
+order holds for any approximation of the Jacobian, so the frozen operator and a loose Krylov
+tolerance cost accuracy constants and stability margin, never order.
 
 - ``ros34pw2`` (default; Rang & Angermann, BIT 45, 761 (2005)): order 3, four stages, L-stable and
   stiffly accurate, embedded order 2;
