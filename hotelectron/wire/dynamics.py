@@ -108,6 +108,9 @@ class Dynamics:
         self.layout = Layout((n_x, grid.n), P_shape)
         d = grid.step
         self._moments = np.stack([np.full(grid.n, d), d * grid.values])  # particles, electron energy
+        # the impurities' energy weights over their population axes, flattened (computed once: they
+        # enter every preconditioner application)
+        self._pair_energy = np.ravel(pairs.energy_weights()) if pairs is not None else None
         # the moments the collisions conserve, which the preconditioner restores: phonons take energy away
         self._conserved = 2 if self.collisions.conserves_energy else 1
         self.evaluations = 0
@@ -200,8 +203,9 @@ class Dynamics:
         return frozen.pair_stage[1]
 
     def pair_energy(self, P) -> np.ndarray:
-        """``w_p`` per position (unit 2 nu E0^2): the energy of all impurity populations."""
-        return self.collisions.pairs.energy(P)
+        """``w_p`` per position (unit 2 nu E0^2): the energy of all impurity populations (as
+        ``pairs.energy``)."""
+        return np.einsum("xs,s->x", P.reshape(P.shape[0], -1), self._pair_energy)
 
     def moments(self, f, P) -> np.ndarray:
         """Particles and energy per position, shape (n_x, 2)."""
