@@ -132,8 +132,7 @@ class Dynamics:
             rate = lin.K.sum(axis=1, keepdims=True)
         else:
             df, dP, rate = np.zeros(f.shape), None, np.zeros((f.shape[0], 1))
-        if not self.box:
-            df += self.problem.laplacian_interior(f)
+        self._add_diffusion(df, f)
         return Frozen(y, self.layout.join(df, dP), lin, rate)
 
     @property
@@ -150,9 +149,14 @@ class Dynamics:
             df, dP = self.collisions.rhs(f, P)
         else:
             df, dP = np.zeros(f.shape), None
-        if not self.box:
-            df += self.problem.laplacian_interior(f)
+        self._add_diffusion(df, f)
         return self.layout.join(df, dP, out)
+
+    def _add_diffusion(self, df, f):
+        """``df += d^2 f/dx^2`` with the reservoirs at the ends (``problem.laplacian_interior``), in one
+        pass without temporaries; nothing in a box."""
+        if not self.box:
+            _add_laplacian(df, f, self.problem.f_left, self.problem.f_right, 1.0 / self.problem.wire.step**2)
 
     def jvp(self, frozen: Frozen, v) -> np.ndarray:
         """``J v`` at the frozen state, exactly."""
@@ -295,3 +299,15 @@ def _solve_factored(off, inverse_pivot, upper, scale, rhs, out):
         for i in range(m):
             out[j, i] -= upper[j] * out[j + 1, i]
     return out
+
+
+@jit
+def _add_laplacian(df, f, left, right, inverse_h2):
+    """``df += (f[x-1] - 2 f[x] + f[x+1]) / h^2`` on the interior nodes, the reservoirs' ``left`` and
+    ``right`` beyond the ends."""
+    n, m = f.shape
+    for x in range(n):
+        for i in range(m):
+            below = f[x - 1, i] if x > 0 else left[i]
+            above = f[x + 1, i] if x < n - 1 else right[i]
+            df[x, i] += (below - 2.0 * f[x, i] + above) * inverse_h2

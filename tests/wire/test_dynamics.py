@@ -74,3 +74,13 @@ def test_preconditioner_keeps_the_conserved_moments_and_both_pair_routes_agree(r
     monkeypatch.delattr(PairScattering, "chain_stage")
     generic = d.precondition(r, d.rhs(d.layout.join(f, P)), dt)
     np.testing.assert_allclose(generic, u, rtol=1e-12, atol=1e-12 * np.max(np.abs(u)))
+
+
+def test_diffusion_term_of_the_right_hand_side_equals_the_interior_laplacian(rng):
+    p = wire(n_x=9, n=81)
+    d = Dynamics(p)
+    f = rng.random((7, 81))
+    df = rng.standard_normal((7, 81))
+    expected = df + p.laplacian_interior(f)
+    d._add_diffusion(df, f)
+    np.testing.assert_allclose(df, expected, rtol=1e-13, atol=1e-13 * np.max(np.abs(expected)))
