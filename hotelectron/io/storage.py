@@ -9,12 +9,21 @@ so that ``xarray.open_dataset(path, engine="h5netcdf", group=...)`` opens the ro
     /grid/x, /grid/energy, /grid/V                   the same datasets (hard links; older files: only these)
     /f                    (time, x, energy)          chunked per frame, gzip-compressed, growing
     /P                    (P_frame, x_interior, V, level)  pair populations every ``pairs_every`` frames
+                          in a field: (P_frame, x_interior, V, state), see below
     /P_frame              (P_frame)                  index of the frame each /P entry belongs to (its scale)
     /observables/<name>   (time)                     scalar observables per frame
     /frame_crc32          (time)                     CRC-32 of each frame (see below)
     attributes of /       scenario (verbatim text), version, derived (JSON; its numbers also as numeric
                           attributes), energy_unit, status ("running", "finished" or "failed"), message,
                           provenance (hotelectron_version, scenario_sha256, created, command_line)
+
+Pairs at zero field have one population per state of each multiplet J = ``level`` (normalised
+``sum_J (2J+1) P_J = 1``). In a magnetic field (``FieldPairScattering``) the last axis is the states
+|J M> in the order of ``FieldPairScattering.labels``: the dimension ``state`` (0, 1, ...) with the
+coordinate variables ``/state_J`` and ``/state_M`` (state), named in the ``coordinates`` attribute of
+/P so that xarray attaches them (``P.set_index(state=["state_J", "state_M"])`` gives a (J, M) index);
+then ``sum_{J,M} P_JM = 1``. /P carries ``zeeman_steps`` and ``zeeman_E0`` (Delta_Z in energy steps
+and in E0); the root carries the scenario's field (``field_T``, ``g_factor``, ``zeeman_meV``, ...).
 
 Every dataset has ``units`` and ``long_name``; observables also ``si_units`` and, when the scenario
 fixes the constants, ``scale_to_SI`` (:mod:`hotelectron.io.quantities`). The scales live at the root
@@ -52,6 +61,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from ..kinetics.mechanisms import FieldPairScattering
 from ..wire.evolution import State
 from ..wire.problem import WireProblem
 from .errors import DamagedFileError, WriteError
@@ -215,16 +225,16 @@ def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived
     if problem.pairs is not None:
         _scale(fh, "V", problem.pairs.couplings.values, "E0", "pair coupling")
         grid["V"] = fh["V"]
-        n_levels = problem.pairs.n_levels
-        _scale(fh, "level", np.arange(n_levels), "1", "pair level (0 ... 2S)")
         _scale(fh, "x_interior", x if box else x[1:-1], "L", "interior position along the wire (x/L)")
         frame = fh.create_dataset("P_frame", shape=(0,), dtype=np.int64, **growing)
         frame.attrs.update(units="1", long_name="index of the frame each pair population belongs to")
         frame.make_scale("P_frame")
-        shape = (n_x if box else n_x - 2, problem.pairs.couplings.size, n_levels)
+        levels, long_name, attrs = _pair_levels(fh, problem.pairs)
+        shape = (n_x if box else n_x - 2, problem.pairs.couplings.size, problem.pairs.n_levels)
         P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
                               chunks=(1, *shape), compression="gzip", compression_opts=4, **CHECKSUM)
-        _attach(P, fh, ["P_frame", "x_interior", "V", "level"], "1", "pair level populations")
+        _attach(P, fh, ["P_frame", "x_interior", "V", levels], "1", long_name)
+        P.attrs.update(attrs)
     group = fh.create_group("observables")
     for name in observables:
         ds = group.create_dataset(name, shape=(0,), dtype=float, **growing)
@@ -237,6 +247,43 @@ def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived
                 ds.attrs["scale_to_SI"] = factor
         if name in UNDEFINED:
             ds.attrs["undefined"] = UNDEFINED[name]
+
+
+def _pair_levels(fh: h5py.File, pairs) -> tuple[str, str, dict]:
+    """The last axis of /P: its dimension (created here), the long name and attributes of /P."""
+    if not isinstance(pairs, FieldPairScattering):
+        _scale(fh, "level", np.arange(pairs.n_levels), "1", "pair multiplet J (0 ... 2S)")
+        return "level", "pair populations per state of the multiplet J (sum_J (2J+1) P_J = 1)", {}
+    J, M = (np.array([label[i] for label in pairs.labels], dtype=float) for i in (0, 1))
+    _scale(fh, "state", np.arange(J.size), "1", "pair state |J M> (index)")
+    for name, values, long_name in (("state_J", J, "total spin J of the pair state"),
+                                    ("state_M", M, "projection M of the pair spin on the field")):
+        ds = fh.create_dataset(name, data=values, **CHECKSUM)
+        _attach(ds, fh, ["state"], "1", long_name)
+        ds.attrs["crc32"] = np.int64(zlib.crc32(np.ascontiguousarray(values)))
+    attrs = {"coordinates": "state_J state_M", "zeeman_steps": np.int64(pairs.zeeman_steps),
+             "zeeman_E0": float(pairs.zeeman)}
+    return "state", "pair populations of the states |J M> in the field (sum_JM P_JM = 1)", attrs
+
+
+def _check_pairs(fh: h5py.File, problem: WireProblem, path) -> None:
+    """Refuse to resume a file whose pair populations are not those of the scenario (their shape, or
+    in a field the Zeeman energy): continuing would mix two problems in one trajectory."""
+    pairs = problem.pairs
+    stored = fh["P"] if "P" in fh else None
+    if (stored is None) != (pairs is None):
+        msg = (f"{path} holds pair populations but the scenario has no pairs" if pairs is None
+               else f"{path} holds no pair populations but the scenario has pairs")
+        raise ValueError(msg)
+    if stored is None:
+        return
+    expected = (pairs.couplings.size, pairs.n_levels)
+    zeeman = int(getattr(pairs, "zeeman_steps", 0))
+    if stored.shape[2:] != expected or int(stored.attrs.get("zeeman_steps", 0)) != zeeman:
+        msg = (f"{path}: its pair populations (V, states) = {stored.shape[2:]} with Zeeman energy "
+               f"{int(stored.attrs.get('zeeman_steps', 0))} steps do not match the scenario's {expected} with "
+               f"{zeeman} steps")
+        raise ValueError(msg)
 
 
 class TrajectoryWriter:
@@ -290,6 +337,11 @@ class TrajectoryWriter:
             msg = f"cannot open {path} for writing: {error_cause(exc)}"
             raise WriteError(msg) from None
         pairs_every = int(fh.attrs["pairs_every"])
+        try:
+            _check_pairs(fh, problem, path)
+        except ValueError:
+            fh.close()
+            raise
         complete = min([fh["time"].shape[0], fh["dt"].shape[0], fh["wall_time"].shape[0], fh["f"].shape[0]]
                        + [ds.shape[0] for ds in fh["observables"].values()])
         if "P" in fh:
