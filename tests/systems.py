@@ -2,9 +2,12 @@
 
 import contextlib
 import io
+import json
 import logging
 import os
 import subprocess
+import tomllib
+from pathlib import Path
 
 import numpy as np
 
@@ -180,3 +183,28 @@ def assert_one_line_refusal(result, *words):
     assert len(errors) == 1, result.stderr
     for word in words:
         assert str(word) in errors[0], errors[0]
+
+
+def tiny(path) -> str:
+    """A shipped scenario on a small grid for a short time (the first bias of a series)."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    data.setdefault("grid", {}).update(n_x=5)  # n_energy: the scenario resolves its temperature
+    run = data.setdefault("run", {})
+    if run.get("mode", "evolve") != "steady":
+        run.update(end_time="0.02 tau_D", output_every="0.01 tau_D")
+    for table in data.values():
+        for key, value in table.items():
+            if isinstance(value, list):
+                table[key] = value[0]
+    return to_toml(data)
+
+
+def to_toml(data: dict) -> str:
+    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
+                     for name, table in data.items())
+
+
+def toml_value(value) -> str:
+    if isinstance(value, dict):  # an inline table ([run.bump])
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)

@@ -20,7 +20,7 @@ from hotelectron.sweep.summary import summarise_file
 from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from hotelectron.wire.evolution import Evolution, equilibrium_state
 from hotelectron.wire.observables import observables
-from systems import small_scenario, wire
+from systems import small_scenario, tiny, to_toml, wire
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 
@@ -95,31 +95,6 @@ def test_attributes_are_numbers_and_say_where_the_file_came_from(with_pairs):
     assert "command_line" in attrs
     with xr.open_dataset(with_pairs, engine="h5netcdf") as ds:
         assert isinstance(ds.attrs["pairs_every"], (np.integer, int))
-
-
-def tiny(path: Path) -> str:
-    """A shipped scenario on a small grid for a short time (the first bias of a series)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    data.setdefault("grid", {}).update(n_x=5)  # n_energy: the scenario resolves its temperature
-    run = data.setdefault("run", {})
-    if run.get("mode", "evolve") != "steady":
-        run.update(end_time="0.02 tau_D", output_every="0.01 tau_D")
-    for table in data.values():
-        for key, value in table.items():
-            if isinstance(value, list):
-                table[key] = value[0]
-    return to_toml(data)
-
-
-def to_toml(data: dict) -> str:
-    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
-                     for name, table in data.items())
-
-
-def toml_value(value) -> str:
-    if isinstance(value, dict):  # an inline table ([run.bump])
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
