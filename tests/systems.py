@@ -87,9 +87,11 @@ pairs_every = 3
 """
 
 
-def small_scenario(temperature=0.02, end_time="3 tau_D") -> str:
-    """A dimensionless 9 x 161 evolution with S = 1/2 pairs and e-e scattering (command-line tests)."""
-    return SMALL_SCENARIO.format(temperature=temperature, end_time=end_time)
+def small_scenario(temperature=0.02, end_time="3 tau_D", zeeman=None) -> str:
+    """A dimensionless 9 x 161 evolution with S = 1/2 pairs and e-e scattering (command-line tests);
+    with ``zeeman`` (Delta_Z in E0, whole steps of 0.05) the pairs are in a field."""
+    text = SMALL_SCENARIO.format(temperature=temperature, end_time=end_time)
+    return text if zeeman is None else text.replace("exponent = 1.5\n", f"exponent = 1.5\nzeeman = {zeeman}\n")
 
 
 # subprocesses read files other tests hold open

@@ -59,6 +59,43 @@ def without_pairs(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def in_a_field(tmp_path_factory):
+    path = tmp_path_factory.mktemp("field") / "run.h5"
+    return run_scenario(parse_scenario(small_scenario(end_time="0.05 tau_D", zeeman=0.4)), path)
+
+
+def test_pairs_in_a_field_are_stored_with_j_and_m_of_each_state(in_a_field):
+    check_opens(in_a_field)
+    labels = parse_scenario(small_scenario(zeeman=0.4)).problem.pairs.labels  # ((0, 0), (1, -1), (1, 0), (1, 1))
+    with h5py.File(in_a_field, "r") as fh:
+        P = fh["P"][()]
+    with xr.open_dataset(in_a_field, engine="h5netcdf") as ds:
+        assert ds["P"].dims == ("P_frame", "x_interior", "V", "state")
+        np.testing.assert_array_equal(ds["P"].values, P)
+        assert [(J, M) for J, M in zip(ds["state_J"].values, ds["state_M"].values, strict=True)] == list(labels)
+        assert {"state_J", "state_M"} <= set(ds["P"].coords)
+        assert ds["P"].attrs["zeeman_steps"] == 8 and ds["P"].attrs["zeeman_E0"] == pytest.approx(0.4, rel=1e-14)
+        assert ds.attrs["zeeman_steps"] == 8
+        # a (J, M) index: the triplet's lowest state |1 -1> is one column of P
+        by_state = ds["P"].set_index(state=["state_J", "state_M"])
+        np.testing.assert_array_equal(by_state.sel(state_J=1.0, state_M=-1.0).values, P[..., labels.index((1.0, -1.0))])
+    # populations per state sum to 1 (sum_JM P_JM = 1): round-off of a few updates of order-one numbers
+    assert np.max(np.abs(P.sum(axis=-1) - 1)) < 1e-12
+
+
+def test_a_physical_field_is_in_the_attributes_in_tesla_and_meV(tmp_path):
+    text = tiny(SCENARIOS[[p.stem for p in SCENARIOS].index("agmn_spin52")]) + '[field]\nB = "1 T"\ng = 2.0\n'
+    out = run_scenario(parse_scenario(text), tmp_path / "run.h5")
+    check_opens(out)
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.attrs["field_T"] == 1.0 and ds.attrs["g_factor"] == 2.0
+        assert ds.attrs["zeeman_meV"] == pytest.approx(2 * 9.2740100783e-24 / 1.602176634e-19 * 1e3, rel=1e-14)
+        steps, step_meV = ds.attrs["zeeman_steps"], ds.attrs["energy_step_meV"]
+        assert ds.attrs["zeeman_run_meV"] == pytest.approx(steps * step_meV, rel=1e-12)
+        assert isinstance(steps, (np.integer, int)) and ds["P"].sizes["state"] == 36  # S = 5/2
+
+
 @pytest.mark.parametrize("which", ["with_pairs", "without_pairs"])
 def test_xarray_opens_every_group_and_reads_what_h5py_reads(which, request):
     path = request.getfixturevalue(which)

@@ -1,5 +1,7 @@
 """The runner on hand-built scenarios (the scenario loader is tested apart)."""
 
+import dataclasses
+import re
 from types import SimpleNamespace
 
 import h5py
@@ -14,6 +16,7 @@ from hotelectron.wire.steady import steady_state
 from hotelectron.io.storage import read_status
 from hotelectron.wire import WireProblem
 from hotelectron.kinetics.grids import WireGrid
+from hotelectron.kinetics.mechanisms import FieldPairScattering
 
 
 def scenario(problem, mode="evolve", end_time=0.2, output_every=0.05, bump=None):
@@ -61,22 +64,50 @@ def test_box_quench_keeps_the_total_energy(tmp_path):
     assert np.max(np.abs(we + wp - we[0] - wp[0])) < 1e-4 * abs(we[0] + wp[0])
 
 
-def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_path):
-    p = wire(n_x=9, n=81)
-    s = scenario(p)
-    reference = run_scenario(s, tmp_path / "ref.h5")
+def in_a_field(problem, zeeman_steps):
+    """The same wire with its pairs in a field of ``zeeman_steps`` energy steps."""
+    pairs = problem.pairs
+    field = FieldPairScattering(pairs.S, pairs.rate, pairs.relaxation, pairs.couplings, zeeman_steps)
+    return dataclasses.replace(problem, mechanisms=tuple(field if m is pairs else m for m in problem.mechanisms))
 
+
+def interrupted(s, out):
     def interrupt(t, t_end):
         if t > 0.09:
             raise KeyboardInterrupt
 
-    out = tmp_path / "cut.h5"
     with pytest.raises(KeyboardInterrupt):
         run_scenario(s, out, progress=interrupt)
     assert read_status(out) == "failed"
+
+
+@pytest.mark.parametrize("zeeman_steps", [None, 5], ids=["zero field", "pairs in a field"])
+def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_path, zeeman_steps):
+    p = wire(n_x=9, n=81)
+    if zeeman_steps is not None:
+        p = in_a_field(p, zeeman_steps)
+    s = scenario(p)
+    reference = run_scenario(s, tmp_path / "ref.h5")
+    out = tmp_path / "cut.h5"
+    interrupted(s, out)
     run_scenario(s, out, resume=True)
     assert read_status(out) == "finished"
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
         np.testing.assert_array_equal(a["time"][:], b["time"][:])
         np.testing.assert_array_equal(a["f"][:], b["f"][:])
         np.testing.assert_array_equal(a["P"][:], b["P"][:])
+
+
+def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
+    """A killed field run is not continued by a scenario at another field or without one (the file
+    would hold two problems); with its own scenario it is."""
+    p = wire(n_x=9, n=81)
+    out = tmp_path / "cut.h5"
+    interrupted(scenario(in_a_field(p, 5)), out)
+    for other, words in ((p, "(80, 2) with 0 steps"), (in_a_field(p, 6), "(80, 4) with 6 steps"),
+                         (wire(n_x=9, n=81, pairs=False), "no pairs")):
+        with pytest.raises(ValueError, match=re.escape(words)):
+            run_scenario(scenario(other), out, resume=True)
+        assert read_status(out) == "failed"
+    run_scenario(scenario(in_a_field(p, 5)), out, resume=True)
+    assert read_status(out) == "finished"
