@@ -16,8 +16,9 @@ import pytest
 
 from systems import SERIES, cli
 
+from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
-from hotelectron.sweep import load_sweep, local_client, parse_sweep, read_summary, run_sweep
+from hotelectron.sweep import load_sweep, local_client, parse_sweep, plot_summary, read_summary, run_sweep
 
 # the Cu wire of the shared bias series, one bias, steady
 BASE = SERIES.split("[run]")[0].replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"') + '[run]\nmode = "steady"\n'
@@ -319,7 +320,8 @@ def test_every_shipped_sweep_expands_into_valid_scenarios(path):
 
 
 def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
-    result = cli("--quiet", "sweep", SHIPPED[0], "-o", tmp_path / "out", "--serial", check=True)
+    cu = next(path for path in SHIPPED if path.stem == "cu_bias_temperature")
+    result = cli("--quiet", "sweep", cu, "-o", tmp_path / "out", "--serial", check=True)
     assert result.returncode == 0, result.stderr
     rows = read_summary(tmp_path / "out" / "summary.csv")
     assert rows and all(r["status"] == "finished" for r in rows)
@@ -328,3 +330,51 @@ def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
     for (bias, temperature), t_eff in by_key.items():
         if temperature == 25.0:
             assert by_key[(bias, 100.0)] > t_eff
+
+
+# Ag with S = 5/2 pairs on a small grid (energy step 5 ueV = 0.025 eU), steady
+FIELD_BASE = """
+[wire]
+material = "Ag"
+length = "5 um"
+diffusion_constant = "0.0185 m^2/s"
+
+[reservoirs]
+temperature = "50 mK"
+bias = "0.2 mV"
+
+[impurities]
+spin = 2.5
+concentration = "1 ppm"
+kondo_temperature = "40 mK"
+
+[grid]
+n_x = 5
+n_energy = 241
+half_width = 3.0
+
+[run]
+mode = "steady"
+"""
+
+
+def test_a_sweep_over_the_field(tmp_path):
+    """field.B as an axis: 0 T is the run without a field, 1.0367 T puts Delta_Z = 0.12 meV on 24 steps."""
+    (tmp_path / "base.toml").write_text(FIELD_BASE)
+    (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[axes]\n"field.B" = ["0 T", "1.0367 T"]\n')
+    result = run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
+    rows = read_summary(result.summary)
+    assert [r["status"] for r in rows] == ["finished"] * 2
+    assert [r["field.B [T]"] for r in rows] == [0.0, 1.0367]
+    assert rows[0]["zeeman_run_E0"] == 0.0 and rows[1]["zeeman_run_E0"] == pytest.approx(0.6, rel=1e-12)
+    assert rows[1]["zeeman_run_meV"] == pytest.approx(0.12, rel=1e-12)
+    without = run_scenario(parse_scenario(FIELD_BASE), tmp_path / "without.h5")
+    with h5py.File(tmp_path / "out" / rows[0]["file"], "r") as zero, h5py.File(without, "r") as none, \
+            h5py.File(tmp_path / "out" / rows[1]["file"], "r") as field:
+        np.testing.assert_array_equal(zero["f"][()], none["f"][()])
+        np.testing.assert_array_equal(zero["P"][()], none["P"][()])
+        assert field["P"].attrs["zeeman_steps"] == 24 and field["P"].shape[-1] == 36
+        # the field changes the distribution (pairs at 1 ppm: slightly)
+        assert np.max(np.abs(field["f"][0] - zero["f"][0])) > 1e-6
+    png = plot_summary(result.summary, tmp_path / "summary.png")
+    assert png.stat().st_size > 10_000
