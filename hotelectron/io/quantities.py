@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C
 
-__all__ = ["OBSERVABLES", "Quantity", "energy_meV", "observable_lines", "physical_values", "si_column", "si_factor",
-           "unit_lines"]
+__all__ = ["OBSERVABLES", "Quantity", "energy_meV", "observable_lines", "physical_values", "physics_lines", "si_column",
+           "si_factor", "unit_lines"]
 
 
 @dataclass(frozen=True)
@@ -140,3 +140,48 @@ def observable_lines(values: dict, derived: dict) -> list[str]:
             text += f"  ({value * factor:.6g} {q.si_units})"
         lines.append(text)
     return lines
+
+
+def physics_lines(derived: dict) -> list[str]:
+    """What the impurities and the phonons do, in words and numbers, from a scenario's derived constants:
+    the field (Delta_Z in meV and in energy steps, as given and as it runs), the fraction of the
+    impurities that are paired and unpaired (free spins), and the electron-phonon strength kappa_ph."""
+    lines = []
+    if "zeeman_E0" in derived:
+        lines.append("field       " + _field_text(derived))
+    if "pair_probability" in derived:
+        p = derived["pair_probability"]
+        lines.append(f"impurities  paired (a partner with |V| > V_min): {100 * p:.3g} %; unpaired (free spins), "
+                     f"1 - (8/3) T_sg/V_min: {100 * derived['unpaired_fraction']:.3g} %")
+    if "phonon_kappa" in derived:
+        p = derived["phonon_exponent"]
+        text = f"kappa_ph = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g})"
+        si = derived.get("phonon_kappa_per_s_J^(p+1)")
+        if si is not None:  # in 1/(ns meV^(p+1)): numbers of order one for metals at millikelvin
+            ns_meV = si * 1e-9 * (ELECTRON_VOLT_J * 1e-3) ** (p + 1)
+            text = (f"kappa_ph = {ns_meV:.4g} 1/(ns meV^{p + 1:g}) = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g}) "
+                    f"(Sigma = {derived['phonon_sigma_W_K^-(p+3)_m3']:.4g} W K^-{p + 3:g} m^-3, "
+                    f"T_ph = {derived['phonon_temperature_K'] * 1e3:.4g} mK)")
+        lines.append(f"phonons     {text}, kernel kappa_ph |E|^{p:g}")
+    return lines
+
+
+def _field_text(derived: dict) -> str:
+    step = derived.get("energy_step_E0")
+    given = derived["zeeman_E0"]
+    if "field_T" in derived:
+        head = (f"B = {derived['field_T']:.4g} T, g = {derived['g_factor']:.4g}: Delta_Z = g mu_B B = "
+                f"{derived['zeeman_meV']:.4g} meV = {given:.4g} E0")
+    else:
+        head = f"Delta_Z = {given:.4g} E0"
+    if "zeeman_steps" not in derived:
+        return head + " (no magnetic impurities: the field changes nothing)"
+    if given == 0:
+        return head + " (no field)"
+    steps = derived["zeeman_steps"]
+    if abs(derived["zeeman_rounding"]) < 1e-9:
+        return f"{head} = {steps} energy steps"
+    text = f"{head} = {given / step:.4g} energy steps; runs with {steps} steps"
+    if "zeeman_run_meV" in derived:
+        text += f" = {derived['zeeman_run_meV']:.4g} meV (the Zeeman energy of B = {derived['field_run_T']:.4g} T)"
+    return text + f", {100 * derived['zeeman_rounding']:+.2g} %"
