@@ -6,7 +6,8 @@ equilibrated limit, a Fermi function at the Wiedemann-Franz temperature. (2) T_e
 frame against the Wiedemann-Franz profile (in a box: T_eff against time). (3) the energy exchange:
 W_e and W_p on separate vertical scales (W_p is often orders of magnitude below W_e) and dW_e/dt,
 or for a steady state f(x, eps) along the wire against the collisionless profile. The title says what
-the run is (material, length, bath temperature, bias, impurities), read from the file's scenario.
+the run is (material, length, bath temperature, bias, impurities, magnetic field), read from the file's
+scenario.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def run_title(scenario_text: str, mode: str) -> str:
             parts.append(f"pairs S = {dim.get('spin', 0.5)}, rate {dim['pair_rate']}")
         else:
             parts.append("no magnetic impurities")
+        if dim.get("zeeman"):
+            parts.append(f"Zeeman energy {dim['zeeman']} E0")
         return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
     wire, res, imp = sc.get("wire", {}), sc.get("reservoirs", {}), sc.get("impurities", {})
     parts = [str(wire.get("material", "wire")) + (f", L = {wire['length']}" if "length" in wire else "")]
@@ -94,6 +97,10 @@ def run_title(scenario_text: str, mode: str) -> str:
         parts.append(f"e-e kernel a = {sc['electron_electron'].get('exponent', '?')}")
     if "phonons" in sc:
         parts.append("electron-phonon")
+    field = sc.get("field", {})
+    if isinstance(field, dict) and "B" in field:
+        g = field.get("g", 2.0)
+        parts.append(f"B = {field['B']}" + (f" (g = {g})" if g != 2.0 else ""))
     return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
 
 

@@ -118,3 +118,10 @@ def test_a_wire_without_collisions_draws_no_empty_energy_exchange(tmp_path):
         assert [inset.get_title() for inset in with_pairs.axes[2].child_axes] == ["|dW_e/dt| / (2 nu E0^2 / tau_D)"]
     finally:
         plt.close(with_pairs)
+
+
+def test_the_title_names_the_field():
+    assert run_title(SCENARIO + '[field]\nB = "0.5 T"\n', "steady").endswith("S = 2.5, 10 ppm; B = 0.5 T  (steady state)")
+    assert "B = 1 T (g = 2.5)" in run_title(SCENARIO + '[field]\nB = "1 T"\ng = 2.5\n', "steady")
+    dimensionless = "[dimensionless]\ntemperature = 0.02\npair_rate = 1.0\nspin = 0.5\nzeeman = 0.4\n"
+    assert "Zeeman energy 0.4 E0" in run_title(dimensionless, "evolve")
