@@ -125,3 +125,18 @@ def test_the_title_names_the_field():
     assert "B = 1 T (g = 2.5)" in run_title(SCENARIO + '[field]\nB = "1 T"\ng = 2.5\n', "steady")
     dimensionless = "[dimensionless]\ntemperature = 0.02\npair_rate = 1.0\nspin = 0.5\nzeeman = 0.4\n"
     assert "Zeeman energy 0.4 E0" in run_title(dimensionless, "evolve")
+
+
+def test_the_frames_drawn_follow_the_approach_to_the_last_frame():
+    from hotelectron.io.plots import _frames_of_approach
+
+    # a wire settling within the first tenth of its run: evenly spread frames would show the start and
+    # four copies of the final state
+    t = np.linspace(0.0, 8.0, 81)
+    distance = np.exp(-t / 0.15)
+    frames = _frames_of_approach(distance)
+    assert frames[0] == 0 and frames[-1] == 80
+    for fraction in (0.5, 0.2, 0.05):
+        first_below = int(np.flatnonzero(distance <= fraction)[0])
+        assert first_below in frames and first_below < 8
+    assert _frames_of_approach(np.zeros(81)) == [0, 20, 40, 60, 80]  # nothing changes: spread evenly
