@@ -39,7 +39,7 @@ from ..kinetics.grids import EnergyGrid
 from ..units import BOLTZMANN_J_PER_K, registry
 from .summary import read_summary
 
-__all__ = ["plot_summary"]
+__all__ = ["plot_summary", "summary_figure"]
 
 SUMMARY_OBSERVABLES = (("relaxation", "relaxation: int |f(L/2) - double step| d eps / E0"),
                        ("current_middle", "current I(L/2) / (E0 / eR)"), ("fano", "Fano factor S_I / 2eI"),
@@ -147,6 +147,18 @@ def _field_scale(row, column: str) -> float | None:
 
 def plot_summary(path, output=None) -> Path:
     """Draw the figure of a sweep's ``summary.csv``; returns the PNG path (default: next to it)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    output = Path(output) if output is not None else path.with_suffix(".png")
+    fig = summary_figure(path)
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+    return output
+
+
+def summary_figure(path):
+    """The matplotlib Figure of a sweep's ``summary.csv`` (not saved)."""
     import csv
 
     import matplotlib
@@ -155,7 +167,6 @@ def plot_summary(path, output=None) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    output = Path(output) if output is not None else path.with_suffix(".png")
     with path.open(newline="", encoding="utf-8") as fh:
         header = next(csv.reader(fh), None)
     if not header or "point" not in header or "status" not in header:
@@ -212,9 +223,7 @@ def plot_summary(path, output=None) -> Path:
     fig.suptitle(_title(folder, done, axes_cols) + (f", {failed} failed" if failed else "")
                  + (f"\n(not drawn: {'; '.join(notes)})" if notes else ""), fontsize=10)
     fig.tight_layout()
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
-    return output
+    return fig
 
 
 def _f_panels(top, bottom, members, middles, axes_cols, title):

@@ -358,26 +358,52 @@ mode = "steady"
 """
 
 
-def test_a_sweep_over_the_field(tmp_path):
-    """field.B as an axis: 0 T is the run without a field, 1.0367 T puts Delta_Z = 0.12 meV on 24 steps."""
+def test_a_sweep_over_the_field_and_its_figure(tmp_path):
+    """field.B as an axis: 0 T is the run without a field; 2.0734 T puts Delta_Z = 0.24 meV = 1.2 eU on 48
+    energy steps. The figure draws the relaxation against B and marks g mu_B B = eU."""
+    import matplotlib.pyplot as plt
+
+    from hotelectron.sweep.figure import summary_figure
+
     (tmp_path / "base.toml").write_text(FIELD_BASE)
-    (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[axes]\n"field.B" = ["0 T", "1.0367 T"]\n')
+    (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[axes]\n"field.B" = ["0 T", "2.0734 T"]\n')
     result = run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
     rows = read_summary(result.summary)
     assert [r["status"] for r in rows] == ["finished"] * 2
-    assert [r["field.B [T]"] for r in rows] == [0.0, 1.0367]
-    assert rows[0]["zeeman_run_E0"] == 0.0 and rows[1]["zeeman_run_E0"] == pytest.approx(0.6, rel=1e-12)
-    assert rows[1]["zeeman_run_meV"] == pytest.approx(0.12, rel=1e-12)
+    assert [r["field.B [T]"] for r in rows] == [0.0, 2.0734]
+    assert rows[0]["zeeman_run_E0"] == 0.0 and rows[1]["zeeman_run_E0"] == pytest.approx(1.2, rel=1e-12)
+    assert rows[1]["zeeman_run_meV"] == pytest.approx(0.24, rel=1e-12)
     without = run_scenario(parse_scenario(FIELD_BASE), tmp_path / "without.h5")
+    relaxation = []
     with h5py.File(tmp_path / "out" / rows[0]["file"], "r") as zero, h5py.File(without, "r") as none, \
             h5py.File(tmp_path / "out" / rows[1]["file"], "r") as field:
         np.testing.assert_array_equal(zero["f"][()], none["f"][()])
         np.testing.assert_array_equal(zero["P"][()], none["P"][()])
-        assert field["P"].attrs["zeeman_steps"] == 24 and field["P"].shape[-1] == 36
+        assert field["P"].attrs["zeeman_steps"] == 48 and field["P"].shape[-1] == 36
         # the field changes the distribution (pairs at 1 ppm: slightly)
         assert np.max(np.abs(field["f"][0] - zero["f"][0])) > 1e-6
-    png = plot_summary(result.summary, tmp_path / "summary.png")
-    assert png.stat().st_size > 10_000
+        for fh in (zero, field):  # int |f(L/2) - (f(0) + f(L))/2| d eps, eps in eU
+            f = fh["f"][0]
+            relaxation.append(np.sum(np.abs(f[2] - (f[0] + f[-1]) / 2)) * 6.0 / 240)
+    fig = summary_figure(result.summary)
+    try:
+        panels = {ax.get_ylabel().split(":")[0]: ax for ax in fig.axes if ax.get_visible()}
+        ax = panels["relaxation"]
+        assert ax.get_xlabel() == "B (T)"
+        points = next(line for line in ax.get_lines() if line.get_marker() == "o")
+        np.testing.assert_allclose(points.get_xdata(), [0.0, 2.0734])
+        np.testing.assert_allclose(points.get_ydata(), relaxation, rtol=1e-12)
+        scale = next(line for line in ax.get_lines() if line.get_label().startswith("g mu_B B = eU"))
+        # eU / (g mu_B) = 0.2 meV / (2 x 5.788e-2 meV/T)
+        assert scale.get_xdata()[0] == pytest.approx(0.2e-3 * 1.602176634e-19 / (2 * 9.2740100783e-24), rel=1e-12)
+        labels = [line.get_label() for line in fig.axes[0].get_lines()]
+        assert labels == ["B = 0 T", "B = 2.073 T", "collisionless double step"]
+        title = fig._suptitle.get_text()
+        assert "Ag, L = 5 um; T = 50 mK; U = 0.2 mV; impurities S = 2.5, 1 ppm" in title
+        assert "B = 0, 2.073 T: 2 points" in title and "T_eff(L/2) does not change with B" in title
+    finally:
+        plt.close(fig)
+    assert plot_summary(result.summary, tmp_path / "summary.png").stat().st_size > 10_000
 
 
 def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_pairs(tmp_path):
