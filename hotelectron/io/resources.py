@@ -6,7 +6,8 @@ Memory (bytes of float64 and complex128 arrays; N positions = n_x - 2 interior n
 
 - state: the solution and the copies the stepper keeps of it (the state, the step's start, its
   result and the frozen copy of the Jacobian's state): 4 vectors of f (N x n_energy) and P
-  (N x n_V x (2S + 1));
+  (N x n_V x n_levels: 2S + 1 multiplets at zero field, (2S + 1)^2 states |J M> in a field); a steady
+  state holds P only in its linearisations (stationary pairs for f);
 - kernels: two linearisations alive at once (the step's frozen one and the stage being evaluated;
   in the steady state the iterate's and the trial's), each holding G and the compact kernel K (2
   n_energy wide), the rate D, and the spectra of f and K (``fft_length`` of ``convolution``), plus the
@@ -142,7 +143,7 @@ def estimate(scenario) -> Estimate:
     else:
         basis = 2 * _default(Evolution, "krylov_maxiter") + 1
         stages = SCHEMES[_default(Evolution, "scheme")].stages
-    state = 4 * vector + (P if steady else 0.0)
+    state = 4 * vector  # steady: the pairs of the solution are those of its linearisation, not a copy
     kernels = 2 * linearisation + product
     work = (basis + stages + 3) * vector
     n_nodes = 1 if box else problem.wire.n
