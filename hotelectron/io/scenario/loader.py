@@ -21,9 +21,9 @@ from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
 from ..resources import parse_bytes
 from . import fields as fl
+from . import zeeman as zm
 from .dimensionless import DIMENSIONLESS_KEYS, dimensionless
 from .physical import PAIR_PROBABILITY_REFUSE, PAIR_PROBABILITY_WARN, Physics, physical
-from . import zeeman as zm
 
 __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 
@@ -274,7 +274,7 @@ def _pairs(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int):
     derived = phys.derived
     if p["T_sg"] is not None:
         probability = 8.0 / 3.0 * p["T_sg"] / v_min
-        derived.update(pair_probability=probability, unpaired_fraction=max(1.0 - probability, 0.0))
+        derived.update(pair_probability=probability, unpaired_fraction=1.0 - probability)
         if probability > PAIR_PROBABILITY_REFUSE:
             fl.fail(name, v_min, f"the probability (8/3) T_sg/V_min = {probability:.3g} that an impurity has a "
                     "partner with |V| > V_min exceeds 1: the pair picture does not hold",
