@@ -429,3 +429,28 @@ def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_p
     np.testing.assert_array_equal(pairs.get_ydata(), np.abs(dw_p[1:]))
     assert "electrons" in electrons.get_label() and "pairs" in pairs.get_label()
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_the_shipped_field_experiment_shows_a_field_scale_proportional_to_the_bias(tmp_path):
+    """scenarios/sweeps/agmn_field.toml (8 steady states): at each bias the relaxation of f(L/2) through
+    the pairs is largest at a field with Delta_Z < eU and smaller at the highest field (Delta_Z > eU,
+    polarised pairs); it falls below its zero-field value at a field twice as large at twice the bias."""
+    shipped = next(path for path in SHIPPED if path.stem == "agmn_field")
+    result = cli("--quiet", "sweep", shipped, "-o", tmp_path / "out", "--serial", "--plot", tmp_path / "field.png",
+                 check=True)
+    assert result.returncode == 0 and (tmp_path / "field.png").stat().st_size > 10_000
+    rows = read_summary(tmp_path / "out" / "summary.csv")
+    assert len(rows) == 8 and all(r["status"] == "finished" for r in rows)
+    below = {}
+    for bias in (0.1, 0.2):
+        points = sorted((r for r in rows if r["reservoirs.bias [mV]"] == bias), key=lambda r: r["field.B [T]"])
+        relaxation = []
+        for row in points:
+            with h5py.File(tmp_path / "out" / row["file"], "r") as fh:
+                f = fh["f"][0]
+            relaxation.append(np.sum(np.abs(f[f.shape[0] // 2] - (f[0] + f[-1]) / 2)))
+        weak = [r for r, row in zip(relaxation, points, strict=True) if 0 < row["zeeman_run_E0"] < 1]
+        assert max(weak) > relaxation[0] > relaxation[-1], (bias, relaxation)
+        below[bias] = next(row["field.B [T]"] for r, row in zip(relaxation, points, strict=True) if r < relaxation[0])
+    assert below == {0.1: 1.0, 0.2: 2.0}
