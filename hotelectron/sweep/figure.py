@@ -8,7 +8,8 @@ the other parameters take at most ``MAX_F_PANELS`` combinations, one column per 
 collisionless double step is drawn for reference, and below each panel the difference f(L/2) - double
 step shows the relaxation itself, which is often too small to see in f. On the right, against the
 first swept parameter with one line per value of the others: that relaxation as one number,
-int |f(L/2) - double step| d eps / E0; the Fano factor (with the cold-electron 1/3 and hot-electron
+int |f(L/2) - double step| d eps / E0 (in a sweep over the field, relative to its value at B = 0, so
+that the lines of several biases share a scale); the Fano factor (with the cold-electron 1/3 and hot-electron
 sqrt(3)/4 lines); T_eff(L/2) (with the Wiedemann-Franz value of each point). A panel whose values do
 not change along the first parameter (beyond ``ROUND_OFF``: a conserved quantity, such as the current
 in units of each point's own E0/eR, or T_eff in a steady state) is not drawn; the title says so. Where
@@ -191,6 +192,8 @@ def summary_figure(path):
         row["relaxation"] = float(np.sum(np.abs(f - step)) * (energies[1] - energies[0]))
 
     shown = [(name, label) for name, label in SUMMARY_OBSERVABLES if name in done[0]]
+    if _relative_to_zero_field(groups, first):
+        shown[0] = ("relaxation_ratio", "relaxation / its value at B = 0")
     if any(name == "t_eff_mid_K" for name, _ in shown):
         shown = [(n, l) for n, l in shown if n != "t_eff_mid"]
     along = [members for members in groups.values() if len(members) > 1] or [done]
@@ -224,6 +227,18 @@ def summary_figure(path):
                  + (f"\n(not drawn: {'; '.join(notes)})" if notes else ""), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _relative_to_zero_field(groups, first) -> bool:
+    """In a sweep over the field whose every line starts at B = 0, the relaxation relative to it
+    (``relaxation_ratio``): lines of very different size then share one scale."""
+    if not first.startswith("field.B") or not all(members[0][first] == 0 for members in groups.values()):
+        return False
+    for members in groups.values():
+        zero = members[0]["relaxation"]
+        for row in members:
+            row["relaxation_ratio"] = row["relaxation"] / zero if zero > 0 else np.nan
+    return all(members[0]["relaxation"] > 0 for members in groups.values())
 
 
 def _f_panels(top, bottom, members, middles, axes_cols, title):
