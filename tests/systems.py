@@ -106,9 +106,11 @@ pairs_every = 3
 
 def small_scenario(temperature=0.02, end_time="3 tau_D", zeeman=None) -> str:
     """A dimensionless 9 x 161 evolution with S = 1/2 pairs and e-e scattering (command-line tests);
-    with ``zeeman`` (Delta_Z in E0, whole steps of 0.05) the pairs are in a field."""
+    with ``zeeman`` (Delta_Z in E0, whole steps of 0.05) the pairs are in a field, beside the free spins
+    (T_sg = 0.002: 5.3 % of the impurities are paired)."""
     text = SMALL_SCENARIO.format(temperature=temperature, end_time=end_time)
-    return text if zeeman is None else text.replace("exponent = 1.5\n", f"exponent = 1.5\nzeeman = {zeeman}\n")
+    field = f"zeeman = {zeeman}\nspin_glass_temperature = 0.002\n"
+    return text if zeeman is None else text.replace("exponent = 1.5\n", "exponent = 1.5\n" + field)
 
 
 # subprocesses read files other tests hold open

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C
 
-__all__ = ["OBSERVABLES", "Quantity", "energy_meV", "observable_lines", "physical_values", "physics_lines", "si_column",
-           "si_factor", "unit_lines"]
+__all__ = ["BOX_OBSERVABLES", "OBSERVABLES", "SPIN_OBSERVABLES", "WIRE_OBSERVABLES", "Quantity", "energy_meV",
+           "observable_lines", "observable_names", "physical_values", "physics_lines", "si_column", "si_factor",
+           "unit_lines"]
 
 
 @dataclass(frozen=True)
@@ -72,15 +73,37 @@ OBSERVABLES = {
     "fano": Quantity("Fano factor", "1", "1", "1"),
     "t_eff_mid": Quantity("effective temperature at x = L/2", "E0/k_B", "K", "temperature"),
     "w_e": Quantity("electron energy per unit volume", "2 nu E0^2", "J/m^3", "density"),
-    "w_p": Quantity("pair energy per unit volume", "2 nu E0^2", "J/m^3", "density"),
+    "w_p": Quantity("impurity energy per unit volume (pairs, and free spins in a field)", "2 nu E0^2", "J/m^3",
+                    "density"),
     "dw_e_dt": Quantity("rate of change of w_e", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
     "dw_p_dt": Quantity("rate of change of w_p", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    "w_spins": Quantity("free-spin Zeeman energy per unit volume (part of w_p)", "2 nu E0^2", "J/m^3", "density"),
+    "dw_spins_dt": Quantity("rate of change of w_spins", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
     "edge_out_flux": Quantity("particles leaving the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_in_flux": Quantity("particles entering the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_energy_rate": Quantity("energy lost at the energy-grid edges", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
     # per unit volume of the wire (for a wire numerically also the total power in E0^2/(e^2 R))
     "heat_phonons": Quantity("heat given to the phonons", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
 }
+
+
+#: What a trajectory records per frame: in a wire, and in a closed box.
+WIRE_OBSERVABLES = (
+    "current_left", "current_middle", "current_right", "heat_left", "heat_right", "joule_power",
+    "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux",
+    "edge_energy_rate", "heat_phonons",
+)
+BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate",
+                   "heat_phonons")
+#: ... and with free spins (in a field) their part of w_p and dw_p_dt.
+SPIN_OBSERVABLES = ("w_spins", "dw_spins_dt")
+
+
+def observable_names(mode: str, problem) -> tuple:
+    """The observables a run of ``problem`` in ``mode`` records."""
+    names = BOX_OBSERVABLES if mode == "box" else WIRE_OBSERVABLES
+    kinds = getattr(problem.pairs, "impurity", "").split("+")
+    return names + SPIN_OBSERVABLES if "spins" in kinds else names
 
 
 def si_column(name: str) -> str:
@@ -151,8 +174,13 @@ def physics_lines(derived: dict) -> list[str]:
         lines.append("field       " + _field_text(derived))
     if "pair_probability" in derived:
         p = derived["pair_probability"]
-        lines.append(f"impurities  paired (a partner with |V| > V_min): {100 * p:.3g} %; unpaired (free spins), "
-                     f"1 - (8/3) T_sg/V_min: {100 * derived['unpaired_fraction']:.3g} %")
+        text = (f"impurities  paired (a partner with |V| > V_min): {100 * p:.3g} %; unpaired (free spins), "
+                f"1 - (8/3) T_sg/V_min: {100 * derived['unpaired_fraction']:.3g} %")
+        if "free_spin_rate" in derived:  # in a field the free spins exchange the Zeeman energy
+            rate = derived["free_spin_rate"]
+            per_s = f" = {rate / derived['tau_D_s']:.4g} 1/s" if "tau_D_s" in derived else ""
+            text += f"; in the field the electrons flip them at (1 - p)/tau_s = {rate:.4g}/tau_D{per_s}"
+        lines.append(text)
     if "phonon_kappa" in derived:
         p = derived["phonon_exponent"]
         text = f"kappa_ph = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g})"

@@ -14,7 +14,7 @@ sqrt(3)/4 lines); T_eff(L/2) (with the Wiedemann-Franz value of each point). A p
 not change along the first parameter (beyond ``ROUND_OFF``: a conserved quantity, such as the current
 in units of each point's own E0/eR, or T_eff in a steady state) is not drawn; the title says so. Where
 the points are time evolutions, a last panel draws |dW_e/dt| (the electrons' whole energy) and
-|dW_p/dt| (the energy handed to the pairs) against time on a log scale: how the wire settles from the
+|dW_p/dt| (the energy handed to the pairs, and in a field to the free spins) against time on a log scale: how the wire settles from the
 quench to the steady state.
 
 A sweep over the magnetic field (first axis ``field.B``) marks on the right-hand panels the field at
@@ -323,13 +323,15 @@ def _energy_rates(ax, folder, rows, axes_cols):
             t = fh["time"][:]
             w_e = fh["observables/w_e"][:]
             dw_p = fh["observables/dw_p_dt"][:] if "observables/dw_p_dt" in fh else None
+            spins = "observables/dw_spins_dt" in fh  # then dw_p_dt holds pairs and free spins
         label = _label(row, axes_cols)
         color = f"C{i % 10}"
         rate = np.abs(np.diff(w_e) / np.diff(t))
         rate[rate < 1e-12 * np.max(np.abs(w_e))] = np.nan  # differences of W_e at its round-off: not drawn
         ax.semilogy(0.5 * (t[1:] + t[:-1]), rate, color=color, label=f"{label}: electrons")
         if dw_p is not None and np.any(dw_p != 0):
-            ax.semilogy(t[1:], abs(dw_p[1:]), color=color, ls="--", label=f"{label}: to the pairs")
+            ax.semilogy(t[1:], abs(dw_p[1:]), color=color, ls="--",
+                        label=f"{label}: to the {'pairs and free spins' if spins else 'pairs'}")
     ax.set_xlabel("time t / tau_D")
     ax.set_ylabel("|dW/dt| (units of E0^2 / (e^2 R))")
     ax.set_title("energy rates from the quench to the steady state", fontsize=9)

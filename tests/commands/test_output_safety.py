@@ -46,7 +46,8 @@ def reference(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def field_reference(tmp_path_factory):
-    """An uninterrupted run of the small scenario with its pairs in a field (S = 1/2: 4 states |J M>)."""
+    """An uninterrupted run of the small scenario with its pairs in a field (S = 1/2: 4 states |J M>) and
+    the free spins."""
     return uninterrupted(tmp_path_factory.mktemp("field_reference"), FIELD)
 
 
@@ -73,7 +74,7 @@ def flip_bytes(path, dataset="f"):
 
 # -- writes that cannot lie -------------------------------------------------------------------------
 @pytest.mark.parametrize(("partial", "field"), [(False, False), (True, False), (True, True)],
-                         ids=["between frames", "mid-frame", "mid-frame, pairs in a field"])
+                         ids=["between frames", "mid-frame", "mid-frame, pairs and free spins in a field"])
 def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_file(tmp_path, request, monkeypatch,
                                                                                      caplog, partial, field):
     reference = request.getfixturevalue("field_reference" if field else "reference")
@@ -109,7 +110,7 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
     assert main(["--quiet", "run", str(scenario), "-o", str(out), "--resume"]) == 0
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
         assert a.attrs["status"] == "finished"
-        for name in DATASETS + (("state_J", "state_M") if field else ()):
+        for name in DATASETS + (("state_J", "state_M", "P_spins", "observables/w_spins") if field else ()):
             np.testing.assert_array_equal(a[name][:], b[name][:])
         assert a["P"].shape[-1] == (4 if field else 2)
 

@@ -109,6 +109,9 @@ def test_show_gives_the_zeeman_energy_the_unpaired_fraction_and_kappa_ph(tmp_pat
         assert float(field.group(4)) == pytest.approx(29 * 2e-3, rel=1e-12)
         unpaired = re.search(r"^impurities .*unpaired \(free spins\), 1 - \(8/3\) T_sg/V_min: (\S+) %", shown, re.M)
         assert float(unpaired.group(1)) == pytest.approx(100 * (1 - 8 / 3 * derived["T_sg_E0"] / derived["v_min"]), rel=1e-3)
+        # in the field they are free spins, flipped by the electrons at (1 - p)/tau_s
+        flips = re.search(r"electrons flip them at \(1 - p\)/tau_s = \S+/tau_D = (\S+) 1/s", shown)
+        assert float(flips.group(1)) == pytest.approx(float(unpaired.group(1)) / 100 / derived["tau_s_s"], rel=1e-3)
         kappa = re.search(r"^phonons +kappa_ph = (\S+) 1/\(ns meV\^3\) = (\S+) / \(tau_D E0\^3\)", shown, re.M)
         # the dimensionless strength is kappa_ph tau_D E0^3 with tau_D in ns and E0 = 0.2 meV
         assert float(kappa.group(2)) == pytest.approx(float(kappa.group(1)) * derived["tau_D_s"] * 1e9 * 0.2**3, rel=1e-3)

@@ -67,9 +67,12 @@ def in_a_field(tmp_path_factory):
 
 def test_pairs_in_a_field_are_stored_with_j_and_m_of_each_state(in_a_field):
     check_opens(in_a_field)
-    labels = parse_scenario(small_scenario(zeeman=0.4)).problem.pairs.labels  # ((0, 0), (1, -1), (1, 0), (1, 1))
+    pairs, spins = parse_scenario(small_scenario(zeeman=0.4)).problem.pairs.species
+    labels = pairs.labels  # ((0, 0), (1, -1), (1, 0), (1, 1))
     with h5py.File(in_a_field, "r") as fh:
         P = fh["P"][()]
+        P_spins = fh["P_spins"][()]
+        w_spins = fh["observables/w_spins"][()]
     with xr.open_dataset(in_a_field, engine="h5netcdf") as ds:
         assert ds["P"].dims == ("P_frame", "x_interior", "V", "state")
         np.testing.assert_array_equal(ds["P"].values, P)
@@ -80,8 +83,21 @@ def test_pairs_in_a_field_are_stored_with_j_and_m_of_each_state(in_a_field):
         # a (J, M) index: the triplet's lowest state |1 -1> is one column of P
         by_state = ds["P"].set_index(state=["state_J", "state_M"])
         np.testing.assert_array_equal(by_state.sel(state_J=1.0, state_M=-1.0).values, P[..., labels.index((1.0, -1.0))])
-    # populations per state sum to 1 (sum_JM P_JM = 1): round-off of a few updates of order-one numbers
-    assert np.max(np.abs(P.sum(axis=-1) - 1)) < 1e-12
+        # the free spins: their levels M = -1/2, 1/2 on the dimension M
+        assert ds["P_spins"].dims == ("P_frame", "x_interior", "M") and ds["M"].values.tolist() == [-0.5, 0.5]
+        np.testing.assert_array_equal(ds["P_spins"].values, P_spins)
+        assert ds["P_spins"].attrs["zeeman_steps"] == 8 and ds["M"].attrs["units"] == "1"
+    with xr.open_dataset(in_a_field, engine="h5netcdf", group="observables") as obs:
+        assert obs["w_spins"].attrs["units"] == "2 nu E0^2" and obs["dw_spins_dt"].attrs["units"] == "2 nu E0^2/tau_D"
+    # populations per state sum to 1 (sum_JM P_JM = 1, sum_M P_M = 1): round-off of a few updates of
+    # order-one numbers
+    assert np.max(np.abs(P.sum(axis=-1) - 1)) < 1e-12 and np.max(np.abs(P_spins.sum(axis=-1) - 1)) < 1e-12
+    # w_spins is their Zeeman energy: in units of 2 nu E0^2, 2 rate/(relaxation S(S+1)) sum_M Delta_Z M P_M per
+    # position (hotelectron.kinetics.mechanisms.free_spins), summed over the interior nodes times dx
+    per_x = 2 * spins.rate / (spins.relaxation * 0.75) * (0.4 * P_spins @ np.array([-0.5, 0.5]))
+    with h5py.File(in_a_field, "r") as fh:
+        frames = fh["P_frame"][()]
+    np.testing.assert_allclose(w_spins[frames], per_x.sum(axis=1) / 8, rtol=1e-12)
 
 
 def test_a_physical_field_is_in_the_attributes_in_tesla_and_meV(tmp_path):

@@ -16,7 +16,7 @@ from hotelectron.wire.steady import steady_state
 from hotelectron.io.storage import read_status
 from hotelectron.wire import WireProblem
 from hotelectron.kinetics.grids import WireGrid
-from hotelectron.kinetics.mechanisms import FieldPairScattering
+from hotelectron.kinetics.mechanisms import FieldPairScattering, FreeSpinScattering
 
 
 def scenario(problem, mode="evolve", end_time=0.2, output_every=0.05, bump=None):
@@ -64,11 +64,14 @@ def test_box_quench_keeps_the_total_energy(tmp_path):
     assert np.max(np.abs(we + wp - we[0] - wp[0])) < 1e-4 * abs(we[0] + wp[0])
 
 
-def in_a_field(problem, zeeman_steps):
-    """The same wire with its pairs in a field of ``zeeman_steps`` energy steps."""
+def in_a_field(problem, zeeman_steps, t_sg=None):
+    """The same wire with its pairs in a field of ``zeeman_steps`` energy steps and, given ``t_sg``
+    (T_sg / E0), the free spins beside them."""
     pairs = problem.pairs
     field = FieldPairScattering(pairs.S, pairs.rate, pairs.relaxation, pairs.couplings, zeeman_steps)
-    return dataclasses.replace(problem, mechanisms=tuple(field if m is pairs else m for m in problem.mechanisms))
+    spins = (FreeSpinScattering.beside(field, t_sg),) if t_sg is not None else ()
+    others = tuple(m for m in problem.mechanisms if m is not pairs)
+    return dataclasses.replace(problem, mechanisms=(field, *spins, *others))
 
 
 def interrupted(s, out):
@@ -81,11 +84,12 @@ def interrupted(s, out):
     assert read_status(out) == "failed"
 
 
-@pytest.mark.parametrize("zeeman_steps", [None, 5], ids=["zero field", "pairs in a field"])
-def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_path, zeeman_steps):
+@pytest.mark.parametrize(("zeeman_steps", "t_sg"), [(None, None), (5, None), (5, 0.002)],
+                         ids=["zero field", "pairs in a field", "pairs and free spins in a field"])
+def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_path, zeeman_steps, t_sg):
     p = wire(n_x=9, n=81)
     if zeeman_steps is not None:
-        p = in_a_field(p, zeeman_steps)
+        p = in_a_field(p, zeeman_steps, t_sg)
     s = scenario(p)
     reference = run_scenario(s, tmp_path / "ref.h5")
     out = tmp_path / "cut.h5"
@@ -96,6 +100,9 @@ def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_pa
         np.testing.assert_array_equal(a["time"][:], b["time"][:])
         np.testing.assert_array_equal(a["f"][:], b["f"][:])
         np.testing.assert_array_equal(a["P"][:], b["P"][:])
+        if t_sg is not None:
+            np.testing.assert_array_equal(a["P_spins"][:], b["P_spins"][:])
+            assert a["P_spins"].shape[1:] == (7, 2)
 
 
 def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
@@ -105,7 +112,8 @@ def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
     out = tmp_path / "cut.h5"
     interrupted(scenario(in_a_field(p, 5)), out)
     for other, words in ((p, "(80, 2) with 0 steps"), (in_a_field(p, 6), "(80, 4) with 6 steps"),
-                         (wire(n_x=9, n=81, pairs=False), "no pairs")):
+                         (wire(n_x=9, n=81, pairs=False), "the scenario none"),
+                         (in_a_field(p, 5, 0.002), "['P'], the scenario ['P', 'P_spins']")):
         with pytest.raises(ValueError, match=re.escape(words)):
             run_scenario(scenario(other), out, resume=True)
         assert read_status(out) == "failed"

@@ -14,7 +14,7 @@ from systems import tiny
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.io.scenario.zeeman import ZEEMAN_RTOL
-from hotelectron.kinetics.mechanisms import FieldPairScattering, PairScattering
+from hotelectron.kinetics.mechanisms import FieldPairScattering, FreeSpinScattering, PairScattering
 
 # CODATA 2018, written out independently of hotelectron.units
 MU_B = 9.2740100783e-24  # J/T
@@ -71,7 +71,12 @@ def with_field(text, field):
 
 
 def pairs_of(scenario):
-    return scenario.problem.pairs
+    (pairs,) = [m for m in scenario.problem.mechanisms if isinstance(m, (PairScattering, FieldPairScattering))]
+    return pairs
+
+
+def spins_of(scenario):
+    return [m for m in scenario.problem.mechanisms if isinstance(m, FreeSpinScattering)]
 
 
 def test_zeeman_energy_in_whole_steps_against_a_hand_calculation():
@@ -92,6 +97,11 @@ def test_zeeman_energy_in_whole_steps_against_a_hand_calculation():
     assert pairs.zeeman == pytest.approx(29 * s.problem.energy.step, rel=1e-15)
     # the unpaired fraction of the impurities (SPEC section 9): 1 - (8/3) T_sg / V_min
     assert d["unpaired_fraction"] == pytest.approx(1 - 8 / 3 * d["T_sg_E0"] / d["v_min"], rel=1e-14)
+    # they are free spins in the field: the electrons' spin-flip rate by them is (1 - p)/tau_s
+    (spins,) = spins_of(s)
+    assert spins.rate == pytest.approx(d["tau_D_s"] * d["unpaired_fraction"] / d["tau_s_s"], rel=1e-12)
+    assert (spins.S, spins.relaxation, spins.zeeman_steps) == (2.5, pairs.relaxation, 29)
+    assert spins.step == s.problem.energy.step and d["free_spin_rate"] == spins.rate
 
 
 def test_the_g_factor_scales_the_zeeman_energy_and_units_of_the_field_convert():
@@ -169,6 +179,11 @@ def test_a_field_is_a_physical_section():
 def test_dimensionless_zeeman_energy():
     s = parse_scenario(DIMENSIONLESS.format(field="zeeman = 0.4"))
     assert pairs_of(s).zeeman_steps == 8 and s.derived["zeeman_run_E0"] == pytest.approx(0.4, rel=1e-14)
+    # without T_sg the unpaired fraction is unknown: no free spins, and a warning says so
+    assert not spins_of(s) and any("free spins" in w for w in s.warnings)
+    s = parse_scenario(DIMENSIONLESS.format(field="zeeman = 0.4\nspin_glass_temperature = 0.002"))
+    (spins,) = spins_of(s)  # (8/3) T_sg / v_min = 0.0533 of the impurities are paired
+    assert spins.rate == pytest.approx((1 - 8 / 3 * 0.002 / 0.1) * 2.0 / 0.002, rel=1e-12)
     assert "field_T" not in s.derived and "zeeman_meV" not in s.derived
     for bad, pattern in (("zeeman = -0.4", r"\[dimensionless\] zeeman = -0.4"),
                          ('zeeman = "0.4 E0"', r"\[dimensionless\] zeeman"),
@@ -187,7 +202,8 @@ def test_a_field_without_impurities_is_warned_about_and_changes_nothing(caplog):
 
 def test_zero_field_is_the_scenario_without_a_field():
     zero, none = parse_scenario(with_field(AGMN, 'B = "0 T"')), parse_scenario(AGMN)
-    assert zero.problem == none.problem and type(pairs_of(zero)) is PairScattering
+    # at zero field the free spins exchange no energy: they are left out, the pairs are the multiplets J
+    assert zero.problem == none.problem and type(pairs_of(zero)) is PairScattering and not spins_of(zero)
     assert zero.derived["zeeman_steps"] == 0 and zero.derived["zeeman_meV"] == 0.0
     field_keys = {"field_T", "g_factor", "zeeman_meV", "zeeman_E0", "zeeman_steps", "zeeman_run_E0", "zeeman_rounding",
                   "zeeman_run_meV", "field_run_T"}

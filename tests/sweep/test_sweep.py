@@ -433,16 +433,18 @@ def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_p
 
 @pytest.mark.slow
 def test_the_shipped_field_experiment_shows_a_field_scale_proportional_to_the_bias(tmp_path):
-    """scenarios/sweeps/agmn_field.toml (8 steady states): at each bias the relaxation of f(L/2) through
-    the pairs is largest at a field with Delta_Z < eU and smaller at the highest field (Delta_Z > eU,
-    polarised pairs); it falls below its zero-field value at a field twice as large at twice the bias."""
+    """scenarios/sweeps/agmn_field.toml (8 steady states): the free spins exchange Delta_Z with the
+    electrons, so that at fields with Delta_Z < eU the relaxation of f(L/2) is several times that at
+    B = 0 (measured 6-10 times); once Delta_Z > eU the spins (and pairs) are polarised and it falls back,
+    slightly below the zero-field value (pairs frozen too). 1 T is beyond that scale at 0.1 mV and
+    inside it at 0.2 mV: the field scale is proportional to U."""
     shipped = next(path for path in SHIPPED if path.stem == "agmn_field")
     result = cli("--quiet", "sweep", shipped, "-o", tmp_path / "out", "--serial", "--plot", tmp_path / "field.png",
                  check=True)
     assert result.returncode == 0 and (tmp_path / "field.png").stat().st_size > 10_000
     rows = read_summary(tmp_path / "out" / "summary.csv")
     assert len(rows) == 8 and all(r["status"] == "finished" for r in rows)
-    below = {}
+    at_1T = {}
     for bias in (0.1, 0.2):
         points = sorted((r for r in rows if r["reservoirs.bias [mV]"] == bias), key=lambda r: r["field.B [T]"])
         relaxation = []
@@ -450,7 +452,9 @@ def test_the_shipped_field_experiment_shows_a_field_scale_proportional_to_the_bi
             with h5py.File(tmp_path / "out" / row["file"], "r") as fh:
                 f = fh["f"][0]
             relaxation.append(np.sum(np.abs(f[f.shape[0] // 2] - (f[0] + f[-1]) / 2)))
-        weak = [r for r, row in zip(relaxation, points, strict=True) if 0 < row["zeeman_run_E0"] < 1]
-        assert max(weak) > relaxation[0] > relaxation[-1], (bias, relaxation)
-        below[bias] = next(row["field.B [T]"] for r, row in zip(relaxation, points, strict=True) if r < relaxation[0])
-    assert below == {0.1: 1.0, 0.2: 2.0}
+        ratio = {row["field.B [T]"]: r / relaxation[0] for r, row in zip(relaxation, points, strict=True)}
+        scale = {row["field.B [T]"]: row["zeeman_run_E0"] for row in points}  # Delta_Z / eU
+        assert all(ratio[B] > 5 for B in ratio if 0 < scale[B] < 1), (bias, ratio)
+        assert all(0.95 < ratio[B] < 1 for B in ratio if scale[B] > 1), (bias, ratio)
+        at_1T[bias] = ratio[1.0]
+    assert at_1T[0.1] < 1 < 5 < at_1T[0.2]

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ...kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
-from ...kinetics.mechanisms import ElectronElectron, ElectronPhonon, FieldPairScattering, PairScattering
+from ...kinetics.mechanisms import (ElectronElectron, ElectronPhonon, FieldPairScattering, FreeSpinScattering,
+                                   PairScattering)
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
 from ..resources import parse_bytes
@@ -253,9 +254,11 @@ def _run(table, phys: Physics):
 
 
 # -- assembly -------------------------------------------------------------------------------------
-def _pairs(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int):
-    """The pair mechanism: at zero field the multiplets J (``PairScattering``), in a field the states
-    (J, M) with the Zeeman energy ``zeeman_steps`` energy steps (``FieldPairScattering``)."""
+def _impurities(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int) -> list:
+    """The impurity mechanisms. At zero field the pairs' multiplets J (``PairScattering``): the
+    unpaired impurities exchange no energy and are left out. In a field (``zeeman_steps`` energy
+    steps) the pairs' states (J, M) (``FieldPairScattering``) and the free spins, the unpaired
+    fraction 1 - (8/3) T_sg/V_min of the impurities (``FreeSpinScattering``), which needs T_sg."""
     p = phys.pairs
     section = phys.pair_section
     key = "coupling_cutoff" if section == "impurities" else "v_min"
@@ -288,9 +291,16 @@ def _pairs(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int):
     if phys.energy_unit_J is not None:
         derived.update(V_min_K=v_min * phys.energy_unit_J / BOLTZMANN_J_PER_K,
                        V_min_meV=v_min * phys.energy_unit_J / ELECTRON_VOLT_J * 1e3)
-    if zeeman_steps:
-        return FieldPairScattering(p["S"], p["rate"], p["relaxation"], couplings, zeeman_steps)
-    return PairScattering(p["S"], p["rate"], p["relaxation"], couplings)
+    if not zeeman_steps:
+        return [PairScattering(p["S"], p["rate"], p["relaxation"], couplings)]
+    pairs = FieldPairScattering(p["S"], p["rate"], p["relaxation"], couplings, zeeman_steps)
+    if p["T_sg"] is None:
+        warnings.append(f"[{section}] spin_glass_temperature is not given: the unpaired fraction of the impurities "
+                        "is unknown, so the free spins, which exchange the Zeeman energy in a field, are left out")
+        return [pairs]
+    spins = FreeSpinScattering.beside(pairs, p["T_sg"])
+    derived.update(free_spin_rate=spins.rate)
+    return [pairs, spins]
 
 
 def _build(data: dict):
@@ -324,7 +334,7 @@ def _build(data: dict):
         warnings.append(f"{field.key} = {field.value!r}: the field acts on the impurity spins only (the electrons' "
                         "own Zeeman energy is neglected); without magnetic impurities it changes nothing")
     if phys.pairs is not None:
-        mechanisms.append(_pairs(phys, energy, warnings, steps))
+        mechanisms += _impurities(phys, energy, warnings, steps)
     if phys.electron_electron is not None:
         mechanisms.append(ElectronElectron(phys.electron_electron["kappa"], phys.electron_electron["exponent"]))
     if phys.phonons is not None:
