@@ -137,8 +137,11 @@ g
     it more is refused naming ``[field] B`` (with an n_energy and a field that fit), and the default
     n_energy is the smallest valid one. A Zeeman energy beyond 2 half_width is refused.
 
-With impurities and B > 0 the pairs are resolved into their states (J, M) (``FieldPairScattering``);
-at B = 0 the scenario is the one without the section. The field acts on the impurity spins only
+With impurities and B > 0 the pairs are resolved into their states (J, M) (``FieldPairScattering``)
+and the unpaired impurities, a fraction 1 - (8/3) T_sg/V_min, are free spins with the levels
+Delta_Z M (``FreeSpinScattering``, rate t0 (1 - p)/tau_s: derived ``free_spin_rate``; a
+[dimensionless] scenario without spin_glass_temperature leaves them out, with a warning); at B = 0,
+where free spins exchange no energy, the scenario is the one without the section. The field acts on the impurity spins only
 (the electrons' Zeeman energy is neglected): without [impurities] it changes nothing (a warning).
 
 [dimensionless] (alternative to all the physical sections above)
