@@ -26,7 +26,7 @@ import numpy as np
 from ..kinetics.mechanisms import FieldPairScattering, FreeSpinScattering, Impurities
 from .netcdf import CHECKSUM, attach, coordinate, scale
 
-__all__ = ["DATASETS", "check", "datasets", "join", "join_blocks", "layout", "read", "species", "split"]
+__all__ = ["DATASETS", "check", "datasets", "join", "join_blocks", "layout", "read", "species", "split", "stored"]
 
 #: The dataset of each kind of impurity (``PopulationMechanism.impurity``).
 DATASETS = {"pairs": "P", "spins": "P_spins"}
@@ -60,6 +60,13 @@ def join(mechanism, blocks) -> np.ndarray:
     """The solver's population array of ``mechanism`` from the species' blocks (the inverse of ``split``)."""
     P = join_blocks(blocks)
     return P.reshape(np.shape(P)[0], -1) if isinstance(mechanism, Impurities) else P
+
+
+def stored(fh: h5py.File, index: int) -> np.ndarray | None:
+    """The populations of the ``index``-th population frame of a file as the solver holds them (the
+    stored species side by side, see ``join_blocks``), read without the scenario; None without any."""
+    names = [name for name in DATASETS.values() if name in fh]
+    return join_blocks([fh[name][index] for name in names]) if names else None
 
 
 def read(fh: h5py.File, mechanism, index: int) -> np.ndarray:

@@ -143,7 +143,7 @@ def write_steady_state(scenario, output, solution) -> Path:
     """Write ``solution``, the steady state of ``scenario`` solved elsewhere (``SteadyState``), to
     ``output`` as a finished one-frame trajectory: the file ``run`` writes for ``mode = "steady"``."""
     output = Path(output)
-    writer = _create(scenario, output, WIRE_OBSERVABLES, mode="steady")
+    writer = _create(scenario, output, observable_names("steady", scenario.problem), mode="steady")
     try:
         _write_steady(writer, _frame_writer(writer, scenario.problem, _wire_scalars), solution)
     except BaseException as exc:

@@ -100,13 +100,13 @@ def _read_frames(fh: h5py.File) -> None:
     columns = {"time": fh["time"][()], "dt": fh["dt"][()]}
     group = fh["observables"]
     observed = {name: group[name][()] for name in group}
-    blocks = [[fh[name][j] for name in names] for j in range(n_p)]
+    held = [populations.stored(fh, j) for j in range(n_p)]
     for i in range(fh["f"].shape[0]):
         f = fh["f"][i]
         if stored is None or i >= min(stored.size, columns["time"].size):
             continue
         obs = {name: values[i] for name, values in observed.items()}
-        P = populations.join_blocks(blocks[pairs[i]]) if i in pairs else None
+        P = held[pairs[i]] if i in pairs else None
         crc = frame_crc32(columns["time"][i], columns["dt"][i], f, obs, P)
         if crc != int(stored[i]):
             msg = f"frame {i} fails its CRC-32"

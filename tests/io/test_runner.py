@@ -119,3 +119,22 @@ def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
         assert read_status(out) == "failed"
     run_scenario(scenario(in_a_field(p, 5)), out, resume=True)
     assert read_status(out) == "finished"
+
+
+def test_a_steady_state_with_free_spins_written_and_read_back(tmp_path):
+    """A steady state solved elsewhere (a fit's) with pairs and free spins in a field: the file declares
+    the free spins' observables, and its populations read back as the solver's one array."""
+    from pathlib import Path
+
+    from systems import tiny
+
+    from hotelectron.commands.fit import read_state
+    from hotelectron.io.runner import write_steady_state
+    from hotelectron.io.scenario import parse_scenario
+
+    scenario = parse_scenario(tiny(Path(__file__).parents[2] / "scenarios" / "agmn_field.toml"))  # 1 T, 0.1 mV
+    solution = steady_state(scenario.problem)
+    out = write_steady_state(scenario, tmp_path / "steady.h5", solution)
+    with h5py.File(out, "r") as fh:
+        assert {"w_spins", "dw_spins_dt"} <= set(fh["observables"]) and fh["P_spins"].shape == (1, 3, 6)
+    np.testing.assert_array_equal(read_state(out).steady.P, solution.P)
