@@ -135,13 +135,14 @@ def read_state(path: Path):
     import h5py
 
     from ..experiment.solves import CurveState
+    from ..io import populations
     from ..io.storage import DamagedFileError, verify
     from ..wire.steady import SteadyState
 
     try:
         verify(path)
         with h5py.File(path, "r") as fh:
-            steady = SteadyState(fh["f"][0], fh["P"][0] if "P" in fh else None, int(fh.attrs["newton_iterations"]),
+            steady = SteadyState(fh["f"][0], populations.stored(fh, 0), int(fh.attrs["newton_iterations"]),
                                  float(fh.attrs["residual"]))
             derived = json.loads(fh.attrs["derived"])
             return CurveState(str(fh.attrs["scenario"]), fh["x"][:], fh["energy"][:], float(derived["energy_unit_meV"]),

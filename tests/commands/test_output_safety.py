@@ -21,6 +21,7 @@ from hotelectron.io.storage import TrajectoryWriter
 
 
 SMALL = small_scenario(0.025, "0.3 tau_D")
+FIELD = small_scenario(0.025, "0.3 tau_D", zeeman=0.4)
 DATASETS = ("time", "dt", "f", "P", "P_frame", "observables/current_middle", "observables/w_e")
 
 
@@ -30,14 +31,24 @@ def errors_of(caplog):
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+def uninterrupted(folder, text):
+    scenario = folder / "small.toml"
+    scenario.write_text(text)
+    assert main(["--quiet", "run", str(scenario), "-o", str(folder / "reference.h5")]) == 0
+    return folder / "reference.h5"
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run of the small scenario."""
-    folder = tmp_path_factory.mktemp("reference")
-    scenario = folder / "small.toml"
-    scenario.write_text(SMALL)
-    assert main(["--quiet", "run", str(scenario), "-o", str(folder / "reference.h5")]) == 0
-    return folder / "reference.h5"
+    return uninterrupted(tmp_path_factory.mktemp("reference"), SMALL)
+
+
+@pytest.fixture(scope="module")
+def field_reference(tmp_path_factory):
+    """An uninterrupted run of the small scenario with its pairs in a field (S = 1/2: 4 states |J M>) and
+    the free spins."""
+    return uninterrupted(tmp_path_factory.mktemp("field_reference"), FIELD)
 
 
 def write_scenario(tmp_path, text=SMALL, name="small.toml"):
@@ -62,10 +73,12 @@ def flip_bytes(path, dataset="f"):
 
 
 # -- writes that cannot lie -------------------------------------------------------------------------
-@pytest.mark.parametrize("partial", [False, True], ids=["between frames", "mid-frame"])
-def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_file(tmp_path, reference, monkeypatch,
-                                                                                     caplog, partial):
-    scenario = write_scenario(tmp_path)
+@pytest.mark.parametrize(("partial", "field"), [(False, False), (True, False), (True, True)],
+                         ids=["between frames", "mid-frame", "mid-frame, pairs and free spins in a field"])
+def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_file(tmp_path, request, monkeypatch,
+                                                                                     caplog, partial, field):
+    reference = request.getfixturevalue("field_reference" if field else "reference")
+    scenario = write_scenario(tmp_path, FIELD if field else SMALL)
     out = tmp_path / "full.h5"
     original = TrajectoryWriter._write_frame
     k = 13
@@ -97,8 +110,9 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
     assert main(["--quiet", "run", str(scenario), "-o", str(out), "--resume"]) == 0
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
         assert a.attrs["status"] == "finished"
-        for name in DATASETS:
+        for name in DATASETS + (("state_J", "state_M", "P_spins", "observables/w_spins") if field else ()):
             np.testing.assert_array_equal(a[name][:], b[name][:])
+        assert a["P"].shape[-1] == (4 if field else 2)
 
 
 @pytest.fixture

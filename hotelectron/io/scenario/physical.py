@@ -1,4 +1,5 @@
-"""The physical sections of a scenario ([wire], [reservoirs], [impurities], [electron_electron]).
+"""The physical sections of a scenario ([wire], [reservoirs], [impurities], [electron_electron], [phonons],
+[field]).
 
 They are turned into the dimensionless strengths of :mod:`hotelectron.wire` (energies in E0, times in
 tau_D) and a record of every derived number. See the package docstring for the file format.
@@ -15,6 +16,7 @@ from ...materials import Material, material
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, HBAR_J_S, registry
 from ...kinetics.mechanisms.phonons import MAX_EXPONENT, MIN_EXPONENT, kappa_from_sigma
 from . import fields as fl
+from .zeeman import FIELD_KEYS, Field, field_section
 
 __all__ = ["PAIR_PROBABILITY_REFUSE", "PAIR_PROBABILITY_WARN", "Physics", "physical"]
 
@@ -51,6 +53,8 @@ class Physics:
     electron_electron: dict | None = None
     # phonons: kappa (1/(tau_D E0^(p+1))), temperature (E0), exponent p
     phonons: dict | None = None
+    # the magnetic field on the impurity spins (its Zeeman energy in E0, not yet on the grid)
+    magnetic_field: Field | None = None
 
 
 def _exclusive(table, section, first, second):
@@ -390,5 +394,7 @@ def physical(data: dict) -> Physics:
     if "phonons" in data:
         ph = fl.check_keys(data["phonons"], "phonons", PHONON_KEYS)
         out.phonons = _phonons(ph, host, E0, tau_D, derived)
+    if "field" in data:
+        out.magnetic_field = field_section(fl.check_keys(data["field"], "field", FIELD_KEYS), E0, derived)
     return out
 
