@@ -90,27 +90,46 @@ def frame_crc32(t: float, dt: float, f, observables: dict, P=None) -> int:
     return crc
 
 
-def _read_frames(fh: h5py.File) -> None:
-    """Read /f and the populations frame by frame (HDF5 checks their Fletcher-32 on the way) and, where
-    the file has them, compare the frames' CRC-32s (files written before they existed have none)."""
+def complete_frames(fh: h5py.File) -> int:
+    """The number of complete frames: a frame's time is written last, after its other values, so a run
+    stopped in the middle of a frame (killed, a full disk) leaves that frame shorter in ``time``."""
+    return min([fh["time"].shape[0], fh["dt"].shape[0], fh["wall_time"].shape[0], fh["f"].shape[0]]
+               + [ds.shape[0] for ds in fh["observables"].values()])
+
+
+def _read_frames(fh: h5py.File, complete: int) -> None:
+    """Read /f and the populations of the ``complete`` frames one by one (HDF5 checks their Fletcher-32
+    on the way) and, where the file has them, compare the frames' CRC-32s (files written before they
+    existed have none). What follows them is a frame cut off while it was written: resume drops it,
+    and a chunk of it that was only half written must not make the frames before it look damaged."""
     stored = fh["frame_crc32"][()] if "frame_crc32" in fh else None
     names = [name for name in populations.DATASETS.values() if name in fh]
-    n_p = min(fh[name].shape[0] for name in names) if names else 0
-    pairs = {int(i): j for j, i in enumerate(fh["P_frame"][:n_p])} if names else {}
+    n_p = min(fh[name].shape[0] for name in [*names, "P_frame"]) if names else 0
+    frames = fh["P_frame"][:n_p] if names else []
+    held = {int(i): populations.stored(fh, j) for j, i in enumerate(frames) if i < complete}
     columns = {"time": fh["time"][()], "dt": fh["dt"][()]}
     group = fh["observables"]
     observed = {name: group[name][()] for name in group}
-    held = [populations.stored(fh, j) for j in range(n_p)]
-    for i in range(fh["f"].shape[0]):
+    for i in range(complete):
         f = fh["f"][i]
-        if stored is None or i >= min(stored.size, columns["time"].size):
+        if stored is None or i >= stored.size:
             continue
         obs = {name: values[i] for name, values in observed.items()}
-        P = held[pairs[i]] if i in pairs else None
-        crc = frame_crc32(columns["time"][i], columns["dt"][i], f, obs, P)
+        crc = frame_crc32(columns["time"][i], columns["dt"][i], f, obs, held.get(i))
         if crc != int(stored[i]):
             msg = f"frame {i} fails its CRC-32"
             raise ValueError(msg)
+
+
+def _no_cut_frame(fh: h5py.File, complete: int) -> None:
+    """A finished file holds only complete frames (``finished`` is written after the final flush)."""
+    frames = [fh[name] for name in ("time", "dt", "wall_time", "f", "frame_crc32") if name in fh]
+    cut = [ds.name for ds in [*frames, *fh["observables"].values()] if ds.shape[0] != complete]
+    cut += [fh[name].name for name in populations.DATASETS.values()
+            if name in fh and fh[name].shape[0] != fh["P_frame"].shape[0]]
+    if cut:
+        msg = f"it says finished but holds a frame cut off while it was written ({', '.join(cut)})"
+        raise ValueError(msg)
 
 
 def verify(path) -> None:
@@ -129,6 +148,9 @@ def verify(path) -> None:
                 if name not in names:
                     msg = f"dataset {name!r} is missing"
                     raise KeyError(msg)
+            complete = complete_frames(fh)
+            if str(fh.attrs["status"]) == STATUS_FINISHED:
+                _no_cut_frame(fh, complete)
             for name in names:
                 ds = fh[name]
                 if ds.ndim == 1:
@@ -139,7 +161,7 @@ def verify(path) -> None:
                 elif name != "f" and name not in populations.DATASETS.values():
                     for i in range(ds.shape[0]):
                         ds[i]
-            _read_frames(fh)
+            _read_frames(fh, complete)
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
         raise DamagedFileError(msg) from None
@@ -272,8 +294,7 @@ class TrajectoryWriter:
         except ValueError:
             fh.close()
             raise
-        complete = min([fh["time"].shape[0], fh["dt"].shape[0], fh["wall_time"].shape[0], fh["f"].shape[0]]
-                       + [ds.shape[0] for ds in fh["observables"].values()])
+        complete = complete_frames(fh)
         if problem.pairs is not None:
             names = populations.datasets(problem.pairs)
             rows = min(fh[name].shape[0] for name in [*names, "P_frame"])

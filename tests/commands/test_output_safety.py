@@ -17,7 +17,7 @@ import pytest
 from systems import SERIES, assert_one_line_refusal, cli, small_scenario
 
 from hotelectron.commands.main import main
-from hotelectron.io.storage import TrajectoryWriter
+from hotelectron.io.storage import DamagedFileError, TrajectoryWriter, verify
 
 
 SMALL = small_scenario(0.025, "0.3 tau_D")
@@ -113,6 +113,63 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
         for name in DATASETS + (("state_J", "state_M", "P_spins", "observables/w_spins") if field else ()):
             np.testing.assert_array_equal(a[name][:], b[name][:])
         assert a["P"].shape[-1] == (4 if field else 2)
+
+
+def flip_chunk(path, dataset, row):
+    """Overwrite bytes in the middle of the stored chunk that holds ``row`` of a frame-chunked dataset
+    (one row per chunk), as a write cut off half-way leaves it."""
+    with h5py.File(path, "r") as fh:
+        ds = fh[dataset]
+        assert ds.chunks[0] == 1
+        info = ds.id.get_chunk_info_by_coord((row,) + (0,) * (ds.ndim - 1))
+    with open(path, "r+b") as fh:
+        fh.seek(info.byte_offset + info.size // 2)
+        data = bytearray(fh.read(8))
+        fh.seek(info.byte_offset + info.size // 2)
+        fh.write(bytes(b ^ 0xFF for b in data))
+
+
+def test_a_frame_cut_off_half_written_is_dropped_and_the_run_resumes(tmp_path, reference, monkeypatch):
+    """A run killed while a frame's chunks were being written leaves them failing their checksums: the
+    complete frames before it are intact, so the file is reported intact and resumes to the
+    uninterrupted file; a file that says finished with such a frame is damaged."""
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "cut.h5"
+    original = TrajectoryWriter._write_frame
+    k = 12
+
+    def cut_off(self, index, full, dt, observables, state, blocks):
+        if index >= k:  # the distribution and the populations of frame k reached the file, nothing else
+            self.fh["f"].resize(index + 1, axis=0)
+            self.fh["f"][index] = full
+            n_p = self.fh["P"].shape[0]
+            self.fh["P"].resize(n_p + 1, axis=0)
+            self.fh["P"][n_p] = blocks[0]
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(self, index, full, dt, observables, state, blocks)
+
+    monkeypatch.setattr(TrajectoryWriter, "_write_frame", cut_off)
+    assert main(["--quiet", "run", str(scenario), "-o", str(out)]) == 3
+    monkeypatch.setattr(TrajectoryWriter, "_write_frame", original)
+    with h5py.File(out, "r+") as fh:
+        fh.attrs["status"] = "running"  # as a killed run leaves it
+        n_p = fh["P"].shape[0] - 1
+    flip_chunk(out, "f", k)
+    flip_chunk(out, "P", n_p)
+    with h5py.File(out, "r") as fh, pytest.raises(OSError, match="filter"):
+        fh["f"][k]
+    verify(out)  # the complete frames are intact
+    with h5py.File(out, "r+") as fh:
+        fh.attrs["status"] = "finished"
+    with pytest.raises(DamagedFileError, match="cut off"):
+        verify(out)
+    with h5py.File(out, "r+") as fh:
+        fh.attrs["status"] = "running"
+    assert main(["--quiet", "run", str(scenario), "-o", str(out), "--resume"]) == 0
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "finished"
+        for name in DATASETS:
+            np.testing.assert_array_equal(a[name][:], b[name][:])
 
 
 @pytest.fixture
