@@ -27,6 +27,7 @@ import numpy as np
 
 from .krylov import GMRES, norm
 from .problem import WireProblem
+from .steady_preconditioner import SteadyPreconditioner
 
 __all__ = ["SteadyState", "steady_state"]
 
@@ -72,7 +73,6 @@ class _Residual:
         self.products = 0
         grid = problem.energy
         self.shape = (problem.wire.n - 2, grid.n)
-        self._moments = np.stack([np.full(grid.n, grid.step), grid.step * grid.values])
         # pairs tied to a bath, or phonons, take energy from the electrons: only the particles are conserved then
         bath = (fixed_pairs is not None and self.collisions.pairs is not None) or not self.collisions.conserves_energy
         self._conserved = 1 if bath else 2
@@ -103,29 +103,35 @@ class _Residual:
             out += self.collisions.jvp(lin, v, zeros)[0]
         return out.ravel()
 
-    def precondition(self, r, lin):
-        """``M r ~ R'^-1 r``: ``-(nu - d^2/dx^2)^-1 r`` with the conserved moments restored."""
-        r = r.reshape(self.shape)
-        problem = self.problem
-        if lin is None:
-            return -problem.diffusion_solve(r, np.zeros(self.shape)).ravel()
-        rate = np.broadcast_to(lin.K.sum(axis=1, keepdims=True), self.shape)
-        u = -problem.diffusion_solve(r, rate)
-        Z = self._moments[: self._conserved]
-        # R' = d^2/dx^2 - J_c with Z^T J_c = 0: the moments of R' u are d^2/dx^2 of those of u
-        missing = np.einsum("xe,ae->xa", r, Z) - problem.laplacian_homogeneous(np.einsum("xe,ae->xa", u, Z))
-        target = -problem.diffusion_solve(missing, np.zeros(missing.shape))  # d^2/dx^2 t = missing
-        w = lin.f * (1.0 - lin.f) + 1e-12
-        prolong = np.stack([w, problem.energy.values * w])[: self._conserved]
-        gram = np.einsum("ae,bxe->xab", Z, prolong)
-        c = np.linalg.solve(gram, target[..., None])[..., 0]
-        u += np.einsum("xa,axe->xe", c, prolong)
-        return u.ravel()
+    def preconditioner(self, lin):
+        """``M ~ R'^-1`` at the linearisation ``lin`` (:mod:`hotelectron.wire.steady_preconditioner`)."""
+        if lin is None:  # diffusion alone: solved exactly
+            return lambda r: -self.problem.diffusion_solve(r.reshape(self.shape), np.zeros(self.shape)).ravel()
+        return SteadyPreconditioner(self.problem, lin, self._conserved)
 
     def pairs(self, lin):
         if self.collisions.pairs is None:
             return None
         return self.fixed_pairs if self.fixed_pairs is not None else lin.P
+
+
+# Largest relative tolerance of a Newton step's Krylov solve (Eisenstat & Walker's eta_max)
+ETA_MAX = 0.1
+# A residual within this factor of f_tol that no Newton step lowers is round-off, accepted as converged
+ROUND_OFF = 10.0
+
+
+def _forcing(eta, R_norm, previous, R_max, f_tol) -> float:
+    """The relative Krylov tolerance of the next Newton step: Eisenstat & Walker's choice 2,
+    safeguarded, no smaller than what ``f_tol`` needs."""
+    floor = 0.5 * f_tol / R_max
+    if previous is None:
+        return max(ETA_MAX, floor)
+    proposed = 0.9 * (R_norm / previous) ** 2
+    if 0.9 * eta**2 > 0.1:
+        proposed = max(proposed, 0.9 * eta**2)
+    eta = max(min(ETA_MAX, proposed), floor)
+    return eta
 
 
 def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, initial=None,
@@ -156,32 +162,30 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     R, lin = state.evaluate(u)
     gmres = GMRES(u.size, krylov_maxiter)
     iterations = 0
-    eta = 0.1
+    eta = ETA_MAX
     previous = None
-    while float(np.max(np.abs(R))) > f_tol:
+    while (R_max := float(np.max(np.abs(R)))) > f_tol:
         if iterations >= maxiter:
-            msg = (f"steady state did not converge to residual {f_tol:g} in {maxiter} Newton iterations "
-                   f"(residual {float(np.max(np.abs(R))):.3e})")
+            msg = f"steady state did not converge to residual {f_tol:g} in {maxiter} Newton iterations (residual {R_max:.3e})"
             raise RuntimeError(msg)
         R_norm = norm(R)
-        if previous is not None:  # Eisenstat-Walker choice 2, safeguarded, and no oversolving at the end
-            proposed = 0.9 * (R_norm / previous) ** 2
-            if 0.9 * eta**2 > 0.1:
-                proposed = max(proposed, 0.9 * eta**2)
-            eta = max(min(0.1, proposed), 0.5 * f_tol / float(np.max(np.abs(R))))
-        result = gmres.solve(lambda v: state.jvp(lin, v), lambda r: state.precondition(r, lin), -R.ravel(), rtol=eta)
+        eta = _forcing(eta, R_norm, previous, R_max, f_tol)
+        result = gmres.solve(lambda v: state.jvp(lin, v), state.preconditioner(lin), -R.ravel(), rtol=eta)
         step = result.x.reshape(u.shape)
         lam = 1.0
         while True:  # backtracking: accept the first length that lowers the residual enough
             trial = u + lam * step
             R_trial, lin_trial = state.evaluate(trial)
-            if norm(R_trial) <= (1.0 - 1e-4 * lam) * R_norm or lam < 1e-3:
+            if norm(R_trial) <= (1.0 - 1e-4 * lam) * R_norm:
+                break
+            if R_max <= ROUND_OFF * f_tol or lam < 1e-3:  # no descent: round-off near the end, else a failure
                 break
             lam *= 0.5
-        if lam < 1e-3 and norm(R_trial) > R_norm:
-            if float(np.max(np.abs(R))) <= 10 * f_tol:  # the residual is round-off: as good as it gets
+        if norm(R_trial) > (1.0 - 1e-4 * lam) * R_norm:
+            if R_max <= ROUND_OFF * f_tol:  # the residual is round-off: as good as it gets
+                log.info("steady state: the residual stalls at %.2e (f_tol %g): round-off", R_max, f_tol)
                 break
-            msg = f"steady state: no descent along the Newton direction at iteration {iterations + 1} (residual {R_norm:.3e})"
+            msg = f"steady state: no descent along the Newton direction at iteration {iterations + 1} (residual {R_max:.3e})"
             raise RuntimeError(msg)
         previous = R_norm
         u, R, lin = trial, R_trial, lin_trial
