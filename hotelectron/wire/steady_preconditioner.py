@@ -55,11 +55,11 @@ COARSENING = 4
 
 
 @jit
-def _thomas_rows(rhs, off, ratio, inverse, block, out, means):
+def _thomas_rows(rhs, off, ratio, inverse, block, Z, out, means, moments):
     """Solve ``off z[j-1] + d[j, i] z[j] + off z[j+1] = rhs[j, i]`` along axis 0 for every column i,
     factorised by ``_factor_columns``, the sweeps running over rows (each step a vector operation
-    over a row); and the means of the solution over blocks of ``block`` columns (the last block may
-    be shorter)."""
+    over a row); the means of the solution over blocks of ``block`` columns (the last block may be
+    shorter); and the moments ``Z`` of the right-hand side per row."""
     n, m = rhs.shape
     for i in range(m):
         out[0, i] = rhs[0, i] * inverse[0, i]
@@ -76,18 +76,24 @@ def _thomas_rows(rhs, off, ratio, inverse, block, out, means):
             for i in range(c * block, end):
                 total += out[j, i]
             means[j, c] = total / (end - c * block)
+        for a in range(Z.shape[0]):
+            total = 0.0
+            for i in range(m):
+                total += Z[a, i] * rhs[j, i]
+            moments[j, a] = total
 
 
 @jit
 def _factor_columns(diag, off, ratio, inverse):
     """Thomas factors of ``off z[j-1] + diag[j, q] z[j] + off z[j+1]`` along axis 0 for every column:
-    ``inverse[j] = 1/(diag[j] - off ratio[j-1])`` and ``ratio[j] = off inverse[j]``."""
+    ``inverse[j] = 1/(diag[j] - off ratio[j-1])`` and ``ratio[j] = off inverse[j]`` (row by row, so
+    that the work over the columns is a vector operation)."""
     n, m = diag.shape
     for q in range(m):
-        inv = 1.0 / diag[0, q]
-        inverse[0, q] = inv
-        ratio[0, q] = off * inv
-        for j in range(1, n):
+        inverse[0, q] = 1.0 / diag[0, q]
+        ratio[0, q] = off * inverse[0, q]
+    for j in range(1, n):
+        for q in range(m):
             inv = 1.0 / (diag[j, q] - off * ratio[j - 1, q])
             inverse[j, q] = inv
             ratio[j, q] = off * inv
@@ -98,73 +104,130 @@ def _in_scattering(S, symbol, off, ratio, inverse, out):
     """``out[0] = T^-1 (K^ S)`` and ``out[1] = conj(T)^-1 (conj(K^) S)``, T factorised by
     ``_factor_columns`` (the empty-state symbol is the complex conjugate of the filled-state one)."""
     n, m = S.shape
-    for q in range(m):
-        a = symbol[0, q] * S[0, q] * inverse[0, q]
-        b = symbol[0, q].conjugate() * S[0, q] * inverse[0, q].conjugate()
-        out[0, 0, q] = a
-        out[1, 0, q] = b
-        for j in range(1, n):
-            a = (symbol[j, q] * S[j, q] - off * a) * inverse[j, q]
-            b = (symbol[j, q].conjugate() * S[j, q] - off * b) * inverse[j, q].conjugate()
-            out[0, j, q] = a
-            out[1, j, q] = b
-        for j in range(n - 2, -1, -1):
+    for j in range(n):
+        for q in range(m):
+            filled = symbol[j, q] * S[j, q]
+            empty = symbol[j, q].conjugate() * S[j, q]
+            if j > 0:
+                filled -= off * out[0, j - 1, q]
+                empty -= off * out[1, j - 1, q]
+            out[0, j, q] = filled * inverse[j, q]
+            out[1, j, q] = empty * inverse[j, q].conjugate()
+    for j in range(n - 2, -1, -1):
+        for q in range(m):
             out[0, j, q] -= ratio[j, q] * out[0, j + 1, q]
             out[1, j, q] -= ratio[j, q].conjugate() * out[1, j + 1, q]
 
 
 @jit
-def _combine(s, f, corrections, block, Z, r, u, moments_u, moments_r):
-    """``u = -(s + f P c_0 + (1 - f) P c_1)``, with P the linear interpolation from the block centres
-    (constant beyond the first and last), and the moments ``Z`` of u and of r per position."""
-    nx, n = s.shape
-    nc = corrections.shape[2]
-    k = Z.shape[0]
-    half = 0.5 * (block - 1)
-    for x in range(nx):
-        for a in range(k):
-            moments_u[x, a] = 0.0
-            moments_r[x, a] = 0.0
-        for i in range(n):
-            t = (i - half) / block  # position in units of blocks, centres at integers
-            c = min(max(int(np.floor(t)), 0), nc - 1)
-            right = min(c + 1, nc - 1)
-            weight = min(max(t - c, 0.0), 1.0)
-            filled = (1.0 - weight) * corrections[0, x, c] + weight * corrections[0, x, right]
-            empty = (1.0 - weight) * corrections[1, x, c] + weight * corrections[1, x, right]
-            value = -(s[x, i] + f[x, i] * filled + (1.0 - f[x, i]) * empty)
-            u[x, i] = value
-            for a in range(k):
-                moments_u[x, a] += Z[a, i] * value
-                moments_r[x, a] += Z[a, i] * r[x, i]
+def _coarse_kernel(K, cells, out):
+    """Add the on-grid kernel ``K[M + m]``, ``m = -(n - 1) ... n - 1``, into the circular coarse
+    kernel ``out`` at the columns ``cells[m + n - 1]``."""
+    M = (K.shape[1] - 1) // 2
+    n = (cells.size + 1) // 2
+    for x in range(K.shape[0]):
+        for j in range(cells.size):
+            out[x, cells[j]] += K[x, M - (n - 1) + j]
 
 
 @jit
-def _add_moments(u, c, w, energies):
-    """``u += (c_N + c_E eps) w`` per position (``c`` of one or two columns)."""
-    nx, n = u.shape
-    k = c.shape[1]
+def _combine(s, f, corrections, left, weight, Z, u, moments):
+    """``u = -(s + f P c_0 + (1 - f) P c_1)``, with P the linear interpolation from the coarse cells
+    (``left[i]`` and the next, with ``weight[i]`` on the next), and the moments ``Z`` of u per row."""
+    nx, n = s.shape
+    k = Z.shape[0]
     for x in range(nx):
-        c_N = c[x, 0]
-        c_E = c[x, 1] if k > 1 else 0.0
+        for a in range(k):
+            moments[x, a] = 0.0
+        for i in range(n):
+            c = left[i]
+            t = weight[i]
+            filled = corrections[0, x, c] + t * (corrections[0, x, c + 1] - corrections[0, x, c])
+            empty = corrections[1, x, c] + t * (corrections[1, x, c + 1] - corrections[1, x, c])
+            value = -(s[x, i] + empty + f[x, i] * (filled - empty))
+            u[x, i] = value
+            for a in range(k):
+                moments[x, a] += Z[a, i] * value
+
+
+@jit
+def _gram(f, step, energies, conserved, w, gram):
+    """``w = f (1 - f)`` (plus 1e-12, never zero) and ``gram[x, a, b] = sum_i Z_a w_b``: the moments
+    (``Z = d (1, eps)``) of the shapes ``w_b = (w, eps w)`` that restore them."""
+    nx, n = f.shape
+    for x in range(nx):
+        g0 = 0.0
+        g1 = 0.0
+        g2 = 0.0
+        for i in range(n):
+            value = f[x, i] * (1.0 - f[x, i]) + 1e-12
+            w[x, i] = value
+            g0 += value
+            g1 += energies[i] * value
+            g2 += energies[i] * energies[i] * value
+        gram[x, 0, 0] = step * g0
+        if conserved > 1:
+            gram[x, 0, 1] = step * g1
+            gram[x, 1, 0] = step * g1
+            gram[x, 1, 1] = step * g2
+
+
+@jit
+def _restore_moments(u, moments_u, moments_r, off, gram_inverse, w, energies):
+    """Add ``(c_N(x) + c_E(x) eps) w`` to u so that the conserved moments of ``A u`` equal those of r:
+    with ``L = d^2/dx^2`` (zero at the reservoirs, ``off = -1/h^2``), ``L t = moments_r - L moments_u``
+    and ``c = gram^-1 t``."""
+    nx, n = u.shape
+    k = moments_u.shape[1]
+    missing = np.empty((nx, k))
+    for x in range(nx):
+        for a in range(k):
+            value = moments_r[x, a] - 2.0 * off * moments_u[x, a]
+            if x > 0:
+                value += off * moments_u[x - 1, a]
+            if x < nx - 1:
+                value += off * moments_u[x + 1, a]
+            missing[x, a] = value
+    # L t = missing: the Thomas algorithm with diagonal 2 off and neighbours -off
+    ratio = np.empty(nx)
+    target = np.empty((nx, k))
+    denominator = 2.0 * off
+    ratio[0] = -off / denominator
+    for a in range(k):
+        target[0, a] = missing[0, a] / denominator
+    for x in range(1, nx):
+        denominator = 2.0 * off + off * ratio[x - 1]
+        ratio[x] = -off / denominator
+        for a in range(k):
+            target[x, a] = (missing[x, a] + off * target[x - 1, a]) / denominator
+    for x in range(nx - 2, -1, -1):
+        for a in range(k):
+            target[x, a] -= ratio[x] * target[x + 1, a]
+    for x in range(nx):
+        c_N = 0.0
+        c_E = 0.0
+        for b in range(k):
+            c_N += gram_inverse[x, 0, b] * target[x, b]
+            if k > 1:
+                c_E += gram_inverse[x, 1, b] * target[x, b]
         for i in range(n):
             u[x, i] += (c_N + c_E * energies[i]) * w[x, i]
 
 
-def _coarse_symbol(K, n, block):
-    """``(length, K^)``: the circular length of the coarse grid and the spectrum of the on-grid kernel
-    ``K[M + m]``, ``|m| <= n - 1``, summed over blocks of transfers (``m`` to the nearest multiple of
-    ``block``)."""
-    n_x = K.shape[0]
-    M = (K.shape[1] - 1) // 2
+def _coarse_grid(K, n, block):
+    """``(length, K^, left, weight)``: the circular length of the coarse grid; the spectrum of the
+    on-grid kernel ``K[M + m]``, ``|m| <= n - 1``, summed over blocks of transfers (m to the nearest
+    multiple of ``block``); and the linear interpolation from the centres of the blocks of energy
+    points to the points (constant beyond the first and last centre)."""
     n_coarse = -(-n // block)
     length = scipy.fft.next_fast_len(2 * n_coarse - 1, real=True)
     m = np.arange(-(n - 1), n)
-    cells = np.floor(m / block + 0.5).astype(int)  # ascending: sum each run of equal cells
-    starts = np.flatnonzero(np.diff(cells, prepend=cells[0] - 1))
-    kernel = np.zeros((n_x, length))
-    kernel[:, cells[starts] % length] = np.add.reduceat(K[:, M - (n - 1) : M + n], starts, axis=1)
-    return length, scipy.fft.rfft(kernel, axis=1)
+    kernel = np.zeros((K.shape[0], length))
+    _coarse_kernel(K, np.floor(m / block + 0.5).astype(np.int64) % length, kernel)
+    t = np.clip((np.arange(n) - 0.5 * (block - 1)) / block, 0, n_coarse - 1)  # in blocks, centres at integers
+    left = np.minimum(t.astype(np.int64), max(n_coarse - 2, 0))
+    weight = t - left if n_coarse > 1 else np.zeros(n)
+    return length, scipy.fft.rfft(kernel, axis=1), left, weight
 
 
 class SteadyPreconditioner:
@@ -184,55 +247,52 @@ class SteadyPreconditioner:
     def __init__(self, problem: WireProblem, lin: Linearisation, conserved: int, block: int = COARSENING):
         grid = problem.energy
         n_x, n = lin.f.shape
-        self.problem, self.shape, self.block, self.conserved = problem, (n_x, n), block, conserved
+        self.shape, self.block, self.conserved = (n_x, n), block, conserved
         self.f = lin.f
         h2 = problem.wire.step**2
         self.off = -1.0 / h2
-        nu = lin.K.sum(axis=1)
         # the local part, D - d^2/dx^2, on the energy grid
-        diag = np.ascontiguousarray(lin.D + 2.0 / h2)
+        diag = lin.D + 2.0 / h2
         self._ratio, self._inverse = np.empty_like(diag), np.empty_like(diag)
         _factor_columns(diag, self.off, self._ratio, self._inverse)
-        self.length, self._symbol = _coarse_symbol(lin.K, n, block)
-        diag = np.ascontiguousarray(nu[:, None] + 2.0 / h2 - self._symbol)
+        # the in-scattering on the coarse grid, with the total rate nu
+        self.length, self._symbol, self._left, self._weight = _coarse_grid(lin.K, n, block)
+        diag = lin.K.sum(axis=1)[:, None] + 2.0 / h2 - self._symbol
         self._coarse_ratio, self._coarse_inverse = np.empty_like(diag), np.empty_like(diag)
         _factor_columns(diag, self.off, self._coarse_ratio, self._coarse_inverse)
         self._spectra = np.empty((2,) + diag.shape, dtype=complex)
         self._means = np.empty((n_x, -(-n // block)))
+        self._s = np.empty(self.shape)
         self._energies = grid.values
-        self._Z = np.ascontiguousarray(np.stack([np.full(n, grid.step), grid.step * grid.values])[: max(conserved, 1)])
-        self._w = lin.f * (1.0 - lin.f) + 1e-12  # the shape of a shift of the local potential (and, times eps, temperature)
-        prolong = np.stack([self._w, self._energies * self._w])[:conserved]
-        self._gram_inverse = np.linalg.inv(np.einsum("ae,bxe->xab", self._Z[:conserved], prolong)) if conserved else None
+        k = max(conserved, 1)
+        self._Z = np.stack([np.full(n, grid.step), grid.step * grid.values])[:k].copy()
+        self._moments = np.empty((2, n_x, k))
+        self._w = np.empty(self.shape)
+        gram = np.zeros((n_x, k, k))
+        _gram(lin.f, grid.step, grid.values, k, self._w, gram)
+        self._gram_inverse = np.linalg.inv(gram)
 
     def symbol_solve(self, r) -> np.ndarray:
         """``M r`` without the moment correction."""
-        return self._apply(np.ascontiguousarray(r, dtype=float).reshape(self.shape))[0]
+        return self._apply(np.ascontiguousarray(r, dtype=float).reshape(self.shape))
 
     def _apply(self, r):
-        n_x, n = self.shape
-        s = np.empty(self.shape)
-        _thomas_rows(r, self.off, self._ratio, self._inverse, self.block, s, self._means)
+        s, moments = self._s, self._moments
+        _thomas_rows(r, self.off, self._ratio, self._inverse, self.block, self._Z, s, self._means, moments[1])
         spectrum = scipy.fft.rfft(self._means, self.length, axis=1)
         _in_scattering(spectrum, self._symbol, self.off, self._coarse_ratio, self._coarse_inverse, self._spectra)
-        corrections = scipy.fft.irfft(self._spectra, self.length, axis=2)
+        corrections = scipy.fft.irfft(self._spectra, self.length, axis=2, overwrite_x=True)
         u = np.empty(self.shape)
-        moments_u, moments_r = np.empty((n_x, self._Z.shape[0])), np.empty((n_x, self._Z.shape[0]))
-        _combine(s, self.f, corrections, self.block, self._Z, r, u, moments_u, moments_r)
-        return u, moments_u, moments_r
+        _combine(s, self.f, corrections, self._left, self._weight, self._Z, u, moments[0])
+        return u
 
     def __call__(self, r) -> np.ndarray:
         """``M r`` for a flat ``r`` over the interior nodes; returns a new flat array."""
         r = np.ascontiguousarray(r, dtype=float).reshape(self.shape)
-        u, moments_u, moments_r = self._apply(r)
+        u = self._apply(r)
         if self.conserved:
-            problem = self.problem
-            # the moments of A u are d^2/dx^2 of those of u; add c(x) (w, eps w) whose diffusion makes up the rest
-            k = self.conserved
-            missing = moments_r[:, :k] - problem.laplacian_homogeneous(moments_u[:, :k])
-            target = -problem.diffusion_solve(missing, np.zeros(missing.shape))
-            c = np.einsum("xab,xb->xa", self._gram_inverse, target)
-            _add_moments(u, np.ascontiguousarray(c), self._w, self._energies)
+            _restore_moments(u, self._moments[0], self._moments[1], self.off, self._gram_inverse, self._w,
+                             self._energies)
         return u.ravel()
 
 
