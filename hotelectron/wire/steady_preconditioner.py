@@ -7,34 +7,37 @@ rate of a jump ``eps -> eps - m d``, see :mod:`hotelectron.kinetics.convolution`
 
     (J v)_i = D_i v_i - f_i sum_m K[m] v_{i-m} - (1 - f_i) sum_m K[-m] v_{i-m} + (kernel change),
 
-with ``D_i = nu - sum_m K[m] (f_{i-m} - f_{i+m})`` and ``nu = sum_m K[m]`` the total rate. Where the
-states are filled (f = 1) this is ``nu v - K * v``, a convolution with the Fourier symbol
-``nu - K^(q)``; where they are empty (f = 0) it is a correlation with the symbol ``nu - conj(K^(q))``.
-For either symbol ``A`` is diagonal in the energy frequency q and tridiagonal along x, so it can be
-inverted exactly: ``T(q)^-1 = (nu(x) - K^(x, q) - d^2/dx^2)^-1``, one tridiagonal solve per frequency.
-The preconditioner blends the two with the local occupation,
+with ``D_i`` the rate out of and into level i (``D_i = nu - sum_m K[m] (f_{i-m} - f_{i+m})`` on the
+grid, ``nu = sum_m K[m]`` the total rate). Where the states are filled (f = 1) the in-scattering is
+a convolution, ``K * v``, with the Fourier symbol ``K^(q)``; where they are empty (f = 0) it is a
+correlation with the symbol ``conj(K^(q))``. With ``T = D - d^2/dx^2`` (tridiagonal along x, one
+system per energy) and ``C`` either of the two,
 
-    M r = -[ f T^-1 r + (1 - f) conj(T)^-1 r ],
+    (T - C)^-1 = T^-1 + (T - C)^-1 C T^-1,
 
-and then restores the moments the collisions conserve at each position (particles, and the
-electrons' energy when nothing takes it away), as :mod:`hotelectron.wire.dynamics` does for the time
-stepper: since ``Z^T J = 0`` for those moments Z, the moments of ``A M r`` are known without applying
-A, and ``c_N(x) w + c_E(x) eps w`` (``w = f(1 - f)``) is added so that they equal those of r.
+and in the second term, which is smooth in energy (the kernel averages over its transfers), D is
+replaced by nu: then ``nu - K^(q) - d^2/dx^2`` is diagonal in the energy frequency q and tridiagonal
+along x, inverted exactly by one tridiagonal solve per frequency. The preconditioner is
 
-Two grids make it cheap. With ``T_nu = nu - d^2/dx^2`` (the local rate alone, the same for every
-energy), ``T^-1 = T_nu^-1 + T^-1 K^ T_nu^-1``. The first term is solved on the energy grid itself, a
-tridiagonal solve along x whose factors do not depend on the energy. The second is smooth in energy
-(the kernel averages over its transfers) and is evaluated on a grid ``COARSENING`` times coarser:
-``s = T_nu^-1 r`` averaged over blocks of that many points, transformed, multiplied by the coarse
-kernel's symbol (the kernel summed over blocks of transfers), solved per frequency, transformed back
-and interpolated linearly to the energy grid. On the benchmark wire this costs little more than the
-local rate alone and needs as few Krylov iterations as the exact symbols.
+    M r = -[ s + f (T_K^-1 K^ s) + (1 - f) (T_K^-1 K^ s)* ],   s = T^-1 r,
 
-Compared with the local rate alone, ``-(nu - d^2/dx^2)^-1``, the in-scattering matters because
-smooth changes of f in energy relax slowly (the symbol is close to nu at small q), and on the slowest
-modes along x that slowness decides how many Krylov iterations a Newton step needs. What stays left
-out is the change of the kernel with f and the difference between D and nu in the non-equilibrium
-window; GMRES corrects for those.
+``T_K = nu - K^ - d^2/dx^2`` and ``*`` the empty-state (conjugate) symbol: the two in-scattering
+terms blended with the local occupation. ``s`` is solved on the energy grid (factors per energy,
+computed once per Newton step); the in-scattering terms on a grid of ``coarsening(n)`` times fewer
+points (s averaged over blocks, the kernel summed over blocks of transfers, FFTs of the short
+length, the result interpolated linearly back). Last, the moments the collisions conserve at each
+position (particles, and the electrons' energy when nothing takes it away) are restored as
+:mod:`hotelectron.wire.dynamics` does for the time stepper: since ``Z^T J = 0`` for those moments Z,
+the moments of ``A M r`` are known without applying A, and ``c_N(x) w + c_E(x) eps w``
+(``w = f(1 - f)``) is added so that they equal those of r.
+
+Why the in-scattering matters: smooth changes of f in energy relax slowly (the symbol is close to nu
+at small q), and on the slowest modes along x that slowness decides how many Krylov iterations a
+Newton step needs. On the benchmark wire (65 x 1025) the local rate alone, ``-(nu - d^2/dx^2)^-1``,
+leaves the preconditioned spectrum spread over [0.15, 1.28] and GMRES needs 16 products for 1e-8;
+with the in-scattering it needs 7. What stays out is the change of the kernel with f (leaving it out
+of the products too changes the count by one), the blend near the Fermi edges and the coarse grid;
+GMRES corrects for those.
 """
 
 from __future__ import annotations
@@ -46,12 +49,18 @@ from ..kinetics._numba import jit
 from ..kinetics.collisions import Linearisation
 from .problem import WireProblem
 
-__all__ = ["COARSENING", "SteadyPreconditioner", "steady_preconditioner_reference"]
+__all__ = ["COARSE_CELLS", "SteadyPreconditioner", "coarsening", "steady_preconditioner_reference"]
 
-# Energy points per cell of the grid that carries the in-scattering. Measured on the benchmark wire
-# (65 x 1025, GMRES to 1e-8 at the steady state): 8 Krylov iterations with blocks of 1, 2 or 4
-# points, 9 with 8 or 16; the local rate alone needs 16.
-COARSENING = 4
+# Cells of the grid that carries the in-scattering, at least: energy points are merged in blocks
+# while that many remain. Measured on the benchmark wire and its halved and doubled energy grids
+# (GMRES to 1e-8 at the steady state): 7 Krylov iterations with cells down to 8/512 eU, 7 or 8 with
+# 8/256 eU, 10 or 11 with 8/64 eU; the local rate alone needs 16.
+COARSE_CELLS = 512
+
+
+def coarsening(n: int) -> int:
+    """Energy points per cell of the coarse grid for an energy grid of ``n`` points."""
+    return max(1, (n - 1) // COARSE_CELLS)
 
 
 @jit
@@ -241,12 +250,13 @@ class SteadyPreconditioner:
     conserved : int
         Moments to restore: 2 (particles and energy), 1 (particles only: a bath takes energy) or 0.
     block : int
-        Energy points per cell of the coarse grid (``COARSENING``).
+        Energy points per cell of the coarse grid (default ``coarsening(n)``).
     """
 
-    def __init__(self, problem: WireProblem, lin: Linearisation, conserved: int, block: int = COARSENING):
+    def __init__(self, problem: WireProblem, lin: Linearisation, conserved: int, block: int | None = None):
         grid = problem.energy
         n_x, n = lin.f.shape
+        block = coarsening(n) if block is None else block
         self.shape, self.block, self.conserved = (n_x, n), block, conserved
         self.f = lin.f
         h2 = problem.wire.step**2
@@ -296,7 +306,7 @@ class SteadyPreconditioner:
         return u.ravel()
 
 
-def steady_preconditioner_reference(problem: WireProblem, lin: Linearisation, r, block: int = COARSENING) -> np.ndarray:
+def steady_preconditioner_reference(problem: WireProblem, lin: Linearisation, r, block: int) -> np.ndarray:
     """The readable twin of ``SteadyPreconditioner.symbol_solve`` (no moment correction): banded
     solves, the coarse kernel accumulated transfer by transfer, numpy's FFT and ``np.interp``."""
     from scipy.linalg import solve_banded
