@@ -120,6 +120,10 @@ class _Residual:
 
 # Largest relative tolerance of a Newton step's Krylov solve (Eisenstat & Walker's eta_max)
 ETA_MAX = 0.1
+# Newton's R_k+1 / R_k^2 at most, in tau_D, for the first Krylov tolerance (measured on the benchmark
+# wire: 3e-3, then 5e-4; on 33 x 513 nodes the warm starts after relative changes of 1e-6 ... 0.1 in
+# kappa, the pair rate or T needed 20 residuals and 53 products with 1e-2, 22 and 54 with 1)
+QUADRATIC = 1e-2
 # Below this multiple of f_tol a Newton step that does not halve the residual is taken as round-off:
 # the solve ends there (with the smaller of the two residuals) instead of backtracking
 ROUND_OFF = 10.0
@@ -127,15 +131,21 @@ ROUND_OFF = 10.0
 
 def _forcing(eta, R_norm, previous, R_max, f_tol) -> float:
     """The relative Krylov tolerance of the next Newton step: Eisenstat & Walker's choice 2,
-    safeguarded, no smaller than what ``f_tol`` needs."""
+    ``0.9 (|R_k| / |R_k-1|)^2``, safeguarded, and no smaller than what ``f_tol`` needs.
+
+    The first step has no previous residual. Newton's method converges as ``R_k+1 ~ c R_k^2``; its
+    Krylov solve aims at ``QUADRATIC max|R|``, which balances the two errors for ``c <= QUADRATIC``,
+    at most ETA_MAX. A collisionless start (max|R| ~ 10/tau_D) gets ETA_MAX; a warm start from nearby
+    parameters (max|R| ~ 1e-7 ... 1e-5 for a relative change of 1e-6 in kappa or the pair rate) is
+    solved to f_tol at once and needs one Newton iteration instead of two.
+    """
     floor = 0.5 * f_tol / R_max
     if previous is None:
-        return max(ETA_MAX, floor)
+        return max(min(ETA_MAX, QUADRATIC * R_max), floor)
     proposed = 0.9 * (R_norm / previous) ** 2
     if 0.9 * eta**2 > 0.1:
         proposed = max(proposed, 0.9 * eta**2)
-    eta = max(min(ETA_MAX, proposed), floor)
-    return eta
+    return max(min(ETA_MAX, proposed), floor)
 
 
 def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, initial=None,
