@@ -32,6 +32,23 @@ def _frames_to_show(n_t: int, count: int = 5) -> list[int]:
     return sorted(set(np.linspace(0, n_t - 1, min(count, n_t)).round().astype(int).tolist()))
 
 
+def _frames_of_approach(distance, count: int = 5) -> list[int]:
+    """Frames that show how a run approaches its last frame: the first, the last, and the first frames
+    whose ``distance`` to the last has fallen below 1/2, 1/5 and 1/20 of the first's. Frames spread
+    evenly in time would show one curve of the approach and the rest on top of the final state when
+    the wire settles early in the run."""
+    distance = np.asarray(distance, dtype=float)
+    n_t = distance.size
+    if n_t <= count or distance[0] <= 0:
+        return _frames_to_show(n_t, count)
+    frames = {0, n_t - 1}
+    for fraction in (0.5, 0.2, 0.05):
+        below = np.flatnonzero(distance <= fraction * distance[0])
+        if below.size:
+            frames.add(int(below[0]))
+    return sorted(frames)
+
+
 def double_step(f_left, f_right, x_over_L: float) -> np.ndarray:
     """The collisionless stationary distribution ``(1 - x/L) f(0, eps) + (x/L) f(L, eps)``."""
     return (1.0 - x_over_L) * np.asarray(f_left) + x_over_L * np.asarray(f_right)
@@ -114,7 +131,11 @@ def trajectory_figure(path):
         if n_t == 0:
             msg = f"{path} holds no frame to plot"
             raise ValueError(msg)
-        frames = _frames_to_show(n_t)
+        if n_t > 5 and str(fh.attrs.get("mode", "evolve")) == "evolve":
+            f_mid = fh["f"][:, x.size // 2]
+            frames = _frames_of_approach(np.max(np.abs(f_mid - f_mid[-1]), axis=1))
+        else:
+            frames = _frames_to_show(n_t)
         f_frames = {i: fh["f"][i] for i in frames}
         f_all_box = fh["f"][:, 0] if str(fh.attrs.get("mode", "evolve")) == "box" else None
         obs = {name: ds[:] for name, ds in fh["observables"].items()}
@@ -140,7 +161,11 @@ def trajectory_figure(path):
         for i in frames:
             ax.plot(energies, f_frames[i][0] - base, label=f"t = {times[i]:.3g} tau_D")
         ax.set_ylabel("f(eps, t) - f(eps, 0)")
-        ax.set_xlim(energies[0], energies[-1])
+        # the energies where the distribution changes by more than 1e-3 of its largest change, padded
+        change = np.max(np.abs(f_all_box - base), axis=0)
+        moving = energies[change > 1e-3 * change.max()] if change.max() > 0 else energies[[0, -1]]
+        pad = 0.25 * (moving[-1] - moving[0]) + grid.step
+        ax.set_xlim(max(energies[0], moving[0] - pad), min(energies[-1], moving[-1] + pad))
     else:
         for i in frames:
             label = "steady state" if mode == "steady" else f"t = {times[i]:.3g} tau_D"
@@ -148,12 +173,19 @@ def trajectory_figure(path):
         x_mid = float(x[middle])
         ax.plot(energies, double_step(last[0], last[-1], x_mid), "k:", lw=1.2, label="collisionless double step")
         t_wf = float(wiedemann_franz_reference(grid, last, x_mid))
-        ax.plot(energies, fermi(energies, _potential(grid, last[middle]), t_wf), "k--", lw=1.0, label=f"equilibrated: Fermi at T_WF = {t_wf * scale_T:.3g} {t_unit}")
+        ax.plot(energies, fermi(energies, _potential(grid, last[middle]), t_wf), "k--", lw=1.0, label=f"equilibrated (Fermi, T_WF = {t_wf * scale_T:.3g} {t_unit})")
         ax.set_ylabel("f(L/2, eps)")
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
     ax.set_xlabel(energy_label)
-    # f falls from 1 to 0: the lower left corner is free of curves (a box's deviations: let matplotlib pick)
-    ax.legend(fontsize=7, loc="best" if mode == "box" else "lower left")
+    if mode == "box":  # small deviations around zero: let matplotlib pick
+        ax.legend(fontsize=7, loc="best")
+    else:
+        # f falls from 1 to 0: the corners above the upper step's end and below the lower step's start
+        # are free of curves; the frames go to one, the two references to the other
+        lines = ax.get_lines()
+        references = ax.legend(handles=lines[-2:], fontsize=7, loc="lower left")
+        ax.legend(handles=lines[:-2], fontsize=7, loc="upper right")
+        ax.add_artist(references)
 
     ax = axes[1]
     if mode == "box":
@@ -195,15 +227,31 @@ def trajectory_figure(path):
         # the collisional energy change, drawn where it is more than round-off of W_e per tau_D
         shown = rate > 1e-12 * np.max(np.abs(obs.get("w_e", [0.0])))
         if np.count_nonzero(shown) > 1:
-            inset = ax.inset_axes([0.5, 0.12, 0.45, 0.35])
+            inset = ax.inset_axes([0.5, 0.3, 0.45, 0.3])  # between a falling W_e and a rising W_p
             inset.semilogy(times[1:][shown], rate[shown], ".-" if n_t < 30 else "-", color="C2")
             inset.set_title("|dW_e/dt| / (2 nu E0^2 / tau_D)", fontsize=7)
             inset.tick_params(labelsize=6)
+        if _settles_early(times, obs.get("w_e")):
+            # the exchange happens in the first frames: a time axis linear up to the first frame after
+            # t = 0 and logarithmic beyond shows it together with the long approach to the steady state
+            ax.set_xscale("symlog", linthresh=float(times[1]), linscale=0.3)
+            ax.set_xlim(0, times[-1])
         ax.legend(handles=handles, fontsize=7, loc="upper left")
         ax.set_title("energy exchange", fontsize=9)
     fig.suptitle(run_title(scenario_text, mode), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _settles_early(times, w_e) -> bool:
+    """Whether W_e covers 90% of its change within the first tenth of the run."""
+    if w_e is None or times.size < 3 or times[1] <= 0:
+        return False
+    change = np.abs(np.asarray(w_e) - w_e[0])
+    if change[-1] == 0:
+        return False
+    settled = np.flatnonzero(change >= 0.9 * change[-1])
+    return bool(times[settled[0]] < 0.1 * times[-1])
 
 
 def plot_trajectory(path, output=None) -> Path:

@@ -87,10 +87,13 @@ class Collisions:
             mechanism.add_kernel(self.grid, P, G, K)
         return K
 
-    def kernel_and_pair_rates(self, P, G):
-        """``(K, dP/dt)``: the compact kernel of all mechanisms and, with pairs, their rates, from one
-        pass over the populations."""
-        K = np.zeros((G.shape[0], 2 * self.grid.n + 1))
+    def kernel_and_pair_rates(self, P, G, K=None):
+        """``(K, dP/dt)``: the compact kernel of all mechanisms (into ``K`` if given) and, with pairs,
+        their rates, from one pass over the populations."""
+        if K is None:
+            K = np.zeros((G.shape[0], 2 * self.grid.n + 1))
+        else:
+            K[...] = 0.0
         dP = np.empty_like(P) if self.pairs is not None else None
         for mechanism in self.mechanisms:
             if mechanism is self.pairs:
@@ -122,11 +125,24 @@ class Collisions:
         return self.pairs.rates(P, G, self.grid)
 
     def rhs(self, f, P=None):
-        """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs."""
-        f, G, FF = self._electron_hole_and_spectrum(f)
-        K, dPdt = self.kernel_and_pair_rates(P, G)
-        dfdt = convolution._collision_integral(f, K, self.path, FF)
-        np.negative(dfdt, out=dfdt)
+        """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs.
+
+        Both are fresh arrays. On the FFT path everything else (f's spectrum, G, the kernel and the
+        products of spectra) lives in this thread's scratch (``convolution.scratch``), reused from call
+        to call: five transforms and one pass over the pair populations, no other large allocation.
+        """
+        if self.path == "direct":
+            f, G, FF = self._electron_hole_and_spectrum(f)
+            K, dPdt = self.kernel_and_pair_rates(P, G)
+            return convolution._collision_integral(f, K, self.path, FF, sign=-1.0), dPdt
+        # f's spectrum, G, the kernel and its spectrum live only during the call: scratch holds them
+        f = np.ascontiguousarray(f, dtype=float)
+        n_x, n = f.shape
+        work = convolution.scratch(n_x, n)
+        FF = convolution._spectrum(f, work.spectrum("rhs: f"))
+        G = convolution._electron_hole(f, self.grid.step, "fft", FF, work.array("rhs: G", (n_x, 2 * n - 1)))
+        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)))
+        dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True, sign=-1.0)
         return dfdt, dPdt
 
     def linearise(self, f, P=None, stationary: bool = False):

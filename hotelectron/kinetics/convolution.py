@@ -17,7 +17,14 @@ any M); only jumps that cross the grid edges change the number of
 electrons on the grid, and ``edge_fluxes`` measures them.
 
 Two paths give the same numbers: ``direct`` (numba, O(N^2) per position, the reference) and ``fft``
-(scipy.fft convolutions, O(N log N)). The electron-hole function
+(pocketfft convolutions, O(N log N)). The FFT path transforms rows of length ``L = fft_length(n) >= 2n``
+and reads the compact kernel as it stands: its row ``K[x, q]``, ``q = n + m``, is the transform's
+input for ``q < L`` (zeros beyond). A cyclic convolution of that length wraps nothing into the on-grid
+sums, and the end cells (``q = 0`` and, if ``L > 2n``, ``q = 2n``) meet only the zero padding of f, so
+the kernel is transformed without a copy whenever ``L <= 2n + 1`` (every power-of-two n).
+The transforms are pocketfft's (what ``scipy.fft`` runs) writing into given arrays, and the arrays
+that live only during one evaluation come from a per-thread ``Scratch``: fresh 4 MB arrays per call
+cost page faults and memory traffic comparable to the transforms themselves. The electron-hole function
 
     G[x, n - 1 + m] = d sum_e f(e) (1 - f(e + m d)),     |m| <= n - 1,
 
@@ -28,6 +35,7 @@ width it is exact in closed form: ``G = m d`` for ``m >= n`` and ``0`` for ``m <
 from __future__ import annotations
 
 import os
+import threading
 
 import numba
 import numpy as np
@@ -46,6 +54,95 @@ __all__ = [
 
 PATHS = ("direct", "fft")
 FFT_WORKERS = os.cpu_count() or 1
+
+def _pocketfft_entry_points():
+    """pocketfft's ``(r2c, c2r)``, which scipy.fft calls and which write into a given array, or
+    ``(None, None)``: they are scipy's private module, so they are used only when they import and give
+    scipy.fft's transforms on a small case (a scipy that moved or changed them falls back to the
+    public functions, with fresh outputs)."""
+    try:
+        from scipy.fft._pocketfft.pypocketfft import c2r, r2c
+
+        a = np.arange(12.0).reshape(2, 6) ** 2
+        spectrum = r2c(a, (1,), True, 0, np.empty((2, 4), complex), 1)
+        back = c2r(spectrum, (1,), 6, False, 2, np.empty((2, 6)), 1)
+        if np.allclose(spectrum, scipy.fft.rfft(a, axis=1)) and np.allclose(back, a):
+            return r2c, c2r
+    except Exception:  # noqa: BLE001 - any failure of a private interface means: do not use it
+        pass
+    return None, None  # pragma: no cover - scipy without them
+
+
+_pocketfft_r2c, _pocketfft_c2r = _pocketfft_entry_points()
+
+
+def rfft_rows(a, out):
+    """The real FFT of every row of ``a`` (n_x, L), written into ``out`` (n_x, L // 2 + 1, complex).
+
+    The transform of ``scipy.fft.rfft`` (pocketfft, ``FFT_WORKERS`` threads) into a given array: at
+    (128, 4096) a fresh output cost about 500 page faults and, with the padding copy of
+    ``scipy.fft.rfft(f, L)``, doubled the time (3.3 ms against 1.7 ms on one thread).
+    """
+    if _pocketfft_r2c is None:
+        out[...] = scipy.fft.rfft(a, axis=1, workers=FFT_WORKERS)
+        return out
+    return _pocketfft_r2c(a, (1,), True, 0, out, FFT_WORKERS)
+
+
+def irfft_rows(spectrum, L, out):
+    """The inverse of ``rfft_rows`` (``scipy.fft.irfft`` with length L), written into ``out`` (n_x, L)."""
+    if _pocketfft_c2r is None:
+        out[...] = scipy.fft.irfft(spectrum, L, axis=1, workers=FFT_WORKERS)
+        return out
+    return _pocketfft_c2r(spectrum, (1,), L, False, 2, out, FFT_WORKERS)
+
+
+class Scratch:
+    """Work arrays of the FFT path for one shape (n_x, n), reused from call to call by one thread.
+
+    ``array(role, shape, dtype)`` returns the array of that role, shape and type, made on first use; a
+    function uses a role only while it runs, and what it returns is never scratch unless the caller
+    asked for that (``_sums_from_spectra``, the right-hand side's own arrays).
+    ``padded`` holds rows of length L whose tail beyond n stays zero: only ``[:, :n]`` is ever written.
+    """
+
+    def __init__(self, n_x, n):
+        self.n_x, self.n, self.L = n_x, n, fft_length(n)
+        self.padded = np.zeros((n_x, self.L))
+        self._arrays = {}
+
+    def array(self, role, shape, dtype=float):
+        key = (role, shape, np.dtype(dtype))
+        a = self._arrays.get(key)
+        if a is None:
+            a = self._arrays[key] = np.empty(shape, dtype)
+        return a
+
+    def spectrum(self, role):
+        """A complex (n_x, L // 2 + 1) array: the spectrum of rows of length L."""
+        return self.array(role, (self.n_x, self.L // 2 + 1), complex)
+
+    def real(self, role):
+        """A real (n_x, L) array: rows of the transform length."""
+        return self.array(role, (self.n_x, self.L))
+
+
+_LOCAL = threading.local()
+_SCRATCH_SHAPES = 2  # per thread: a wire solver uses one shape, a benchmark a few in turn
+
+
+def scratch(n_x, n) -> Scratch:
+    """This thread's ``Scratch`` for (n_x, n), keeping those of the last ``_SCRATCH_SHAPES`` shapes."""
+    kept = getattr(_LOCAL, "scratch", None)
+    if kept is None:
+        kept = _LOCAL.scratch = {}
+    s = kept.pop((n_x, n), None)
+    if s is None:
+        s = Scratch(n_x, n)
+        while len(kept) >= _SCRATCH_SHAPES:
+            kept.pop(next(iter(kept)))
+    kept[(n_x, n)] = s  # most recently used last
+    return s
 
 
 def _check_path(path):
@@ -135,48 +232,61 @@ def _hole_change_spectrum(FF, FV, ones, spectrum):
             spectrum[x, q] = fv.conjugate() * (ones[q] - ff) - ff.conjugate() * fv
 
 
-def _kernel_spectrum(K, n):
-    """rfft of the on-grid part ``|m| <= n - 1`` of the kernel, zero-padded to ``fft_length(n)``."""
+def _kernel_spectrum(K, n, out=None):
+    """rfft of the kernel laid out for the transforms (module docstring): ``K[x, n + m]`` at position
+    ``n + m`` of a row of length ``fft_length(n)``, on-grid transfers ``|m| <= n - 1`` only."""
+    n_x = K.shape[0]
     M = (K.shape[1] - 1) // 2
+    L = fft_length(n)
+    out = np.empty((n_x, L // 2 + 1), complex) if out is None else out
+    if M == n and K.shape[1] >= L:  # the compact kernel is its own transform input: no copy
+        return rfft_rows(K[:, :L], out)
+    laid_out = scratch(n_x, n).real("kernel input")
+    laid_out[...] = 0.0
     width = min(M, n - 1)
-    if width == n - 1:  # the kernel covers every on-grid transfer: transform its central part in place
-        Kt = K[:, M - width : M + width + 1]
-    else:
-        Kt = np.zeros((K.shape[0], 2 * n - 1))
-        Kt[:, n - 1 - width : n + width] = K[:, M - width : M + width + 1]
-    return scipy.fft.rfft(Kt, fft_length(n), axis=1, workers=FFT_WORKERS)
+    laid_out[:, n - width : n + width + 1] = K[:, M - width : M + width + 1]
+    return rfft_rows(laid_out, out)
 
 
 def _sums_from_spectra(out_spectrum, in_spectrum, n):
     """On-grid sums from the spectra of a convolution (``sum_m K[m] g_{i-m}``) and of a correlation
-    (``sum_m K[-m] g_{i-m}``) with the kernel."""
-    L = fft_length(n)
-    out_sum = scipy.fft.irfft(out_spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 : 2 * n - 1]
-    in_sum = scipy.fft.irfft(in_spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)[:, n - 1 :: -1]
-    return out_sum, in_sum
+    (``sum_m K[-m] g_{i-m}``) with the kernel laid out as in ``_kernel_spectrum``: views into this
+    thread's scratch, valid until its next FFT-path call."""
+    work = scratch(out_spectrum.shape[0], n)
+    out_full = irfft_rows(out_spectrum, work.L, work.real("first sums"))
+    in_full = irfft_rows(in_spectrum, work.L, work.real("second sums"))
+    return out_full[:, n : 2 * n], in_full[:, n:0:-1]
 
 
-def _convolve_fft(f, K, FF=None):
-    """On-grid out- and in-sums by FFT and the kernel's spectrum; ``FF`` is ``_spectrum(f)`` when the
-    caller has it already."""
-    n = f.shape[1]
+def _convolve_fft(f, K, FF=None, FK=None, in_place=False):
+    """On-grid out- and in-sums by FFT and the kernel's spectrum ``FK``; ``FF`` is ``_spectrum(f)``
+    when the caller has it already, ``FK`` an array for the kernel's spectrum (else a fresh one).
+    ``in_place``: the spectra of the out- and in-sums overwrite ``FF`` and ``FK`` (a caller that keeps
+    neither): less memory traffic."""
+    n_x, n = f.shape
+    work = scratch(n_x, n)
     FF = _spectrum(f) if FF is None else FF
-    FK = _kernel_spectrum(K, n)
-    out_spectrum = np.empty_like(FF)
-    in_spectrum = np.empty_like(FF)
-    _integral_spectra(FF, FK, _ones_spectrum(n, fft_length(n)), out_spectrum, in_spectrum)
+    FK = _kernel_spectrum(K, n, FK)
+    out_spectrum = FF if in_place else work.spectrum("first product")
+    in_spectrum = FK if in_place else work.spectrum("second product")
+    _integral_spectra(FF, FK, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
-    return out_sum, in_sum, FK
+    return out_sum, in_sum, (None if in_place else FK)
 
 
 def fft_length(n):
-    """Length of the zero-padded transforms: room for every transfer |m| <= n - 1 without wrap-around."""
-    return scipy.fft.next_fast_len(2 * n - 1, real=True)
+    """Length of the zero-padded transforms: at least 2n (no wrap-around into the on-grid sums, with the
+    kernel's end cells in the row; module docstring), and fast for pocketfft."""
+    return scipy.fft.next_fast_len(2 * n, real=True)
 
 
-def _spectrum(f):
+def _spectrum(f, out=None):
     """rfft of the occupations ``f[x, i]`` zero-padded to ``fft_length``: shared by G and the integral."""
-    return scipy.fft.rfft(f, fft_length(f.shape[1]), axis=1, workers=FFT_WORKERS)
+    n_x, n = f.shape
+    work = scratch(n_x, n)
+    work.padded[:, :n] = f
+    out = np.empty((n_x, work.L // 2 + 1), complex) if out is None else out
+    return rfft_rows(work.padded, out)
 
 
 _ONES_SPECTRA: dict = {}
@@ -191,13 +301,14 @@ def _ones_spectrum(n, L):
 
 
 @jit(parallel=True)
-def _assemble(f, out_sum, in_sum, K, I, D):
+def _assemble(f, out_sum, in_sum, K, sign, I, D, with_derivative):
     """``I = f (out_sum + tail_out) - (1 - f)(in_sum + tail_in)`` with the exact tails of ``K``, and
     ``D = out_sum + tail_out + in_sum + tail_in``, the derivative of I_i by f_i at a fixed kernel.
 
     ``tail_in[i] = sum_{m > i} K[-m]`` (filled states below the grid) is the prefix sum of the kernel
     up to ``M - i``, and ``tail_out[i] = sum_{m <= i - n} K[m]`` (empty states above) is the same
-    prefix sum at ``M - (n - 1 - i)``: one running sum per position gives both.
+    prefix sum at ``M - (n - 1 - i)``: one running sum per position gives both. I is multiplied by
+    ``sign`` (-1 gives df/dt); D is written only ``with_derivative``.
     """
     nx, n = f.shape
     M = (K.shape[1] - 1) // 2
@@ -215,8 +326,9 @@ def _assemble(f, out_sum, in_sum, K, I, D):
         for i in range(n):
             out_rate = out_sum[x, i] + tail[n - 1 - i]
             in_rate = in_sum[x, i] + tail[i]
-            I[x, i] = f[x, i] * out_rate - (1.0 - f[x, i]) * in_rate
-            D[x, i] = out_rate + in_rate
+            I[x, i] = sign * (f[x, i] * out_rate - (1.0 - f[x, i]) * in_rate)
+            if with_derivative:
+                D[x, i] = out_rate + in_rate
 
 
 def collision_integral(f, K, path: str = "fft") -> np.ndarray:
@@ -235,9 +347,25 @@ def collision_integral(f, K, path: str = "fft") -> np.ndarray:
     return _collision_integral(np.ascontiguousarray(f, dtype=float), K, path)
 
 
-def _collision_integral(f, K, path, FF=None):
-    """``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in."""
-    return _collision_parts(f, K, path, FF)[0]
+def _collision_integral(f, K, path, FF=None, FK=None, in_place=False, sign=1.0):
+    """``sign`` times ``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be
+    passed in, and an array ``FK`` for the kernel's spectrum; ``in_place`` lets the FFT path overwrite
+    both (``_convolve_fft``)."""
+    K = np.ascontiguousarray(K, dtype=float)
+    if path == "direct":
+        out_sum, in_sum = _direct_sums(f, K)
+    else:
+        out_sum, in_sum, _ = _convolve_fft(f, K, FF, FK, in_place)
+    I = np.empty_like(f)
+    _assemble(f, out_sum, in_sum, K, float(sign), I, I, False)
+    return I
+
+
+def _direct_sums(f, K):
+    out_sum = np.empty_like(f)
+    in_sum = np.empty_like(f)
+    _convolve_direct(f, K, out_sum, in_sum)
+    return out_sum, in_sum
 
 
 def _collision_parts(f, K, path, FF=None):
@@ -246,14 +374,12 @@ def _collision_parts(f, K, path, FF=None):
     K = np.ascontiguousarray(K, dtype=float)
     FK = None
     if path == "direct":
-        out_sum = np.empty_like(f)
-        in_sum = np.empty_like(f)
-        _convolve_direct(f, K, out_sum, in_sum)
+        out_sum, in_sum = _direct_sums(f, K)
     else:
         out_sum, in_sum, FK = _convolve_fft(f, K, FF)
     I = np.empty_like(f)
     D = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, K, I, D)
+    _assemble(f, out_sum, in_sum, K, 1.0, I, D, True)
     return I, D, FK
 
 
@@ -265,16 +391,17 @@ def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
     with ``D``, ``FF`` and ``FK`` from the evaluation at f (``_collision_parts``). The two kernel
     sums and the two of ``I[f, dK]`` share their transforms: five in all, as many as I itself.
     """
-    n = f.shape[1]
+    n_x, n = f.shape
+    work = scratch(n_x, n)
+    dK = np.ascontiguousarray(dK, dtype=float)
     FV = _spectrum(v) if FV is None else FV
-    FdK = _kernel_spectrum(np.ascontiguousarray(dK, dtype=float), n)
-    out_spectrum = np.empty_like(FF)
-    in_spectrum = np.empty_like(FF)
-    _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, fft_length(n)), out_spectrum, in_spectrum)
+    FdK = _kernel_spectrum(dK, n, work.spectrum("kernel change"))
+    out_spectrum = work.spectrum("first product")
+    in_spectrum = work.spectrum("second product")
+    _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
     dI = np.empty_like(f)
-    scratch = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, np.ascontiguousarray(dK, dtype=float), dI, scratch)
+    _assemble(f, out_sum, in_sum, dK, 1.0, dI, dI, False)
     dI += v * D
     return dI
 
@@ -346,8 +473,9 @@ def electron_hole(f, step: float, path: str = "fft") -> np.ndarray:
     return _electron_hole(np.ascontiguousarray(f, dtype=float), step, path)
 
 
-def _electron_hole(f, step, path, FF=None):
-    """``electron_hole`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in."""
+def _electron_hole(f, step, path, FF=None, out=None):
+    """``electron_hole`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in, and an
+    array ``out`` for G."""
     nx, n = f.shape
     if path == "direct":
         G = np.empty((nx, 2 * n - 1))
@@ -357,12 +485,12 @@ def _electron_hole(f, step, path, FF=None):
         prefix_h = np.cumsum(1.0 - f, axis=1)[:, : n - 1]  # sum_{j < m} (1 - f_j)
         G[:, n - 1 + m] += suffix_f + prefix_h
         return step * G
-    L = fft_length(n)
+    work = scratch(nx, n)
     FF = _spectrum(f) if FF is None else FF
-    FH = np.empty_like(FF)
-    _correlation_spectrum(FF, _ones_spectrum(n, L), FH)
-    corr = scipy.fft.irfft(FH, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
-    G = np.empty((nx, 2 * n - 1))
+    FH = work.spectrum("first product")
+    _correlation_spectrum(FF, _ones_spectrum(n, work.L), FH)
+    corr = irfft_rows(FH, work.L, work.real("first sums"))
+    G = np.empty((nx, 2 * n - 1)) if out is None else out
     _electron_hole_from_correlation(f, corr, float(step), G)
     return G
 
@@ -390,10 +518,10 @@ def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
     path; ``FF``, ``FV`` the spectra of f and v). G is bilinear in f, so this is exact; beyond the grid
     width G does not depend on f and its change vanishes."""
     nx, n = f.shape
-    L = fft_length(n)
-    spectrum = np.empty_like(FF)
-    _hole_change_spectrum(FF, FV, _ones_spectrum(n, L), spectrum)
-    corr = scipy.fft.irfft(spectrum, L, axis=1, workers=FFT_WORKERS, overwrite_x=True)
+    work = scratch(nx, n)
+    spectrum = work.spectrum("first product")
+    _hole_change_spectrum(FF, FV, _ones_spectrum(n, work.L), spectrum)
+    corr = irfft_rows(spectrum, work.L, work.real("first sums"))
     dG = np.empty((nx, 2 * n - 1))
     _electron_hole_change_from_correlation(np.ascontiguousarray(v, dtype=float), corr, float(step), dG)
     return dG

@@ -8,8 +8,8 @@ T_eff(L/2) (with the Wiedemann-Franz value of each point) against the first swep
 per value of the others. The current in units of each point's own E0/eR is 1 by charge conservation;
 a panel of it would draw round-off, so it is drawn only where it varies by more than ``ROUND_OFF`` of
 its mean. Where the points are time
-evolutions, a last panel draws |dW_e/dt| and |dW_p/dt| against time on a log scale: how the energy
-of the electrons and of the pairs settles from the quench to the steady state.
+evolutions, a last panel draws |dW_e/dt| (the electrons' whole energy) and |dW_p/dt| (the energy handed
+to the pairs) against time on a log scale: how the wire settles from the quench to the steady state.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import h5py
+import numpy as np
 
 from ..io.plots import wiedemann_franz_reference
 from ..kinetics.grids import EnergyGrid
@@ -153,16 +154,22 @@ def _evolved(path) -> bool:
 
 
 def _energy_rates(ax, folder, rows, axes_cols):
-    """|dW_e/dt| (solid) and |dW_p/dt| (dashed) of each point against time, log scale."""
+    """How each point settles: |dW_e/dt| of the electrons' whole energy (Joule heating, heat into the
+    reservoirs and the exchange with the impurities; differences of W_e between frames, solid) and
+    |dW_p/dt| of the pairs (dashed), against time on a log scale. The stored collisional dW_e/dt is
+    not drawn: the collisions keep W_e + W_p, so it is -dW_p/dt up to the grid edges."""
     for i, row in enumerate(rows):
         with h5py.File(folder / row["file"], "r") as fh:
             t = fh["time"][:]
-            rates = {name: fh[f"observables/{name}"][:] for name in ("dw_e_dt", "dw_p_dt") if f"observables/{name}" in fh}
+            w_e = fh["observables/w_e"][:]
+            dw_p = fh["observables/dw_p_dt"][:] if "observables/dw_p_dt" in fh else None
         label = _label(row, axes_cols)
         color = f"C{i % 10}"
-        ax.semilogy(t[1:], abs(rates["dw_e_dt"][1:]), color=color, label=f"{label}: electrons")
-        if "dw_p_dt" in rates:
-            ax.semilogy(t[1:], abs(rates["dw_p_dt"][1:]), color=color, ls="--", label=f"{label}: pairs")
+        rate = np.abs(np.diff(w_e) / np.diff(t))
+        rate[rate < 1e-12 * np.max(np.abs(w_e))] = np.nan  # differences of W_e at its round-off: not drawn
+        ax.semilogy(0.5 * (t[1:] + t[:-1]), rate, color=color, label=f"{label}: electrons")
+        if dw_p is not None and np.any(dw_p != 0):
+            ax.semilogy(t[1:], abs(dw_p[1:]), color=color, ls="--", label=f"{label}: to the pairs")
     ax.set_xlabel("time t / tau_D")
     ax.set_ylabel("|dW/dt| (units of E0^2 / (e^2 R))")
     ax.set_title("energy rates from the quench to the steady state", fontsize=9)

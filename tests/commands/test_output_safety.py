@@ -384,3 +384,24 @@ def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwr
     assert result.returncode == 0, result.stderr
     with h5py.File(point, "r") as fh:
         assert "marker" not in fh.attrs and fh.attrs["status"] == "finished"
+
+
+def test_a_damaged_unfinished_point_is_run_again_from_the_start_on_resume(tmp_path):
+    """A point left unfinished by a killed sweep is continued from its last frame only when its
+    checksums hold: continuing damaged frames would carry the damage into the result."""
+    scenario = write_scenario(tmp_path, SERIES, "series.toml")
+    folder = tmp_path / "series"
+    assert cli("--quiet", "run", scenario, "-o", folder).returncode == 0
+    point = folder / "point-0001.h5"
+    with h5py.File(point, "r") as fh:
+        uninterrupted = fh["f"][:]
+    with h5py.File(point, "r+") as fh:
+        fh.attrs["status"] = "running"  # as a killed run leaves it
+    flip_bytes(point, "f")
+    assert_one_line_refusal(cli("show", point), point, "damaged")
+    result = cli("--quiet", "run", scenario, "-o", folder, "--resume")
+    assert result.returncode == 0, result.stderr
+    with h5py.File(point, "r") as fh:
+        assert fh.attrs["status"] == "finished"
+        np.testing.assert_array_equal(fh["f"][:], uninterrupted)
+    assert cli("show", point).returncode == 0

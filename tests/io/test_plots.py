@@ -118,3 +118,18 @@ def test_a_wire_without_collisions_draws_no_empty_energy_exchange(tmp_path):
         assert [inset.get_title() for inset in with_pairs.axes[2].child_axes] == ["|dW_e/dt| / (2 nu E0^2 / tau_D)"]
     finally:
         plt.close(with_pairs)
+
+
+def test_the_frames_drawn_follow_the_approach_to_the_last_frame():
+    from hotelectron.io.plots import _frames_of_approach
+
+    # a wire settling within the first tenth of its run: evenly spread frames would show the start and
+    # four copies of the final state
+    t = np.linspace(0.0, 8.0, 81)
+    distance = np.exp(-t / 0.15)
+    frames = _frames_of_approach(distance)
+    assert frames[0] == 0 and frames[-1] == 80
+    for fraction in (0.5, 0.2, 0.05):
+        first_below = int(np.flatnonzero(distance <= fraction)[0])
+        assert first_below in frames and first_below < 8
+    assert _frames_of_approach(np.zeros(81)) == [0, 20, 40, 60, 80]  # nothing changes: spread evenly

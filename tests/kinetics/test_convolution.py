@@ -101,3 +101,38 @@ def test_fft_path_equals_direct_path(n, M, nx, seed):
 def test_unknown_path_is_refused():
     with pytest.raises(ValueError, match="path must be one of"):
         convolution.collision_integral(np.zeros((1, 3)), np.zeros((1, 3)), "gpu")
+
+
+@pytest.mark.parametrize("n", [16, 64, 41, 13])  # L = 2n (powers of two) and L > 2n + 1 (41: L = 90; 13: L = 27)
+def test_compact_kernel_is_transformed_as_it_stands(rng, n):
+    """A kernel of the compact width 2n + 1 (M = n, what the mechanisms give) is read by the FFT path
+    without a copy where the transform length allows; both layouts agree with the direct path."""
+    L = convolution.fft_length(n)
+    assert L >= 2 * n
+    f = rng.uniform(size=(3, n))
+    K = rng.uniform(size=(3, 2 * n + 1)) * 10.0
+    direct = convolution.collision_integral(f, K, "direct")
+    fast = convolution.collision_integral(f, K, "fft")
+    scale = np.max(f * K.sum(axis=1)[:, None])
+    assert np.max(np.abs(direct - fast)) <= 1e-13 * scale
+
+
+def test_row_transforms_equal_scipy_fft_and_keep_their_input(rng, monkeypatch):
+    """``rfft_rows`` and ``irfft_rows`` (pocketfft into given arrays, strided rows allowed) against
+    ``scipy.fft``, and the same through the fallback that a scipy without pocketfft's entry points takes."""
+    import scipy.fft
+
+    a = rng.uniform(size=(5, 49))[:, :48]  # rows with a stride longer than their length
+    kept = a.copy()
+    spectrum = np.empty((5, 25), complex)
+    for fallback in (False, True):
+        if fallback:
+            monkeypatch.setattr(convolution, "_pocketfft_r2c", None)
+            monkeypatch.setattr(convolution, "_pocketfft_c2r", None)
+        out = convolution.rfft_rows(a, spectrum)
+        assert out is spectrum
+        np.testing.assert_allclose(spectrum, scipy.fft.rfft(a, axis=1), rtol=1e-14, atol=1e-13)
+        assert np.array_equal(a, kept)
+        back = np.empty((5, 48))
+        convolution.irfft_rows(spectrum, 48, back)
+        np.testing.assert_allclose(back, a, rtol=1e-13, atol=1e-14)

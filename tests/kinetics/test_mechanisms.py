@@ -120,3 +120,56 @@ def test_electron_electron_integral_is_second_order_in_the_energy_step(exponent)
     differences = [np.max(np.abs(values[k] - values[k + 1])) for k in range(len(values) - 1)]
     rates = np.log2(np.array(differences[:-1]) / np.array(differences[1:]))
     assert np.all(np.abs(rates[1:] - 2) < 0.15), rates
+
+
+@pytest.mark.parametrize("S", [0.5, 2.5, 3.5])
+def test_pair_pass_equals_its_numpy_twin(rng, S):
+    """The compiled pass over the populations (kernel and rates) against ``kernel_and_rates_reference``,
+    on random populations, G and weights, with couplings whose links reach beyond the grid width."""
+    from hotelectron.kinetics import pair_dynamics
+    from hotelectron.kinetics.mechanisms import pairs
+
+    n, nx = 23, 3
+    k = np.concatenate([-np.arange(1, 31)[::-1], np.arange(1, 31)])  # transfers up to 2S |k| >= 30 > n
+    levels = int(2 * S) + 1
+    P = rng.uniform(size=(nx, k.size, levels))
+    G = rng.uniform(size=(nx, 2 * n - 1))
+    half = rng.uniform(size=k.size // 2)
+    weights = np.concatenate([half[::-1], half])  # mirror-symmetric, as on a CouplingGrid
+    c_up, c_down = pairs._electron_weights(S)
+    a_up, a_down = pair_dynamics.chain_coefficients(S)
+    K_ref, dP_ref = pairs.kernel_and_rates_reference(P, G, k, weights, c_up, c_down, a_up, a_down, 0.7, 0.3, n)
+    assert K_ref[:, 0].min() > 0 and K_ref[:, -1].min() > 0  # the end cells are exercised
+    start = rng.uniform(size=(nx, 2 * n + 1))
+    for with_rates in (True, False):
+        K = start.copy()
+        dP = np.full_like(P, np.nan)
+        pairs._kernel_and_rates(S)(P, G, k, weights, 0.7, 0.3, K, dP, with_rates)
+        np.testing.assert_allclose(K - start, K_ref, rtol=1e-13, atol=1e-13 * np.abs(K_ref).max())
+        if with_rates:
+            np.testing.assert_allclose(dP, dP_ref, rtol=1e-13, atol=1e-14 * np.abs(dP_ref).max())
+        else:
+            assert np.all(np.isnan(dP))  # nothing written
+
+
+def test_pair_pass_refuses_couplings_that_are_not_mirror_pairs():
+    from hotelectron.kinetics.mechanisms import pairs
+
+    k = np.array([-2, -1, 1, 2])
+    pairs._check_mirrored(k, np.array([0.1, 0.5, 0.5, 0.1]))
+    with pytest.raises(ValueError, match="mirror pairs"):
+        pairs._check_mirrored(np.array([-2, -1, 1, 3]), np.array([0.1, 0.5, 0.5, 0.1]))
+    with pytest.raises(ValueError, match="mirror pairs"):
+        pairs._check_mirrored(k, np.array([0.1, 0.5, 0.4, 0.1]))
+
+
+def test_electron_electron_kernel_add_equals_its_numpy_twin(rng):
+    from hotelectron.kinetics.mechanisms import electron_electron
+
+    G = rng.uniform(size=(4, 19))
+    weights = rng.uniform(size=19)
+    K = rng.uniform(size=(4, 21))
+    expected = K.copy()
+    electron_electron.add_weighted_reference(expected, weights, G, 0.7)
+    electron_electron._add_weighted(K, weights, G, 0.7)
+    np.testing.assert_allclose(K, expected, rtol=1e-15)

@@ -328,3 +328,28 @@ def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
     for (bias, temperature), t_eff in by_key.items():
         if temperature == 25.0:
             assert by_key[(bias, 100.0)] > t_eff
+
+
+def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_pairs(tmp_path):
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hotelectron.sweep.figure import _energy_rates
+
+    t = np.linspace(0.0, 2.0, 21)
+    w_e = 0.1 * (1 - np.exp(-t / 0.3))
+    dw_p = -0.01 * np.exp(-t)
+    with h5py.File(tmp_path / "point-0000.h5", "w") as fh:
+        fh["time"], fh["observables/w_e"], fh["observables/dw_p_dt"] = t, w_e, dw_p
+    fig, ax = plt.subplots()
+    _energy_rates(ax, tmp_path, [{"file": "point-0000.h5", "reservoirs.bias [mV]": 0.1}],
+                  [("reservoirs.bias", "reservoirs.bias [mV]")])
+    electrons, pairs = ax.get_lines()
+    np.testing.assert_allclose(electrons.get_xdata(), 0.5 * (t[1:] + t[:-1]))
+    np.testing.assert_allclose(electrons.get_ydata(), np.abs(np.diff(w_e) / np.diff(t)), rtol=1e-14)
+    np.testing.assert_array_equal(pairs.get_ydata(), np.abs(dw_p[1:]))
+    assert "electrons" in electrons.get_label() and "pairs" in pairs.get_label()
+    plt.close(fig)

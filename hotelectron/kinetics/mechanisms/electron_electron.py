@@ -14,10 +14,25 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numba
 import numpy as np
 
+from .._numba import jit
 from ..grids import EnergyGrid
 from .base import Mechanism
+
+
+@jit(parallel=True)
+def _add_weighted(K, weights, G, kappa):
+    """``K[:, 1:-1] += kappa * weights * G`` without temporaries (``add_weighted_reference``)."""
+    for x in numba.prange(K.shape[0]):
+        for i in range(weights.size):
+            K[x, i + 1] += kappa * weights[i] * G[x, i]
+
+
+def add_weighted_reference(K, weights, G, kappa) -> None:
+    """The numpy twin of ``_add_weighted``."""
+    K[:, 1:-1] += kappa * weights * G
 
 
 @functools.cache
@@ -71,7 +86,7 @@ class ElectronElectron(Mechanism):
 
     def add_kernel(self, grid: EnergyGrid, P, G, K) -> None:
         """Add ``kappa w_m G(m d)`` into the compact kernel ``K`` (width 2n + 1; nothing beyond the grid)."""
-        K[:, 1:-1] += self.kappa * self.cell_weights(grid) * G
+        _add_weighted(K, self.cell_weights(grid), G, float(self.kappa))
 
     def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
         """Add the kernel's change for a change ``dG`` of the electron-hole function (it is linear in G)."""

@@ -32,50 +32,119 @@ import numpy as np
 
 from ... import spin
 from .. import pair_dynamics
+from ..convolution import electron_hole_at
 from ..pair_dynamics import _g_at, _g_change_at
 from .._numba import jit
 from ..grids import CouplingGrid, EnergyGrid
 from .base import PopulationMechanism
 
 
-@jit(parallel=True)
-def _kernel_and_rates(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step, K, dP, with_rates):
-    """One pass over the populations: their out-kernel added into ``K`` and, with ``with_rates``,
-    ``dP/dt`` (VGL 63) written into ``dP``.
+@functools.cache
+def _kernel_and_rates(S: float):
+    """The pass over the populations of spin-S pairs (``kernel_and_rates_reference`` is its numpy twin),
+    compiled for that S: the chain length and the coefficients ``c_{JJ'}``, ``A_{JJ'}`` are constants of
+    the compiled code, so the compiler unrolls the loop over the links and folds the coefficients in.
+    Numba's cache keeps one compilation per spin.
 
-    ``K`` is the compact kernel of width 2n + 1 (``hotelectron.kinetics.convolution``): transfers
-    beyond the grid width are lumped into its end cells, which is all the engine needs of them.
-    G is first laid out over every transfer the couplings reach (its closed form beyond the grid),
-    so that the loop over the links has no branches.
+    ``kernel_and_rates(P, G, k, weights, gamma, step, K, dP, with_rates)`` adds the populations'
+    out-kernel into the compact kernel ``K`` (width 2n + 1, see ``hotelectron.kinetics.convolution``)
+    and, ``with_rates``, writes ``dP/dt`` (VGL 63) into ``dP``. The couplings come in mirror pairs
+    ``k[i] = -k[nk - 1 - i] > 0`` with equal weights (as a ``CouplingGrid`` has them): a link of ``+a``
+    and the same link of ``-a`` exchange the same ``|m| = a (j + 1)`` steps, so they share the two
+    values of G and the two kernel cells they touch. A link whose transfer reaches the grid width adds
+    into an end cell and reads G in its closed form there; the end cells are summed in registers
+    (thousands of updates of one memory cell would each wait for the last).
+    On one thread at n_x = 128, n = 2048, S = 5/2: 2.7 ms, against 4.9 ms for one coupling at a time
+    with the coefficients read from arrays in a loop over the links.
+    """
+    c_up_array, c_down_array = _electron_weights(S)
+    a_up_array, a_down_array = pair_dynamics.chain_coefficients(S)
+    c_up, c_down = tuple(float(c) for c in c_up_array), tuple(float(c) for c in c_down_array)
+    a_up, a_down = tuple(float(a) for a in a_up_array), tuple(float(a) for a in a_down_array)
+    links = len(a_up)
+
+    @jit(parallel=True)
+    def kernel_and_rates(P, G, k, weights, gamma, step, K, dP, with_rates):
+        nx, nk, _ = P.shape
+        n = (K.shape[1] - 1) // 2
+        for x in numba.prange(nx):
+            below = 0.0  # the kernel of transfers m <= -n
+            above = 0.0  # and of m >= n
+            for ia in range(nk // 2, nk):  # the coupling +a and its mirror -a (index ib)
+                ib = nk - 1 - ia
+                a = k[ia]
+                w = weights[ia]
+                low_a = P[x, ia, 0]
+                low_b = P[x, ib, 0]
+                previous_a = 0.0
+                previous_b = 0.0
+                for j in range(links):
+                    m = a * (j + 1)  # the link j <-> j+1 exchanges |V| (j+1) = m steps
+                    high_a = P[x, ia, j + 1]
+                    high_b = P[x, ib, j + 1]
+                    # at +a, j -> j+1 takes m steps from the electron (kernel at +m), j+1 -> j gives
+                    # them back (at -m); at -a the other way round
+                    plus = w * (c_up[j] * low_a + c_down[j + 1] * high_b)
+                    minus = w * (c_down[j + 1] * high_a + c_up[j] * low_b)
+                    if m < n:
+                        K[x, n + m] += plus
+                        K[x, n - m] += minus
+                        g_take = G[x, n - 1 + m]  # G(m d): the gas takes m steps
+                        g_give = G[x, n - 1 - m]  # G(-m d): the gas gives them
+                    else:
+                        above += plus
+                        below += minus
+                        g_take = m * step
+                        g_give = 0.0
+                    if with_rates:
+                        flow_a = gamma * (low_a * g_give - high_a * g_take)
+                        flow_b = gamma * (low_b * g_take - high_b * g_give)
+                        dP[x, ia, j] = previous_a - a_up[j] * flow_a
+                        dP[x, ib, j] = previous_b - a_up[j] * flow_b
+                        previous_a = a_down[j] * flow_a
+                        previous_b = a_down[j] * flow_b
+                    low_a = high_a
+                    low_b = high_b
+                if with_rates:
+                    dP[x, ia, links] = previous_a
+                    dP[x, ib, links] = previous_b
+            K[x, 0] += below
+            K[x, 2 * n] += above
+
+    return kernel_and_rates
+
+
+def _check_mirrored(k, weights) -> None:
+    """The pass takes the couplings in mirror pairs: ``k`` must be ``-k`` reversed, positive in its second
+    half, with mirror-symmetric weights (every ``CouplingGrid`` is)."""
+    half = k.size // 2
+    if not (k.size % 2 == 0 and np.array_equal(k, -k[::-1]) and np.all(k[half:] > 0)
+            and np.array_equal(weights, weights[::-1])):
+        msg = "pair couplings must come in mirror pairs +-k (k > 0) with equal weights, as a CouplingGrid has them"
+        raise ValueError(msg)
+
+
+def kernel_and_rates_reference(P, G, k, weights, c_up, c_down, a_up, a_down, gamma, step, n):
+    """``(K, dP/dt)`` of ``_kernel_and_rates`` in numpy: the readable twin, for tests.
+
+    For each link ``j <-> j+1`` at coupling ``k`` the transfer is ``m = k (j + 1)`` steps; the kernel
+    gains ``c_up[j] w P_j`` at ``+m`` and ``c_down[j+1] w P_{j+1}`` at ``-m`` (clipped into the end cells),
+    and the flow ``P_j G(-m) - P_{j+1} G(m)`` leaves level j and enters level j + 1.
     """
     nx, nk, nJ = P.shape
-    n = (K.shape[1] - 1) // 2
-    reach = 0
-    for ik in range(nk):
-        reach = max(reach, abs(k[ik]) * (nJ - 1))
-    for x in numba.prange(nx):
-        g = np.empty(2 * reach + 1)  # g[reach + m] = G(m d)
-        if with_rates:
-            for m in range(-reach, reach + 1):
-                g[reach + m] = _g_at(G, x, m, step)
-        for ik in range(nk):
-            kk = k[ik]
-            w = weights[ik]
-            for j in range(nJ - 1):
-                m = kk * (j + 1)  # the link j <-> j+1 exchanges V (j+1) = m steps
-                low = P[x, ik, j]
-                high = P[x, ik, j + 1]
-                # j -> j+1: the pair absorbs m steps, the electron loses them; j+1 -> j: the reverse
-                K[x, min(max(n + m, 0), 2 * n)] += c_up[j] * w * low
-                K[x, min(max(n - m, 0), 2 * n)] += c_down[j + 1] * w * high
-            if with_rates:
-                previous = 0.0
-                for j in range(nJ - 1):
-                    m = kk * (j + 1)
-                    flow = P[x, ik, j] * g[reach - m] - P[x, ik, j + 1] * g[reach + m]
-                    dP[x, ik, j] = -gamma * a_up[j] * flow + previous
-                    previous = gamma * a_down[j] * flow
-                dP[x, ik, nJ - 1] = previous
+    j = np.arange(nJ - 1)
+    m = np.asarray(k)[:, None] * (j + 1)  # (nk, nJ - 1)
+    K = np.zeros((nx, 2 * n + 1))
+    up = c_up[j] * weights[:, None] * P[:, :, :-1]  # (nx, nk, nJ - 1)
+    down = c_down[j + 1] * weights[:, None] * P[:, :, 1:]
+    for x in range(nx):
+        np.add.at(K[x], np.clip(n + m, 0, 2 * n), up[x])
+        np.add.at(K[x], np.clip(n - m, 0, 2 * n), down[x])
+    flow = P[:, :, :-1] * electron_hole_at(G, -m, step) - P[:, :, 1:] * electron_hole_at(G, m, step)  # (nx, nk, nJ - 1)
+    dP = np.zeros_like(P)
+    dP[:, :, :-1] -= gamma * a_up[j] * flow
+    dP[:, :, 1:] += gamma * a_down[j] * flow
+    return K, dP
 
 
 @jit(parallel=True)
@@ -155,14 +224,12 @@ class PairScattering(PopulationMechanism):
     def add_kernel_and_rates(self, grid: EnergyGrid, P, G, K, dP=None) -> None:
         """Add the out-kernel into the compact kernel ``K`` (width 2n + 1) and, if ``dP`` is given,
         write ``dP/dt`` there: one pass over the populations for both."""
-        c_up, c_down = _electron_weights(self.S)
-        a_up, a_down = pair_dynamics.chain_coefficients(self.S)
         weights = 4.0 / 3.0 * self.rate * self.couplings.weights
         with_rates = dP is not None
+        _check_mirrored(self.couplings.k, weights)
         G_arg = G if G is not None else np.zeros((P.shape[0], 2 * grid.n - 1))
-        _kernel_and_rates(np.ascontiguousarray(P), G_arg, self.couplings.k, weights, c_up, c_down, a_up, a_down,
-                          float(self.relaxation), float(grid.step), K, dP if with_rates else np.empty((1, 1, 1)),
-                          with_rates)
+        _kernel_and_rates(self.S)(np.ascontiguousarray(P), G_arg, self.couplings.k, weights, float(self.relaxation),
+                                  float(grid.step), K, dP if with_rates else np.empty((1, 1, 1)), with_rates)
 
     def add_kernel_and_rates_change(self, grid: EnergyGrid, P, G, dP, dG, dK) -> np.ndarray:
         """Add the change of the kernel for a change ``dP`` of the populations into ``dK`` and return

@@ -1,0 +1,161 @@
+"""The full collision right-hand side against its floor of five batched real FFTs, in one run.
+
+    python benchmarks/bench_rhs_floor.py [--rounds N] [--n-x 128] [--n-energy 2048] [--stages]
+
+The system is that of ``hotelectron bench`` (``hotelectron/bench/collisions.py``: pairs S = 5/2 with
+couplings from v_min = step/2 to half the grid width plus e-e a = 3/2, a double-step distribution at
+T = 0.05 eU, pairs in stationary balance). Timed in interleaved rounds (one call of each per round),
+medians reported:
+
+- ``rhs``: ``Collisions(grid, (pairs, ee), "fft").rhs(f, P)``;
+- ``floor``: the five real FFTs of (n_x, L) rows that the FFT path needs (the spectra of f and of the
+  kernel, the back-transforms of the correlation in G and of the out- and in-sums; L the
+  transform length of the engine), pocketfft with the engine's thread count, written into given
+  arrays from inputs already zero-padded: the transforms and nothing else;
+- ``floor, fresh outputs``: the floor as first defined (until this script), ``scipy.fft.rfft`` of f, 1 - f and f padded
+  to L and ``irfft`` of two spectra, every output a fresh array.
+
+``--stages`` adds a breakdown of the right-hand side, each stage timed on its own in the same rounds.
+The floors are written here, independently of the package, so that the script measures the same floor
+against any version of the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import time
+
+import numpy as np
+import scipy.fft
+from scipy.fft._pocketfft.pypocketfft import c2r, r2c
+
+from hotelectron.bench.collisions import make_grid, make_mechanisms, make_state
+from hotelectron.kinetics import convolution
+from hotelectron.kinetics.collisions import Collisions
+
+WORKERS = convolution.FFT_WORKERS
+
+
+def floor_into_arrays(arrays):
+    """Five real FFTs of (n_x, L) rows into given arrays: three forward, two backward."""
+    padded_f, padded_h, padded_k, spectra, sums, L = arrays
+    for a, out in zip((padded_f, padded_h, padded_k), spectra):
+        r2c(a, (1,), True, 0, out, WORKERS)
+    for s, out in zip(spectra[:2], sums):
+        c2r(s, (1,), L, False, 2, out, WORKERS)
+
+
+def floor_fresh_outputs(f, L):
+    """The floor as first defined: every transform makes its output (and pads its input) afresh."""
+    spectra = [scipy.fft.rfft(a, L, axis=1, workers=WORKERS) for a in (f, 1.0 - f, f)]
+    for s in spectra[:2]:
+        scipy.fft.irfft(s, L, axis=1, workers=WORKERS)
+
+
+def stage_calls(c, f, P):
+    """Each step of ``Collisions.rhs`` on the FFT path on its own, on arrays laid out as the right-hand
+    side lays them out (the package as it is now; the floors above do not depend on it)."""
+    n_x, n = f.shape
+    step = c.grid.step
+    pairs, ee = c.mechanisms
+    L = convolution.fft_length(n)
+    ones = convolution._ones_spectrum(n, L)
+    padded = np.zeros((n_x, L))
+    FF, product, FK = (np.empty((n_x, L // 2 + 1), complex) for _ in range(3))
+    first, second = np.empty((n_x, L)), np.empty((n_x, L))
+    G = np.empty((n_x, 2 * n - 1))
+    K = np.empty((n_x, 2 * n + 1))
+    dP = np.empty_like(P)
+    I = np.empty_like(f)
+
+    def zero_kernel():
+        K[...] = 0.0
+
+    def pad():
+        padded[:, :n] = f
+
+    return {
+        "copy f into the padded rows": pad,
+        "FFT: spectrum of f": lambda: convolution.rfft_rows(padded, FF),
+        "spectrum of G's correlation": lambda: convolution._correlation_spectrum(FF, ones, product),
+        "FFT: G's correlation": lambda: convolution.irfft_rows(product, L, first),
+        "G from the correlation": lambda: convolution._electron_hole_from_correlation(f, first, step, G),
+        "zero the kernel": zero_kernel,
+        "pair pass (kernel + dP/dt)": lambda: pairs.add_kernel_and_rates(c.grid, P, G, K, dP),
+        "e-e kernel": lambda: ee.add_kernel(c.grid, None, G, K),
+        "FFT: spectrum of K": lambda: convolution.rfft_rows(K[:, :L], FK),
+        "spectra of the two sums": lambda: convolution._integral_spectra(FF, FK, ones, product, FK),
+        "FFT: out-sums": lambda: convolution.irfft_rows(product, L, first),
+        "FFT: in-sums": lambda: convolution.irfft_rows(FK, L, second),
+        "assemble df/dt": lambda: convolution._assemble(f, first[:, n : 2 * n], second[:, n:0:-1], K, -1.0, I, I, False),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--n-x", type=int, default=128)
+    parser.add_argument("--n-energy", type=int, default=2048)
+    parser.add_argument("--stages", action="store_true", help="time each step of the right-hand side too")
+    args = parser.parse_args()
+
+    grid = make_grid(args.n_energy, 4.0)
+    mech = make_mechanisms(grid, 2.5, 1.5)
+    f, P = make_state(grid, args.n_x, 0.05, mech["pairs"])
+    c = Collisions(grid, (mech["pairs"], mech["ee"]), "fft")
+    L = convolution.fft_length(grid.n)
+    n_x, n = f.shape
+    padded = [np.zeros((n_x, L)) for _ in range(3)]
+    padded[0][:, :n] = f
+    padded[1][:, :n] = 1.0 - f
+    padded[2][:, :n] = f
+    spectra = [np.empty((n_x, L // 2 + 1), complex) for _ in range(3)]
+    sums = [np.empty((n_x, L)) for _ in range(2)]
+    arrays = (*padded, spectra, sums, L)
+
+    calls = {
+        "rhs": lambda: c.rhs(f, P),
+        "floor": lambda: floor_into_arrays(arrays),
+        "floor, fresh outputs": lambda: floor_fresh_outputs(f, L),
+    }
+    if args.stages:
+        calls.update(stage_calls(c, f, P))
+    for call in calls.values():  # compile, first touch
+        call()
+        call()
+    load_before = os.getloadavg()
+    times = {name: [] for name in calls}
+    cpu = {name: [] for name in calls}  # user + system time of all threads: the work, whatever the load
+    for _ in range(args.rounds):
+        for name, call in calls.items():
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu[name].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    load_after = os.getloadavg()
+
+    median = {name: statistics.median(t) for name, t in times.items()}
+    print(f"n_x = {n_x}, n_energy = {n}, transform length L = {L}, {WORKERS} FFT workers, "
+          f"{args.rounds} interleaved rounds; load average (1, 5, 15 min) before "
+          f"{', '.join(f'{v:.2f}' for v in load_before)}, after {', '.join(f'{v:.2f}' for v in load_after)}")
+    for name, t in times.items():
+        print(f"  {name:30s} median {median[name] * 1e3:8.2f} ms   min {min(t) * 1e3:8.2f} ms   "
+              f"cpu time median {statistics.median(cpu[name]) * 1e3:8.2f} ms")
+    if args.stages:
+        stages = [name for name in calls if name not in ("rhs", "floor", "floor, fresh outputs")]
+        total = sum(median[name] for name in stages)
+        transforms = sum(median[name] for name in stages if name.startswith("FFT"))
+        print(f"stages: sum of medians {total * 1e3:.2f} ms, of which the five transforms {transforms * 1e3:.2f} ms "
+              f"and the rest {(total - transforms) * 1e3:.2f} ms")
+    print(f"rhs / floor = {median['rhs'] / median['floor']:.2f}; "
+          f"rhs / floor with fresh outputs = {median['rhs'] / median['floor, fresh outputs']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
