@@ -67,14 +67,20 @@ def coarsening(n: int) -> int:
 def _thomas_rows(rhs, off, ratio, inverse, block, Z, out, means, moments):
     """Solve ``off z[j-1] + d[j, i] z[j] + off z[j+1] = rhs[j, i]`` along axis 0 for every column i,
     factorised by ``_factor_columns``, the sweeps running over rows (each step a vector operation
-    over a row); the means of the solution over blocks of ``block`` columns (the last block may be
-    shorter); and the moments ``Z`` of the right-hand side per row."""
+    over a row); on the way, the moments ``Z`` of the right-hand side per row and the means of the
+    solution over blocks of ``block`` columns (the last block may be shorter)."""
     n, m = rhs.shape
-    for i in range(m):
-        out[0, i] = rhs[0, i] * inverse[0, i]
-    for j in range(1, n):
+    k = Z.shape[0]
+    for j in range(n):
+        for a in range(k):
+            moments[j, a] = 0.0
         for i in range(m):
-            out[j, i] = (rhs[j, i] - off * out[j - 1, i]) * inverse[j, i]
+            value = rhs[j, i]
+            for a in range(k):
+                moments[j, a] += Z[a, i] * value
+            if j > 0:
+                value -= off * out[j - 1, i]
+            out[j, i] = value * inverse[j, i]
     for j in range(n - 1, -1, -1):
         if j < n - 1:
             for i in range(m):
@@ -85,11 +91,6 @@ def _thomas_rows(rhs, off, ratio, inverse, block, Z, out, means, moments):
             for i in range(c * block, end):
                 total += out[j, i]
             means[j, c] = total / (end - c * block)
-        for a in range(Z.shape[0]):
-            total = 0.0
-            for i in range(m):
-                total += Z[a, i] * rhs[j, i]
-            moments[j, a] = total
 
 
 @jit
