@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kinetics._numba import jit
 from ..kinetics.grids import WireGrid
 from .krylov import GMRES, norm
 from .problem import WireProblem
@@ -75,6 +76,21 @@ class SteadyState:
     start_products: int = 0
 
 
+@jit
+def _add_second_difference(v, out, inv_h2):
+    """``out += d^2 v/dx^2`` on the interior nodes, v zero at the reservoirs: the diffusion part of the
+    Jacobian added in one pass (``WireProblem.laplacian_homogeneous`` is its twin)."""
+    n, m = v.shape
+    for j in range(n):
+        for i in range(m):
+            value = -2.0 * v[j, i]
+            if j > 0:
+                value += v[j - 1, i]
+            if j < n - 1:
+                value += v[j + 1, i]
+            out[j, i] += value * inv_h2
+
+
 class _Residual:
     """The residual, its Jacobian products and the preconditioner at one iterate."""
 
@@ -108,12 +124,14 @@ class _Residual:
         return R, lin
 
     def jvp(self, lin, v):
+        """``R' v`` for a flat v over the interior nodes; a new flat array."""
         self.products += 1
-        v = v.reshape(self.shape)
-        out = self.problem.laplacian_homogeneous(v)
-        if lin is not None:
-            zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
-            out += self.collisions.jvp(lin, v, zeros)[0]
+        v = np.ascontiguousarray(v, dtype=float).reshape(self.shape)
+        if lin is None:
+            return self.problem.laplacian_homogeneous(v).ravel()
+        zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
+        out = self.collisions.jvp(lin, v, zeros)[0]
+        _add_second_difference(v, out, 1.0 / self.problem.wire.step**2)
         return out.ravel()
 
     def preconditioner(self, lin):

@@ -6,7 +6,7 @@ from systems import wire
 from hotelectron.kinetics.grids import EnergyGrid, WireGrid
 from hotelectron.wire import WireProblem
 from hotelectron.wire.observables import observables
-from hotelectron.wire.steady import steady_state
+from hotelectron.wire.steady import _Residual, steady_state
 
 
 def test_without_collisions_the_steady_state_is_the_linear_interpolation():
@@ -184,3 +184,12 @@ def test_direct_path_reaches_the_fft_path_steady_state_and_evolves_with_exact_pr
     centred = (dynamics.rhs_only(state + h * v) - dynamics.rhs_only(state - h * v)) / (2 * h)
     exact = dynamics.jvp(dynamics.rhs(state), v)
     assert np.max(np.abs(exact - centred)) < 1e-6 * np.max(np.abs(exact))
+
+
+def test_jacobian_products_add_the_diffusion_like_its_twin(rng):
+    p = wire(n_x=9, n=81)
+    state = _Residual(p)
+    _, lin = state.evaluate(p.collisionless()[1:-1])
+    v = rng.standard_normal(lin.f.shape)
+    expected = p.laplacian_homogeneous(v) + p.collisions.jvp(lin, v)[0]
+    assert np.max(np.abs(state.jvp(lin, v.ravel()).reshape(v.shape) - expected)) <= 1e-12 * np.max(np.abs(expected))

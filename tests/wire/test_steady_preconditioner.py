@@ -115,3 +115,4 @@ def test_the_coarse_grid_keeps_at_least_512_cells():
     _, lin = _Residual(p).evaluate(p.collisionless()[1:-1])
     M = SteadyPreconditioner(p, lin, 2)
     assert M.block == 2 and M.length == scipy.fft.next_fast_len(2 * 513 - 1, real=True)
+
