@@ -47,6 +47,7 @@ import scipy.fft
 
 from ..kinetics._numba import jit
 from ..kinetics.collisions import Linearisation
+from ..kinetics.convolution import irfft_rows, rfft_rows
 from .problem import WireProblem
 
 __all__ = ["COARSE_CELLS", "SteadyPreconditioner", "coarsening", "steady_preconditioner_reference"]
@@ -64,28 +65,30 @@ def coarsening(n: int) -> int:
 
 
 @jit
-def _thomas_rows(rhs, off, ratio, inverse, block, Z, out, means, moments):
+def _thomas_rows(rhs, off, ratio, inverse, block, n_coarse, Z, out, means, moments):
     """Solve ``off z[j-1] + d[j, i] z[j] + off z[j+1] = rhs[j, i]`` along axis 0 for every column i,
     factorised by ``_factor_columns``, the sweeps running over rows (each step a vector operation
-    over a row); on the way, the moments ``Z`` of the right-hand side per row and the means of the
-    solution over blocks of ``block`` columns (the last block may be shorter)."""
+    over a row); on the way, the moments ``Z`` (two rows) of the right-hand side per row, and the
+    means of the solution over blocks of ``block`` columns into ``means[:, :n_coarse]`` (the last
+    block may be shorter)."""
     n, m = rhs.shape
-    k = Z.shape[0]
     for j in range(n):
-        for a in range(k):
-            moments[j, a] = 0.0
+        first = 0.0
+        second = 0.0
         for i in range(m):
             value = rhs[j, i]
-            for a in range(k):
-                moments[j, a] += Z[a, i] * value
+            first += Z[0, i] * value
+            second += Z[1, i] * value
             if j > 0:
                 value -= off * out[j - 1, i]
             out[j, i] = value * inverse[j, i]
+        moments[j, 0] = first
+        moments[j, 1] = second
     for j in range(n - 1, -1, -1):
         if j < n - 1:
             for i in range(m):
                 out[j, i] -= ratio[j, i] * out[j + 1, i]
-        for c in range(means.shape[1]):
+        for c in range(n_coarse):
             end = min(m, (c + 1) * block)
             total = 0.0
             for i in range(c * block, end):
@@ -143,12 +146,12 @@ def _coarse_kernel(K, cells, out):
 @jit
 def _combine(s, f, corrections, left, weight, Z, u, moments):
     """``u = -(s + f P c_0 + (1 - f) P c_1)``, with P the linear interpolation from the coarse cells
-    (``left[i]`` and the next, with ``weight[i]`` on the next), and the moments ``Z`` of u per row."""
+    (``left[i]`` and the next, with ``weight[i]`` on the next), and the moments ``Z`` (two rows) of u
+    per row."""
     nx, n = s.shape
-    k = Z.shape[0]
     for x in range(nx):
-        for a in range(k):
-            moments[x, a] = 0.0
+        first = 0.0
+        second = 0.0
         for i in range(n):
             c = left[i]
             t = weight[i]
@@ -156,8 +159,10 @@ def _combine(s, f, corrections, left, weight, Z, u, moments):
             empty = corrections[1, x, c] + t * (corrections[1, x, c + 1] - corrections[1, x, c])
             value = -(s[x, i] + empty + f[x, i] * (filled - empty))
             u[x, i] = value
-            for a in range(k):
-                moments[x, a] += Z[a, i] * value
+            first += Z[0, i] * value
+            second += Z[1, i] * value
+        moments[x, 0] = first
+        moments[x, 1] = second
 
 
 @jit
@@ -271,14 +276,17 @@ class SteadyPreconditioner:
         diag = lin.K.sum(axis=1)[:, None] + 2.0 / h2 - self._symbol
         self._coarse_ratio, self._coarse_inverse = np.empty_like(diag), np.empty_like(diag)
         _factor_columns(diag, self.off, self._coarse_ratio, self._coarse_inverse)
+        self._coarse = -(-n // block)
+        self._means = np.zeros((n_x, self.length))  # zero beyond the coarse grid: the transform's padding
+        self._spectrum = np.empty(diag.shape, dtype=complex)
         self._spectra = np.empty((2,) + diag.shape, dtype=complex)
-        self._means = np.empty((n_x, -(-n // block)))
+        self._corrections = np.empty((2, n_x, self.length))
         self._s = np.empty(self.shape)
         self._energies = grid.values
-        k = max(conserved, 1)
-        self._Z = np.stack([np.full(n, grid.step), grid.step * grid.values])[:k].copy()
-        self._moments = np.empty((2, n_x, k))
+        self._Z = np.stack([np.full(n, grid.step), grid.step * grid.values])
+        self._moments = np.empty((2, n_x, 2))
         self._w = np.empty(self.shape)
+        k = max(conserved, 1)
         gram = np.zeros((n_x, k, k))
         _gram(lin.f, grid.step, grid.values, k, self._w, gram)
         self._gram_inverse = np.linalg.inv(gram)
@@ -289,12 +297,14 @@ class SteadyPreconditioner:
 
     def _apply(self, r):
         s, moments = self._s, self._moments
-        _thomas_rows(r, self.off, self._ratio, self._inverse, self.block, self._Z, s, self._means, moments[1])
-        spectrum = scipy.fft.rfft(self._means, self.length, axis=1)
-        _in_scattering(spectrum, self._symbol, self.off, self._coarse_ratio, self._coarse_inverse, self._spectra)
-        corrections = scipy.fft.irfft(self._spectra, self.length, axis=2, overwrite_x=True)
+        _thomas_rows(r, self.off, self._ratio, self._inverse, self.block, self._coarse, self._Z, s, self._means,
+                     moments[1])
+        rfft_rows(self._means, self._spectrum)
+        _in_scattering(self._spectrum, self._symbol, self.off, self._coarse_ratio, self._coarse_inverse, self._spectra)
+        n_x = self.shape[0]
+        irfft_rows(self._spectra.reshape(2 * n_x, -1), self.length, self._corrections.reshape(2 * n_x, -1))
         u = np.empty(self.shape)
-        _combine(s, self.f, corrections, self._left, self._weight, self._Z, u, moments[0])
+        _combine(s, self.f, self._corrections, self._left, self._weight, self._Z, u, moments[0])
         return u
 
     def __call__(self, r) -> np.ndarray:
@@ -302,8 +312,9 @@ class SteadyPreconditioner:
         r = np.ascontiguousarray(r, dtype=float).reshape(self.shape)
         u = self._apply(r)
         if self.conserved:
-            _restore_moments(u, self._moments[0], self._moments[1], self.off, self._gram_inverse, self._w,
-                             self._energies)
+            k = self.conserved
+            _restore_moments(u, self._moments[0, :, :k], self._moments[1, :, :k], self.off, self._gram_inverse,
+                             self._w, self._energies)
         return u.ravel()
 
 
