@@ -16,28 +16,29 @@ system per energy) and ``C`` either of the two,
     (T - C)^-1 = T^-1 + (T - C)^-1 C T^-1,
 
 and in the second term, which is smooth in energy (the kernel averages over its transfers), D is
-replaced by nu: then ``nu - K^(q) - d^2/dx^2`` is diagonal in the energy frequency q and tridiagonal
-along x, inverted exactly by one tridiagonal solve per frequency. The preconditioner is
+replaced by nu: then ``T_K = nu - K^(q) - d^2/dx^2`` is diagonal in the energy frequency q and
+tridiagonal along x, inverted exactly by one tridiagonal solve per frequency. With ``X*`` the
+operator of the conjugate symbol (the correlation), the preconditioner is
 
-    M r = -[ s + f (T_K^-1 K^ s) + (1 - f) (T_K^-1 K^ s)* ],   s = T^-1 r,
+    M r = -[ s + f T_K^-1 K s + (1 - f) T_K*^-1 K* s ],   s = T^-1 r,
 
-``T_K = nu - K^ - d^2/dx^2`` and ``*`` the empty-state (conjugate) symbol: the two in-scattering
-terms blended with the local occupation. ``s`` is solved on the energy grid (factors per energy,
-computed once per Newton step); the in-scattering terms on a grid of ``coarsening(n)`` times fewer
-points (s averaged over blocks, the kernel summed over blocks of transfers, FFTs of the short
-length, the result interpolated linearly back). Last, the moments the collisions conserve at each
-position (particles, and the electrons' energy when nothing takes it away) are restored as
-:mod:`hotelectron.wire.dynamics` does for the time stepper: since ``Z^T J = 0`` for those moments Z,
-the moments of ``A M r`` are known without applying A, and ``c_N(x) w + c_E(x) eps w``
-(``w = f(1 - f)``) is added so that they equal those of r.
+the two in-scattering terms blended with the local occupation. ``s`` is solved on the energy grid
+(factors per energy, computed once per Newton step); the in-scattering terms on a grid of
+``coarsening(n)`` times fewer points (s averaged over blocks, the kernel summed over blocks of
+transfers, FFTs of the short length, the result interpolated linearly back). Last, the moments the
+collisions conserve at each position (particles, and the electrons' energy when nothing takes it
+away) are restored as :mod:`hotelectron.wire.dynamics` does for the time stepper: since ``Z^T J = 0``
+for those moments Z, the moments of ``A M r`` are known without applying A, and
+``c_N(x) w + c_E(x) eps w`` (``w = f(1 - f)``) is added so that they equal those of r.
 
 Why the in-scattering matters: smooth changes of f in energy relax slowly (the symbol is close to nu
 at small q), and on the slowest modes along x that slowness decides how many Krylov iterations a
-Newton step needs. On the benchmark wire (65 x 1025) the local rate alone, ``-(nu - d^2/dx^2)^-1``,
-leaves the preconditioned spectrum spread over [0.15, 1.28] and GMRES needs 16 products for 1e-8;
-with the in-scattering it needs 7. What stays out is the change of the kernel with f (leaving it out
-of the products too changes the count by one), the blend near the Fermi edges and the coarse grid;
-GMRES corrects for those.
+Newton step needs. On a 17 x 257 wire the spectrum of ``A M`` spreads over [0.15, 1.28] with the
+local rate alone, ``M = -(nu - d^2/dx^2)^-1``, and lies in [0.83, 1.15] with the in-scattering; at
+the steady state of the benchmark wire (65 x 1025) GMRES needs 16 products for 1e-8 with the local
+rate alone and 7 with this preconditioner. What stays out is the change of the kernel with f
+(leaving it out of the products as well changes the count by one), the blend near the Fermi edges
+and the coarse grid; GMRES corrects for those.
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ from .problem import WireProblem
 __all__ = ["COARSE_CELLS", "SteadyPreconditioner", "coarsening", "steady_preconditioner_reference"]
 
 # Cells of the grid that carries the in-scattering, at least: energy points are merged in blocks
-# while that many remain. Measured on the benchmark wire and its halved and doubled energy grids
-# (GMRES to 1e-8 at the steady state): 7 Krylov iterations with cells down to 8/512 eU, 7 or 8 with
-# 8/256 eU, 10 or 11 with 8/64 eU; the local rate alone needs 16.
+# while that many remain. Measured on the benchmark wire and on its energy grids of 513 and 2049
+# points (GMRES to 1e-8 at the steady state, two right-hand sides): 7 Krylov iterations with cells of
+# 8/512 eU or finer, 7-8 with 8/256 eU, 8-9 with 8/128 eU, 10 with 8/64 eU, 11 with 8/32 eU; the local
+# rate alone needs 16 and 20.
 COARSE_CELLS = 512
 
 
