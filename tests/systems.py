@@ -60,6 +60,23 @@ def closed_box_trajectory(collisions, f0, P0, t_end):
     return sol.y[:n_f].T, sol.y[n_f:].T.reshape((-1,) + P0.shape[1:])
 
 
+def two_step(grid, mu=0.6, T=(0.08, 0.2)):
+    """Two positions of non-thermal electrons on ``grid``: a double step and a hotter, shifted one."""
+    e = grid.values
+    return np.stack([0.5 * (fermi(e, T[0], mu) + fermi(e, T[0], -mu)),
+                     0.7 * fermi(e, T[1], 0.5 * mu) + 0.3 * fermi(e, T[0], -mu)])
+
+
+def central_difference(func, h):
+    """Richardson-extrapolated central difference of ``func(h)`` (a list of arrays): exact for
+    polynomials of degree <= 4 (collision right-hand sides are cubic in (f, P)), O(h^4) otherwise."""
+    def once(step):
+        return [(a - b) / (2 * step) for a, b in zip(func(step), func(-step))]
+
+    coarse, fine = once(h), once(h / 2)
+    return [(4 * b - a) / 3 for a, b in zip(coarse, fine)]
+
+
 SMALL_SCENARIO = """
 [dimensionless]
 temperature = {temperature}

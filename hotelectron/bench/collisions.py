@@ -22,6 +22,9 @@ What is measured (all in one run, so that ratios compare like with like on the s
   Zeeman energy ``field_zeeman_steps`` energy steps) against the zero-field chain (``PairScattering``,
   2S + 1 multiplets) on the same grids, at the size of ``full_rhs``, reported as their ratio; and
   the same for the implicit pair step ``relax`` (a dense solve per (x, V) against a tridiagonal one).
+  ``field_full_rhs``: the full right-hand side in the field, pairs (J, M) plus free spins
+  (``FreeSpinScattering``, 2S + 1 levels) plus e-e, df/dt and dP/dt of the one population array,
+  against ``full_rhs`` (the zero-field chain plus e-e) of the same run: the target is their ratio.
 - ``compile``: the numba compilation cost, kept out of every median. In the running process the first
   call of each kernel is timed against later calls and numba's own cache statistics tell whether the
   on-disk cache was hit. The full benchmark also starts two fresh Python processes sharing an empty
@@ -57,7 +60,7 @@ from ..kinetics._numba import threading_info
 from ..kinetics.collisions import Collisions
 from ..kinetics.convolution import FFT_WORKERS, PATHS, fft_length, irfft_rows, rfft_rows
 from ..kinetics.grids import CouplingGrid, EnergyGrid
-from ..kinetics.mechanisms import ElectronElectron, FieldPairScattering, PairScattering
+from ..kinetics.mechanisms import ElectronElectron, FieldPairScattering, FreeSpinScattering, Impurities, PairScattering
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ TARGETS = {
     "speedup_min": 30.0,
     "full_rhs_max_s": 0.040,
     "full_rhs_over_fft_floor": 1.8,
+    "field_rhs_over_zero_field": 3.0,
 }
 
 
@@ -167,8 +171,15 @@ def make_field_pairs(pairs: PairScattering, zeeman_steps: int) -> FieldPairScatt
     return FieldPairScattering(pairs.S, pairs.rate, pairs.relaxation, pairs.couplings, zeeman_steps)
 
 
+def make_field_impurities(field: FieldPairScattering) -> Impurities:
+    """The pairs ``field`` and free spins of the same S, strengths and Zeeman energy, as one population array."""
+    spins = FreeSpinScattering(field.S, field.rate, field.relaxation, field.zeeman_steps, field.couplings.step)
+    return Impurities((field, spins))
+
+
 def make_state(grid: EnergyGrid, n_x: int, temperature: float, pairs):
-    """Double-step ``f[x, i]`` varying along the wire and the pairs ``P`` in stationary balance with it."""
+    """Double-step ``f[x, i]`` varying along the wire and the impurities ``P`` (pairs, or any population
+    mechanism) in stationary balance with it."""
     x = (np.arange(n_x) + 1.0) / (n_x + 1)
     eps = grid.values
     f = (1.0 - x)[:, None] * _fermi(eps, temperature, 0.5) + x[:, None] * _fermi(eps, temperature, -0.5)
@@ -339,26 +350,29 @@ def run(config: BenchConfig | None = None, progress=None) -> dict:
     planned.append((rhs_info, _fft_floor, fft_floor_arrays(f, fft_length(grid.n))))
     planned.append((rhs_info, _fft_floor_fresh_outputs, (f, fft_length(grid.n))))
     field = make_field_pairs(mech["pairs"], config.field_zeeman_steps)
-    f_field, P_field = make_state(grid, config.full_rhs_n_x, config.temperature, field)
+    impurities = make_field_impurities(field)
+    f_field, P_both = make_state(grid, config.full_rhs_n_x, config.temperature, impurities)
+    P_field = np.ascontiguousarray(impurities.split(P_both)[0])
     G = Collisions(grid, (), "fft").electron_hole(f)
     field_calls = [
         (Collisions(grid, (mech["pairs"],), "fft").rhs, (f, P)),
         (Collisions(grid, (field,), "fft").rhs, (f_field, P_field)),
         (mech["pairs"].relax, (P, G, grid, 0.1)),
         (field.relax, (P_field, G, grid, 0.1)),
+        (Collisions(grid, (field, impurities.species[1], mech["ee"]), "fft").rhs, (f_field, P_both)),
     ]
     planned += [(None, func, args) for func, args in field_calls]
 
     times = measure_in_rounds([(func, args) for _, func, args in planned], config, say)
-    chain_rhs, field_rhs, chain_relax, field_relax = (statistics.median(t) for t in times[-4:])
+    chain_rhs, field_rhs, chain_relax, field_relax, field_full_rhs = (statistics.median(t) for t in times[-5:])
     field_pairs = {"n_x": config.full_rhs_n_x, "n_energy": config.full_rhs_n_energy, "S": config.S,
                    "zeeman_steps": config.field_zeeman_steps, "n_states": field.n_levels,
                    "n_couplings": field.couplings.size, "chain_rhs_s": chain_rhs, "field_rhs_s": field_rhs,
                    "rhs_field_over_chain": field_rhs / chain_rhs, "chain_relax_s": chain_relax,
                    "field_relax_s": field_relax, "relax_field_over_chain": field_relax / chain_relax}
-    times = times[:-4]
+    times = times[:-5]
     cases = []
-    for (info, _, _), t in zip(planned[:-7], times[:-3]):
+    for (info, _, _), t in zip(planned[:-8], times[:-3]):
         median = statistics.median(t)
         cases.append(dict(info, median_s=median, min_s=min(t), repeats=len(t), points_per_s=config.n_x * info["n_energy"] / median))
     t, floor, floor_fresh = times[-3], times[-2], times[-1]
@@ -367,6 +381,10 @@ def run(config: BenchConfig | None = None, progress=None) -> dict:
                     fft_floor_fresh_outputs_s=statistics.median(floor_fresh))
     full_rhs["over_fft_floor"] = full_rhs["median_s"] / full_rhs["fft_floor_s"]
     full_rhs["over_fft_floor_fresh_outputs"] = full_rhs["median_s"] / full_rhs["fft_floor_fresh_outputs_s"]
+    field_full = {"n_x": config.full_rhs_n_x, "n_energy": config.full_rhs_n_energy, "S": config.S,
+                  "zeeman_steps": config.field_zeeman_steps, "mechanisms": ["field_pairs", "free_spins", "ee"],
+                  "n_populations": int(P_both.shape[1]), "median_s": field_full_rhs,
+                  "zero_field_median_s": full_rhs["median_s"], "over_zero_field": field_full_rhs / full_rhs["median_s"]}
     for case in cases:
         say(
             f"{case['mechanism']:>5} {case['path']:>6} n_energy={case['n_energy']:>5}: "
@@ -399,6 +417,7 @@ def run(config: BenchConfig | None = None, progress=None) -> dict:
         "ratios": ratios,
         "full_rhs": full_rhs,
         "field_pairs": field_pairs,
+        "field_full_rhs": field_full,
         "compile_s": compile_info["compile_s"],
         "compile": compile_info,
     }
@@ -452,6 +471,17 @@ def check_targets(result: dict, reference_sizes: bool = True) -> list:
             "passed": (rhs["over_fft_floor"] <= limit) if reference_size else None,
         }
     )
+    field = result.get("field_full_rhs")
+    if field is not None:
+        limit = TARGETS["field_rhs_over_zero_field"]
+        checks.append(
+            {
+                "name": "full rhs in a field (pairs (J, M) + free spins + e-e) / zero-field full rhs",
+                "value": field["over_zero_field"],
+                "limit": f"<= {limit}",
+                "passed": (field["over_zero_field"] <= limit) if reference_size else None,
+            }
+        )
     if not reference_sizes:
         for check in checks:
             check["passed"] = None
@@ -513,6 +543,12 @@ def format_report(result: dict) -> str:
         f"{_fmt_time(fp['chain_rhs_s'])} (ratio {fp['rhs_field_over_chain']:.1f}); implicit pair step "
         f"{_fmt_time(fp['field_relax_s'])} against {_fmt_time(fp['chain_relax_s'])} "
         f"(ratio {fp['relax_field_over_chain']:.1f})"
+    )
+    ff = result["field_full_rhs"]
+    lines.append(
+        f"full collision rhs in a field (pairs (J, M) + free spins + e-e, {ff['n_populations']} populations per "
+        f"position) at n_x = {ff['n_x']}, n_energy = {ff['n_energy']}: median {_fmt_time(ff['median_s'])} against "
+        f"{_fmt_time(ff['zero_field_median_s'])} at zero field (ratio {ff['over_zero_field']:.2f})"
     )
     comp = result["compile"]
     text = f"compile time: {comp['compile_s']:.2f} s ({comp['source']})"

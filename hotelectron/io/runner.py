@@ -22,7 +22,7 @@ from .resources import check_resources
 from .storage import STATUS_FAILED, STATUS_FINISHED, TrajectoryWriter, frame_times, read_status, verify
 from ..wire.problem import fermi
 
-__all__ = ["BOX_OBSERVABLES", "WIRE_OBSERVABLES", "run_scenario"]
+__all__ = ["BOX_OBSERVABLES", "WIRE_OBSERVABLES", "run_scenario", "write_steady_state"]
 
 log = logging.getLogger(__name__)
 
@@ -105,30 +105,12 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         writer, state, dt = TrajectoryWriter.resume(output, problem)
         log.info("resuming %s at t = %g tau_D (frame %d)", output, state.t, writer.frames - 1)
     else:
-        writer = TrajectoryWriter.create(
-            output, problem, scenario=scenario.text, energy_unit=scenario.energy_unit,
-            derived={**scenario.derived, "energy_unit_J": scenario.energy_unit_J},
-            pairs_every=scenario.pairs_every, observables=names, mode=scenario.mode,
-        )
+        writer = _create(scenario, output, names)
         state, dt = None, None
-    warned = False
-
-    def write(state, dt):
-        nonlocal warned
-        values = scalars(problem, state)
-        writer.write(problem, state, dt, values)
-        message = _edge_warning(values)
-        if message and not warned:
-            warned = True
-            log.warning("%s", message)
-            writer.set_attrs(edge_warning=message)
-
+    write = _frame_writer(writer, problem, scalars)
     try:
         if scenario.mode == "steady":
-            solution = steady_state(problem)
-            state = State(0.0, solution.f[1:-1], solution.P)
-            writer.set_attrs(newton_iterations=solution.iterations, residual=solution.residual)
-            write(state, 0.0)
+            _write_steady(writer, write, steady_state(problem))
         else:
             evolution = Evolution(BoxProblem(problem.collisions) if box else problem)
             if state is None:
@@ -149,3 +131,48 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         raise
     writer.close()
     return output
+
+
+def write_steady_state(scenario, output, solution) -> Path:
+    """Write ``solution``, the steady state of ``scenario`` solved elsewhere (``SteadyState``), to
+    ``output`` as a finished one-frame trajectory: the file ``run`` writes for ``mode = "steady"``."""
+    output = Path(output)
+    writer = _create(scenario, output, WIRE_OBSERVABLES, mode="steady")
+    try:
+        _write_steady(writer, _frame_writer(writer, scenario.problem, _wire_scalars), solution)
+    except BaseException as exc:
+        writer.close(STATUS_FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    writer.close()
+    return output
+
+
+def _create(scenario, output, names, mode=None) -> TrajectoryWriter:
+    return TrajectoryWriter.create(
+        output, scenario.problem, scenario=scenario.text, energy_unit=scenario.energy_unit,
+        derived={**scenario.derived, "energy_unit_J": scenario.energy_unit_J},
+        pairs_every=scenario.pairs_every, observables=names, mode=mode or scenario.mode,
+    )
+
+
+def _frame_writer(writer, problem, scalars):
+    """``write(state, dt)``: one frame with its observables; the first edge-loss warning is logged
+    and kept as an attribute."""
+    warned = False
+
+    def write(state, dt):
+        nonlocal warned
+        values = scalars(problem, state)
+        writer.write(problem, state, dt, values)
+        message = _edge_warning(values)
+        if message and not warned:
+            warned = True
+            log.warning("%s", message)
+            writer.set_attrs(edge_warning=message)
+
+    return write
+
+
+def _write_steady(writer, write, solution) -> None:
+    writer.set_attrs(newton_iterations=solution.iterations, residual=solution.residual)
+    write(State(0.0, solution.f[1:-1], solution.P), 0.0)

@@ -1,8 +1,11 @@
 """The collision right-hand side: all mechanisms through one convolution, plus the pair kinetics.
 
 ``Collisions`` is what the wire solver, the closed-box integrator and the benchmarks call. States are
-``f[x, i]`` on the energy grid and, when pairs are present, ``P[x, k, s]`` on the coupling grid
-(``s`` the multiplets J at zero field, the states (J, M) in a field).
+``f[x, i]`` on the energy grid and, when impurities with populations are present, ``P[x, ...]``:
+``P[x, k, s]`` on the coupling grid for pairs alone (``s`` the multiplets J at zero field, the states
+(J, M) in a field), ``P[x, M]`` for free spins alone, and ``P[x, n]`` with the species side by side
+when there are several (``Impurities``). The solvers handle any of them alike: one population
+mechanism, ``pairs``, and one array.
 Units are dimensionless: energies in E0, times in t0 (see the mechanisms for the strengths).
 """
 
@@ -14,7 +17,7 @@ import numpy as np
 
 from . import convolution
 from .grids import EnergyGrid
-from .mechanisms import PopulationMechanism
+from .mechanisms import Impurities, PopulationMechanism
 
 __all__ = ["Collisions", "Linearisation"]
 
@@ -44,9 +47,11 @@ class Collisions:
     Parameters
     ----------
     grid : EnergyGrid
-    mechanisms : sequence of mechanism objects (see ``hotelectron.kinetics.mechanisms``); at most one
-        with impurity populations (``PopulationMechanism``: ``PairScattering`` at zero field or
-        ``FieldPairScattering``), which is ``pairs``.
+    mechanisms : sequence of mechanism objects (see ``hotelectron.kinetics.mechanisms``). Those with
+        impurity populations (``PopulationMechanism``: ``PairScattering`` at zero field or
+        ``FieldPairScattering``, ``FreeSpinScattering``) become ``pairs``: the one of them, or, for
+        several, one ``Impurities`` holding them in the place of the first (so ``mechanisms`` holds it
+        instead of them).
     path : {"fft", "direct"}
         How convolutions and the electron-hole function are evaluated.
     """
@@ -59,18 +64,16 @@ class Collisions:
     def __post_init__(self):
         object.__setattr__(self, "mechanisms", tuple(self.mechanisms))
         convolution._check_path(self.path)
-        pairs = [m for m in self.mechanisms if isinstance(m, PopulationMechanism)]
-        if len(pairs) > 1:
-            msg = "at most one mechanism with impurity populations (pairs at zero field or in a field) per system"
-            raise ValueError(msg)
-        if pairs:
-            if not np.isclose(pairs[0].couplings.step, self.grid.step, rtol=1e-12, atol=0):
-                msg = (
-                    f"the coupling grid step ({pairs[0].couplings.step!r}) must equal the energy step "
-                    f"({self.grid.step!r}) so that pair transfers land on the energy grid"
-                )
-                raise ValueError(msg)
-            object.__setattr__(self, "pairs", pairs[0])
+        populations = [m for m in self.mechanisms if isinstance(m, PopulationMechanism)]
+        if len(populations) > 1:  # several species evolve as one population array
+            combined = Impurities(tuple(populations))
+            mechanisms = [combined if m is populations[0] else m for m in self.mechanisms
+                          if not any(m is other for other in populations[1:])]
+            object.__setattr__(self, "mechanisms", tuple(mechanisms))
+            populations = [combined]
+        if populations:
+            populations[0].check_grid(self.grid)
+            object.__setattr__(self, "pairs", populations[0])
 
     # -- building blocks -------------------------------------------------------------------------
     def electron_hole(self, f) -> np.ndarray:
@@ -120,7 +123,7 @@ class Collisions:
         return convolution.collision_integral(f, self.kernel(P, G, mechanisms), self.path)
 
     def pair_rates(self, f, P, G=None) -> np.ndarray:
-        """``dP/dt`` of the pair populations for electrons ``f``."""
+        """``dP/dt`` of the impurity populations (pairs, free spins) for electrons ``f``."""
         G = self.electron_hole(f) if G is None else G
         return self.pairs.rates(P, G, self.grid)
 
@@ -195,7 +198,8 @@ class Collisions:
         return self.pairs.add_kernel_and_rates_change(self.grid, lin.P, lin.G, np.zeros_like(lin.P), dG, scratch)
 
     def stationary_pairs(self, f, G=None) -> np.ndarray:
-        """Pair populations in stationary balance with electrons ``f`` (VGL 65)."""
+        """Impurity populations in stationary balance with electrons ``f`` (VGL 65; in a field the
+        balance of all states)."""
         G = self.electron_hole(f) if G is None else G
         return self.pairs.stationary(G, self.grid)
 
@@ -206,13 +210,26 @@ class Collisions:
         return self.grid.step * np.sum(eps * (f - (eps < 0)), axis=-1)
 
     def energy_rates(self, f, P=None):
-        """``(dw_e/dt, dw_p/dt)`` per position from the collisions alone (pairs: 0 without them)."""
+        """``(dw_e/dt, dw_p/dt)`` per position from the collisions alone; ``w_p`` is the energy of all
+        impurity populations (pairs and free spins; 0 without them), see ``impurity_energy_rates``
+        for each kind apart."""
         f, G, FF = self._electron_hole_and_spectrum(f)
         I = convolution._collision_integral(f, self.kernel(P, G), self.path, FF)
         dwe = -self.grid.step * I @ self.grid.values
         if self.pairs is None:
             return dwe, np.zeros_like(dwe)
         return dwe, self.pairs.energy(self.pairs.rates(P, G, self.grid))
+
+    def impurity_energies(self, P) -> dict:
+        """``{kind: w[x]}``: the energy of each kind of impurity (``"pairs"``, ``"spins"``) per position,
+        unit ``2 nu E0^2`` (empty without impurity populations). W_e plus their sum is conserved."""
+        return self.pairs.energy_parts(P) if self.pairs is not None else {}
+
+    def impurity_energy_rates(self, f, P, G=None) -> dict:
+        """``{kind: dw/dt[x]}`` from the collisions (``impurity_energies`` of the population rates)."""
+        if self.pairs is None:
+            return {}
+        return self.pairs.energy_parts(self.pair_rates(f, P, G))
 
     @property
     def conserves_energy(self) -> bool:

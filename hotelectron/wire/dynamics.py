@@ -99,11 +99,10 @@ class Dynamics:
         grid = self.collisions.grid
         pairs = self.collisions.pairs
         n_x = 1 if self.box else problem.wire.n - 2
-        P_shape = (n_x, pairs.couplings.size, pairs.n_levels) if pairs is not None else None
+        P_shape = (n_x,) + tuple(pairs.population_shape) if pairs is not None else None
         self.layout = Layout((n_x, grid.n), P_shape)
         d = grid.step
         self._moments = np.stack([np.full(grid.n, d), d * grid.values])  # particles, electron energy
-        self._pair_energy = pairs.energy_weights() if pairs is not None else None
         # the moments the collisions conserve, which the preconditioner restores: phonons take energy away
         self._conserved = 2 if self.collisions.conserves_energy else 1
         self.evaluations = 0
@@ -154,8 +153,8 @@ class Dynamics:
         return self.collisions.pair_response(frozen.lin, u_f)
 
     def pair_energy(self, P) -> np.ndarray:
-        """``w_p`` per position (unit 2 nu E0^2)."""
-        return np.einsum("xkj,kj->x", P, self._pair_energy)
+        """``w_p`` per position (unit 2 nu E0^2): the energy of all impurity populations."""
+        return self.collisions.pairs.energy(P)
 
     def moments(self, f, P) -> np.ndarray:
         """Particles and energy per position, shape (n_x, 2)."""

@@ -5,13 +5,13 @@ Jacobian products against finite differences, and the wire solver with either pa
 
 import numpy as np
 import pytest
-from systems import closed_box_trajectory, fermi
+from systems import central_difference, closed_box_trajectory, fermi, two_step
 
 from hotelectron.kinetics.collisions import Collisions
 from hotelectron.kinetics.convolution import electron_hole, electron_hole_at
 from hotelectron.kinetics.grids import CouplingGrid, EnergyGrid
 from hotelectron.kinetics.levels import collision_integral_reference, pair_levels
-from hotelectron.kinetics.mechanisms import ElectronElectron, FieldPairScattering, PairScattering
+from hotelectron.kinetics.mechanisms import ElectronElectron, FieldPairScattering, FreeSpinScattering, PairScattering
 
 SPINS = [0.5, 1.5, 2.5]
 BALANCE_SPINS = [0.5, 1.0, 1.5, 2.0, 2.5]
@@ -24,12 +24,6 @@ def small_system(S, zeeman_steps, n=65, half_width=4.0, k_max=20, rate=1.3, rela
     couplings = CouplingGrid(grid.step, grid.step / 2, k_max)
     return grid, FieldPairScattering(S, rate, relaxation, couplings, zeeman_steps)
 
-
-def two_step(grid, mu=0.6, T=(0.08, 0.2)):
-    """Two positions of non-thermal electrons: a double step and a hotter, shifted one."""
-    e = grid.values
-    return np.stack([0.5 * (fermi(e, T[0], mu) + fermi(e, T[0], -mu)),
-                     0.7 * fermi(e, T[1], 0.5 * mu) + 0.3 * fermi(e, T[0], -mu)])
 
 
 def random_populations(rng, shape, n_levels):
@@ -102,11 +96,13 @@ def test_zero_field_reduces_to_the_chain(S, rng):
 # ---------------------------------------------------------------- (b) kernel against the species integral
 
 
-@pytest.mark.parametrize("S, zeeman_steps", [(1.0, 3), (2.5, -2)])
-def test_collision_integral_equals_the_species_reference(S, zeeman_steps, rng):
+@pytest.mark.parametrize("S, zeeman_steps, k_max", [(1.0, 3, 12), (2.5, -2, 12), (1.0, -1, 40)])
+def test_collision_integral_equals_the_species_reference(S, zeeman_steps, k_max, rng):
     """A two-step f and random populations: the kernel through the convolution engine equals
-    (4/3) rate sum_k w_k I_V of pair_levels(S, V_k, Delta_Z), the readable O(levels^2) integral."""
-    grid, field = small_system(S, zeeman_steps, n=97, k_max=12)
+    (4/3) rate sum_k w_k I_V of pair_levels(S, V_k, Delta_Z), the readable O(levels^2) integral, and the
+    rates those of the species. k_max = 40 gives 80 couplings: the link pass runs over blocks of 64, the
+    second one partly filled."""
+    grid, field = small_system(S, zeeman_steps, n=97, k_max=k_max)
     c = Collisions(grid, (field,), "fft")
     f_grid = two_step(grid)[:1]
     n = grid.n
@@ -125,6 +121,16 @@ def test_collision_integral_equals_the_species_reference(S, zeeman_steps, rng):
     scale = np.max(np.abs(reference))
     assert scale > 0
     np.testing.assert_allclose(I, reference, rtol=0, atol=1e-12 * scale)  # FFT round-off ~ eps log2(n)
+    G = c.electron_hole(f_grid)
+    rates = field.rates(P, G, grid)[0]
+
+    def Gc(D):
+        return electron_hole_at(G[0], np.rint(np.asarray(D) / grid.step).astype(np.int64), grid.step)
+
+    rate_scale = field.relaxation * S * (S + 1) * np.max(G)
+    for ik, V in enumerate(field.couplings.values):
+        expected = pair_levels(S, V, field.zeeman).rates(P[0, ik], Gc, field.relaxation)
+        np.testing.assert_allclose(rates[ik], expected, rtol=0, atol=1e-14 * rate_scale)
 
 
 # ---------------------------------------------------------------- (c) exact fixed point
@@ -251,23 +257,18 @@ def test_refusals():
 # ---------------------------------------------------------------- (e) Jacobian products
 
 
-def central_difference(func, h):
-    """Richardson-extrapolated central difference: exact for polynomials of degree <= 4 (the
-    right-hand side is cubic in (f, P)), O(h^4) otherwise."""
-    def once(step):
-        return [(a - b) / (2 * step) for a, b in zip(func(step), func(-step))]
-
-    coarse, fine = once(h), once(h / 2)
-    return [(4 * b - a) / 3 for a, b in zip(coarse, fine)]
-
-
-@pytest.mark.parametrize("S, zeeman_steps", [(1.0, 2), (2.5, -3)])
-def test_jacobian_products_equal_finite_differences(S, zeeman_steps, rng):
-    grid, field = small_system(S, zeeman_steps, n=65, k_max=6)
-    c = Collisions(grid, (field, ElectronElectron(0.4, 1.5)), "fft")
+@pytest.mark.parametrize("S, zeeman_steps, k_max, with_spins", [(1.0, 2, 6, False), (2.5, -3, 6, False), (1.5, 3, 40, True)])
+def test_jacobian_products_equal_finite_differences(S, zeeman_steps, k_max, with_spins, rng):
+    """Pairs alone, or pairs and free spins as one population array (Impurities) over 80 couplings (two
+    blocks of the link pass), with e-e scattering."""
+    grid, field = small_system(S, zeeman_steps, n=65, k_max=k_max)
+    spins = (FreeSpinScattering(S, 2.1, 2.0, zeeman_steps, grid.step),) if with_spins else ()
+    c = Collisions(grid, (field, *spins, ElectronElectron(0.4, 1.5)), "fft")
     # away from 0 and 1, so that G stays positive along the differences (the FFT path clips it at 0)
     f = 0.05 + 0.9 * two_step(grid)
     P = random_populations(rng, (2, field.couplings.size), field.n_levels)
+    if with_spins:
+        P = np.concatenate([P.reshape(2, -1), random_populations(rng, (2,), spins[0].n_levels)], axis=1)
     v_f = 1e-2 * rng.standard_normal(f.shape)
     v_P = 1e-2 * rng.standard_normal(P.shape)
     # the full right-hand side in (f, P)
@@ -288,7 +289,7 @@ def test_jacobian_products_equal_finite_differences(S, zeeman_steps, rng):
     np.testing.assert_allclose(d_f, fd_f, rtol=0, atol=1e-8 * np.max(np.abs(fd_f)))
     G = c.electron_hole(f)
     dG = c.electron_hole(f + 1e-3 * v_f) - c.electron_hole(f - 1e-3 * v_f)  # exact: G is quadratic in f
-    change = field.stationary_change(lin.P, G, dG / 2e-3, grid)
+    change = c.pairs.stationary_change(lin.P, G, dG / 2e-3, grid)
     np.testing.assert_allclose(change, fd_stationary, rtol=0, atol=1e-8 * np.max(np.abs(fd_stationary)))
     assert np.max(np.abs(change)) > 1e-3 * np.max(lin.P)  # the populations do move
 

@@ -13,8 +13,10 @@ A mechanism is a frozen dataclass with
   problem), from ``base.Mechanism``.
 
 Impurities with populations of their own (``PopulationMechanism``: RKKY pairs at zero field,
-``PairScattering``, or in a field, ``FieldPairScattering``) also evolve those populations; a
-``Collisions`` holds at most one of them.
+``PairScattering``, or in a field, ``FieldPairScattering``, and free spins, ``FreeSpinScattering``;
+the last two are level species on the one machinery of ``level_scattering``) also evolve those
+populations. The solvers see one population array: a ``Collisions`` given several of them combines
+them into one ``Impurities`` (their populations side by side).
 
 The convolution engine (``hotelectron.kinetics.convolution``) turns any sum of such kernels into the collision
 integral. Adding a mechanism means one new module here and one line in ``MECHANISMS``.
@@ -23,15 +25,19 @@ integral. Adding a mechanism means one new module here and one line in ``MECHANI
 from .base import PopulationMechanism
 from .electron_electron import ElectronElectron
 from .field_pairs import FieldPairScattering
+from .free_spins import FreeSpinScattering
+from .impurities import Impurities
+from .level_scattering import LevelScattering
 from .pairs import PairScattering
 from .phonons import ElectronPhonon
 
 MECHANISMS = {
     PairScattering.name: PairScattering,
     FieldPairScattering.name: FieldPairScattering,
+    FreeSpinScattering.name: FreeSpinScattering,
     ElectronElectron.name: ElectronElectron,
     ElectronPhonon.name: ElectronPhonon,
 }
 
-__all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "FieldPairScattering", "PairScattering",
-           "PopulationMechanism"]
+__all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "FieldPairScattering", "FreeSpinScattering",
+           "Impurities", "LevelScattering", "PairScattering", "PopulationMechanism"]

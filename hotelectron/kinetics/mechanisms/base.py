@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from ..grids import EnergyGrid
@@ -26,15 +28,35 @@ class Mechanism:
 
 
 class PopulationMechanism(Mechanism):
-    """Base of the mechanisms whose impurities carry populations ``P[x, k, s]`` that evolve with the
-    electrons (``Collisions`` holds at most one): RKKY pairs at zero field (``s`` = the multiplets J)
-    or in a field (``s`` = the states (J, M)).
+    """Base of the mechanisms whose impurities carry populations ``P[x, ...]`` that evolve with the
+    electrons: RKKY pairs at zero field (``P[x, k, J]``, the multiplets J at each coupling V_k) or in a
+    field (``P[x, k, s]``, the states s = (J, M)), free spins (``P[x, M]``), or several of them side
+    by side (``Impurities``). A ``Collisions`` holds at most one: several are combined into one
+    ``Impurities``, so that the solvers see one population array.
 
-    Besides ``add_kernel`` a subclass defines ``couplings`` (a ``CouplingGrid``), ``n_levels`` (the
-    last axis of P) and, each with the signature of ``PairScattering``: ``add_kernel_and_rates``,
-    ``add_kernel_and_rates_change``, ``rates``, ``relax``, ``solve_chain``, ``stationary``,
-    ``stationary_change``, ``gibbs``, ``energy_weights`` and ``energy``.
+    Besides ``add_kernel`` a subclass defines ``population_shape`` (the axes of P after x; by default
+    ``(couplings.size, n_levels)``) and, each with the signature of ``PairScattering``:
+    ``add_kernel_and_rates``, ``add_kernel_and_rates_change``, ``rates``, ``relax``, ``solve_chain``,
+    ``stationary``, ``stationary_change``, ``gibbs`` and ``energy_weights`` (of the shape
+    ``population_shape``).
+
+    ``impurity``: what kind of impurity energy the populations hold, ``"pairs"`` or ``"spins"`` (free
+    spins): the key of ``energy_parts``, so that diagnostics report W_pairs and W_spins apart.
     """
+
+    impurity: ClassVar[str] = "pairs"
+
+    @property
+    def population_shape(self) -> tuple:
+        """The axes of the populations after the position: ``P.shape == (n_x,) + population_shape``."""
+        return (self.couplings.size, self.n_levels)
+
+    def check_grid(self, grid: EnergyGrid) -> None:
+        """Refuse an energy grid whose step is not the one every transfer is a whole number of."""
+        if not np.isclose(self.couplings.step, grid.step, rtol=1e-12, atol=0):
+            msg = (f"the coupling grid step ({self.couplings.step!r}) must equal the energy step "
+                   f"({grid.step!r}) so that pair transfers land on the energy grid")
+            raise ValueError(msg)
 
     def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
         """Add the kernel's change for a change ``dP`` of the populations (the kernel is linear in P
@@ -43,4 +65,10 @@ class PopulationMechanism(Mechanism):
 
     def energy(self, P) -> np.ndarray:
         """Impurity energy per position in units of ``2 nu E0^2`` (``energy_weights`` contracted with P)."""
-        return np.einsum("xks,ks->x", P, self.energy_weights())
+        axes = "abcdefgh"[: np.ndim(P) - 1]  # the axes after x, summed
+        return np.einsum(f"x{axes},{axes}->x", P, self.energy_weights())
+
+    def energy_parts(self, P) -> dict:
+        """``{impurity: energy per position}`` (unit ``2 nu E0^2``): one entry, or one per species of
+        an ``Impurities``."""
+        return {self.impurity: self.energy(P)}
