@@ -155,12 +155,12 @@ QUADRATIC = 1e-2
 # A cold solve starts from the steady state on this many nodes (three interior ones) when the wire has
 # at least COARSE_CELLS interior cells (nodes x energies); that start is solved to COARSE_TOL only. On
 # the benchmark wire (65 x 1025) the fine solve then needs 4 residuals and 9 products instead of 5 and
-# 11, the start 4 and 4 on 3 interior nodes (4 and 7 to 1e-6, for the same fine counts): about 10 %
-# less CPU time. Near 1.6e4 cells (17 x 1025, 33 x 513) gain and cost were even; below, the start
-# costs more than it saves.
+# 11, the start 3 and 3 on 3 interior nodes (4 and 4 to 1e-2, 4 and 7 to 1e-6, for the same fine
+# counts): about 10 % less CPU time. Near 1.6e4 cells (17 x 1025, 33 x 513) gain and cost were even;
+# below, the start costs more than it saves.
 COARSE_NODES = 5
 COARSE_CELLS = 1 << 14
-COARSE_TOL = 1e-2
+COARSE_TOL = 0.1
 # Below this multiple of f_tol a Newton step that does not halve the residual is taken as round-off:
 # the solve ends there (with the smaller of the two residuals) instead of backtracking
 ROUND_OFF = 10.0

@@ -79,7 +79,7 @@ def test_a_cold_solve_starts_from_the_wire_on_five_nodes():
     """On 33 x 641 nodes (31 x 641 > 2^14 interior cells) a cold solve starts from the steady state on
     5 nodes, interpolated along x: it reaches the f of a solve from the collisionless start to the
     solver's tolerance with fewer residuals and products on the fine grid (measured 4 + 9 against
-    5 + 11; the start costs 3 + 3 on 3 interior nodes)."""
+    5 + 11; the start costs 3 + 2 on 3 interior nodes)."""
     p = wire(n_x=33, n=641)
     nested = steady_state(p, f_tol=1e-12)
     plain = steady_state(p, f_tol=1e-12, initial=p.collisionless())
