@@ -161,6 +161,7 @@ QUADRATIC = 1e-2
 COARSE_NODES = 5
 COARSE_CELLS = 1 << 14
 COARSE_TOL = 0.1
+COARSE_ITERATIONS = 10  # a start that needs more is not worth its cost: go on from the collisionless f
 # Below this multiple of f_tol a Newton step that does not halve the residual is taken as round-off:
 # the solve ends there (with the smaller of the two residuals) instead of backtracking
 ROUND_OFF = 10.0
@@ -200,9 +201,10 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
 
     The collisionless part of f, linear in x, is exact on any grid; the rest, ``f - f_collisionless``,
     is smooth in x. Taken from the steady state of the same wire on ``COARSE_NODES`` nodes (same
-    energies and mechanisms, solved to ``COARSE_TOL``) and interpolated by the polynomial through
-    those nodes, it starts Newton's method closer than the collisionless f. Only for wires of at least
-    ``COARSE_CELLS`` interior cells, where the coarse solve costs less than what it saves.
+    energies and mechanisms, solved to ``COARSE_TOL`` in at most ``COARSE_ITERATIONS`` Newton
+    iterations) and interpolated by the polynomial through those nodes, it starts Newton's method
+    closer than the collisionless f. Only for wires of at least ``COARSE_CELLS`` interior cells, where
+    the coarse solve costs less than what it saves.
     """
     if fixed_pairs is not None or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms:
         return problem.collisionless(), None
@@ -210,7 +212,7 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
                                  problem.temperature_left, problem.temperature_right, problem.mechanisms,
                                  problem.path)
     try:
-        coarse = steady_state(coarse_problem, f_tol=COARSE_TOL)
+        coarse = steady_state(coarse_problem, f_tol=COARSE_TOL, maxiter=COARSE_ITERATIONS)
     except RuntimeError as error:  # a start only: go on from the collisionless f
         log.debug("steady state: no start from %d nodes (%s)", COARSE_NODES, error)
         return problem.collisionless(), None
