@@ -66,6 +66,11 @@ def coarsening(n: int) -> int:
     return max(1, (n - 1) // COARSE_CELLS)
 
 
+# The kernels below run on one thread: each is a few sweeps over ~1e5 numbers (0.1-0.3 ms), and on the
+# shared two cores waking the second thread for every region cost more than it saved (an application
+# of the first version took 5-8 ms with parallel regions, 2-4 ms without, at load averages of 11-15).
+
+
 @jit
 def _thomas_rows(rhs, off, ratio, inverse, block, n_coarse, Z, out, means, moments):
     """Solve ``off z[j-1] + d[j, i] z[j] + off z[j+1] = rhs[j, i]`` along axis 0 for every column i,
