@@ -185,8 +185,9 @@ def format_wire_report(result: dict) -> str:
         f"wire n_x = {result['n_x']}, n_energy = {result['n_energy']} (pairs S = 1/2 + e-e a = 3/2)",
         f"first call (compile or cache load): {result['compile_s']:.2f} s",
         f"steady state: median {steady['median_s']:.3f} s, {steady['iterations']} Newton iterations, "
-        f"{steady['evaluations']} residuals + {steady['products']} Jacobian products, residual {steady['residual']:.1e} "
-        f"(start on 5 nodes: {steady.get('start_evaluations', 0)} residuals + {steady.get('start_products', 0)} products)",
+        f"{steady['evaluations']} residuals + {steady['products']} Jacobian products, residual {steady['residual']:.1e}"
+        + (f" (start on 5 nodes: {steady['start_evaluations']} residuals + {steady['start_products']} products)"
+           if steady.get("start_evaluations") else ""),
     ]
     lines += [_evolution_line(name, evo) for name, evo in evolutions.items()]
     new = evolutions["default"]
