@@ -218,9 +218,11 @@ def _fit_into(folder: Path, spec, args, start, solves) -> int:
 
 
 def cmd_fit(args) -> int:
+    from ..experiment.fit import FitProblem
     from ..experiment.fitfile import load_fit_file
     from ..experiment.solves import DaskSolves
     from ..io.outputs import check_folder_output
+    from .fit_kernel import fit_kernel
 
     if args.scheduler and args.workers is not None:
         msg = "--scheduler and --workers exclude each other: choose one"
@@ -231,6 +233,8 @@ def cmd_fit(args) -> int:
     spec = load_fit_file(args.fit)
     folder = Path(args.output or spec.output or Path(args.fit).with_suffix("").name)
     check_folder_output(folder, spec.inputs)
+    if not isinstance(spec.problem, FitProblem):  # [kernel]: the kernel itself (commands.fit_kernel)
+        return fit_kernel(spec, folder, args)
     existing = _existing(folder)
     if existing and not (args.resume or args.overwrite):
         msg = (f"{folder} already holds a fit ({', '.join(p.name for p in existing[:3])}"

@@ -58,7 +58,8 @@ from .probe import ProbeParameters
 from .solves import CurveState, LocalSolves, model_curve
 
 __all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "FitInterrupted", "FitModel", "FitProblem",
-           "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter", "Parameter", "fit"]
+           "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter", "Parameter",
+           "check_curve_scenario", "check_curves", "curve_overrides", "fit"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,53 @@ REL_STEP = 1e-6
 COVARIANCE_STEP = 1e-4
 #: FitResult.status of a fit that ran to its end, and of one stopped by an interrupt
 STATUS_FINISHED, STATUS_INTERRUPTED = "finished", "interrupted"
+
+
+def check_curves(curves, sigma) -> tuple[float, ...] | None:
+    """Refuse no curves, a curve of a kind a fit does not take, and a ``sigma`` that is not one positive
+    finite number per curve; return ``sigma`` as a tuple (None stays None)."""
+    if not curves:
+        msg = "a fit needs at least one measured curve"
+        raise ValueError(msg)
+    for i, curve in enumerate(curves):
+        if curve.kind not in KINDS:
+            msg = f"curve {i} ({curve.source or 'no source'}): kind {curve.kind!r} is not supported; a fit takes {list(KINDS)}"
+            raise ValueError(msg)
+    if sigma is None:
+        return None
+    values = tuple(float(s) for s in sigma)
+    if len(values) != len(curves) or not all(math.isfinite(s) and s > 0 for s in values):
+        msg = f"sigma must give one positive finite number per curve ({len(curves)}); got {sigma!r}"
+        raise ValueError(msg)
+    return values
+
+
+def curve_overrides(curve: MeasuredCurve) -> dict:
+    """The scenario keys a measured curve sets: its wire bias U and, when it gives one, the bath temperature T."""
+    overrides = {"reservoirs.bias": f"{curve.bias_mV!r} mV"}
+    if curve.temperature_K is not None:
+        overrides["reservoirs.temperature"] = f"{curve.temperature_K!r} K"
+    return overrides
+
+
+def check_curve_scenario(scenario, curve: MeasuredCurve, index: int) -> None:
+    """Refuse a curve's scenario that a fit cannot use: not in physical units, not steady, x = L/2 not a
+    node, or (a ``distribution`` curve) energies beyond the energy grid."""
+    if "energy_unit_meV" not in scenario.derived:
+        msg = "base scenario: a fit needs physical units (energies in meV), not [dimensionless]"
+        raise ValueError(msg)
+    if scenario.mode != "steady":
+        msg = f"base scenario: [run] mode = {scenario.mode!r}; a fit needs mode = \"steady\""
+        raise ValueError(msg)
+    if scenario.problem.wire.n % 2 == 0:
+        msg = f"base scenario: [grid] n_x = {scenario.problem.wire.n} must be odd (x = L/2 a node)"
+        raise ValueError(msg)
+    if curve.kind == "distribution":
+        energy = scenario.problem.energy.values * scenario.derived["energy_unit_meV"]
+        if curve.x[0] < energy[0] or curve.x[-1] > energy[-1]:
+            msg = (f"curve {index} ({curve.source}): energies [{curve.x[0]:g}, {curve.x[-1]:g}] meV reach beyond "
+                   f"the energy grid [{energy[0]:g}, {energy[-1]:g}] meV; raise [grid] half_width")
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -174,13 +222,7 @@ class FitProblem:
     def __post_init__(self):
         object.__setattr__(self, "curves", tuple(self.curves))
         object.__setattr__(self, "parameters", tuple(self.parameters))
-        if not self.curves:
-            msg = "a fit needs at least one measured curve"
-            raise ValueError(msg)
-        for i, curve in enumerate(self.curves):
-            if curve.kind not in KINDS:
-                msg = f"curve {i} ({curve.source or 'no source'}): kind {curve.kind!r} is not supported; a fit takes {list(KINDS)}"
-                raise ValueError(msg)
+        object.__setattr__(self, "sigma", check_curves(self.curves, self.sigma))
         if not any(p.free for p in self.parameters):
             msg = "no free parameter: set free = true on at least one of " + (
                 ", ".join(repr(p.label) for p in self.parameters) or "(no parameters given)")
@@ -199,12 +241,6 @@ class FitProblem:
             if p.key.startswith("reservoirs.temperature") and any(c.temperature_K is not None for c in self.curves):
                 msg = f"parameter {p.label!r}: the curves give their bath temperature T, which sets it"
                 raise ValueError(msg)
-        if self.sigma is not None:
-            sigma = tuple(float(s) for s in self.sigma)
-            if len(sigma) != len(self.curves) or not all(math.isfinite(s) and s > 0 for s in sigma):
-                msg = f"sigma must give one positive finite number per curve ({len(self.curves)}); got {self.sigma!r}"
-                raise ValueError(msg)
-            object.__setattr__(self, "sigma", sigma)
         points = sum(c.x.size for c in self.curves)
         n_free = sum(p.free for p in self.parameters)
         if points <= n_free:
@@ -451,20 +487,9 @@ class FitModel:
                 keys = [p.label for p in self.problem.parameters if p.key not in PROBE_KEYS]
                 msg = f"curve {i} (U = {curve.bias_mV:g} mV) with parameters {keys} at their start values: {exc}"
                 raise ValueError(msg) from exc
-            if scenario.mode != "steady":
-                msg = f"base scenario: [run] mode = {scenario.mode!r}; a fit needs mode = \"steady\""
-                raise ValueError(msg)
-            if scenario.problem.wire.n % 2 == 0:
-                msg = f"base scenario: [grid] n_x = {scenario.problem.wire.n} must be odd (x = L/2 a node)"
-                raise ValueError(msg)
+            check_curve_scenario(scenario, curve, i)
             if curve.kind == "conductance":
                 self.probe(start, i)
-            else:
-                energy = scenario.problem.energy.values * scenario.derived["energy_unit_meV"]
-                if curve.x[0] < energy[0] or curve.x[-1] > energy[-1]:
-                    msg = (f"curve {i} ({curve.source}): energies [{curve.x[0]:g}, {curve.x[-1]:g}] meV reach beyond "
-                           f"the energy grid [{energy[0]:g}, {energy[-1]:g}] meV; raise [grid] half_width")
-                    raise ValueError(msg)
 
     def scenario(self, values: dict, index: int):
         """The validated scenario of curve ``index`` for ``values`` (label -> value)."""
@@ -477,10 +502,7 @@ class FitModel:
     def scenario_text(self, values: dict, index: int) -> str:
         """The scenario (TOML text) of curve ``index`` for ``values``: the base with the curve's U (and
         T) and the scenario parameters that reach this curve set."""
-        curve = self.problem.curves[index]
-        overrides = {"reservoirs.bias": f"{curve.bias_mV!r} mV"}
-        if curve.temperature_K is not None:
-            overrides["reservoirs.temperature"] = f"{curve.temperature_K!r} K"
+        overrides = curve_overrides(self.problem.curves[index])
         for p in self.problem.parameters:
             if p.key not in PROBE_KEYS and p.curve in (None, index):
                 overrides[p.key] = p.scenario_value(values[p.label])

@@ -37,6 +37,7 @@ from pathlib import Path
 from ..units import parse_quantity, parse_temperature_K
 from .data import read_curves
 from .fit import FitProblem, Parameter
+from .kernelfile import kernel_problem
 from .probe import ProbeParameters
 
 __all__ = ["FitFile", "load_fit_file", "parse_fit_file"]
@@ -47,8 +48,9 @@ PARAMETER_KEYS = ("start", "min", "max", "free", "unit", "curve")
 
 @dataclass(frozen=True)
 class FitFile:
-    """A read fit file: the problem, where to write, the optimiser's evaluation budget, and the
-    files it was made from (the fit file, the base scenario, the data files: outputs must not be one)."""
+    """A read fit file: the problem (with ``[kernel]`` a :class:`~hotelectron.experiment.kernel.KernelProblem`),
+    where to write, the optimiser's evaluation budget, and the files it was made from (the fit file, the
+    base scenario, the data files: outputs must not be one)."""
 
     problem: FitProblem
     output: str | None
@@ -154,7 +156,7 @@ def _output(value, source: str) -> str | None:
 
 
 #: the keys and sections of a fit file; each is read by its own function above
-TOP_KEYS = ("base", "data", "sigma", "output", "max_evaluations", "probe", "parameters")
+TOP_KEYS = ("base", "data", "sigma", "output", "max_evaluations", "probe", "parameters", "kernel")
 
 
 def parse_fit_file(text: str, path=None) -> FitFile:
@@ -172,6 +174,11 @@ def parse_fit_file(text: str, path=None) -> FitFile:
     files = _data(data.get("data"), source, folder)
     curves = [curve for name in files for curve in read_curves(name).curves]
     sigma = _sigma(data.get("sigma"), source, len(curves))
+    inputs = tuple(str(p) for p in ([Path(path)] if path is not None else []) + [base, *files])
+    if "kernel" in data:  # the kernel itself instead of parameters (experiment.kernelfile)
+        problem = kernel_problem(data, source, base.read_text(encoding="utf-8"), curves,
+                                 _probe(data.get("probe", {}), source), sigma)
+        return FitFile(problem, _output(data.get("output"), source), 0, source, inputs)
     parameters = _parameters(data.get("parameters"), source)
     budget = _max_evaluations(data.get("max_evaluations", 200), source)
     output = _output(data.get("output"), source)
@@ -180,7 +187,6 @@ def parse_fit_file(text: str, path=None) -> FitFile:
         problem = FitProblem(base.read_text(encoding="utf-8"), curves, parameters, probe, sigma=sigma)
     except ValueError as exc:
         _fail(source, "fit", str(exc))
-    inputs = tuple(str(p) for p in ([Path(path)] if path is not None else []) + [base, *files])
     return FitFile(problem, output, budget, source, inputs)
 
 
