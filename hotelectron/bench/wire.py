@@ -164,7 +164,8 @@ def run_wire(quick: bool = False, tolerance: float = 1e-6, t_limit: float = 40.0
         "n_energy": n_energy,
         "compile_s": compile_s,
         "steady": {"median_s": steady_s, "iterations": steady.iterations, "residual": steady.residual,
-                   "evaluations": steady.evaluations, "products": steady.products},
+                   "evaluations": steady.evaluations, "products": steady.products,
+                   "start_evaluations": steady.start_evaluations, "start_products": steady.start_products},
         "evolution": evolutions,
         "quick": quick,
     }
@@ -188,7 +189,9 @@ def format_wire_report(result: dict) -> str:
         f"wire n_x = {result['n_x']}, n_energy = {result['n_energy']} (pairs S = 1/2 + e-e a = 3/2)",
         f"first call (compile or cache load): {result['compile_s']:.2f} s",
         f"steady state: median {steady['median_s']:.3f} s, {steady['iterations']} Newton iterations, "
-        f"{steady['evaluations']} residuals + {steady['products']} Jacobian products, residual {steady['residual']:.1e}",
+        f"{steady['evaluations']} residuals + {steady['products']} Jacobian products, residual {steady['residual']:.1e}"
+        + (f" (start on 5 nodes: {steady['start_evaluations']} residuals + {steady['start_products']} products)"
+           if steady.get("start_evaluations") else ""),
     ]
     lines += [_evolution_line(name, evo) for name, evo in evolutions.items()]
     new = evolutions["default"]
