@@ -168,7 +168,8 @@ def observable_lines(values: dict, derived: dict) -> list[str]:
 def physics_lines(derived: dict) -> list[str]:
     """What the impurities and the phonons do, in words and numbers, from a scenario's derived constants:
     the field (Delta_Z in meV and in energy steps, as given and as it runs), the fraction of the
-    impurities that are paired and unpaired (free spins), and the electron-phonon strength kappa_ph."""
+    impurities that are paired and unpaired (free spins), the spin-mediated e-e kernel and the
+    electron-phonon strength kappa_ph."""
     lines = []
     if "zeeman_E0" in derived:
         lines.append("field       " + _field_text(derived))
@@ -181,6 +182,11 @@ def physics_lines(derived: dict) -> list[str]:
             per_s = f" = {rate / derived['tau_D_s']:.4g} 1/s" if "tau_D_s" in derived else ""
             text += f"; in the field the electrons flip them at (1 - p)/tau_s = {rate:.4g}/tau_D{per_s}"
         lines.append(text)
+    if "spin_mediated_kappa" in derived:
+        log_K = derived["spin_mediated_log_energy_K"]
+        lines.append(f"spin-mediated e-e  kappa = {derived['spin_mediated_kappa_per_s'] * 1e-9:.4g} 1/ns "
+                     f"= {derived['spin_mediated_kappa']:.4g}/tau_D, kernel kappa/E^2 (a = 2) of the unpaired "
+                     f"impurities, nu J = {derived['spin_mediated_exchange']:.4g} at E* = {log_K * 1e3:.4g} mK")
     if "phonon_kappa" in derived:
         p = derived["phonon_exponent"]
         text = f"kappa_ph = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g})"

@@ -30,8 +30,9 @@ __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "dimensionless", "grid", "run")
-PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field")
+SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated",
+            "dimensionless", "grid", "run")
+PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated")
 GRID_KEYS = ("n_x", "n_energy", "half_width")
 RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
 BUMP_KEYS = ("energy", "width", "height")
@@ -303,6 +304,16 @@ def _impurities(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int) ->
     return [pairs, spins]
 
 
+def _spin_mediated(phys: Physics) -> ElectronElectron:
+    """The a = 2 kernel of the free spins, the unpaired fraction of the impurities (zero field only:
+    ``physical`` refuses it in a field)."""
+    derived = phys.derived
+    kappa = derived["unpaired_fraction"] * phys.spin_mediated["kappa_all"]
+    derived.update(spin_mediated_kappa=kappa,
+                   spin_mediated_kappa_per_s=derived["unpaired_fraction"] * derived["spin_mediated_kappa_all_per_s"])
+    return ElectronElectron(kappa, 2.0)
+
+
 def _build(data: dict):
     unknown = [s for s in data if s not in SECTIONS]
     if unknown:
@@ -337,6 +348,8 @@ def _build(data: dict):
         mechanisms += _impurities(phys, energy, warnings, steps)
     if phys.electron_electron is not None:
         mechanisms.append(ElectronElectron(phys.electron_electron["kappa"], phys.electron_electron["exponent"]))
+    if phys.spin_mediated is not None:
+        mechanisms.append(_spin_mediated(phys))
     if phys.phonons is not None:
         mechanisms.append(ElectronPhonon(phys.phonons["kappa"], phys.phonons["temperature"], phys.phonons["exponent"]))
     try:
