@@ -97,11 +97,15 @@ def check_curves(curves, sigma) -> tuple[float, ...] | None:
     return values
 
 
-def curve_overrides(curve: MeasuredCurve) -> dict:
-    """The scenario keys a measured curve sets: its wire bias U and, when it gives one, the bath temperature T."""
+def curve_overrides(curve: MeasuredCurve, base: dict) -> dict:
+    """The scenario keys a measured curve sets: its wire bias U and, when it gives them, the bath
+    temperature T and the field B. The field acts on the wire's impurity spins where the base scenario
+    has any (``[impurities]``); the probe's own Zeeman splitting follows B either way."""
     overrides = {"reservoirs.bias": f"{curve.bias_mV!r} mV"}
     if curve.temperature_K is not None:
         overrides["reservoirs.temperature"] = f"{curve.temperature_K!r} K"
+    if curve.field_T is not None and "impurities" in base:
+        overrides["field.B"] = f"{curve.field_T!r} T"
     return overrides
 
 
@@ -502,7 +506,7 @@ class FitModel:
     def scenario_text(self, values: dict, index: int) -> str:
         """The scenario (TOML text) of curve ``index`` for ``values``: the base with the curve's U (and
         T) and the scenario parameters that reach this curve set."""
-        overrides = curve_overrides(self.problem.curves[index])
+        overrides = curve_overrides(self.problem.curves[index], self.base)
         for p in self.problem.parameters:
             if p.key not in PROBE_KEYS and p.curve in (None, index):
                 overrides[p.key] = p.scenario_value(values[p.label])

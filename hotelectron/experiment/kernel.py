@@ -335,7 +335,7 @@ class KernelModel:
 def _curve_scenario(base: dict, curve: MeasuredCurve, index: int):
     """The validated scenario of one curve: the base with its wire bias (and bath temperature)."""
     try:
-        scenario = parse_scenario(tomli_w.dumps(with_overrides(base, curve_overrides(curve), "base scenario")))
+        scenario = parse_scenario(tomli_w.dumps(with_overrides(base, curve_overrides(curve, base), "base scenario")))
     except ValueError as exc:
         msg = f"curve {index} (U = {curve.bias_mV:g} mV): {exc}"
         raise ValueError(msg) from exc
