@@ -6,6 +6,8 @@ import re
 import h5py
 import pytest
 
+from systems import AGMN_SECTIONS
+
 from hotelectron.commands.main import main
 
 E = 1.602176634e-19
@@ -57,21 +59,7 @@ def test_show_gives_si_units_for_a_scenario_and_a_trajectory(tmp_path, capsys):
     assert re.search(r"^fano\s+\S+ 1$", text, re.M)  # dimensionless: no SI twin
 
 
-FIELD = """
-[wire]
-material = "Ag"
-length = "5 um"
-diffusion_constant = "0.0185 m^2/s"
-
-[reservoirs]
-temperature = "50 mK"
-bias = "0.2 mV"
-
-[impurities]
-spin = 2.5
-concentration = "1 ppm"
-kondo_temperature = "40 mK"
-
+FIELD = AGMN_SECTIONS + """
 [phonons]
 
 [field]

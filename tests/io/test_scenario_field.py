@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from systems import tiny
+from systems import AGMN_SECTIONS, tiny
 
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
@@ -20,21 +20,7 @@ from hotelectron.kinetics.mechanisms import FieldPairScattering, FreeSpinScatter
 MU_B = 9.2740100783e-24  # J/T
 EV = 1.602176634e-19
 
-AGMN = """
-[wire]
-material = "Ag"
-length = "5 um"
-diffusion_constant = "0.0185 m^2/s"
-
-[reservoirs]
-temperature = "50 mK"
-bias = "0.2 mV"
-
-[impurities]
-spin = 2.5
-concentration = "1 ppm"
-kondo_temperature = "40 mK"
-
+AGMN = AGMN_SECTIONS + """
 [grid]
 n_x = 9
 n_energy = 601

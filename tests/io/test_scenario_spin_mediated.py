@@ -6,27 +6,15 @@ import math
 import numpy as np
 import pytest
 
+from systems import AGMN_SECTIONS
+
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.kinetics.mechanisms import ElectronElectron
 from hotelectron.materials import material
 from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, HBAR_J_S
 from hotelectron.wire.steady import steady_state
 
-BASE = """
-[wire]
-material = "Ag"
-length = "5 um"
-diffusion_constant = "0.0185 m^2/s"
-
-[reservoirs]
-temperature = "50 mK"
-bias = "0.2 mV"
-
-[impurities]
-spin = 2.5
-concentration = "1 ppm"
-kondo_temperature = "40 mK"
-{impurities}
+BASE = AGMN_SECTIONS + """{impurities}
 [grid]
 n_x = 9
 n_energy = 241

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from systems import SERIES, cli
+from systems import AGMN_SECTIONS, SERIES, cli
 
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
@@ -333,21 +333,7 @@ def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
 
 
 # Ag with S = 5/2 pairs on a small grid (energy step 5 ueV = 0.025 eU), steady
-FIELD_BASE = """
-[wire]
-material = "Ag"
-length = "5 um"
-diffusion_constant = "0.0185 m^2/s"
-
-[reservoirs]
-temperature = "50 mK"
-bias = "0.2 mV"
-
-[impurities]
-spin = 2.5
-concentration = "1 ppm"
-kondo_temperature = "40 mK"
-
+FIELD_BASE = AGMN_SECTIONS + """
 [grid]
 n_x = 5
 n_energy = 241
