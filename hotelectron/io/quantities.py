@@ -183,10 +183,9 @@ def physics_lines(derived: dict) -> list[str]:
             text += f"; in the field the electrons flip them at (1 - p)/tau_s = {rate:.4g}/tau_D{per_s}"
         lines.append(text)
     if "spin_mediated_kappa" in derived:
-        log_K = derived["spin_mediated_log_energy_K"]
         lines.append(f"spin-mediated e-e  kappa = {derived['spin_mediated_kappa_per_s'] * 1e-9:.4g} 1/ns "
                      f"= {derived['spin_mediated_kappa']:.4g}/tau_D, kernel kappa/E^2 (a = 2) of the unpaired "
-                     f"impurities, nu J = {derived['spin_mediated_exchange']:.4g} at E* = {log_K * 1e3:.4g} mK")
+                     f"impurities, nu J = {derived['spin_mediated_exchange']:.4g} (of 1/tau_s)")
     if "phonon_kappa" in derived:
         p = derived["phonon_exponent"]
         text = f"kappa_ph = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g})"

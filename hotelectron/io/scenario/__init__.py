@@ -128,15 +128,12 @@ exponent
 
 [spin_mediated] (optional: e-e scattering mediated by the free impurity spins, zero field only)
 ------------------------------------------------------------------------------------------
-An empty section adds the a = 2 kernel kappa/E^2 of the unpaired impurities (a fraction
-1 - (8/3) T_sg/V_min of [impurities] concentration), kappa = (pi/2)(n_free/nu) S(S+1)/ln^4(E*/T_K)/hbar,
-the leading logarithm of :mod:`hotelectron.kinetics.mechanisms.spin_mediated` (derived ``spin_mediated_kappa``
-= kappa tau_D and ``spin_mediated_kappa_per_s``). Needs [impurities] kondo_temperature; refused with a
-field B > 0 (the kernel in a field is not built); warned about where ln^2(E*/T_K) < pi^2 S(S+1)
-(the leading logarithm is then an estimate).
-log_energy
-    E*, the energy of the colliding electrons in the Kondo logarithm (``"0.1 meV"`` or ``"1.2 K"``);
-    default max(k_B T, eU), as for tau_s.
+An empty section (it takes no keys) adds the a = 2 kernel kappa/E^2 of the unpaired impurities (a
+fraction 1 - (8/3) T_sg/V_min of [impurities] concentration), kappa = 8 pi (n_free/nu)(nu J)^4 S(S+1)/hbar
+(:mod:`hotelectron.kinetics.mechanisms.spin_mediated`) with the exchange of the scenario's spin-flip rate,
+1/tau_s = 2 pi (n_s/nu)(nu J)^2 S(S+1)/hbar (derived ``spin_mediated_exchange``, ``spin_mediated_kappa``
+= kappa tau_D, ``spin_mediated_kappa_per_s``). Needs [impurities]; refused with a field B > 0 (the
+kernel in a field is not built).
 
 [field] (optional: a magnetic field on the impurity spins, SPEC section 9; :mod:`.zeeman`)
 ------------------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def check_keys(table, section: str, allowed) -> dict:
         msg = (
             f"[{section}] {unknown[0]}: unknown key"
             + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else "")
-            + f"; allowed keys in [{section}]: {', '.join(allowed)}"
+            + (f"; allowed keys in [{section}]: {', '.join(allowed)}" if allowed else f"; [{section}] takes no keys")
         )
         raise ValueError(msg)
     return table

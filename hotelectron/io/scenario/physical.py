@@ -15,7 +15,7 @@ from ... import transport
 from ...materials import Material, material
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, HBAR_J_S, registry
 from ...kinetics.mechanisms.phonons import MAX_EXPONENT, MIN_EXPONENT, kappa_from_sigma
-from ...kinetics.mechanisms.spin_mediated import kappa_per_s, kondo_exchange
+from ...kinetics.mechanisms.spin_mediated import exchange_of_spin_flip_rate, kappa_per_s
 from . import fields as fl
 from .zeeman import FIELD_KEYS, Field, field_section
 
@@ -33,7 +33,7 @@ IMPURITY_KEYS = ("spin", "concentration", "kondo_temperature", "spin_glass_tempe
                  "coupling_cutoff")
 EE_KEYS = ("exponent", "kappa", "kappa_dimensionless")
 PHONON_KEYS = ("sigma", "temperature", "exponent", "kappa_dimensionless")
-SPIN_MEDIATED_KEYS = ("log_energy",)
+SPIN_MEDIATED_KEYS = ()
 
 
 @dataclass
@@ -328,33 +328,18 @@ def _kappa(value, name, a, E0_J, tau_D_s):
     return dimensionless, kappa_si
 
 
-def _spin_mediated(table, data, host, tau_D, derived, warnings) -> dict:
+def _spin_mediated(data, host, tau_D, derived) -> dict:
     """The a = 2 kernel of electron-electron scattering mediated by the free impurity spins
-    (:mod:`hotelectron.kinetics.mechanisms.spin_mediated`), kappa = 8 pi (n_s/nu)(nu J)^4 S(S+1) with
-    nu J = 1/(2 ln(E*/T_K)), for all the impurities (the loader keeps the unpaired fraction)."""
-    imp = data.get("impurities", {})
-    if "kondo_temperature" not in imp:
-        msg = ("[spin_mediated] needs [impurities] kondo_temperature (with spin and concentration): the kernel's "
-               "exchange nu J = 1/(2 ln(E*/T_K)) is the Kondo-renormalised one")
+    (:mod:`hotelectron.kinetics.mechanisms.spin_mediated`), kappa = 8 pi (n_s/nu)(nu J)^4 S(S+1) with the
+    exchange of the scenario's own spin-flip rate, for all the impurities (the loader keeps the
+    unpaired fraction)."""
+    if "impurities" not in data:
+        msg = "[spin_mediated] needs [impurities] (spin, concentration, and kondo_temperature or spin_flip_rate)"
         raise ValueError(msg)
-    T_K = derived["kondo_temperature_K"]
-    if "log_energy" in table:
-        log_K = fl.temperature_or_energy_J(table["log_energy"], "[spin_mediated] log_energy") / BOLTZMANN_J_PER_K
-    else:  # the colliding electrons' energy, as for tau_s
-        log_K = derived["hot_energy_K"]
-    try:
-        exchange = kondo_exchange(log_K, T_K)
-    except ValueError as exc:
-        fl.fail("[spin_mediated] log_energy" if "log_energy" in table else "[impurities] kondo_temperature",
-                table.get("log_energy", imp["kondo_temperature"]), str(exc), "E* well above T_K")
-    S = derived["spin"]
-    kappa = kappa_per_s(derived["n_s_m3"], S, host.dos_per_spin_J_m3, exchange)
-    log = math.log(log_K / T_K)
-    if log**2 < math.pi**2 * S * (S + 1):
-        warnings.append(f"[spin_mediated]: ln^2(E*/T_K) = {log**2:.3g} is below pi^2 S(S+1) = "
-                        f"{math.pi**2 * S * (S + 1):.3g}: the leading-logarithm kappa is an order-of-magnitude estimate")
-    derived.update(spin_mediated_log_energy_K=log_K, spin_mediated_exchange=exchange,
-                   spin_mediated_kappa_all_per_s=kappa)
+    S, n_s, nu = derived["spin"], derived["n_s_m3"], host.dos_per_spin_J_m3
+    exchange = exchange_of_spin_flip_rate(derived["spin_flip_rate_per_s"], n_s, S, nu)
+    kappa = kappa_per_s(n_s, S, nu, exchange)
+    derived.update(spin_mediated_exchange=exchange, spin_mediated_kappa_all_per_s=kappa)
     return {"kappa_all": kappa * tau_D}
 
 
@@ -436,7 +421,7 @@ def physical(data: dict) -> Physics:
             msg = (f"[spin_mediated] with {field.key} = {field.value!r}: the spin-mediated kernel in a field is not "
                    "available (it is suppressed below the Zeeman energy); remove [spin_mediated] or the field")
             raise ValueError(msg)
-        table = fl.check_keys(data["spin_mediated"], "spin_mediated", SPIN_MEDIATED_KEYS)
-        out.spin_mediated = _spin_mediated(table, data, host, tau_D, derived, out.warnings)
+        fl.check_keys(data["spin_mediated"], "spin_mediated", SPIN_MEDIATED_KEYS)
+        out.spin_mediated = _spin_mediated(data, host, tau_D, derived)
     return out
 
