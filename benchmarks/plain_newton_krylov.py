@@ -8,18 +8,48 @@ reads only the problem's parameters from a ``WireProblem``. scipy's ``newton_kry
 solves it, preconditioned by the diffusion operator plus the local collision rate, the textbook
 choice.
 
+``solve`` runs OpenBLAS (which scipy's LGMRES calls for its vector operations) on one thread. With its
+default threads, which spin while they wait, a machine whose cores are busy with other work made
+this solver 5-10 times slower (22 s instead of 2.9 s at a load of 8 on 2 cores); one thread makes
+the yardstick depend on the algorithm, not on the load.
+
     python benchmarks/plain_newton_krylov.py     # solves the benchmark wire both ways and compares
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import glob
+import os
 import time
 
 import numpy as np
+import scipy
 import scipy.fft
 from scipy.linalg import solve_banded
 from scipy.optimize import newton_krylov
 from scipy.sparse.linalg import LinearOperator
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """Run OpenBLAS, as numpy and scipy ship it, on one thread inside the block."""
+    libraries = []
+    for package in (np, scipy):
+        for path in glob.glob(os.path.join(os.path.dirname(package.__file__) + ".libs", "*openblas*.so*")):
+            library = ctypes.CDLL(path)
+            for suffix in ("64_", ""):
+                get, put = (getattr(library, f"scipy_openblas_{op}_num_threads{suffix}", None) for op in ("get", "set"))
+                if get is not None and put is not None:
+                    libraries.append((put, get()))
+                    put(1)
+                    break
+    try:
+        yield
+    finally:
+        for put, threads in libraries:
+            put(threads)
 
 
 def fermi(e, mu, T):
@@ -161,9 +191,10 @@ def solve(problem, f_tol=1e-10):
             ab[1] = state["rate"] + 2.0 / h2
             return -solve_banded((1, 1), ab, r.reshape(shape)).ravel()
 
-    start = time.perf_counter()
-    u = newton_krylov(F, u0.ravel(), inner_M=Preconditioner(), f_tol=f_tol, method="lgmres", line_search="armijo")
-    seconds = time.perf_counter() - start
+    with one_blas_thread():
+        start = time.perf_counter()
+        u = newton_krylov(F, u0.ravel(), inner_M=Preconditioner(), f_tol=f_tol, method="lgmres", line_search="armijo")
+        seconds = time.perf_counter() - start
     f = np.vstack([wire.left, u.reshape(shape), wire.right])
     return f, seconds, count[0]
 

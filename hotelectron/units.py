@@ -23,6 +23,7 @@ __all__ = [
     "BOLTZMANN_J_PER_K",
     "ELECTRON_VOLT_J",
     "HBAR_J_S",
+    "BOHR_MAGNETON_J_PER_T",
     "ELEMENTARY_CHARGE_C",
     "DIMENSIONS",
     "density_from_fraction",
@@ -39,6 +40,8 @@ BOLTZMANN_J_PER_K = 1.380649e-23
 ELECTRON_VOLT_J = 1.602176634e-19
 ELEMENTARY_CHARGE_C = 1.602176634e-19
 HBAR_J_S = 6.62607015e-34 / (2 * math.pi)
+#: CODATA 2018 (measured, not exact): g mu_B B = 0.1158 meV for g = 2 and B = 1 T.
+BOHR_MAGNETON_J_PER_T = 9.2740100783e-24
 
 #: Dimensions a field may ask for, with the SI unit its value is returned in and examples for messages.
 DIMENSIONS = {

@@ -2,9 +2,12 @@
 
 import contextlib
 import io
+import json
 import logging
 import os
 import subprocess
+import tomllib
+from pathlib import Path
 
 import numpy as np
 
@@ -101,13 +104,35 @@ pairs_every = 3
 """
 
 
-def small_scenario(temperature=0.02, end_time="3 tau_D") -> str:
-    """A dimensionless 9 x 161 evolution with S = 1/2 pairs and e-e scattering (command-line tests)."""
-    return SMALL_SCENARIO.format(temperature=temperature, end_time=end_time)
+def small_scenario(temperature=0.02, end_time="3 tau_D", zeeman=None) -> str:
+    """A dimensionless 9 x 161 evolution with S = 1/2 pairs and e-e scattering (command-line tests);
+    with ``zeeman`` (Delta_Z in E0, whole steps of 0.05) the pairs are in a field, beside the free spins
+    (T_sg = 0.002: 5.3 % of the impurities are paired)."""
+    text = SMALL_SCENARIO.format(temperature=temperature, end_time=end_time)
+    field = f"zeeman = {zeeman}\nspin_glass_temperature = 0.002\n"
+    return text if zeeman is None else text.replace("exponent = 1.5\n", "exponent = 1.5\n" + field)
 
 
 # subprocesses read files other tests hold open
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
+
+# Ag with 1 ppm Mn (S = 5/2, T_K = 40 mK), 5 um, 50 mK, 0.2 mV: the wire and impurity sections that tests
+# complete with their own [grid], [run], [field], ...
+AGMN_SECTIONS = """
+[wire]
+material = "Ag"
+length = "5 um"
+diffusion_constant = "0.0185 m^2/s"
+
+[reservoirs]
+temperature = "50 mK"
+bias = "0.2 mV"
+
+[impurities]
+spin = 2.5
+concentration = "1 ppm"
+kondo_temperature = "40 mK"
+"""
 
 SERIES = """
 [wire]
@@ -197,3 +222,28 @@ def assert_one_line_refusal(result, *words):
     assert len(errors) == 1, result.stderr
     for word in words:
         assert str(word) in errors[0], errors[0]
+
+
+def tiny(path) -> str:
+    """A shipped scenario on a small grid for a short time (the first bias of a series)."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    data.setdefault("grid", {}).update(n_x=5)  # n_energy: the scenario resolves its temperature
+    run = data.setdefault("run", {})
+    if run.get("mode", "evolve") != "steady":
+        run.update(end_time="0.02 tau_D", output_every="0.01 tau_D")
+    for table in data.values():
+        for key, value in table.items():
+            if isinstance(value, list):
+                table[key] = value[0]
+    return to_toml(data)
+
+
+def to_toml(data: dict) -> str:
+    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
+                     for name, table in data.items())
+
+
+def toml_value(value) -> str:
+    if isinstance(value, dict):  # an inline table ([run.bump])
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)

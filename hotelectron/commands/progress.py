@@ -1,5 +1,5 @@
-"""Progress of a run (simulated time) and of a sweep (points done): a tqdm bar in a terminal, plain
-log lines otherwise, which suit batch-job logs."""
+"""Progress of a run (simulated time), of a sweep (points done) and of a fit (evaluations, chi^2, best
+point): a tqdm bar in a terminal, plain log lines otherwise, which suit batch-job logs."""
 
 from __future__ import annotations
 
@@ -56,6 +56,39 @@ class PointProgress:
             self.bar.update(finished + failed - self.bar.n)
         elif not self.quiet:
             log.info("%d of %d points done (%d finished, %d failed)", finished + failed, total, finished, failed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class FitProgress:
+    """A fit's evaluations, chi^2/dof and best point: a bar over the optimiser's evaluation budget in a
+    terminal, otherwise a log line per evaluation of the optimiser (and when the errors are computed)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.bar = quiet, None
+        self.terminal = not quiet and sys.stderr.isatty()
+
+    @staticmethod
+    def _best(step) -> str:
+        return ", ".join(f"{label} = {value:.6g}" for label, value in step.best.items())
+
+    def __call__(self, step) -> None:
+        if self.terminal:
+            if self.bar is None:  # made at the first step, when the budget is known
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=step.max_evaluations, unit="evaluation", dynamic_ncols=True)
+            self.bar.set_postfix_str(f"chi2/dof {step.best_chi2 / step.dof:.4g} at {self._best(step)}; "
+                                     f"{step.evaluations} model evaluations", refresh=False)
+            self.bar.update(step.optimiser_evaluations - self.bar.n)
+        elif not self.quiet and step.phase == "evaluation":
+            log.info("evaluation %d (at most %d; %d model evaluations with the Jacobians): chi2/dof %.6g, "
+                     "best %.6g at %s", step.optimiser_evaluations, step.max_evaluations, step.evaluations,
+                     step.chi2 / step.dof, step.best_chi2 / step.dof, self._best(step))
+        elif not self.quiet and step.phase == "covariance":
+            log.info("optimum reached after %d evaluations; computing the errors", step.optimiser_evaluations)
 
     def close(self) -> None:
         if self.bar is not None:

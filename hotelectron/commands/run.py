@@ -130,7 +130,7 @@ def cmd_steady(args) -> int:
 
 def cmd_show(args) -> int:
     """Print a scenario's derived quantities."""
-    from ..io.quantities import unit_lines
+    from ..io.quantities import physics_lines, unit_lines
     from ..io.scenario import parse_scenario
 
     if Path(args.scenario).suffix == ".h5":
@@ -145,6 +145,8 @@ def cmd_show(args) -> int:
 
     for title, scenario in scenarios:
         print(f"# {title}: mode {scenario.mode}, energy unit {scenario.energy_unit}")
+        for line in physics_lines(scenario.derived):
+            print(line)
         width = max(len(k) for k in scenario.derived)
         for key, value in scenario.derived.items():
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -164,7 +166,7 @@ def _show_trajectory(path: Path) -> int:
 
     import h5py
 
-    from ..io.quantities import observable_lines
+    from ..io.quantities import observable_lines, physics_lines
     from ..io.storage import verify
 
     verify(path)
@@ -178,6 +180,8 @@ def _show_trajectory(path: Path) -> int:
     if attrs.get("message"):
         print(f"message  {attrs['message']}")
     derived = json.loads(attrs.get("derived", "{}"))
+    for line in physics_lines(derived):
+        print(line)
     width = max((len(k) for k in derived), default=0)
     for key, value in derived.items():
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)

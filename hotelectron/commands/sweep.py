@@ -8,6 +8,7 @@ import logging
 import os
 from pathlib import Path
 
+from .cluster import add_cluster_options, dask_client, quiet_dask
 from .progress import PointProgress
 
 log = logging.getLogger("hotelectron")
@@ -17,8 +18,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("sweep", help="run a parameter sweep on Dask (one HDF5 file per point, summary.csv)")
     p.add_argument("sweep", help="sweep TOML file: base scenario plus [axes] and [[zip]]")
     p.add_argument("-o", "--output", metavar="FOLDER", help="folder of the point files (default: the sweep's output, else its name)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="connect to this Dask scheduler (e.g. tcp://host:8786) instead of a LocalCluster")
-    p.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes (default: the number of cores)")
+    add_cluster_options(p, "LocalCluster worker processes (default: the number of cores)")
     p.add_argument("--serial", action="store_true", help="no Dask: run the points one after another in this process")
     p.add_argument("--resume", action="store_true", help="skip finished points, continue the others")
     p.add_argument("--overwrite", action="store_true",
@@ -26,14 +26,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress, only warnings")
     p.add_argument("--plot", metavar="FIG.png", help="also draw the summary figure")
     p.set_defaults(func=cmd_sweep)
-
-
-def quiet_dask() -> None:
-    """Dask's scheduler and workers log their start and stop at INFO; only their problems matter.
-    (Set after distributed is imported: importing it sets its own level.)"""
-    import distributed  # noqa: F401
-
-    logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
 def check_points(sweep, output, workers: int = 1) -> None:
@@ -84,7 +76,7 @@ def run_points(sweep, output, args, client=None) -> int:
 
 def cmd_sweep(args) -> int:
     """Run a sweep file's points on Dask: a LocalCluster here, or the cluster at --scheduler."""
-    from ..sweep import load_sweep, local_client
+    from ..sweep import load_sweep
 
     from ..io.outputs import check_figure_output, check_folder_output
 
@@ -101,23 +93,5 @@ def cmd_sweep(args) -> int:
         raise ValueError(msg)
     if args.serial:
         return run_points(sweep, output, args)
-    if args.scheduler:
-        from distributed import Client
-
-        try:
-            client = Client(args.scheduler, timeout="20s")
-        except OSError as exc:
-            msg = f"--scheduler {args.scheduler}: no Dask scheduler answered ({exc})"
-            raise ValueError(msg) from None
-    else:
-        if args.workers is not None and args.workers < 1:
-            msg = f"--workers must be at least 1; got {args.workers}"
-            raise ValueError(msg)
-        client = local_client(args.workers or os.cpu_count() or 1)
-    log.info("dask scheduler %s with %d workers", client.scheduler.address, len(client.scheduler_info()["workers"]))
-    try:
+    with dask_client(args.scheduler, (os.cpu_count() or 1) if args.workers is None else args.workers) as client:
         return run_points(sweep, output, args, client=client)
-    finally:
-        client.close()
-        if not args.scheduler:
-            client.cluster.close()

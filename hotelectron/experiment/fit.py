@@ -17,7 +17,8 @@ Numerics. The residuals (model - y) / sigma_i of all curves are stacked and mini
 ``scipy.optimize.least_squares`` (trust-region reflective, bounds). The optimiser works on
 u = p / |p_start|, so that kappa ~ 1e8 and T ~ 0.05 K are both of order one (the same as
 ``x_scale = |p_start|``, and the covariance is formed in these well-conditioned variables). Each
-steady state is warm-started from the last solution of its curve and solved to a residual of
+steady state is warm-started from its curve's state at the optimiser's last evaluation (the points
+of a Jacobian all start from the state at its centre) and solved to a residual of
 ``steady_tol`` = 1e-12 / tau_D, so that f is known to ~1e-13. The Jacobian of the optimiser is a
 forward difference with relative step ``rel_step`` = 1e-6: its truncation error (~rel_step) and its
 solver noise (~1e-13 / rel_step) are both ~1e-6 of the derivative. At the optimum the Jacobian is
@@ -28,10 +29,19 @@ recomputed by central differences with relative step 1e-4 (truncation ~1e-8, noi
 chi^2 = sum of squared stacked residuals, dof = points - free parameters: the 1-sigma errors of the
 linearised model with the residual variance estimated from the fit (equal to the given sigma when
 chi^2/dof = 1).
+
+Execution. The curves of one evaluation and all the points of a Jacobian form one batch of steady
+states and model curves, computed in this process or concurrently on Dask workers
+(:mod:`hotelectron.experiment.solves`); since the warm start of each solve is fixed by the rule
+above, not by the order of the solves, both give the same fit. An interrupt (Ctrl-C) stops the fit
+with :class:`FitInterrupted`, which carries the best point evaluated so far; a :class:`FitStart` made
+from it continues the fit from there.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import logging
 import math
@@ -43,12 +53,13 @@ import tomli_w
 
 from ..io.scenario import parse_scenario
 from ..sweep.spec import with_overrides
-from ..wire.steady import steady_state
 from .data import KINDS, MeasuredCurve
-from .probe import ProbeParameters, probe_conductance
+from .probe import ProbeParameters
+from .solves import CurveState, LocalSolves, model_curve
 
-__all__ = ["PROBE_KEYS", "FitProblem", "FitResult", "FittedCurve", "FittedParameter", "Parameter",
-           "fit", "FitModel"]
+__all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "FitInterrupted", "FitModel", "FitProblem",
+           "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter", "Parameter",
+           "check_curve_scenario", "check_curves", "curve_overrides", "fit"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +74,59 @@ STEADY_TOL = 1e-12
 REL_STEP = 1e-6
 #: central-difference step of the Jacobian at the optimum (the covariance), relative
 COVARIANCE_STEP = 1e-4
+#: FitResult.status of a fit that ran to its end, and of one stopped by an interrupt
+STATUS_FINISHED, STATUS_INTERRUPTED = "finished", "interrupted"
+
+
+def check_curves(curves, sigma) -> tuple[float, ...] | None:
+    """Refuse no curves, a curve of a kind a fit does not take, and a ``sigma`` that is not one positive
+    finite number per curve; return ``sigma`` as a tuple (None stays None)."""
+    if not curves:
+        msg = "a fit needs at least one measured curve"
+        raise ValueError(msg)
+    for i, curve in enumerate(curves):
+        if curve.kind not in KINDS:
+            msg = f"curve {i} ({curve.source or 'no source'}): kind {curve.kind!r} is not supported; a fit takes {list(KINDS)}"
+            raise ValueError(msg)
+    if sigma is None:
+        return None
+    values = tuple(float(s) for s in sigma)
+    if len(values) != len(curves) or not all(math.isfinite(s) and s > 0 for s in values):
+        msg = f"sigma must give one positive finite number per curve ({len(curves)}); got {sigma!r}"
+        raise ValueError(msg)
+    return values
+
+
+def curve_overrides(curve: MeasuredCurve, base: dict) -> dict:
+    """The scenario keys a measured curve sets: its wire bias U and, when it gives them, the bath
+    temperature T and the field B. The field acts on the wire's impurity spins where the base scenario
+    has any (``[impurities]``); the probe's own Zeeman splitting follows B either way."""
+    overrides = {"reservoirs.bias": f"{curve.bias_mV!r} mV"}
+    if curve.temperature_K is not None:
+        overrides["reservoirs.temperature"] = f"{curve.temperature_K!r} K"
+    if curve.field_T is not None and "impurities" in base:
+        overrides["field.B"] = f"{curve.field_T!r} T"
+    return overrides
+
+
+def check_curve_scenario(scenario, curve: MeasuredCurve, index: int) -> None:
+    """Refuse a curve's scenario that a fit cannot use: not in physical units, not steady, x = L/2 not a
+    node, or (a ``distribution`` curve) energies beyond the energy grid."""
+    if "energy_unit_meV" not in scenario.derived:
+        msg = "base scenario: a fit needs physical units (energies in meV), not [dimensionless]"
+        raise ValueError(msg)
+    if scenario.mode != "steady":
+        msg = f"base scenario: [run] mode = {scenario.mode!r}; a fit needs mode = \"steady\""
+        raise ValueError(msg)
+    if scenario.problem.wire.n % 2 == 0:
+        msg = f"base scenario: [grid] n_x = {scenario.problem.wire.n} must be odd (x = L/2 a node)"
+        raise ValueError(msg)
+    if curve.kind == "distribution":
+        energy = scenario.problem.energy.values * scenario.derived["energy_unit_meV"]
+        if curve.x[0] < energy[0] or curve.x[-1] > energy[-1]:
+            msg = (f"curve {index} ({curve.source}): energies [{curve.x[0]:g}, {curve.x[-1]:g}] meV reach beyond "
+                   f"the energy grid [{energy[0]:g}, {energy[-1]:g}] meV; raise [grid] half_width")
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -162,13 +226,7 @@ class FitProblem:
     def __post_init__(self):
         object.__setattr__(self, "curves", tuple(self.curves))
         object.__setattr__(self, "parameters", tuple(self.parameters))
-        if not self.curves:
-            msg = "a fit needs at least one measured curve"
-            raise ValueError(msg)
-        for i, curve in enumerate(self.curves):
-            if curve.kind not in KINDS:
-                msg = f"curve {i} ({curve.source or 'no source'}): kind {curve.kind!r} is not supported; a fit takes {list(KINDS)}"
-                raise ValueError(msg)
+        object.__setattr__(self, "sigma", check_curves(self.curves, self.sigma))
         if not any(p.free for p in self.parameters):
             msg = "no free parameter: set free = true on at least one of " + (
                 ", ".join(repr(p.label) for p in self.parameters) or "(no parameters given)")
@@ -187,12 +245,6 @@ class FitProblem:
             if p.key.startswith("reservoirs.temperature") and any(c.temperature_K is not None for c in self.curves):
                 msg = f"parameter {p.label!r}: the curves give their bath temperature T, which sets it"
                 raise ValueError(msg)
-        if self.sigma is not None:
-            sigma = tuple(float(s) for s in self.sigma)
-            if len(sigma) != len(self.curves) or not all(math.isfinite(s) and s > 0 for s in sigma):
-                msg = f"sigma must give one positive finite number per curve ({len(self.curves)}); got {self.sigma!r}"
-                raise ValueError(msg)
-            object.__setattr__(self, "sigma", sigma)
         points = sum(c.x.size for c in self.curves)
         n_free = sum(p.free for p in self.parameters)
         if points <= n_free:
@@ -206,6 +258,22 @@ class FitProblem:
     def free(self) -> tuple[Parameter, ...]:
         return tuple(p for p in self.parameters if p.free)
 
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of everything that defines the fit (base scenario, curves, parameters with their
+        starts and bounds, probe, sigma, tolerances): a resumed fit must have the same."""
+        digest = hashlib.sha256()
+        description = {
+            "base": self.base, "parameters": [dataclasses.asdict(p) for p in self.parameters],
+            "probe": dataclasses.asdict(self.probe), "sigma": self.sigma, "steady_tol": self.steady_tol,
+            "rel_step": self.rel_step,
+            "curves": [(c.kind, c.bias_mV, c.field_T, c.temperature_K, c.x.size) for c in self.curves]}
+        digest.update(json.dumps(description, sort_keys=True).encode())
+        for c in self.curves:
+            digest.update(np.ascontiguousarray(c.x, dtype=float).tobytes())
+            digest.update(np.ascontiguousarray(c.y, dtype=float).tobytes())
+        return digest.hexdigest()
+
 
 @dataclass(frozen=True)
 class FittedParameter:
@@ -218,19 +286,27 @@ class FittedParameter:
 
 @dataclass(frozen=True, eq=False)
 class FittedCurve:
-    """A measured curve with its best-fit model ``model`` (on ``curve.x``), the energy grid
-    ``energy_meV`` and f at x = L/2 ``f_middle`` of the best-fit steady state."""
+    """A measured curve with its best-fit model ``model`` (on ``curve.x``) and the best-fit steady
+    state ``state`` of its scenario (f on the whole wire, its grids and scenario text)."""
 
     curve: MeasuredCurve
     model: np.ndarray
     sigma: float
-    energy_meV: np.ndarray
-    f_middle: np.ndarray
+    state: CurveState
 
     @property
     def residual(self) -> np.ndarray:
         """(model - y) / sigma."""
         return (self.model - self.curve.y) / self.sigma
+
+    @property
+    def energy_meV(self) -> np.ndarray:
+        return self.state.energy_meV
+
+    @property
+    def f_middle(self) -> np.ndarray:
+        """f at x = L/2 of the best-fit steady state."""
+        return self.state.f_middle
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,17 +315,21 @@ class FitResult:
 
     Attributes
     ----------
-    parameters : every parameter (free and fixed) at the optimum.
-    correlation : (n_free, n_free) correlation matrix of the free parameters, in their order.
+    parameters : every parameter (free and fixed) at the optimum (interrupted: at the best point so far).
+    correlation : (n_free, n_free) correlation matrix of the free parameters, in their order; None
+        when the fit was interrupted.
     chi2 : sum of squared residuals (over sigma); dof : points - free parameters.
     evaluations : model evaluations (each: one steady state per curve), Jacobians included.
+    optimiser_evaluations : the optimiser's own evaluations (what ``max_evaluations`` bounds).
     steady_solves : steady states solved; newton_iterations : their Newton iterations in total.
     curves : best-fit curves.
     success, message : the optimiser's verdict.
+    status : ``"finished"``, or ``"interrupted"`` (the best point so far, no error estimate).
+    fingerprint : :attr:`FitProblem.fingerprint` of the problem fitted.
     """
 
     parameters: tuple[FittedParameter, ...]
-    correlation: np.ndarray
+    correlation: np.ndarray | None
     chi2: float
     dof: int
     evaluations: int
@@ -258,6 +338,9 @@ class FitResult:
     curves: tuple[FittedCurve, ...]
     success: bool
     message: str
+    optimiser_evaluations: int = 0
+    status: str = STATUS_FINISHED
+    fingerprint: str = ""
 
     @property
     def chi2_per_dof(self) -> float:
@@ -273,52 +356,126 @@ class FitResult:
                 return p
         raise KeyError(label)
 
-    def to_dict(self) -> dict:
-        """The content of ``fit.json`` (see the README, "Fitting measurements")."""
+    def to_dict(self, state_files=None) -> dict:
+        """The content of ``fit.json`` (see the README, "Fitting measurements"); ``state_files``: the
+        names of the files holding each curve's best-fit steady state."""
+        curves = [{"source": c.curve.source, "kind": c.curve.kind, "bias_mV": c.curve.bias_mV,
+                   "field_T": c.curve.field_T, "temperature_K": c.curve.temperature_K,
+                   "points": int(c.curve.x.size), "sigma": c.sigma,
+                   "chi2": float(np.sum(c.residual**2))} for c in self.curves]
+        for entry, name in zip(curves, state_files or (), strict=False):
+            entry["state"] = name
         return {
+            "status": self.status,
             "parameters": {p.parameter.label: {
                 "value": p.value, "stderr": p.stderr, "unit": p.parameter.unit or PROBE_KEYS.get(p.parameter.key, ("", "1"))[1],
                 "free": p.parameter.free, "start": p.parameter.start,
                 "min": _finite_or_none(p.parameter.lower), "max": _finite_or_none(p.parameter.upper),
                 "curve": p.parameter.curve} for p in self.parameters},
             "correlation": {"parameters": [p.parameter.label for p in self.free],
-                            "matrix": self.correlation.tolist()},
+                            "matrix": None if self.correlation is None else self.correlation.tolist()},
             "chi2": self.chi2, "dof": self.dof, "chi2_per_dof": self.chi2_per_dof,
-            "evaluations": self.evaluations, "steady_solves": self.steady_solves,
-            "newton_iterations": self.newton_iterations,
+            "evaluations": self.evaluations, "optimiser_evaluations": self.optimiser_evaluations,
+            "steady_solves": self.steady_solves, "newton_iterations": self.newton_iterations,
             "success": self.success, "message": self.message,
             "stderr": "sqrt(diag((J^T J)^-1) chi2/dof), J: central differences at the optimum",
-            "curves": [{"source": c.curve.source, "kind": c.curve.kind, "bias_mV": c.curve.bias_mV,
-                        "field_T": c.curve.field_T, "temperature_K": c.curve.temperature_K,
-                        "points": int(c.curve.x.size), "sigma": c.sigma,
-                        "chi2": float(np.sum(c.residual**2))} for c in self.curves],
+            "fingerprint": self.fingerprint,
+            "curves": curves,
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+    def to_json(self, state_files=None) -> str:
+        return json.dumps(self.to_dict(state_files), indent=2, allow_nan=False)
 
 
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+class FitInterrupted(KeyboardInterrupt):
+    """A fit stopped by an interrupt (Ctrl-C); ``result`` holds the best point evaluated so far
+    (status ``"interrupted"``). Left uncaught it ends the program as any ``KeyboardInterrupt``."""
+
+    def __init__(self, result: FitResult):
+        super().__init__(result.message)
+        self.result = result
+
+
+@dataclass(frozen=True)
+class FitStep:
+    """Where a running fit stands, for a progress display (:func:`fit`'s ``progress``).
+
+    ``phase`` is ``"evaluation"`` (the optimiser evaluated a point: ``chi2`` there), ``"jacobian"``
+    (a finite-difference Jacobian is done) or ``"covariance"`` (the optimiser has finished and the
+    Jacobian of the error estimate is being computed). ``best`` maps the free labels to their values
+    at the lowest chi^2 so far, ``best_chi2``.
+    """
+
+    phase: str
+    evaluations: int
+    optimiser_evaluations: int
+    max_evaluations: int
+    chi2: float
+    best_chi2: float
+    best: dict
+    dof: int
+
+
+@dataclass(frozen=True, eq=False)
+class FitStart:
+    """Where a resumed fit starts: the best point of an interrupted one (free label -> value), its
+    counts, and the steady states it had there (warm starts; None where unknown)."""
+
+    values: dict
+    evaluations: int = 0
+    optimiser_evaluations: int = 0
+    steady_solves: int = 0
+    newton_iterations: int = 0
+    states: tuple = ()
+
+    @classmethod
+    def from_dict(cls, data: dict, problem: FitProblem, states=(), source: str = "fit.json") -> "FitStart":
+        """The start of a fit of ``problem`` resumed from the ``fit.json`` content ``data`` of an earlier
+        run; refused (``ValueError`` naming ``source``) when that run fitted another problem."""
+        if not isinstance(data, dict) or "fingerprint" not in data or "parameters" not in data:
+            msg = f"{source} is not the result of a fit (no fingerprint or parameters)"
+            raise ValueError(msg)
+        if data["fingerprint"] != problem.fingerprint:
+            msg = (f"{source} was written by another fit (other base scenario, data, parameters, bounds or probe); "
+                   "resume only with the fit file that made it, or choose another output folder")
+            raise ValueError(msg)
+        try:
+            values = {p.label: float(data["parameters"][p.label]["value"]) for p in problem.free}
+            counts = {name: int(data[name]) for name in
+                      ("evaluations", "optimiser_evaluations", "steady_solves", "newton_iterations")}
+        except (KeyError, TypeError, ValueError) as exc:
+            msg = f"{source} lacks what a resumed fit needs: {type(exc).__name__}: {exc}"
+            raise ValueError(msg) from None
+        return cls(values, states=tuple(states), **counts)
+
+
 class FitModel:
     """The model of a :class:`FitProblem` as a function of all parameter values, warm-started.
 
-    Keeps, per curve, the last steady state with its grids: a solve starts from it when the new
-    scenario has the same grids (the start only speeds Newton's method up; the result depends on
-    the scenario and the tolerance alone), else from the collisionless solution.
+    Each curve has an anchor: the steady state of its scenario at the last model evaluation
+    (:meth:`residuals`). A new point starts every curve's solve from its anchor, and so do all the
+    points of a Jacobian (:meth:`evaluate`, which leaves the anchors where they are): the start of a
+    solve is fixed by this rule, not by the order of the solves, so ``solves`` may run a batch one
+    after another (:class:`~hotelectron.experiment.solves.LocalSolves`) or concurrently
+    (:class:`~hotelectron.experiment.solves.DaskSolves`) with the same result. A curve whose scenario
+    text is its anchor's (only a probe parameter or another curve's own parameter moved) is not
+    solved again, and a batch solves each distinct (curve, scenario) once. The start only speeds
+    Newton's method up: a state depends on the scenario and the tolerance alone.
     """
 
-    def __init__(self, problem: FitProblem):
+    def __init__(self, problem: FitProblem, solves=None):
         self.problem = problem
+        self.solves = solves if solves is not None else LocalSolves()
         try:
             self.base = tomllib.loads(problem.base)
         except tomllib.TOMLDecodeError as exc:
             msg = f"base scenario: not valid TOML: {exc}"
             raise ValueError(msg) from exc
-        self._warm: list[tuple | None] = [None] * len(problem.curves)
-        self._last: list[tuple | None] = [None] * len(problem.curves)  # (scenario text, middle result)
+        self.anchors: list[CurveState | None] = [None] * len(problem.curves)
         self.evaluations = 0
         self.steady_solves = 0
         self.newton_iterations = 0
@@ -334,42 +491,26 @@ class FitModel:
                 keys = [p.label for p in self.problem.parameters if p.key not in PROBE_KEYS]
                 msg = f"curve {i} (U = {curve.bias_mV:g} mV) with parameters {keys} at their start values: {exc}"
                 raise ValueError(msg) from exc
-            if scenario.mode != "steady":
-                msg = f"base scenario: [run] mode = {scenario.mode!r}; a fit needs mode = \"steady\""
-                raise ValueError(msg)
-            if scenario.problem.wire.n % 2 == 0:
-                msg = f"base scenario: [grid] n_x = {scenario.problem.wire.n} must be odd (x = L/2 a node)"
-                raise ValueError(msg)
+            check_curve_scenario(scenario, curve, i)
             if curve.kind == "conductance":
                 self.probe(start, i)
-            else:
-                energy = scenario.problem.energy.values * scenario.derived["energy_unit_meV"]
-                if curve.x[0] < energy[0] or curve.x[-1] > energy[-1]:
-                    msg = (f"curve {i} ({curve.source}): energies [{curve.x[0]:g}, {curve.x[-1]:g}] meV reach beyond "
-                           f"the energy grid [{energy[0]:g}, {energy[-1]:g}] meV; raise [grid] half_width")
-                    raise ValueError(msg)
 
     def scenario(self, values: dict, index: int):
         """The validated scenario of curve ``index`` for ``values`` (label -> value)."""
-        return self._parse(self._scenario_text(values, index))
-
-    def _scenario_text(self, values: dict, index: int) -> str:
-        curve = self.problem.curves[index]
-        overrides = {"reservoirs.bias": f"{curve.bias_mV!r} mV"}
-        if curve.temperature_K is not None:
-            overrides["reservoirs.temperature"] = f"{curve.temperature_K!r} K"
-        for p in self.problem.parameters:
-            if p.key not in PROBE_KEYS and p.curve in (None, index):
-                overrides[p.key] = p.scenario_value(values[p.label])
-        return tomli_w.dumps(with_overrides(self.base, overrides, "base scenario"))
-
-    @staticmethod
-    def _parse(text: str):
-        scenario = parse_scenario(text)
+        scenario = parse_scenario(self.scenario_text(values, index))
         if "energy_unit_meV" not in scenario.derived:
             msg = "base scenario: a fit needs physical units (energies in meV), not [dimensionless]"
             raise ValueError(msg)
         return scenario
+
+    def scenario_text(self, values: dict, index: int) -> str:
+        """The scenario (TOML text) of curve ``index`` for ``values``: the base with the curve's U (and
+        T) and the scenario parameters that reach this curve set."""
+        overrides = curve_overrides(self.problem.curves[index], self.base)
+        for p in self.problem.parameters:
+            if p.key not in PROBE_KEYS and p.curve in (None, index):
+                overrides[p.key] = p.scenario_value(values[p.label])
+        return tomli_w.dumps(with_overrides(self.base, overrides, "base scenario"))
 
     def probe(self, values: dict, index: int) -> ProbeParameters:
         curve = self.problem.curves[index]
@@ -379,45 +520,59 @@ class FitModel:
             changes["field_T"] = curve.field_T
         return replace(self.problem.probe, **changes)
 
-    def middle(self, values: dict, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(energy in meV, f at x = L/2) of the steady state of curve ``index``; the last one again,
-        unsolved, when the curve's scenario has not changed (a probe parameter or another curve's own
-        parameter moved)."""
-        text = self._scenario_text(values, index)
-        last = self._last[index]
-        if last is not None and last[0] == text:
-            return last[1]
-        scenario = self._parse(text)
-        problem = scenario.problem
-        grids = (problem.wire.values, problem.energy.values)
-        warm = self._warm[index]
-        initial = None
-        if warm is not None and all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(warm[0], grids)):
-            initial = warm[1]
-        state = steady_state(problem, f_tol=self.problem.steady_tol, initial=initial)
-        self._warm[index] = (grids, state.f)
-        self.steady_solves += 1
-        self.newton_iterations += state.iterations
-        result = problem.energy.values * scenario.derived["energy_unit_meV"], state.f[problem.wire.n // 2]
-        self._last[index] = (text, result)
-        return result
+    def seed(self, states) -> None:
+        """Take ``states`` (one per curve, or None) as the anchors, e.g. those of an interrupted fit."""
+        for i, state in enumerate(states):
+            if state is not None:
+                self.anchors[i] = state
 
-    def curve(self, values: dict, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(model y on the curve's x, energy in meV, f at L/2) of curve ``index``."""
+    def _run(self, requests):
+        """Model y (and the state) of each (values, curve index) in ``requests``, in one batch. A curve
+        whose scenario text is its anchor's is computed from the anchor; the others from a solve
+        started from the anchor, each distinct (curve, scenario) solved once."""
+        texts = [self.scenario_text(values, i) for values, i in requests]
+        sources, jobs = {}, []
+        for (_, i), text in zip(requests, texts, strict=True):
+            anchor = self.anchors[i]
+            if (i, text) not in sources:
+                sources[(i, text)] = anchor if anchor is not None and anchor.text == text else len(jobs)
+                if not isinstance(sources[(i, text)], CurveState):
+                    jobs.append((text, anchor))
+        curves = [(sources[(i, text)], self.problem.curves[i].kind, self.problem.curves[i].x, self.probe(values, i))
+                  for (values, i), text in zip(requests, texts, strict=True)]
+        solved, ys = self.solves.run(jobs, curves, self.problem.steady_tol)
+        self.steady_solves += len(jobs)
+        self.newton_iterations += sum(state.steady.iterations for state in solved)
+        states = [solved[source] if isinstance(source, int) else source for source, *_ in curves]
+        return ys, states
+
+    def model_curve(self, values: dict, index: int, state: CurveState) -> np.ndarray:
+        """The model y of curve ``index`` on its x, from the steady state ``state`` of its scenario."""
         curve = self.problem.curves[index]
-        energy, f = self.middle(values, index)
-        if curve.kind == "conductance":
-            y = probe_conductance(energy, f, curve.x, self.probe(values, index))
-        else:
-            y = np.interp(curve.x, energy, f)
-        return y, energy, f
+        return model_curve(curve.kind, curve.x, self.probe(values, index), state.energy_meV, state.f_middle)
+
+    def evaluate(self, points, move_anchors: bool = False) -> list[np.ndarray]:
+        """Stacked (model - y) / sigma of all curves at each of ``points`` (label -> value dicts), in one
+        batch; ``move_anchors`` (one point) makes its states the curves' new anchors."""
+        n = len(self.problem.curves)
+        sigma = self.problem.sigma or (1.0,) * n
+        ys, states = self._run([(values, i) for values in points for i in range(n)])
+        if move_anchors:
+            self.anchors = states[-n:]
+        self.evaluations += len(points)
+        return [np.concatenate([(y - c.y) / s for y, c, s in zip(ys[k * n:(k + 1) * n], self.problem.curves, sigma,
+                                                                 strict=True)])
+                for k in range(len(points))]
 
     def residuals(self, values: dict) -> np.ndarray:
-        """Stacked (model - y) / sigma of all curves."""
-        self.evaluations += 1
-        sigma = self.problem.sigma or (1.0,) * len(self.problem.curves)
-        parts = [(self.curve(values, i)[0] - c.y) / s for i, (c, s) in enumerate(zip(self.problem.curves, sigma))]
-        return np.concatenate(parts)
+        """Stacked (model - y) / sigma of all curves at ``values``; the curves' anchors move there."""
+        return self.evaluate([values], move_anchors=True)[0]
+
+    def curve(self, values: dict, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(model y on the curve's x, energy in meV, f at L/2) of curve ``index`` alone."""
+        (y,), (state,) = self._run([(values, index)])
+        self.anchors[index] = state
+        return y, state.energy_meV, state.f_middle
 
     def values(self, u) -> dict:
         """All parameter values (label -> value) for the scaled free vector ``u``."""
@@ -429,64 +584,126 @@ class FitModel:
 
 def _jacobian(model: FitModel, u, r0, rel_step, bounds, central=False):
     """d residuals / d u by forward (or central) differences with steps ``rel_step * max(|u|, 1e-3)``,
-    a forward step turned backwards where it would leave the bounds."""
+    a forward step turned backwards where it would leave the bounds; all columns in one batch."""
     u = np.asarray(u, dtype=float)
     lower, upper = bounds
-    J = np.empty((r0.size, u.size))
+    points, columns = [], []  # columns: (k, index of the upper point, of the lower one or None, their distance)
     for k in range(u.size):
         h = rel_step * max(abs(u[k]), 1e-3)
         if central and u[k] - h >= lower[k] and u[k] + h <= upper[k]:
             plus, minus = u.copy(), u.copy()
             plus[k] += h
             minus[k] -= h
-            J[:, k] = (model.residuals(model.values(plus)) - model.residuals(model.values(minus))) / (2 * h)
+            columns.append((k, len(points), len(points) + 1, 2 * h))
+            points += [plus, minus]
             continue
         if u[k] + h > upper[k]:
             h = -h
         step = u.copy()
         step[k] += h
-        J[:, k] = (model.residuals(model.values(step)) - r0) / h
+        columns.append((k, len(points), None, h))
+        points.append(step)
+    r = model.evaluate([model.values(p) for p in points])
+    J = np.empty((r0.size, u.size))
+    for k, a, b, h in columns:
+        J[:, k] = (r[a] - (r0 if b is None else r[b])) / h
     return J
 
 
+class _Best:
+    """The point of lowest chi^2 among the optimiser's evaluations, with the curves' states there."""
+
+    def __init__(self):
+        self.u = None
+        self.chi2 = math.inf
+        self.states = None
+
+    def offer(self, u, chi2: float, states) -> None:
+        if chi2 < self.chi2:
+            self.u, self.chi2, self.states = np.array(u), chi2, tuple(states)
+
+
 def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10, ftol: float = 1e-12,
-        gtol: float = 1e-12) -> FitResult:
+        gtol: float = 1e-12, solves=None, progress=None, start: FitStart | None = None) -> FitResult:
     """Fit ``problem``: least squares on the stacked residuals, errors from the Jacobian at the optimum.
 
     Parameters
     ----------
     problem : FitProblem
     max_evaluations : int
-        Residual evaluations of the optimiser at most (Jacobians not counted).
+        Residual evaluations of the optimiser at most (Jacobians not counted), those of the fit
+        resumed from included.
     xtol, ftol, gtol : float
         Tolerances of ``scipy.optimize.least_squares`` (on u = p / |p_start|).
+    solves : LocalSolves (default: in this process) or DaskSolves (on a Dask cluster).
+    progress : callable taking a :class:`FitStep`, called after every evaluation and Jacobian.
+    start : FitStart, optional
+        Continue from the best point of an interrupted fit (its counts carry on, its states are the
+        first warm starts) instead of the parameters' start values.
+
+    Raises
+    ------
+    FitInterrupted
+        On ``KeyboardInterrupt`` after at least one evaluation: its ``result`` holds the best point.
     """
     from scipy.optimize import least_squares
 
-    model = FitModel(problem)
+    model = FitModel(problem, solves)
     free = problem.free
     scales = np.array([p.scale for p in free])
-    u0 = np.array([p.start for p in free]) / scales
     bounds = (np.array([p.lower for p in free]) / scales, np.array([p.upper for p in free]) / scales)
-    last = {}
+    u0 = np.array([p.start for p in free]) / scales
+    done = 0  # optimiser evaluations of the fit resumed from
+    if start is not None:
+        u0 = np.clip([start.values[p.label] / p.scale for p in free], *bounds)
+        model.seed(start.states)
+        model.evaluations, model.steady_solves, model.newton_iterations = (
+            start.evaluations, start.steady_solves, start.newton_iterations)
+        done = start.optimiser_evaluations
+    budget = max(1, max_evaluations - done)
+    dof = sum(c.x.size for c in problem.curves) - len(free)
+    best = _Best()
+    last = {"nfev": done}
+
+    def report(phase: str, chi2: float = math.nan):
+        if progress is not None:
+            best_values = {} if best.u is None else {p.label: float(v) * p.scale for p, v in zip(free, best.u)}
+            progress(FitStep(phase, model.evaluations, last["nfev"], max_evaluations, chi2, best.chi2,
+                             best_values, dof))
 
     def fun(u):
         r = model.residuals(model.values(u))
+        chi2 = float(r @ r)
         last["u"], last["r"] = np.array(u), r
-        log.debug("evaluation %d: chi2 %.6e at %s", model.evaluations, float(r @ r), model.values(u))
+        last["nfev"] += 1
+        best.offer(u, chi2, model.anchors)
+        log.debug("evaluation %d: chi2 %.6e at %s", model.evaluations, chi2, model.values(u))
+        report("evaluation", chi2)
         return r
 
     def jac(u):
         r0 = last["r"] if "u" in last and np.array_equal(last["u"], u) else model.residuals(model.values(u))
-        return _jacobian(model, u, r0, problem.rel_step, bounds)
+        J = _jacobian(model, u, r0, problem.rel_step, bounds)
+        report("jacobian")
+        return J
 
-    opt = least_squares(fun, u0, jac=jac, bounds=bounds, method="trf", x_scale=1.0, xtol=xtol, ftol=ftol,
-                        gtol=gtol, max_nfev=max_evaluations)
-    u = opt.x
-    r = model.residuals(model.values(u))
-    J = _jacobian(model, u, r, COVARIANCE_STEP, bounds, central=True)
+    try:
+        opt = least_squares(fun, u0, jac=jac, bounds=bounds, method="trf", x_scale=1.0, xtol=xtol, ftol=ftol,
+                            gtol=gtol, max_nfev=budget)
+        u = opt.x
+        r = model.residuals(model.values(u))
+        report("covariance")
+        J = _jacobian(model, u, r, COVARIANCE_STEP, bounds, central=True)
+    except KeyboardInterrupt:
+        if best.u is None:  # nothing evaluated yet: nothing to keep
+            raise
+        values = model.values(best.u)
+        message = (f"interrupted: the best point of {last['nfev']} optimiser evaluations ({model.evaluations} "
+                   "model evaluations), without error estimate")
+        result = _result(problem, model, values, best.states, None, None, best.chi2, False, message,
+                         last["nfev"], STATUS_INTERRUPTED)
+        raise FitInterrupted(result) from None
     chi2 = float(r @ r)
-    dof = r.size - u.size
     try:
         cov_u = np.linalg.inv(J.T @ J) * (chi2 / dof)
     except np.linalg.LinAlgError:
@@ -501,16 +718,23 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
         correlation = cov_u / np.outer(stderr_u, stderr_u)
     correlation = np.where(np.outer(ok, ok), correlation, 0.0)
     values = model.values(u)
-    errors = dict(zip((p.label for p in free), stderr_u * scales))
-    fitted = tuple(FittedParameter(p, values[p.label],
-                                   float(errors[p.label]) if p.free and math.isfinite(errors[p.label]) else None)
-                   for p in problem.parameters)
-    sigma = problem.sigma or (1.0,) * len(problem.curves)
-    curves = []
-    for i, c in enumerate(problem.curves):
-        y, energy, f = model.curve(values, i)
-        curves.append(FittedCurve(c, y, sigma[i], energy, f))
+    result = _result(problem, model, values, model.anchors, stderr_u * scales, correlation, chi2,
+                     bool(opt.success), str(opt.message), last["nfev"], STATUS_FINISHED)
     log.info("fit: chi2/dof = %.4g after %d evaluations (%d steady states, %d Newton iterations): %s",
              chi2 / dof, model.evaluations, model.steady_solves, model.newton_iterations, opt.message)
-    return FitResult(fitted, correlation, chi2, dof, model.evaluations, model.steady_solves,
-                     model.newton_iterations, tuple(curves), bool(opt.success), str(opt.message))
+    return result
+
+
+def _result(problem, model, values, states, stderr, correlation, chi2, success, message, nfev, status) -> FitResult:
+    """The FitResult at ``values`` with the curves' ``states`` there; ``stderr`` (free parameters, in
+    their units) and ``correlation`` None when there is no error estimate."""
+    errors = {} if stderr is None else dict(zip((p.label for p in problem.free), stderr))
+    fitted = tuple(FittedParameter(p, values[p.label],
+                                   float(errors[p.label]) if p.label in errors and math.isfinite(errors[p.label]) else None)
+                   for p in problem.parameters)
+    sigma = problem.sigma or (1.0,) * len(problem.curves)
+    curves = tuple(FittedCurve(c, model.model_curve(values, i, state), sigma[i], state)
+                   for i, (c, state) in enumerate(zip(problem.curves, states, strict=True)))
+    dof = sum(c.x.size for c in problem.curves) - len(problem.free)
+    return FitResult(fitted, correlation, chi2, dof, model.evaluations, model.steady_solves, model.newton_iterations,
+                     curves, success, message, nfev, status, problem.fingerprint)

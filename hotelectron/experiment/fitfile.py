@@ -21,7 +21,9 @@
     unit = "1/ns/meV^0.5"               # the unit of start, min and max (probe.*: meV or K)
     curve = 0                           # optional: belongs to curve 0 only
 
-Errors are ``ValueError`` naming the file and ``[section] key``.
+Errors are ``ValueError`` naming the file and ``[section] key``. Each key or section is read by a
+function of its own; a new section takes such a function, its name in :data:`TOP_KEYS` and a field
+of :class:`FitFile`. How the fit runs (Dask workers, resuming) is given on the command line, not here.
 """
 
 from __future__ import annotations
@@ -35,23 +37,26 @@ from pathlib import Path
 from ..units import parse_quantity, parse_temperature_K
 from .data import read_curves
 from .fit import FitProblem, Parameter
+from .kernelfile import kernel_problem
 from .probe import ProbeParameters
 
 __all__ = ["FitFile", "load_fit_file", "parse_fit_file"]
 
-TOP_KEYS = ("base", "data", "sigma", "output", "probe", "parameters", "max_evaluations")
 PROBE_FILE_KEYS = ("gap", "dynes", "temperature", "field", "g")
 PARAMETER_KEYS = ("start", "min", "max", "free", "unit", "curve")
 
 
 @dataclass(frozen=True)
 class FitFile:
-    """A read fit file: the problem, where to write, and the optimiser's evaluation budget."""
+    """A read fit file: the problem (with ``[kernel]`` a :class:`~hotelectron.experiment.kernel.KernelProblem`),
+    where to write, the optimiser's evaluation budget, and the files it was made from (the fit file, the
+    base scenario, the data files: outputs must not be one)."""
 
     problem: FitProblem
     output: str | None
     max_evaluations: int
     source: str
+    inputs: tuple[str, ...] = ()
 
 
 def _fail(source: str, where: str, what: str):
@@ -104,6 +109,56 @@ def _parameter(key: str, table, source: str) -> Parameter:
         _fail(source, where, str(exc))
 
 
+def _base(value, source: str, folder: Path) -> Path:
+    if not isinstance(value, str):
+        _fail(source, "base", "the path of the base scenario (a string) is required")
+    path = folder / value
+    if not path.is_file():
+        _fail(source, "base", f"scenario file {str(path)!r} not found")
+    return path
+
+
+def _data(value, source: str, folder: Path) -> list[Path]:
+    files = [value] if isinstance(value, str) else value
+    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+        _fail(source, "data", "a list of measured-data files (CSV or HDF5) is required")
+    for name in files:
+        if not (folder / name).is_file():
+            _fail(source, "data", f"data file {str(folder / name)!r} not found")
+    return [folder / name for name in files]
+
+
+def _sigma(value, source: str, n_curves: int):
+    if value is None:
+        return None
+    sigma = [value] * n_curves if isinstance(value, int | float) else value
+    if not isinstance(sigma, list) or len(sigma) != n_curves:
+        _fail(source, "sigma", f"one number, or one per curve ({n_curves} curves); got {value!r}")
+    return tuple(sigma)
+
+
+def _parameters(table, source: str) -> list[Parameter]:
+    if not isinstance(table, dict) or not table:
+        _fail(source, "[parameters]", 'at least one [parameters."section.key"] table is required')
+    return [_parameter(key, value, source) for key, value in table.items()]
+
+
+def _max_evaluations(value, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        _fail(source, "max_evaluations", f"must be an integer >= 1; got {value!r}")
+    return value
+
+
+def _output(value, source: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        _fail(source, "output", f"must be a folder name (a string); got {value!r}")
+    return value
+
+
+#: the keys and sections of a fit file; each is read by its own function above
+TOP_KEYS = ("base", "data", "sigma", "output", "max_evaluations", "probe", "parameters", "kernel")
+
+
 def parse_fit_file(text: str, path=None) -> FitFile:
     """Read a fit file given as TOML text; ``base`` and ``data`` are relative to ``path``'s folder."""
     source = "fit file" if path is None else str(path)
@@ -115,43 +170,24 @@ def parse_fit_file(text: str, path=None) -> FitFile:
     if unknown:
         _fail(source, unknown[0], f"unknown key; a fit file holds {list(TOP_KEYS)}")
     folder = Path(path).parent if path is not None else Path.cwd()
-    if not isinstance(data.get("base"), str):
-        _fail(source, "base", "the path of the base scenario (a string) is required")
-    base_path = folder / data["base"]
-    if not base_path.is_file():
-        _fail(source, "base", f"scenario file {str(base_path)!r} not found")
-    files = data.get("data")
-    if isinstance(files, str):
-        files = [files]
-    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-        _fail(source, "data", "a list of measured-data files (CSV or HDF5) is required")
-    curves = []
-    for name in files:
-        if not (folder / name).is_file():
-            _fail(source, "data", f"data file {str(folder / name)!r} not found")
-        curves += list(read_curves(folder / name).curves)
-    sigma = data.get("sigma")
-    if sigma is not None:
-        sigma = [sigma] * len(curves) if isinstance(sigma, int | float) else sigma
-        if not isinstance(sigma, list) or len(sigma) != len(curves):
-            _fail(source, "sigma", f"one number, or one per curve ({len(curves)} curves); got {data['sigma']!r}")
-    table = data.get("parameters")
-    if not isinstance(table, dict) or not table:
-        _fail(source, "[parameters]", 'at least one [parameters."section.key"] table is required')
-    parameters = [_parameter(key, value, source) for key, value in table.items()]
-    budget = data.get("max_evaluations", 200)
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        _fail(source, "max_evaluations", f"must be an integer >= 1; got {budget!r}")
-    output = data.get("output")
-    if output is not None and not isinstance(output, str):
-        _fail(source, "output", f"must be a folder name (a string); got {output!r}")
+    base = _base(data.get("base"), source, folder)
+    files = _data(data.get("data"), source, folder)
+    curves = [curve for name in files for curve in read_curves(name).curves]
+    sigma = _sigma(data.get("sigma"), source, len(curves))
+    inputs = tuple(str(p) for p in ([Path(path)] if path is not None else []) + [base, *files])
+    if "kernel" in data:  # the kernel itself instead of parameters (experiment.kernelfile)
+        problem = kernel_problem(data, source, base.read_text(encoding="utf-8"), curves,
+                                 _probe(data.get("probe", {}), source), sigma)
+        return FitFile(problem, _output(data.get("output"), source), 0, source, inputs)
+    parameters = _parameters(data.get("parameters"), source)
+    budget = _max_evaluations(data.get("max_evaluations", 200), source)
+    output = _output(data.get("output"), source)
     probe = _probe(data.get("probe", {}), source)
     try:
-        problem = FitProblem(base_path.read_text(encoding="utf-8"), curves, parameters, probe,
-                             sigma=None if sigma is None else tuple(sigma))
+        problem = FitProblem(base.read_text(encoding="utf-8"), curves, parameters, probe, sigma=sigma)
     except ValueError as exc:
         _fail(source, "fit", str(exc))
-    return FitFile(problem, output, budget, source)
+    return FitFile(problem, output, budget, source, inputs)
 
 
 def load_fit_file(path) -> FitFile:

@@ -130,12 +130,13 @@ def conductance(energy, f, bias, gap, dynes, zeeman=0.0, chunk=4_000_000):
     jumps = (1.0 - f[0], f[-1])  # point masses where f meets its reservoir limits
     out = np.empty_like(bias)
     step = max(1, chunk // energy.size)
+    species = ((zeeman, 0.5), (-zeeman, 0.5)) if zeeman else ((0.0, 1.0),)  # no field: the two spins coincide
     for start in range(0, bias.size, step):
         ev = bias[start:start + step, None]
         total = np.zeros(ev.shape[0])
-        for shift in (zeeman, -zeeman):
+        for shift, weight in species:
             a = _antiderivative(energy[None, :] + ev + shift, gap, dynes)
-            total += 0.5 * (np.diff(a, axis=1) @ slope)
+            total += weight * (np.diff(a, axis=1) @ slope)
         total += jumps[0] * dos(energy[0] + ev[:, 0], gap, dynes, zeeman)
         total += jumps[1] * dos(energy[-1] + ev[:, 0], gap, dynes, zeeman)
         out[start:start + step] = total

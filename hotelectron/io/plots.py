@@ -4,9 +4,11 @@ Three panels. (1) f(L/2, eps) against eps/E0 at several times (one curve labelle
 a steady solution), with two references: the collisionless double step (f(0) + f(L))/2 and the fully
 equilibrated limit, a Fermi function at the Wiedemann-Franz temperature. (2) T_eff(x) of the last
 frame against the Wiedemann-Franz profile (in a box: T_eff against time). (3) the energy exchange:
-W_e and W_p on separate vertical scales (W_p is often orders of magnitude below W_e) and dW_e/dt,
+W_e and W_p on separate vertical scales (W_p is often orders of magnitude below W_e; in a field the
+changes since t = 0 of W_p of the pairs and W_spins of the free spins on one) and dW_e/dt,
 or for a steady state f(x, eps) along the wire against the collisionless profile. The title says what
-the run is (material, length, bath temperature, bias, impurities), read from the file's scenario.
+the run is (material, length, bath temperature, bias, impurities, magnetic field), read from the file's
+scenario.
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ def run_title(scenario_text: str, mode: str) -> str:
             parts.append(f"pairs S = {dim.get('spin', 0.5)}, rate {dim['pair_rate']}")
         else:
             parts.append("no magnetic impurities")
+        if dim.get("zeeman"):
+            parts.append(f"Zeeman energy {dim['zeeman']} E0")
         return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
     wire, res, imp = sc.get("wire", {}), sc.get("reservoirs", {}), sc.get("impurities", {})
     parts = [str(wire.get("material", "wire")) + (f", L = {wire['length']}" if "length" in wire else "")]
@@ -111,6 +115,10 @@ def run_title(scenario_text: str, mode: str) -> str:
         parts.append(f"e-e kernel a = {sc['electron_electron'].get('exponent', '?')}")
     if "phonons" in sc:
         parts.append("electron-phonon")
+    field = sc.get("field", {})
+    if isinstance(field, dict) and "B" in field:
+        g = field.get("g", 2.0)
+        parts.append(f"B = {field['B']}" + (f" (g = {g})" if g != 2.0 else ""))
     return "; ".join(parts) + f"  ({MODE_LABELS.get(mode, mode)})"
 
 
@@ -221,8 +229,16 @@ def trajectory_figure(path):
         ax.set_ylabel("W_e / (2 nu E0^2)", color="C0")
         if "w_p" in obs and np.any(obs["w_p"] != 0):  # own scale: often far below the electrons'
             twin = ax.twinx()
-            handles += twin.plot(times, obs["w_p"], style, color="C3", label="W_p (pairs)")
-            twin.set_ylabel("W_p / (2 nu E0^2)", color="C3")
+            spins = obs.get("w_spins")  # part of w_p: the free spins in a field
+            if spins is None:
+                handles += twin.plot(times, obs["w_p"], style, color="C3", label="W_p (pairs)")
+                twin.set_ylabel("W_p / (2 nu E0^2)", color="C3")
+            else:  # two energies far apart (their Zeeman energies): their changes share one scale
+                pairs = obs["w_p"] - spins
+                handles += twin.plot(times, pairs - pairs[0], style, color="C3", label="W_p (pairs) - its value at t = 0")
+                handles += twin.plot(times, spins - spins[0], style, color="C1",
+                                     label="W_spins (free spins) - its value at t = 0")
+                twin.set_ylabel("change of W_p, W_spins / (2 nu E0^2)", color="C3")
         rate = np.abs(obs.get("dw_e_dt", np.zeros(n_t)))[1:]
         # the collisional energy change, drawn where it is more than round-off of W_e per tau_D
         shown = rate > 1e-12 * np.max(np.abs(obs.get("w_e", [0.0])))

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C
 
-__all__ = ["OBSERVABLES", "Quantity", "energy_meV", "observable_lines", "physical_values", "si_column", "si_factor",
+__all__ = ["BOX_OBSERVABLES", "OBSERVABLES", "SPIN_OBSERVABLES", "WIRE_OBSERVABLES", "Quantity", "energy_meV",
+           "observable_lines", "observable_names", "physical_values", "physics_lines", "si_column", "si_factor",
            "unit_lines"]
 
 
@@ -72,15 +73,37 @@ OBSERVABLES = {
     "fano": Quantity("Fano factor", "1", "1", "1"),
     "t_eff_mid": Quantity("effective temperature at x = L/2", "E0/k_B", "K", "temperature"),
     "w_e": Quantity("electron energy per unit volume", "2 nu E0^2", "J/m^3", "density"),
-    "w_p": Quantity("pair energy per unit volume", "2 nu E0^2", "J/m^3", "density"),
+    "w_p": Quantity("impurity energy per unit volume (pairs, and free spins in a field)", "2 nu E0^2", "J/m^3",
+                    "density"),
     "dw_e_dt": Quantity("rate of change of w_e", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
     "dw_p_dt": Quantity("rate of change of w_p", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    "w_spins": Quantity("free-spin Zeeman energy per unit volume (part of w_p)", "2 nu E0^2", "J/m^3", "density"),
+    "dw_spins_dt": Quantity("rate of change of w_spins", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
     "edge_out_flux": Quantity("particles leaving the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_in_flux": Quantity("particles entering the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_energy_rate": Quantity("energy lost at the energy-grid edges", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
     # per unit volume of the wire (for a wire numerically also the total power in E0^2/(e^2 R))
     "heat_phonons": Quantity("heat given to the phonons", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
 }
+
+
+#: What a trajectory records per frame: in a wire, and in a closed box.
+WIRE_OBSERVABLES = (
+    "current_left", "current_middle", "current_right", "heat_left", "heat_right", "joule_power",
+    "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux",
+    "edge_energy_rate", "heat_phonons",
+)
+BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate",
+                   "heat_phonons")
+#: ... and with free spins (in a field) their part of w_p and dw_p_dt.
+SPIN_OBSERVABLES = ("w_spins", "dw_spins_dt")
+
+
+def observable_names(mode: str, problem) -> tuple:
+    """The observables a run of ``problem`` in ``mode`` records."""
+    names = BOX_OBSERVABLES if mode == "box" else WIRE_OBSERVABLES
+    kinds = getattr(problem.pairs, "impurity", "").split("+")
+    return names + SPIN_OBSERVABLES if "spins" in kinds else names
 
 
 def si_column(name: str) -> str:
@@ -140,3 +163,58 @@ def observable_lines(values: dict, derived: dict) -> list[str]:
             text += f"  ({value * factor:.6g} {q.si_units})"
         lines.append(text)
     return lines
+
+
+def physics_lines(derived: dict) -> list[str]:
+    """What the impurities and the phonons do, in words and numbers, from a scenario's derived constants:
+    the field (Delta_Z in meV and in energy steps, as given and as it runs), the fraction of the
+    impurities that are paired and unpaired (free spins), the spin-mediated e-e kernel and the
+    electron-phonon strength kappa_ph."""
+    lines = []
+    if "zeeman_E0" in derived:
+        lines.append("field       " + _field_text(derived))
+    if "pair_probability" in derived:
+        p = derived["pair_probability"]
+        text = (f"impurities  paired (a partner with |V| > V_min): {100 * p:.3g} %; unpaired (free spins), "
+                f"1 - (8/3) T_sg/V_min: {100 * derived['unpaired_fraction']:.3g} %")
+        if "free_spin_rate" in derived:  # in a field the free spins exchange the Zeeman energy
+            rate = derived["free_spin_rate"]
+            per_s = f" = {rate / derived['tau_D_s']:.4g} 1/s" if "tau_D_s" in derived else ""
+            text += f"; in the field the electrons flip them at (1 - p)/tau_s = {rate:.4g}/tau_D{per_s}"
+        lines.append(text)
+    if "spin_mediated_kappa" in derived:
+        lines.append(f"spin-mediated e-e  kappa = {derived['spin_mediated_kappa_per_s'] * 1e-9:.4g} 1/ns "
+                     f"= {derived['spin_mediated_kappa']:.4g}/tau_D, kernel kappa/E^2 (a = 2) of the unpaired "
+                     f"impurities, nu J = {derived['spin_mediated_exchange']:.4g} (of 1/tau_s)")
+    if "phonon_kappa" in derived:
+        p = derived["phonon_exponent"]
+        text = f"kappa_ph = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g})"
+        si = derived.get("phonon_kappa_per_s_J^(p+1)")
+        if si is not None:  # in 1/(ns meV^(p+1)): numbers of order one for metals at millikelvin
+            ns_meV = si * 1e-9 * (ELECTRON_VOLT_J * 1e-3) ** (p + 1)
+            text = (f"kappa_ph = {ns_meV:.4g} 1/(ns meV^{p + 1:g}) = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g}) "
+                    f"(Sigma = {derived['phonon_sigma_W_K^-(p+3)_m3']:.4g} W K^-{p + 3:g} m^-3, "
+                    f"T_ph = {derived['phonon_temperature_K'] * 1e3:.4g} mK)")
+        lines.append(f"phonons     {text}, kernel kappa_ph |E|^{p:g}")
+    return lines
+
+
+def _field_text(derived: dict) -> str:
+    step = derived.get("energy_step_E0")
+    given = derived["zeeman_E0"]
+    if "field_T" in derived:
+        head = (f"B = {derived['field_T']:.4g} T, g = {derived['g_factor']:.4g}: Delta_Z = g mu_B B = "
+                f"{derived['zeeman_meV']:.4g} meV = {given:.4g} E0")
+    else:
+        head = f"Delta_Z = {given:.4g} E0"
+    if "zeeman_steps" not in derived:
+        return head + " (no magnetic impurities: the field changes nothing)"
+    if given == 0:
+        return head + " (no field)"
+    steps = derived["zeeman_steps"]
+    if abs(derived["zeeman_rounding"]) < 1e-9:
+        return f"{head} = {steps} energy steps"
+    text = f"{head} = {given / step:.4g} energy steps; runs with {steps} steps"
+    if "zeeman_run_meV" in derived:
+        text += f" = {derived['zeeman_run_meV']:.4g} meV (the Zeeman energy of B = {derived['field_run_T']:.4g} T)"
+    return text + f", {100 * derived['zeeman_rounding']:+.2g} %"

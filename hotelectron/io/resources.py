@@ -6,7 +6,8 @@ Memory (bytes of float64 and complex128 arrays; N positions = n_x - 2 interior n
 
 - state: the solution and the copies the stepper keeps of it (the state, the step's start, its
   result and the frozen copy of the Jacobian's state): 4 vectors of f (N x n_energy) and P
-  (N x n_V x (2S + 1));
+  (N x n_V x n_levels: 2S + 1 multiplets at zero field, (2S + 1)^2 states |J M> in a field); a steady
+  state holds P only in its linearisations (stationary pairs for f);
 - kernels: two linearisations alive at once (the step's frozen one and the stage being evaluated;
   in the steady state the iterate's and the trial's), each holding G and the compact kernel K (2
   n_energy wide), the rate D, and the spectra of f and K (``fft_length`` of ``convolution``), plus the
@@ -37,14 +38,14 @@ from pathlib import Path
 from ..kinetics.convolution import fft_length
 from ..wire.evolution import SCHEMES, Evolution
 from ..wire.steady import steady_state
+from .populations import species
+from .quantities import observable_names
 
 __all__ = ["Estimate", "ResourceError", "available_memory", "check_resources", "estimate", "format_bytes",
            "free_disk", "frame_count", "parse_bytes"]
 
 log = logging.getLogger(__name__)
 
-#: Observables per frame (hotelectron.io.runner lists them: 16 in a wire, 7 in a box).
-OBSERVABLES = {"evolve": 16, "steady": 16, "box": 7}
 #: h5py's chunk of a growing 1-D dataset (time, dt, wall_time, frame_crc32, each observable, P_frame): 1024
 #: numbers, allocated whole.
 SERIES_CHUNK = 1024
@@ -129,7 +130,7 @@ def estimate(scenario) -> Estimate:
     n = problem.energy.n
     pairs = problem.pairs
     f = 8.0 * N * n
-    P = 8.0 * N * pairs.couplings.size * pairs.n_levels if pairs is not None else 0.0
+    P = 8.0 * N * math.prod(pairs.population_shape) if pairs is not None else 0.0
     spectrum = 16.0 * N * (fft_length(n) // 2 + 1)
     inverse = 8.0 * N * fft_length(n)
     kernel = 8.0 * N * (2 * n + 1)
@@ -142,16 +143,18 @@ def estimate(scenario) -> Estimate:
     else:
         basis = 2 * _default(Evolution, "krylov_maxiter") + 1
         stages = SCHEMES[_default(Evolution, "scheme")].stages
-    state = 4 * vector + (P if steady else 0.0)
+    state = 4 * vector  # steady: the pairs of the solution are those of its linearisation, not a copy
     kernels = 2 * linearisation + product
     work = (basis + stages + 3) * vector
     n_nodes = 1 if box else problem.wire.n
     frames = 1 if steady else frame_count(scenario.end_time, scenario.output_every)
     pair_frames = 0 if pairs is None else -(-frames // scenario.pairs_every)
-    series = 4 + OBSERVABLES[scenario.mode] + (pairs is not None)  # time, dt, wall_time, frame_crc32, ..., P_frame
+    observed = len(observable_names(scenario.mode, problem))
+    series = 4 + observed + (pairs is not None)  # time, dt, wall_time, frame_crc32, the observables, P_frame
     frame_bytes = 8.0 * n_nodes * n
     pair_frame_bytes = P
-    grids = 8.0 * (n_nodes + n + (pairs.couplings.size if pairs is not None else 0))
+    couplings = sum(part.couplings.size for part in species(pairs) if hasattr(part, "couplings")) if pairs else 0
+    grids = 8.0 * (n_nodes + n + couplings)
     chunks = 8.0 * SERIES_CHUNK * series * -(-frames // SERIES_CHUNK)
     fixed = grids + chunks + len(scenario.text.encode()) + FILE_OVERHEAD
     return Estimate(state, kernels, work, frames, frame_bytes, pair_frames, pair_frame_bytes, fixed)

@@ -18,27 +18,32 @@ import numpy as np
 from ..wire.evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
 from ..wire.observables import observables
 from ..wire.steady import steady_state
+from .quantities import BOX_OBSERVABLES, WIRE_OBSERVABLES, observable_names
 from .resources import check_resources
 from .storage import STATUS_FAILED, STATUS_FINISHED, TrajectoryWriter, frame_times, read_status, verify
 from ..wire.problem import fermi
 
-__all__ = ["BOX_OBSERVABLES", "WIRE_OBSERVABLES", "run_scenario"]
+__all__ = ["BOX_OBSERVABLES", "WIRE_OBSERVABLES", "run_scenario", "write_steady_state"]
 
 log = logging.getLogger(__name__)
 
-WIRE_OBSERVABLES = (
-    "current_left", "current_middle", "current_right", "heat_left", "heat_right", "joule_power",
-    "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux",
-    "edge_energy_rate", "heat_phonons",
-)
-BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate",
-                   "heat_phonons")
 EDGE_TOLERANCE = 1e-3  # energy lost at the grid edges, relative to the Joule power (or to |W_e| per tau_D)
 
 
 def _wire_scalars(problem, state):
     values = observables(problem, problem.with_reservoirs(state.f), state.P).scalars()
-    return {name: values[name] for name in WIRE_OBSERVABLES}
+    return {name: values[name] for name in WIRE_OBSERVABLES} | _spin_scalars(problem, state, problem.wire.step)
+
+
+def _spin_scalars(problem, state, weight) -> dict:
+    """W_spins and dW_spins/dt, the free spins' part of w_p and dw_p_dt, summed over the positions
+    with the node ``weight`` of w_p (empty without free spins)."""
+    c = problem.collisions
+    energies = c.impurity_energies(state.P) if state.P is not None else {}
+    if "spins" not in energies:
+        return {}
+    rate = c.impurity_energy_rates(state.f, state.P)["spins"]
+    return {"w_spins": weight * float(np.sum(energies["spins"])), "dw_spins_dt": weight * float(np.sum(rate))}
 
 
 def _box_scalars(problem, state):
@@ -49,7 +54,8 @@ def _box_scalars(problem, state):
     heat_phonons = float(c.bath_heat(state.f, state.P)[0])  # energy that leaves to the phonon bath
     return {"w_e": float(c.electron_energy(state.f)[0]), "w_p": w_p, "dw_e_dt": float(dwe[0]),
             "dw_p_dt": float(dwp[0]), "edge_out_flux": out, "edge_in_flux": into,
-            "edge_energy_rate": -float(dwe[0] + dwp[0]) - heat_phonons, "heat_phonons": heat_phonons}
+            "edge_energy_rate": -float(dwe[0] + dwp[0]) - heat_phonons, "heat_phonons": heat_phonons,
+            **_spin_scalars(problem, state, 1.0)}
 
 
 def _edge_warning(values: dict) -> str | None:
@@ -88,7 +94,7 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
     output = Path(output)
     problem = scenario.problem
     box = scenario.mode == "box"
-    names = BOX_OBSERVABLES if box else WIRE_OBSERVABLES
+    names = observable_names(scenario.mode, problem)
     scalars = _box_scalars if box else _wire_scalars
     # refused before any file is written; a file replaced or continued gives its space back
     check_resources(scenario, output, existing=output.stat().st_size if output.is_file() else 0.0)
@@ -105,30 +111,12 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         writer, state, dt = TrajectoryWriter.resume(output, problem)
         log.info("resuming %s at t = %g tau_D (frame %d)", output, state.t, writer.frames - 1)
     else:
-        writer = TrajectoryWriter.create(
-            output, problem, scenario=scenario.text, energy_unit=scenario.energy_unit,
-            derived={**scenario.derived, "energy_unit_J": scenario.energy_unit_J},
-            pairs_every=scenario.pairs_every, observables=names, mode=scenario.mode,
-        )
+        writer = _create(scenario, output, names)
         state, dt = None, None
-    warned = False
-
-    def write(state, dt):
-        nonlocal warned
-        values = scalars(problem, state)
-        writer.write(problem, state, dt, values)
-        message = _edge_warning(values)
-        if message and not warned:
-            warned = True
-            log.warning("%s", message)
-            writer.set_attrs(edge_warning=message)
-
+    write = _frame_writer(writer, problem, scalars)
     try:
         if scenario.mode == "steady":
-            solution = steady_state(problem)
-            state = State(0.0, solution.f[1:-1], solution.P)
-            writer.set_attrs(newton_iterations=solution.iterations, residual=solution.residual)
-            write(state, 0.0)
+            _write_steady(writer, write, steady_state(problem))
         else:
             evolution = Evolution(BoxProblem(problem.collisions) if box else problem)
             if state is None:
@@ -149,3 +137,48 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         raise
     writer.close()
     return output
+
+
+def write_steady_state(scenario, output, solution) -> Path:
+    """Write ``solution``, the steady state of ``scenario`` solved elsewhere (``SteadyState``), to
+    ``output`` as a finished one-frame trajectory: the file ``run`` writes for ``mode = "steady"``."""
+    output = Path(output)
+    writer = _create(scenario, output, observable_names("steady", scenario.problem), mode="steady")
+    try:
+        _write_steady(writer, _frame_writer(writer, scenario.problem, _wire_scalars), solution)
+    except BaseException as exc:
+        writer.close(STATUS_FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    writer.close()
+    return output
+
+
+def _create(scenario, output, names, mode=None) -> TrajectoryWriter:
+    return TrajectoryWriter.create(
+        output, scenario.problem, scenario=scenario.text, energy_unit=scenario.energy_unit,
+        derived={**scenario.derived, "energy_unit_J": scenario.energy_unit_J},
+        pairs_every=scenario.pairs_every, observables=names, mode=mode or scenario.mode,
+    )
+
+
+def _frame_writer(writer, problem, scalars):
+    """``write(state, dt)``: one frame with its observables; the first edge-loss warning is logged
+    and kept as an attribute."""
+    warned = False
+
+    def write(state, dt):
+        nonlocal warned
+        values = scalars(problem, state)
+        writer.write(problem, state, dt, values)
+        message = _edge_warning(values)
+        if message and not warned:
+            warned = True
+            log.warning("%s", message)
+            writer.set_attrs(edge_warning=message)
+
+    return write
+
+
+def _write_steady(writer, write, solution) -> None:
+    writer.set_attrs(newton_iterations=solution.iterations, residual=solution.residual)
+    write(State(0.0, solution.f[1:-1], solution.P), 0.0)

@@ -9,6 +9,8 @@ so that ``xarray.open_dataset(path, engine="h5netcdf", group=...)`` opens the ro
     /grid/x, /grid/energy, /grid/V                   the same datasets (hard links; older files: only these)
     /f                    (time, x, energy)          chunked per frame, gzip-compressed, growing
     /P                    (P_frame, x_interior, V, level)  pair populations every ``pairs_every`` frames
+                          in a field (P_frame, x_interior, V, state), and /P_spins (P_frame, x_interior, M)
+                          for the free spins: :mod:`hotelectron.io.populations`
     /P_frame              (P_frame)                  index of the frame each /P entry belongs to (its scale)
     /observables/<name>   (time)                     scalar observables per frame
     /frame_crc32          (time)                     CRC-32 of each frame (see below)
@@ -54,7 +56,9 @@ import numpy as np
 from .. import __version__
 from ..wire.evolution import State
 from ..wire.problem import WireProblem
+from . import populations
 from .errors import DamagedFileError, WriteError
+from .netcdf import CHECKSUM, attach, scale
 from .quantities import OBSERVABLES, si_factor
 
 __all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "TrajectoryWriter", "WriteError",
@@ -67,8 +71,6 @@ STATUS_RUNNING, STATUS_FINISHED, STATUS_FAILED = "running", "finished", "failed"
 # Observables that are legitimately undefined in some states; the file says so in an attribute.
 UNDEFINED = {"fano": "NaN where the current in the middle of the wire vanishes (no bias, or t = 0 of a quench)"}
 
-
-CHECKSUM = {"fletcher32": True}
 
 
 def error_cause(exc: BaseException) -> str:
@@ -88,26 +90,46 @@ def frame_crc32(t: float, dt: float, f, observables: dict, P=None) -> int:
     return crc
 
 
-def _read_frames(fh: h5py.File) -> None:
-    """Read /f and /P frame by frame (HDF5 checks their Fletcher-32 on the way) and, where the file has
-    them, compare the frames' CRC-32s (files written before they existed have none)."""
+def complete_frames(fh: h5py.File) -> int:
+    """The number of complete frames: a frame's time is written last, after its other values, so a run
+    stopped in the middle of a frame (killed, a full disk) leaves that frame shorter in ``time``."""
+    return min([fh["time"].shape[0], fh["dt"].shape[0], fh["wall_time"].shape[0], fh["f"].shape[0]]
+               + [ds.shape[0] for ds in fh["observables"].values()])
+
+
+def _read_frames(fh: h5py.File, complete: int) -> None:
+    """Read /f and the populations of the ``complete`` frames one by one (HDF5 checks their Fletcher-32
+    on the way) and, where the file has them, compare the frames' CRC-32s (files written before they
+    existed have none). What follows them is a frame cut off while it was written: resume drops it,
+    and a chunk of it that was only half written must not make the frames before it look damaged."""
     stored = fh["frame_crc32"][()] if "frame_crc32" in fh else None
-    P = fh["P"] if "P" in fh else None
-    pairs = {int(i): j for j, i in enumerate(fh["P_frame"][: P.shape[0]])} if P is not None else {}
+    names = [name for name in populations.DATASETS.values() if name in fh]
+    n_p = min(fh[name].shape[0] for name in [*names, "P_frame"]) if names else 0
+    frames = fh["P_frame"][:n_p] if names else []
+    held = {int(i): populations.stored(fh, j) for j, i in enumerate(frames) if i < complete}
     columns = {"time": fh["time"][()], "dt": fh["dt"][()]}
     group = fh["observables"]
     observed = {name: group[name][()] for name in group}
-    for j in range(P.shape[0] if P is not None else 0):
-        P[j]
-    for i in range(fh["f"].shape[0]):
+    for i in range(complete):
         f = fh["f"][i]
-        if stored is None or i >= min(stored.size, columns["time"].size):
+        if stored is None or i >= stored.size:
             continue
         obs = {name: values[i] for name, values in observed.items()}
-        crc = frame_crc32(columns["time"][i], columns["dt"][i], f, obs, P[pairs[i]] if i in pairs else None)
+        crc = frame_crc32(columns["time"][i], columns["dt"][i], f, obs, held.get(i))
         if crc != int(stored[i]):
             msg = f"frame {i} fails its CRC-32"
             raise ValueError(msg)
+
+
+def _no_cut_frame(fh: h5py.File, complete: int) -> None:
+    """A finished file holds only complete frames (``finished`` is written after the final flush)."""
+    frames = [fh[name] for name in ("time", "dt", "wall_time", "f", "frame_crc32") if name in fh]
+    cut = [ds.name for ds in [*frames, *fh["observables"].values()] if ds.shape[0] != complete]
+    cut += [fh[name].name for name in populations.DATASETS.values()
+            if name in fh and fh[name].shape[0] != fh["P_frame"].shape[0]]
+    if cut:
+        msg = f"it says finished but holds a frame cut off while it was written ({', '.join(cut)})"
+        raise ValueError(msg)
 
 
 def verify(path) -> None:
@@ -126,6 +148,9 @@ def verify(path) -> None:
                 if name not in names:
                     msg = f"dataset {name!r} is missing"
                     raise KeyError(msg)
+            complete = complete_frames(fh)
+            if str(fh.attrs["status"]) == STATUS_FINISHED:
+                _no_cut_frame(fh, complete)
             for name in names:
                 ds = fh[name]
                 if ds.ndim == 1:
@@ -133,10 +158,10 @@ def verify(path) -> None:
                     if "crc32" in ds.attrs and zlib.crc32(np.ascontiguousarray(values)) != int(ds.attrs["crc32"]):
                         msg = f"dataset {name!r} fails its CRC-32"
                         raise ValueError(msg)
-                elif name not in ("f", "P"):
+                elif name != "f" and name not in populations.DATASETS.values():
                     for i in range(ds.shape[0]):
                         ds[i]
-            _read_frames(fh)
+            _read_frames(fh, complete)
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
         raise DamagedFileError(msg) from None
@@ -175,27 +200,12 @@ def numeric_attrs(derived: dict) -> dict:
 RESERVED = {"scenario", "version", "derived", "energy_unit", "status", "message", "pairs_every", "mode"}
 
 
-def _scale(fh: h5py.File, name: str, values, units: str, long_name: str) -> h5py.Dataset:
-    """A netCDF4 dimension (a dimension scale named after itself) at the root, so that datasets in
-    every group see it (netCDF looks up dimensions in the group and its parents)."""
-    ds = fh.create_dataset(name, data=np.asarray(values), chunks=np.shape(values) or None, **CHECKSUM)
-    ds.attrs.update(units=units, long_name=long_name, crc32=np.int64(zlib.crc32(np.ascontiguousarray(ds[()]))))
-    ds.make_scale(name)
-    return ds
-
-
-def _attach(ds: h5py.Dataset, fh: h5py.File, names, units: str, long_name: str) -> None:
-    for axis, name in enumerate(names):
-        ds.dims[axis].attach_scale(fh[name])
-    ds.attrs.update(units=units, long_name=long_name)
-
-
 def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived: dict) -> None:
     """Grids as dimension scales, and the empty growing datasets of the frames."""
     box = mode == "box"
     x = np.array([0.5]) if box else problem.wire.values
-    _scale(fh, "x", x, "L", "position along the wire (x/L)")
-    _scale(fh, "energy", problem.energy.values, "E0", "energy from the Fermi level")
+    scale(fh, "x", x, "L", "position along the wire (x/L)")
+    scale(fh, "energy", problem.energy.values, "E0", "energy from the Fermi level")
     # growing time axes: unlimited netCDF dimensions whose scales resize with the frames
     growing = {"chunks": True, "maxshape": (None,), **CHECKSUM}
     t = fh.create_dataset("time", shape=(0,), dtype=float, **growing)
@@ -205,31 +215,20 @@ def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived
     grid["x"], grid["energy"] = fh["x"], fh["energy"]
     for name, units, long_name in (("dt", "tau_D", "step size of the controller"),
                                    ("wall_time", "s", "wall time since the run started")):
-        _attach(fh.create_dataset(name, shape=(0,), dtype=float, **growing), fh, ["time"], units, long_name)
+        attach(fh.create_dataset(name, shape=(0,), dtype=float, **growing), fh, ["time"], units, long_name)
     crc = fh.create_dataset("frame_crc32", shape=(0,), dtype=np.uint32, **growing)
-    _attach(crc, fh, ["time"], "1", "CRC-32 of the frame's time, dt, f, observables and pairs")
+    attach(crc, fh, ["time"], "1", "CRC-32 of the frame's time, dt, f, observables and pairs")
     n_x, n_e = x.size, problem.energy.n
     f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
                           chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
-    _attach(f, fh, ["time", "x", "energy"], "1", "electron distribution function")
+    attach(f, fh, ["time", "x", "energy"], "1", "electron distribution function")
     if problem.pairs is not None:
-        _scale(fh, "V", problem.pairs.couplings.values, "E0", "pair coupling")
-        grid["V"] = fh["V"]
-        n_levels = problem.pairs.n_levels
-        _scale(fh, "level", np.arange(n_levels), "1", "pair level (0 ... 2S)")
-        _scale(fh, "x_interior", x if box else x[1:-1], "L", "interior position along the wire (x/L)")
-        frame = fh.create_dataset("P_frame", shape=(0,), dtype=np.int64, **growing)
-        frame.attrs.update(units="1", long_name="index of the frame each pair population belongs to")
-        frame.make_scale("P_frame")
-        shape = (n_x if box else n_x - 2, problem.pairs.couplings.size, n_levels)
-        P = fh.create_dataset("P", shape=(0, *shape), maxshape=(None, *shape), dtype=float,
-                              chunks=(1, *shape), compression="gzip", compression_opts=4, **CHECKSUM)
-        _attach(P, fh, ["P_frame", "x_interior", "V", "level"], "1", "pair level populations")
+        populations.layout(fh, problem.pairs, x if box else x[1:-1], growing)
     group = fh.create_group("observables")
     for name in observables:
         ds = group.create_dataset(name, shape=(0,), dtype=float, **growing)
         q = OBSERVABLES.get(name)
-        _attach(ds, fh, ["time"], q.units if q else "1", q.long_name if q else name)
+        attach(ds, fh, ["time"], q.units if q else "1", q.long_name if q else name)
         if q is not None:
             ds.attrs["si_units"] = q.si_units
             factor = si_factor(q, derived)
@@ -290,19 +289,25 @@ class TrajectoryWriter:
             msg = f"cannot open {path} for writing: {error_cause(exc)}"
             raise WriteError(msg) from None
         pairs_every = int(fh.attrs["pairs_every"])
-        complete = min([fh["time"].shape[0], fh["dt"].shape[0], fh["wall_time"].shape[0], fh["f"].shape[0]]
-                       + [ds.shape[0] for ds in fh["observables"].values()])
-        if "P" in fh:
-            usable = [int(i) for i in fh["P_frame"][: fh["P"].shape[0]] if i < complete]
+        try:
+            populations.check(fh, problem.pairs, path)
+        except ValueError:
+            fh.close()
+            raise
+        complete = complete_frames(fh)
+        if problem.pairs is not None:
+            names = populations.datasets(problem.pairs)
+            rows = min(fh[name].shape[0] for name in [*names, "P_frame"])
+            usable = [int(i) for i in fh["P_frame"][:rows] if i < complete]
             if not usable:
                 fh.close()
-                msg = f"{path}: no complete frame with pair populations to resume from"
+                msg = f"{path}: no complete frame with impurity populations to resume from"
                 raise ValueError(msg)
             last = usable[-1]
             n_p = len(usable)
-            for name in ("P", "P_frame"):
+            for name in [*names, "P_frame"]:
                 fh[name].resize(n_p, axis=0)
-            P = fh["P"][n_p - 1]
+            P = populations.read(fh, problem.pairs, n_p - 1)
         else:
             if complete == 0:
                 fh.close()
@@ -332,6 +337,11 @@ class TrajectoryWriter:
     def frames(self) -> int:
         return self.fh["time"].shape[0]
 
+    @property
+    def population_names(self) -> list[str]:
+        """The population datasets of the file, in the order of the species."""
+        return [name for name in populations.DATASETS.values() if name in self.fh]
+
     def write(self, problem: WireProblem, state: State, dt: float, observables: dict) -> None:
         """Append one frame; refuses non-finite values so that no NaN reaches the file."""
         full = state.f if self.fh.attrs["mode"] == "box" else problem.with_reservoirs(state.f)
@@ -340,14 +350,15 @@ class TrajectoryWriter:
         if not all(np.all(np.isfinite(v)) for v in values):
             msg = f"non-finite values in the frame at t = {state.t:g} tau_D; nothing written"
             raise FloatingPointError(msg)
+        blocks = populations.split(problem.pairs, state.P) if state.P is not None else []
         try:
-            self._write_frame(self.frames, full, dt, observables, state)
+            self._write_frame(self.frames, full, dt, observables, state, blocks)
             self.fh.flush()
         except (OSError, RuntimeError) as exc:  # h5py reports HDF5 failures as either
             msg = f"cannot write frame {self.frames} to {self.path}: {error_cause(exc)}"
             raise WriteError(msg) from None
 
-    def _write_frame(self, index: int, full, dt: float, observables: dict, state: State) -> None:
+    def _write_frame(self, index: int, full, dt: float, observables: dict, state: State, blocks: list) -> None:
         for ds, value in ((self.fh["f"], full), (self.fh["dt"], dt), (self.fh["wall_time"], time.perf_counter() - self.start_wall)):
             ds.resize(index + 1, axis=0)
             ds[index] = value
@@ -362,10 +373,11 @@ class TrajectoryWriter:
         if "frame_crc32" in self.fh:  # a file written before the CRC-32s existed goes on without them
             self.fh["frame_crc32"].resize(index + 1, axis=0)
             self.fh["frame_crc32"][index] = frame_crc32(state.t, dt, full, observables, state.P if with_pairs else None)
-        if with_pairs:
-            n_p = self.fh["P"].shape[0]
-            self.fh["P"].resize(n_p + 1, axis=0)
-            self.fh["P"][n_p] = state.P
+        if with_pairs:  # each species in its dataset, then the frame index that completes them
+            n_p = self.fh["P_frame"].shape[0]
+            for name, block in zip(self.population_names, blocks, strict=True):
+                self.fh[name].resize(n_p + 1, axis=0)
+                self.fh[name][n_p] = block
             self.fh["P_frame"].resize(n_p + 1, axis=0)
             self.fh["P_frame"][n_p] = index
         self.fh["time"].resize(index + 1, axis=0)  # last: it marks the frame complete

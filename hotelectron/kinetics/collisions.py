@@ -196,11 +196,15 @@ class Collisions:
         np.negative(dI, out=dI)
         return dI, d_rates
 
+    def electron_hole_change(self, lin: Linearisation, v_f) -> np.ndarray:
+        """The change of G at ``lin`` for a change ``v_f`` of the electrons (exact: G is bilinear in f)."""
+        v_f = np.ascontiguousarray(v_f, dtype=float)
+        return convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, convolution._spectrum(v_f))
+
     def pair_response(self, lin: Linearisation, v_f) -> np.ndarray:
         """``d(dP/dt)`` for a change ``v_f`` of the electrons alone (the pairs held): how the pair
         rates follow the electrons, for preconditioners."""
-        v_f = np.ascontiguousarray(v_f, dtype=float)
-        dG = convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, convolution._spectrum(v_f))
+        dG = self.electron_hole_change(lin, v_f)
         scratch = np.zeros_like(lin.K)
         return self.pairs.add_kernel_and_rates_change(self.grid, lin.P, lin.G, np.zeros_like(lin.P), dG, scratch)
 

@@ -21,7 +21,7 @@ from .. import spin
 from ._numba import jit
 from .convolution import electron_hole_at
 
-__all__ = ["chain_coefficients", "pair_rates", "relax_implicit", "solve_chain", "stationary_pairs",
+__all__ = ["ChainStage", "chain_coefficients", "pair_rates", "relax_implicit", "solve_chain", "stationary_pairs",
            "stationary_pairs_change", "stationary_pairs_reference"]
 
 
@@ -139,6 +139,104 @@ def solve_chain(rhs, G, k, step, S, gamma, dt) -> np.ndarray:
     out = np.empty_like(rhs)
     _relax_implicit(np.ascontiguousarray(rhs), G, np.asarray(k, dtype=np.int64), step, a_up, a_down, gamma, dt, False, out)
     return out
+
+
+# The two kernels of ChainStage keep their factors with the couplings last, (x, J, k), and sweep
+# along J with the couplings in the inner loop: the chains are independent, so those loops
+# vectorise, where a sweep along one short chain waits on each division in turn.
+@jit(parallel=True)
+def _chain_factors(G, k, step, a_up, a_down, gamma, dt, multiplier, inverse_pivot, upper):
+    """The elimination of ``_relax_implicit`` done once: per (x, k) the multipliers of the forward
+    sweep, the inverse pivots and the upper diagonal of ``1 - dt M[G]``, each of shape (x, J, k)."""
+    nx, nJ, nk = multiplier.shape
+    reach = 0
+    for ik in range(nk):
+        reach = max(reach, abs(k[ik]) * (nJ - 1))
+    for x in numba.prange(nx):
+        g = np.empty(2 * reach + 1)  # g[reach + m] = gamma dt G(m d), the closed form beyond the grid
+        for m in range(-reach, reach + 1):
+            g[reach + m] = gamma * dt * _g_at(G, x, m, step)
+        # the matrix: the diagonal in inverse_pivot, the lower diagonal in multiplier
+        for ik in range(nk):
+            inverse_pivot[x, 0, ik] = 1.0
+            multiplier[x, 0, ik] = 0.0
+            upper[x, nJ - 1, ik] = 0.0
+        for j in range(nJ - 1):
+            for ik in range(nk):
+                m = k[ik] * (j + 1)
+                give, take = g[reach - m], g[reach + m]
+                inverse_pivot[x, j, ik] += a_up[j] * give
+                upper[x, j, ik] = -a_up[j] * take
+                inverse_pivot[x, j + 1, ik] = 1.0 + a_down[j] * take
+                multiplier[x, j + 1, ik] = -a_down[j] * give
+        for ik in range(nk):
+            inverse_pivot[x, 0, ik] = 1.0 / inverse_pivot[x, 0, ik]
+        for J in range(1, nJ):
+            for ik in range(nk):
+                w = multiplier[x, J, ik] * inverse_pivot[x, J - 1, ik]
+                multiplier[x, J, ik] = w
+                inverse_pivot[x, J, ik] = 1.0 / (inverse_pivot[x, J, ik] - w * upper[x, J - 1, ik])
+
+
+@jit(parallel=True)
+def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out):
+    """``out = (1 - dt M[G])^-1 (rhs + dt dR)`` per (x, k) from the factors of ``_chain_factors``, with
+    ``dR`` the change of the rates for the change ``dG`` of the electron-hole function (P held)."""
+    nx, nk, nJ = P.shape
+    n = (dG.shape[1] + 1) // 2
+    reach = n - 1
+    for ik in range(nk):
+        reach = max(reach, abs(k[ik]) * (nJ - 1))
+    for x in numba.prange(nx):
+        g = np.zeros(2 * reach + 1)  # dG laid out over every transfer: zero beyond the grid width
+        for i in range(2 * n - 1):
+            g[reach - (n - 1) + i] = dG[x, i]
+        u = np.empty((nJ, nk))  # this position's chains with the couplings last
+        for ik in range(nk):
+            for J in range(nJ):
+                u[J, ik] = rhs[x, ik, J]
+        for j in range(nJ - 1):
+            up, down = gamma_dt * a_up[j], gamma_dt * a_down[j]
+            for ik in range(nk):
+                m = k[ik] * (j + 1)
+                d_flow = P[x, ik, j] * g[reach - m] - P[x, ik, j + 1] * g[reach + m]
+                u[j, ik] -= up * d_flow
+                u[j + 1, ik] += down * d_flow
+        for J in range(1, nJ):
+            for ik in range(nk):
+                u[J, ik] -= multiplier[x, J, ik] * u[J - 1, ik]
+        for ik in range(nk):
+            u[nJ - 1, ik] *= inverse_pivot[x, nJ - 1, ik]
+        for J in range(nJ - 2, -1, -1):
+            for ik in range(nk):
+                u[J, ik] = (u[J, ik] - upper[x, J, ik] * u[J + 1, ik]) * inverse_pivot[x, J, ik]
+        for ik in range(nk):
+            for J in range(nJ):
+                out[x, ik, J] = u[J, ik]
+
+
+class ChainStage:
+    """The populations' part of an implicit stage with the electrons' change given,
+
+        u_P = (1 - dt M[G])^-1 (r_P + dt (dR/dG) dG),
+
+    for one state (P, G) and one dt: the chain is factorised once, and each solve is one pass over
+    the populations (the rates' change and both sweeps). ``solve_chain`` of the rates' change from
+    ``add_kernel_and_rates_change`` is the same map, in two passes and a factorisation per call."""
+
+    def __init__(self, P, G, k, step, S, gamma, dt):
+        a_up, a_down = chain_coefficients(S)
+        self._P = np.ascontiguousarray(P)
+        self._k = np.asarray(k, dtype=np.int64)
+        self._constants = (a_up, a_down, float(gamma) * float(dt))
+        nx, nk, nJ = self._P.shape
+        self._factors = tuple(np.empty((nx, nJ, nk)) for _ in range(3))
+        _chain_factors(G, self._k, float(step), a_up, a_down, float(gamma), float(dt), *self._factors)
+
+    def __call__(self, rhs, dG, out=None) -> np.ndarray:
+        out = np.empty_like(self._P) if out is None else out
+        _chain_stage(self._P, dG, np.ascontiguousarray(rhs), self._k, *self._constants, *self._factors, out)
+        return out
 
 
 @jit(parallel=True)

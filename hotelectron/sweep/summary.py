@@ -7,7 +7,9 @@ Observables are in the solver's units (energies in E0, times in tau_D; see the R
 convert them. For a physical scenario each observable also has a column in SI units, named with its
 unit (:func:`hotelectron.io.quantities.si_column`): ``current_middle_A``, ``noise_A2_per_Hz``,
 ``joule_power_W``, ``heat_left_W``, ``t_eff_mid_K``, ...; currents, noise and powers need the wire's
-resistance (``[wire] resistance``) and are absent without it.
+resistance (``[wire] resistance``) and are absent without it. A point with a magnetic field (``[field]``)
+also has the Zeeman energy it ran with: ``zeeman_run_E0`` (Delta_Z / E0, i.e. Delta_Z / eU for a biased
+wire), ``zeeman_run_meV`` and ``field_run_T`` (the field of that Zeeman energy).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from ..units import _NUMBER, registry, unit_text_problem
 __all__ = ["axis_columns", "failed_row", "read_summary", "summarise_file", "write_summary"]
 
 FIXED = ("index", "point", "status", "error", "wall_s", "file")
+#: The field of a point as it ran (zeeman_run_E0 = Delta_Z / eU for a biased wire: the scale of a field
+#: series), from the file's derived constants.
+FIELD_COLUMNS = ("zeeman_run_E0", "zeeman_run_meV", "field_run_T")
 
 
 def failed_row(index: int, params: dict, path, error: str, wall_s: float) -> dict:
@@ -44,6 +49,7 @@ def summarise_file(path, index: int, params: dict) -> dict:
                "error": str(fh.attrs["message"]), "wall_s": float(fh["wall_time"][-1]) if n_t else math.nan,
                "file": path.name, "energy_unit_J": derived.get("energy_unit_J", math.nan),
                "tau_D_s": derived.get("tau_D_s", math.nan), "time_tau_D": float(fh["time"][-1]) if n_t else math.nan}
+        row.update({key: derived[key] for key in FIELD_COLUMNS if key in derived})
         for name, ds in fh["observables"].items():
             row[name] = float(ds[n_t - 1]) if n_t else math.nan
         observed = {name: row[name] for name in fh["observables"]}

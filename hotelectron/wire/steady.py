@@ -8,14 +8,21 @@ The unknowns are f on the interior nodes. For given f the pairs take their stati
 Each Newton step solves ``R'[f] df = -R[f]`` by GMRES with exact Jacobian products (the collision
 engine's linearisation, the pairs' response included), to a relative tolerance that tightens as the
 residual falls (Eisenstat & Walker, SIAM J. Sci. Comput. 17, 16 (1996), choice 2), then backtracks
-along ``df`` while the residual does not fall. The preconditioner is the diffusion operator plus the
-local collision rate, ``-(nu(x) - d^2/dx^2)^-1``, tridiagonal along x and batched over energies,
-followed by the moment correction of :mod:`hotelectron.wire.dynamics`: with stationary pairs the
-collisions conserve the particles and the energy of the electrons at every position, so the moments
-of ``R' u`` are those of ``d^2 u/dx^2`` and the preconditioner reproduces them exactly.
+along ``df`` while the residual does not fall. The preconditioner
+(:mod:`hotelectron.wire.steady_preconditioner`) inverts diffusion, the local collision rate and the
+in-scattering as an energy convolution exactly, and restores the moments the collisions conserve;
+on the benchmark wire a Newton step then needs 1-5 Jacobian products.
 
-A start close to the answer (``initial``, e.g. the steady state at nearby parameters) saves most of
-the Newton steps: fits and sweeps pass the previous solution.
+Near the end the residual meets round-off: ``d^2 f/dx^2`` carries about ``4 eps / h^2`` for f of order
+one (h the node spacing; measured floors 1.5e-12 on 65 nodes, 4e-12 on 129, 1.6e-11 on 257). Below
+that level, or below ``ROUND_OFF`` times ``f_tol``, a Newton step that does not halve the residual ends
+the solve without backtracking: with the smaller residual if it lies within ``ROUND_OFF f_tol``, else
+with an error saying that ``f_tol`` is below the grid's round-off.
+
+A start close to the answer saves Newton steps. Fits pass the steady state at nearby parameters
+(``initial``): after a relative change of 1e-6 in a rate one Newton iteration is left. A cold solve
+of a large wire starts from the steady state of the same wire on ``COARSE_NODES`` nodes, interpolated
+along x (benchmark wire: 3 iterations instead of 4).
 """
 
 from __future__ import annotations
@@ -25,8 +32,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kinetics._numba import jit
+from ..kinetics.grids import WireGrid
 from .krylov import GMRES, norm
 from .problem import WireProblem
+from .steady_preconditioner import SteadyPreconditioner
 
 __all__ = ["SteadyState", "steady_state"]
 
@@ -51,6 +61,9 @@ class SteadyState:
         Residual evaluations.
     products : int
         Jacobian products (GMRES iterations).
+    start_evaluations, start_products : int
+        Residual evaluations and Jacobian products of the solve on ``COARSE_NODES`` nodes that gave
+        the start of a cold solve (0 when there was none).
     """
 
     f: np.ndarray
@@ -59,6 +72,23 @@ class SteadyState:
     residual: float
     evaluations: int = 0
     products: int = 0
+    start_evaluations: int = 0
+    start_products: int = 0
+
+
+@jit
+def _add_second_difference(v, out, inv_h2):
+    """``out += d^2 v/dx^2`` on the interior nodes, v zero at the reservoirs: the diffusion part of the
+    Jacobian added in one pass (``WireProblem.laplacian_homogeneous`` is its twin)."""
+    n, m = v.shape
+    for j in range(n):
+        for i in range(m):
+            value = -2.0 * v[j, i]
+            if j > 0:
+                value += v[j - 1, i]
+            if j < n - 1:
+                value += v[j + 1, i]
+            out[j, i] += value * inv_h2
 
 
 class _Residual:
@@ -72,7 +102,6 @@ class _Residual:
         self.products = 0
         grid = problem.energy
         self.shape = (problem.wire.n - 2, grid.n)
-        self._moments = np.stack([np.full(grid.n, grid.step), grid.step * grid.values])
         # pairs tied to a bath, or phonons, take energy from the electrons: only the particles are conserved then
         bath = (fixed_pairs is not None and self.collisions.pairs is not None) or not self.collisions.conserves_energy
         self._conserved = 1 if bath else 2
@@ -95,37 +124,100 @@ class _Residual:
         return R, lin
 
     def jvp(self, lin, v):
+        """``R' v`` for a flat v over the interior nodes; a new flat array."""
         self.products += 1
-        v = v.reshape(self.shape)
-        out = self.problem.laplacian_homogeneous(v)
-        if lin is not None:
-            zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
-            out += self.collisions.jvp(lin, v, zeros)[0]
+        v = np.ascontiguousarray(v, dtype=float).reshape(self.shape)
+        if lin is None:
+            return self.problem.laplacian_homogeneous(v).ravel()
+        zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
+        out = self.collisions.jvp(lin, v, zeros)[0]
+        _add_second_difference(v, out, 1.0 / self.problem.wire.step**2)
         return out.ravel()
 
-    def precondition(self, r, lin):
-        """``M r ~ R'^-1 r``: ``-(nu - d^2/dx^2)^-1 r`` with the conserved moments restored."""
-        r = r.reshape(self.shape)
-        problem = self.problem
-        if lin is None:
-            return -problem.diffusion_solve(r, np.zeros(self.shape)).ravel()
-        rate = np.broadcast_to(lin.K.sum(axis=1, keepdims=True), self.shape)
-        u = -problem.diffusion_solve(r, rate)
-        Z = self._moments[: self._conserved]
-        # R' = d^2/dx^2 - J_c with Z^T J_c = 0: the moments of R' u are d^2/dx^2 of those of u
-        missing = np.einsum("xe,ae->xa", r, Z) - problem.laplacian_homogeneous(np.einsum("xe,ae->xa", u, Z))
-        target = -problem.diffusion_solve(missing, np.zeros(missing.shape))  # d^2/dx^2 t = missing
-        w = lin.f * (1.0 - lin.f) + 1e-12
-        prolong = np.stack([w, problem.energy.values * w])[: self._conserved]
-        gram = np.einsum("ae,bxe->xab", Z, prolong)
-        c = np.linalg.solve(gram, target[..., None])[..., 0]
-        u += np.einsum("xa,axe->xe", c, prolong)
-        return u.ravel()
+    def preconditioner(self, lin):
+        """``M ~ R'^-1`` at the linearisation ``lin`` (:mod:`hotelectron.wire.steady_preconditioner`)."""
+        if lin is None:  # diffusion alone: solved exactly
+            return lambda r: -self.problem.diffusion_solve(r.reshape(self.shape), np.zeros(self.shape)).ravel()
+        return SteadyPreconditioner(self.problem, lin, self._conserved)
 
     def pairs(self, lin):
         if self.collisions.pairs is None:
             return None
         return self.fixed_pairs if self.fixed_pairs is not None else lin.P
+
+
+# Largest relative tolerance of a Newton step's Krylov solve (Eisenstat & Walker's eta_max)
+ETA_MAX = 0.1
+# Newton's R_k+1 / R_k^2 at most, in tau_D, for the first Krylov tolerance (measured on the benchmark
+# wire: 3e-3, then 5e-4; on 33 x 513 nodes the warm starts after relative changes of 1e-6 ... 0.1 in
+# kappa, the pair rate or T needed 20 residuals and 53 products with 1e-2, 22 and 54 with 1)
+QUADRATIC = 1e-2
+# A cold solve starts from the steady state on this many nodes (three interior ones) when the wire has
+# at least COARSE_CELLS interior cells (nodes x energies); that start is solved to COARSE_TOL only. On
+# the benchmark wire (65 x 1025) the fine solve then needs 4 residuals and 9 products instead of 5 and
+# 11, the start 3 and 3 on 3 interior nodes (4 and 4 to 1e-2, 4 and 7 to 1e-6, for the same fine
+# counts): about 10 % less CPU time. Near 1.6e4 cells (17 x 1025, 33 x 513) gain and cost were even;
+# below, the start costs more than it saves.
+COARSE_NODES = 5
+COARSE_CELLS = 1 << 14
+COARSE_TOL = 0.1
+COARSE_ITERATIONS = 10  # a start that needs more is not worth its cost: go on from the collisionless f
+# Below this multiple of f_tol a Newton step that does not halve the residual is taken as round-off:
+# the solve ends there (with the smaller of the two residuals) instead of backtracking
+ROUND_OFF = 10.0
+
+
+def _forcing(eta, R_norm, previous, R_max, f_tol) -> float:
+    """The relative Krylov tolerance of the next Newton step: Eisenstat & Walker's choice 2,
+    ``0.9 (|R_k| / |R_k-1|)^2``, safeguarded, and no smaller than what ``f_tol`` needs.
+
+    The first step has no previous residual. Newton's method converges as ``R_k+1 ~ c R_k^2``; its
+    Krylov solve aims at ``QUADRATIC max|R|``, which balances the two errors for ``c <= QUADRATIC``,
+    at most ETA_MAX. A collisionless start (max|R| ~ 10/tau_D) gets ETA_MAX; a warm start from nearby
+    parameters (max|R| ~ 1e-7 ... 1e-5 for a relative change of 1e-6 in kappa or the pair rate) is
+    solved to f_tol at once and needs one Newton iteration instead of two.
+    """
+    floor = 0.5 * f_tol / R_max
+    if previous is None:
+        return max(min(ETA_MAX, QUADRATIC * R_max), floor)
+    proposed = 0.9 * (R_norm / previous) ** 2
+    if 0.9 * eta**2 > 0.1:
+        proposed = max(proposed, 0.9 * eta**2)
+    return max(min(ETA_MAX, proposed), floor)
+
+
+def _lagrange_weights(nodes, points) -> np.ndarray:
+    """``W[i, j]``: the polynomial through values at ``nodes`` evaluated at ``points[i]`` is ``W @ values``."""
+    W = np.ones((points.size, nodes.size))
+    for j in range(nodes.size):
+        for k in range(nodes.size):
+            if k != j:
+                W[:, j] *= (points - nodes[k]) / (nodes[j] - nodes[k])
+    return W
+
+
+def _coarse_start(problem: WireProblem, fixed_pairs):
+    """``(f, coarse)``: the start of a cold solve, and the coarse solution it came from (or None).
+
+    The collisionless part of f, linear in x, is exact on any grid; the rest, ``f - f_collisionless``,
+    is smooth in x. Taken from the steady state of the same wire on ``COARSE_NODES`` nodes (same
+    energies and mechanisms, solved to ``COARSE_TOL`` in at most ``COARSE_ITERATIONS`` Newton
+    iterations) and interpolated by the polynomial through those nodes, it starts Newton's method
+    closer than the collisionless f. Only for wires of at least ``COARSE_CELLS`` interior cells, where
+    the coarse solve costs less than what it saves.
+    """
+    if fixed_pairs is not None or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms:
+        return problem.collisionless(), None
+    coarse_problem = WireProblem(problem.energy, WireGrid(COARSE_NODES), problem.mu_left, problem.mu_right,
+                                 problem.temperature_left, problem.temperature_right, problem.mechanisms,
+                                 problem.path)
+    try:
+        coarse = steady_state(coarse_problem, f_tol=COARSE_TOL, maxiter=COARSE_ITERATIONS)
+    except RuntimeError as error:  # a start only: go on from the collisionless f
+        log.debug("steady state: no start from %d nodes (%s)", COARSE_NODES, error)
+        return problem.collisionless(), None
+    weights = _lagrange_weights(coarse_problem.wire.values, problem.wire.values)
+    return problem.collisionless() + weights @ (coarse.f - coarse_problem.collisionless()), coarse
 
 
 def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, initial=None,
@@ -140,14 +232,19 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     maxiter : int
         Newton iterations allowed.
     initial : ndarray, optional
-        Starting f on all nodes (its reservoir rows are not used); default the collisionless solution.
+        Starting f on all nodes (its reservoir rows are not used); default the steady state on
+        ``COARSE_NODES`` nodes interpolated (the collisionless solution for small wires).
     fixed_pairs : ndarray (n_x - 2, n_V, 2S + 1), optional
         Hold the pairs at these populations (e.g. Gibbs, pairs tied to a bath) instead of letting them
         take their stationary values for the local electrons.
     krylov_maxiter : int
         Krylov vectors per Newton step at most.
     """
-    start = problem.collisionless() if initial is None else np.asarray(initial, dtype=float)
+    coarse = None
+    if initial is None:
+        start, coarse = _coarse_start(problem, fixed_pairs)
+    else:
+        start = np.asarray(initial, dtype=float)
     if start.shape != (problem.wire.n, problem.energy.n):
         msg = f"initial must have the shape (n_x, n_energy) = {(problem.wire.n, problem.energy.n)}; got {start.shape}"
         raise ValueError(msg)
@@ -155,41 +252,55 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     u = start[1:-1].copy()
     R, lin = state.evaluate(u)
     gmres = GMRES(u.size, krylov_maxiter)
+    round_off = 4 * np.finfo(float).eps / problem.wire.step**2  # of d^2 f/dx^2 for f of order one
     iterations = 0
-    eta = 0.1
+    eta = ETA_MAX
     previous = None
-    while float(np.max(np.abs(R))) > f_tol:
+    while (R_max := float(np.max(np.abs(R)))) > f_tol:
         if iterations >= maxiter:
-            msg = (f"steady state did not converge to residual {f_tol:g} in {maxiter} Newton iterations "
-                   f"(residual {float(np.max(np.abs(R))):.3e})")
+            msg = f"steady state did not converge to residual {f_tol:g} in {maxiter} Newton iterations (residual {R_max:.3e})"
             raise RuntimeError(msg)
         R_norm = norm(R)
-        if previous is not None:  # Eisenstat-Walker choice 2, safeguarded, and no oversolving at the end
-            proposed = 0.9 * (R_norm / previous) ** 2
-            if 0.9 * eta**2 > 0.1:
-                proposed = max(proposed, 0.9 * eta**2)
-            eta = max(min(0.1, proposed), 0.5 * f_tol / float(np.max(np.abs(R))))
-        result = gmres.solve(lambda v: state.jvp(lin, v), lambda r: state.precondition(r, lin), -R.ravel(), rtol=eta)
+        eta = _forcing(eta, R_norm, previous, R_max, f_tol)
+        result = gmres.solve(lambda v: state.jvp(lin, v), state.preconditioner(lin), -R.ravel(), rtol=eta)
         step = result.x.reshape(u.shape)
+        if R_max <= max(ROUND_OFF * f_tol, round_off):  # near the end: a step that does not halve R meets round-off
+            trial = u + step
+            R_trial, lin_trial = state.evaluate(trial)
+            trial_max = float(np.max(np.abs(R_trial)))
+            if trial_max < R_max:
+                previous, u, R, lin = R_norm, trial, R_trial, lin_trial
+                iterations += 1
+                log.debug("Newton iteration %d: residual %.3e, %d products", iterations, trial_max, result.products)
+            if trial_max > 0.5 * R_max:
+                reached = min(trial_max, R_max)
+                if reached > ROUND_OFF * f_tol:
+                    msg = (f"steady state: the residual stalls at {reached:.2e}, the round-off level of {problem.wire.n} "
+                           f"nodes (4 eps/h^2 = {round_off:.1e} for f of order one); f_tol = {f_tol:g} cannot be "
+                           "reached on this grid: raise f_tol")
+                    raise RuntimeError(msg)
+                log.info("steady state: the residual stalls at %.2e (f_tol %g): round-off", reached, f_tol)
+                break
+            continue
         lam = 1.0
         while True:  # backtracking: accept the first length that lowers the residual enough
             trial = u + lam * step
             R_trial, lin_trial = state.evaluate(trial)
-            if norm(R_trial) <= (1.0 - 1e-4 * lam) * R_norm or lam < 1e-3:
+            if norm(R_trial) <= (1.0 - 1e-4 * lam) * R_norm:
                 break
+            if lam < 1e-3:
+                msg = f"steady state: no descent along the Newton direction at iteration {iterations + 1} (residual {R_max:.3e})"
+                raise RuntimeError(msg)
             lam *= 0.5
-        if lam < 1e-3 and norm(R_trial) > R_norm:
-            if float(np.max(np.abs(R))) <= 10 * f_tol:  # the residual is round-off: as good as it gets
-                break
-            msg = f"steady state: no descent along the Newton direction at iteration {iterations + 1} (residual {R_norm:.3e})"
-            raise RuntimeError(msg)
         previous = R_norm
         u, R, lin = trial, R_trial, lin_trial
         iterations += 1
         log.debug("Newton iteration %d: residual %.3e, %d products, step length %g", iterations,
                   float(np.max(np.abs(R))), result.products, lam)
     residual = float(np.max(np.abs(R)))
-    log.info("steady state: %d Newton iterations, %d residual evaluations, %d Jacobian products, residual %.2e",
-             iterations, state.evaluations, state.products, residual)
+    start_work = (coarse.evaluations, coarse.products) if coarse is not None else (0, 0)
+    log.info("steady state of %d x %d: %d Newton iterations, %d residual evaluations, %d Jacobian products, "
+             "residual %.2e%s", problem.wire.n, problem.energy.n, iterations, state.evaluations, state.products, residual,
+             " (start: %d residuals, %d products on %d nodes)" % (*start_work, COARSE_NODES) if coarse is not None else "")
     return SteadyState(problem.with_reservoirs(u), state.pairs(lin), iterations, residual, state.evaluations,
-                       state.products)
+                       state.products, *start_work)

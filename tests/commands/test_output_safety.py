@@ -17,10 +17,11 @@ import pytest
 from systems import SERIES, assert_one_line_refusal, cli, small_scenario
 
 from hotelectron.commands.main import main
-from hotelectron.io.storage import TrajectoryWriter
+from hotelectron.io.storage import DamagedFileError, TrajectoryWriter, verify
 
 
 SMALL = small_scenario(0.025, "0.3 tau_D")
+FIELD = small_scenario(0.025, "0.3 tau_D", zeeman=0.4)
 DATASETS = ("time", "dt", "f", "P", "P_frame", "observables/current_middle", "observables/w_e")
 
 
@@ -30,14 +31,24 @@ def errors_of(caplog):
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+def uninterrupted(folder, text):
+    scenario = folder / "small.toml"
+    scenario.write_text(text)
+    assert main(["--quiet", "run", str(scenario), "-o", str(folder / "reference.h5")]) == 0
+    return folder / "reference.h5"
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """An uninterrupted run of the small scenario."""
-    folder = tmp_path_factory.mktemp("reference")
-    scenario = folder / "small.toml"
-    scenario.write_text(SMALL)
-    assert main(["--quiet", "run", str(scenario), "-o", str(folder / "reference.h5")]) == 0
-    return folder / "reference.h5"
+    return uninterrupted(tmp_path_factory.mktemp("reference"), SMALL)
+
+
+@pytest.fixture(scope="module")
+def field_reference(tmp_path_factory):
+    """An uninterrupted run of the small scenario with its pairs in a field (S = 1/2: 4 states |J M>) and
+    the free spins."""
+    return uninterrupted(tmp_path_factory.mktemp("field_reference"), FIELD)
 
 
 def write_scenario(tmp_path, text=SMALL, name="small.toml"):
@@ -62,10 +73,12 @@ def flip_bytes(path, dataset="f"):
 
 
 # -- writes that cannot lie -------------------------------------------------------------------------
-@pytest.mark.parametrize("partial", [False, True], ids=["between frames", "mid-frame"])
-def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_file(tmp_path, reference, monkeypatch,
-                                                                                     caplog, partial):
-    scenario = write_scenario(tmp_path)
+@pytest.mark.parametrize(("partial", "field"), [(False, False), (True, False), (True, True)],
+                         ids=["between frames", "mid-frame", "mid-frame, pairs and free spins in a field"])
+def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_file(tmp_path, request, monkeypatch,
+                                                                                     caplog, partial, field):
+    reference = request.getfixturevalue("field_reference" if field else "reference")
+    scenario = write_scenario(tmp_path, FIELD if field else SMALL)
     out = tmp_path / "full.h5"
     original = TrajectoryWriter._write_frame
     k = 13
@@ -94,6 +107,64 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
         np.testing.assert_array_equal(a["P"][:], b["P"][:n_p])
 
     monkeypatch.setattr(TrajectoryWriter, "_write_frame", original)
+    assert main(["--quiet", "run", str(scenario), "-o", str(out), "--resume"]) == 0
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "finished"
+        for name in DATASETS + (("state_J", "state_M", "P_spins", "observables/w_spins") if field else ()):
+            np.testing.assert_array_equal(a[name][:], b[name][:])
+        assert a["P"].shape[-1] == (4 if field else 2)
+
+
+def flip_chunk(path, dataset, row):
+    """Overwrite bytes in the middle of the stored chunk that holds ``row`` of a frame-chunked dataset
+    (one row per chunk), as a write cut off half-way leaves it."""
+    with h5py.File(path, "r") as fh:
+        ds = fh[dataset]
+        assert ds.chunks[0] == 1
+        info = ds.id.get_chunk_info_by_coord((row,) + (0,) * (ds.ndim - 1))
+    with open(path, "r+b") as fh:
+        fh.seek(info.byte_offset + info.size // 2)
+        data = bytearray(fh.read(8))
+        fh.seek(info.byte_offset + info.size // 2)
+        fh.write(bytes(b ^ 0xFF for b in data))
+
+
+def test_a_frame_cut_off_half_written_is_dropped_and_the_run_resumes(tmp_path, reference, monkeypatch):
+    """A run killed while a frame's chunks were being written leaves them failing their checksums: the
+    complete frames before it are intact, so the file is reported intact and resumes to the
+    uninterrupted file; a file that says finished with such a frame is damaged."""
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "cut.h5"
+    original = TrajectoryWriter._write_frame
+    k = 12
+
+    def cut_off(self, index, full, dt, observables, state, blocks):
+        if index >= k:  # the distribution and the populations of frame k reached the file, nothing else
+            self.fh["f"].resize(index + 1, axis=0)
+            self.fh["f"][index] = full
+            n_p = self.fh["P"].shape[0]
+            self.fh["P"].resize(n_p + 1, axis=0)
+            self.fh["P"][n_p] = blocks[0]
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return original(self, index, full, dt, observables, state, blocks)
+
+    monkeypatch.setattr(TrajectoryWriter, "_write_frame", cut_off)
+    assert main(["--quiet", "run", str(scenario), "-o", str(out)]) == 3
+    monkeypatch.setattr(TrajectoryWriter, "_write_frame", original)
+    with h5py.File(out, "r+") as fh:
+        fh.attrs["status"] = "running"  # as a killed run leaves it
+        n_p = fh["P"].shape[0] - 1
+    flip_chunk(out, "f", k)
+    flip_chunk(out, "P", n_p)
+    with h5py.File(out, "r") as fh, pytest.raises(OSError, match="filter"):
+        fh["f"][k]
+    verify(out)  # the complete frames are intact
+    with h5py.File(out, "r+") as fh:
+        fh.attrs["status"] = "finished"
+    with pytest.raises(DamagedFileError, match="cut off"):
+        verify(out)
+    with h5py.File(out, "r+") as fh:
+        fh.attrs["status"] = "running"
     assert main(["--quiet", "run", str(scenario), "-o", str(out), "--resume"]) == 0
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
         assert a.attrs["status"] == "finished"

@@ -284,3 +284,15 @@ def test_a_curve_whose_scenario_did_not_change_is_not_solved_again(conductance_c
     model.residuals({**values, "electron_electron.kappa[0]": 1.1})
     assert model.steady_solves == 4  # only curve 0 is solved again
     np.testing.assert_array_equal(model.residuals(values)[101:], first[101:])  # curves 1, 2 untouched
+
+
+def test_a_curve_in_a_field_puts_the_wire_impurities_in_it_too():
+    from hotelectron.experiment.data import MeasuredCurve
+    from hotelectron.experiment.fit import curve_overrides
+
+    x = np.linspace(-0.5, 0.5, 5)
+    curve = MeasuredCurve(0.2, 0.5, None, "conductance", x, np.ones_like(x), "test")
+    assert curve_overrides(curve, {"wire": {}, "impurities": {"spin": 2.5}})["field.B"] == "0.5 T"
+    assert "field.B" not in curve_overrides(curve, {"wire": {}})  # no spins in the wire: the probe alone
+    at_zero = MeasuredCurve(0.2, None, None, "conductance", x, np.ones_like(x), "test")
+    assert "field.B" not in curve_overrides(at_zero, {"impurities": {}})

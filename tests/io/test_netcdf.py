@@ -20,7 +20,7 @@ from hotelectron.sweep.summary import summarise_file
 from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from hotelectron.wire.evolution import Evolution, equilibrium_state
 from hotelectron.wire.observables import observables
-from systems import small_scenario, wire
+from systems import small_scenario, tiny, to_toml, wire
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 
@@ -59,6 +59,59 @@ def without_pairs(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def in_a_field(tmp_path_factory):
+    path = tmp_path_factory.mktemp("field") / "run.h5"
+    return run_scenario(parse_scenario(small_scenario(end_time="0.05 tau_D", zeeman=0.4)), path)
+
+
+def test_pairs_in_a_field_are_stored_with_j_and_m_of_each_state(in_a_field):
+    check_opens(in_a_field)
+    pairs, spins = parse_scenario(small_scenario(zeeman=0.4)).problem.pairs.species
+    labels = pairs.labels  # ((0, 0), (1, -1), (1, 0), (1, 1))
+    with h5py.File(in_a_field, "r") as fh:
+        P = fh["P"][()]
+        P_spins = fh["P_spins"][()]
+        w_spins = fh["observables/w_spins"][()]
+    with xr.open_dataset(in_a_field, engine="h5netcdf") as ds:
+        assert ds["P"].dims == ("P_frame", "x_interior", "V", "state")
+        np.testing.assert_array_equal(ds["P"].values, P)
+        assert [(J, M) for J, M in zip(ds["state_J"].values, ds["state_M"].values, strict=True)] == list(labels)
+        assert {"state_J", "state_M"} <= set(ds["P"].coords)
+        assert ds["P"].attrs["zeeman_steps"] == 8 and ds["P"].attrs["zeeman_E0"] == pytest.approx(0.4, rel=1e-14)
+        assert ds.attrs["zeeman_steps"] == 8
+        # a (J, M) index: the triplet's lowest state |1 -1> is one column of P
+        by_state = ds["P"].set_index(state=["state_J", "state_M"])
+        np.testing.assert_array_equal(by_state.sel(state_J=1.0, state_M=-1.0).values, P[..., labels.index((1.0, -1.0))])
+        # the free spins: their levels M = -1/2, 1/2 on the dimension M
+        assert ds["P_spins"].dims == ("P_frame", "x_interior", "M") and ds["M"].values.tolist() == [-0.5, 0.5]
+        np.testing.assert_array_equal(ds["P_spins"].values, P_spins)
+        assert ds["P_spins"].attrs["zeeman_steps"] == 8 and ds["M"].attrs["units"] == "1"
+    with xr.open_dataset(in_a_field, engine="h5netcdf", group="observables") as obs:
+        assert obs["w_spins"].attrs["units"] == "2 nu E0^2" and obs["dw_spins_dt"].attrs["units"] == "2 nu E0^2/tau_D"
+    # populations per state sum to 1 (sum_JM P_JM = 1, sum_M P_M = 1): round-off of a few updates of
+    # order-one numbers
+    assert np.max(np.abs(P.sum(axis=-1) - 1)) < 1e-12 and np.max(np.abs(P_spins.sum(axis=-1) - 1)) < 1e-12
+    # w_spins is their Zeeman energy: in units of 2 nu E0^2, 2 rate/(relaxation S(S+1)) sum_M Delta_Z M P_M per
+    # position (hotelectron.kinetics.mechanisms.free_spins), summed over the interior nodes times dx
+    per_x = 2 * spins.rate / (spins.relaxation * 0.75) * (0.4 * P_spins @ np.array([-0.5, 0.5]))
+    with h5py.File(in_a_field, "r") as fh:
+        frames = fh["P_frame"][()]
+    np.testing.assert_allclose(w_spins[frames], per_x.sum(axis=1) / 8, rtol=1e-12)
+
+
+def test_a_physical_field_is_in_the_attributes_in_tesla_and_meV(tmp_path):
+    text = tiny(SCENARIOS[[p.stem for p in SCENARIOS].index("agmn_spin52")]) + '[field]\nB = "1 T"\ng = 2.0\n'
+    out = run_scenario(parse_scenario(text), tmp_path / "run.h5")
+    check_opens(out)
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.attrs["field_T"] == 1.0 and ds.attrs["g_factor"] == 2.0
+        assert ds.attrs["zeeman_meV"] == pytest.approx(2 * 9.2740100783e-24 / 1.602176634e-19 * 1e3, rel=1e-14)
+        steps, step_meV = ds.attrs["zeeman_steps"], ds.attrs["energy_step_meV"]
+        assert ds.attrs["zeeman_run_meV"] == pytest.approx(steps * step_meV, rel=1e-12)
+        assert isinstance(steps, (np.integer, int)) and ds["P"].sizes["state"] == 36  # S = 5/2
+
+
 @pytest.mark.parametrize("which", ["with_pairs", "without_pairs"])
 def test_xarray_opens_every_group_and_reads_what_h5py_reads(which, request):
     path = request.getfixturevalue(which)
@@ -95,31 +148,6 @@ def test_attributes_are_numbers_and_say_where_the_file_came_from(with_pairs):
     assert "command_line" in attrs
     with xr.open_dataset(with_pairs, engine="h5netcdf") as ds:
         assert isinstance(ds.attrs["pairs_every"], (np.integer, int))
-
-
-def tiny(path: Path) -> str:
-    """A shipped scenario on a small grid for a short time (the first bias of a series)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    data.setdefault("grid", {}).update(n_x=5)  # n_energy: the scenario resolves its temperature
-    run = data.setdefault("run", {})
-    if run.get("mode", "evolve") != "steady":
-        run.update(end_time="0.02 tau_D", output_every="0.01 tau_D")
-    for table in data.values():
-        for key, value in table.items():
-            if isinstance(value, list):
-                table[key] = value[0]
-    return to_toml(data)
-
-
-def to_toml(data: dict) -> str:
-    return "\n".join(f"[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in table.items())
-                     for name, table in data.items())
-
-
-def toml_value(value) -> str:
-    if isinstance(value, dict):  # an inline table ([run.bump])
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])

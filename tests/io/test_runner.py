@@ -1,5 +1,7 @@
 """The runner on hand-built scenarios (the scenario loader is tested apart)."""
 
+import dataclasses
+import re
 from types import SimpleNamespace
 
 import h5py
@@ -14,6 +16,7 @@ from hotelectron.wire.steady import steady_state
 from hotelectron.io.storage import read_status
 from hotelectron.wire import WireProblem
 from hotelectron.kinetics.grids import WireGrid
+from hotelectron.kinetics.mechanisms import FieldPairScattering, FreeSpinScattering
 
 
 def scenario(problem, mode="evolve", end_time=0.2, output_every=0.05, bump=None):
@@ -61,22 +64,77 @@ def test_box_quench_keeps_the_total_energy(tmp_path):
     assert np.max(np.abs(we + wp - we[0] - wp[0])) < 1e-4 * abs(we[0] + wp[0])
 
 
-def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_path):
-    p = wire(n_x=9, n=81)
-    s = scenario(p)
-    reference = run_scenario(s, tmp_path / "ref.h5")
+def in_a_field(problem, zeeman_steps, t_sg=None):
+    """The same wire with its pairs in a field of ``zeeman_steps`` energy steps and, given ``t_sg``
+    (T_sg / E0), the free spins beside them."""
+    pairs = problem.pairs
+    field = FieldPairScattering(pairs.S, pairs.rate, pairs.relaxation, pairs.couplings, zeeman_steps)
+    spins = (FreeSpinScattering.beside(field, t_sg),) if t_sg is not None else ()
+    others = tuple(m for m in problem.mechanisms if m is not pairs)
+    return dataclasses.replace(problem, mechanisms=(field, *spins, *others))
 
+
+def interrupted(s, out):
     def interrupt(t, t_end):
         if t > 0.09:
             raise KeyboardInterrupt
 
-    out = tmp_path / "cut.h5"
     with pytest.raises(KeyboardInterrupt):
         run_scenario(s, out, progress=interrupt)
     assert read_status(out) == "failed"
+
+
+@pytest.mark.parametrize(("zeeman_steps", "t_sg"), [(None, None), (5, None), (5, 0.002)],
+                         ids=["zero field", "pairs in a field", "pairs and free spins in a field"])
+def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_path, zeeman_steps, t_sg):
+    p = wire(n_x=9, n=81)
+    if zeeman_steps is not None:
+        p = in_a_field(p, zeeman_steps, t_sg)
+    s = scenario(p)
+    reference = run_scenario(s, tmp_path / "ref.h5")
+    out = tmp_path / "cut.h5"
+    interrupted(s, out)
     run_scenario(s, out, resume=True)
     assert read_status(out) == "finished"
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
         np.testing.assert_array_equal(a["time"][:], b["time"][:])
         np.testing.assert_array_equal(a["f"][:], b["f"][:])
         np.testing.assert_array_equal(a["P"][:], b["P"][:])
+        if t_sg is not None:
+            np.testing.assert_array_equal(a["P_spins"][:], b["P_spins"][:])
+            assert a["P_spins"].shape[1:] == (7, 2)
+
+
+def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
+    """A killed field run is not continued by a scenario at another field or without one (the file
+    would hold two problems); with its own scenario it is."""
+    p = wire(n_x=9, n=81)
+    out = tmp_path / "cut.h5"
+    interrupted(scenario(in_a_field(p, 5)), out)
+    for other, words in ((p, "(80, 2) with 0 steps"), (in_a_field(p, 6), "(80, 4) with 6 steps"),
+                         (wire(n_x=9, n=81, pairs=False), "the scenario none"),
+                         (in_a_field(p, 5, 0.002), "['P'], the scenario ['P', 'P_spins']")):
+        with pytest.raises(ValueError, match=re.escape(words)):
+            run_scenario(scenario(other), out, resume=True)
+        assert read_status(out) == "failed"
+    run_scenario(scenario(in_a_field(p, 5)), out, resume=True)
+    assert read_status(out) == "finished"
+
+
+def test_a_steady_state_with_free_spins_written_and_read_back(tmp_path):
+    """A steady state solved elsewhere (a fit's) with pairs and free spins in a field: the file declares
+    the free spins' observables, and its populations read back as the solver's one array."""
+    from pathlib import Path
+
+    from systems import tiny
+
+    from hotelectron.commands.fit import read_state
+    from hotelectron.io.runner import write_steady_state
+    from hotelectron.io.scenario import parse_scenario
+
+    scenario = parse_scenario(tiny(Path(__file__).parents[2] / "scenarios" / "agmn_field.toml"))  # 1 T, 0.1 mV
+    solution = steady_state(scenario.problem)
+    out = write_steady_state(scenario, tmp_path / "steady.h5", solution)
+    with h5py.File(out, "r") as fh:
+        assert {"w_spins", "dw_spins_dt"} <= set(fh["observables"]) and fh["P_spins"].shape == (1, 3, 6)
+    np.testing.assert_array_equal(read_state(out).steady.P, solution.P)

@@ -434,6 +434,7 @@ BASE = {
     "reservoirs": {"temperature": "25 mK", "bias": "0.3 mV"},
     "impurities": {"spin": 2.5, "concentration": "60 ppm", "kondo_temperature": "0.3 K"},
     "electron_electron": {"exponent": 1.5, "kappa": "0.1 1/ns/meV^0.5"},
+    "field": {"B": "0.5183 T", "g": 2.0},  # Delta_Z = 20.00 energy steps
     "grid": {"n_x": 9, "n_energy": 801, "half_width": 4.0},
     "run": {"mode": "evolve", "end_time": "2 tau_D", "output_every": "0.1 tau_D", "pairs_every": 1,
             "initial": "quench", "bump": {"energy": "0.2 meV", "width": "0.1 E0", "height": 0.5}},
@@ -480,7 +481,8 @@ def _leaves(doc, prefix=()):
 
 
 LEAVES = list(_leaves(BASE))
-TABLES = [("wire",), ("reservoirs",), ("impurities",), ("electron_electron",), ("grid",), ("run",), ("run", "bump")]
+TABLES = [("wire",), ("reservoirs",), ("impurities",), ("electron_electron",), ("field",), ("grid",), ("run",),
+          ("run", "bump")]
 
 
 def _copy(doc):
@@ -499,7 +501,8 @@ values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
     st.builds(lambda x, u: f"{x!r} {u}", st.floats(-1e6, 1e6),
-              st.sampled_from(["um", "K", "mK", "mV", "meV", "ppm", "1/s", "ns", "tau_D", "E0", "m^2/s", "ohm", "furlong"])),
+              st.sampled_from(["um", "K", "mK", "mV", "meV", "ppm", "1/s", "ns", "tau_D", "E0", "m^2/s", "ohm", "T", "mT",
+                               "furlong"])),
 )
 
 

@@ -93,7 +93,7 @@ def test_electron_electron_conserves_energy_and_particles():
 
 
 def test_mechanism_registry_names_every_mechanism():
-    assert set(MECHANISMS) == {"pairs", "field_pairs", "free_spins", "electron_electron", "phonons"}
+    assert set(MECHANISMS) == {"pairs", "field_pairs", "free_spins", "electron_electron", "phonons", "tabulated"}
     for name, cls in MECHANISMS.items():
         assert cls.name == name
 

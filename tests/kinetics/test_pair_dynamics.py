@@ -62,3 +62,33 @@ def test_implicit_chain_step(rng, S):
     dP = c.pair_rates(f, P, G)
     errors = [np.max(np.abs((c.pairs.relax(P, G, grid, h) - P) / h - dP)) for h in (1e-6, 5e-7)]
     assert errors[1] == pytest.approx(errors[0] / 2, rel=0.02)
+
+
+@pytest.mark.parametrize("S", SPINS)
+def test_factorised_chain_stage_equals_the_two_pass_route(rng, S):
+    """ChainStage (one factorisation, then the rates' response to dG and both sweeps in one pass)
+    against solve_chain of r + dt (dR/dG) dG with the rates' change from the kernel pass; the
+    couplings of the larger spins reach beyond the grid width (dG vanishes there), and the serial
+    and threaded compilations agree."""
+    from hotelectron.kinetics import _numba
+
+    c = system(S=S, n=161)
+    f = hot_electrons(c)
+    G = c.electron_hole(f)
+    P = random_pairs(rng, (2, c.pairs.couplings.size), S)
+    dG = rng.standard_normal(G.shape)
+    r = rng.standard_normal(P.shape)
+    reach = np.max(np.abs(c.pairs.couplings.k)) * 2 * S
+    assert (reach >= c.grid.n) == (S >= 2.5)
+    for dt in (1e-3, 0.3, 1e3):
+        rates = c.pairs.add_kernel_and_rates_change(c.grid, P, G, np.zeros_like(P), dG, np.zeros((2, 2 * c.grid.n + 1)))
+        expected = c.pairs.solve_chain(r + dt * rates, G, c.grid, dt)
+        stage = c.pairs.chain_stage(P, G, c.grid, dt)
+        np.testing.assert_allclose(stage(r, dG), expected, rtol=1e-12, atol=1e-13 * np.max(np.abs(expected)))
+    threaded = _numba.PARALLEL_MIN_WORK
+    try:
+        _numba.PARALLEL_MIN_WORK = 1
+        again = c.pairs.chain_stage(P, G, c.grid, dt)(r, dG)
+    finally:
+        _numba.PARALLEL_MIN_WORK = threaded
+    np.testing.assert_allclose(again, stage(r, dG), rtol=1e-13, atol=1e-15 * np.max(np.abs(expected)))

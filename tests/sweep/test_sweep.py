@@ -14,10 +14,11 @@ import h5py
 import numpy as np
 import pytest
 
-from systems import SERIES, cli
+from systems import AGMN_SECTIONS, SERIES, cli
 
+from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
-from hotelectron.sweep import load_sweep, local_client, parse_sweep, read_summary, run_sweep
+from hotelectron.sweep import load_sweep, local_client, parse_sweep, plot_summary, read_summary, run_sweep
 
 # the Cu wire of the shared bias series, one bias, steady
 BASE = SERIES.split("[run]")[0].replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"') + '[run]\nmode = "steady"\n'
@@ -319,7 +320,8 @@ def test_every_shipped_sweep_expands_into_valid_scenarios(path):
 
 
 def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
-    result = cli("--quiet", "sweep", SHIPPED[0], "-o", tmp_path / "out", "--serial", check=True)
+    cu = next(path for path in SHIPPED if path.stem == "cu_bias_temperature")
+    result = cli("--quiet", "sweep", cu, "-o", tmp_path / "out", "--serial", check=True)
     assert result.returncode == 0, result.stderr
     rows = read_summary(tmp_path / "out" / "summary.csv")
     assert rows and all(r["status"] == "finished" for r in rows)
@@ -328,6 +330,66 @@ def test_the_shipped_sweep_runs_serially_from_the_command_line(tmp_path):
     for (bias, temperature), t_eff in by_key.items():
         if temperature == 25.0:
             assert by_key[(bias, 100.0)] > t_eff
+
+
+# Ag with S = 5/2 pairs on a small grid (energy step 5 ueV = 0.025 eU), steady
+FIELD_BASE = AGMN_SECTIONS + """
+[grid]
+n_x = 5
+n_energy = 241
+half_width = 3.0
+
+[run]
+mode = "steady"
+"""
+
+
+def test_a_sweep_over_the_field_and_its_figure(tmp_path):
+    """field.B as an axis: 0 T is the run without a field; 2.0734 T puts Delta_Z = 0.24 meV = 1.2 eU on 48
+    energy steps. The figure draws the relaxation against B and marks g mu_B B = eU."""
+    import matplotlib.pyplot as plt
+
+    from hotelectron.sweep.figure import summary_figure
+
+    (tmp_path / "base.toml").write_text(FIELD_BASE)
+    (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[axes]\n"field.B" = ["0 T", "2.0734 T"]\n')
+    result = run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
+    rows = read_summary(result.summary)
+    assert [r["status"] for r in rows] == ["finished"] * 2
+    assert [r["field.B [T]"] for r in rows] == [0.0, 2.0734]
+    assert rows[0]["zeeman_run_E0"] == 0.0 and rows[1]["zeeman_run_E0"] == pytest.approx(1.2, rel=1e-12)
+    assert rows[1]["zeeman_run_meV"] == pytest.approx(0.24, rel=1e-12)
+    without = run_scenario(parse_scenario(FIELD_BASE), tmp_path / "without.h5")
+    relaxation = []
+    with h5py.File(tmp_path / "out" / rows[0]["file"], "r") as zero, h5py.File(without, "r") as none, \
+            h5py.File(tmp_path / "out" / rows[1]["file"], "r") as field:
+        np.testing.assert_array_equal(zero["f"][()], none["f"][()])
+        np.testing.assert_array_equal(zero["P"][()], none["P"][()])
+        assert field["P"].attrs["zeeman_steps"] == 48 and field["P"].shape[-1] == 36
+        # the field changes the distribution (pairs at 1 ppm: slightly)
+        assert np.max(np.abs(field["f"][0] - zero["f"][0])) > 1e-6
+        for fh in (zero, field):  # int |f(L/2) - (f(0) + f(L))/2| d eps, eps in eU
+            f = fh["f"][0]
+            relaxation.append(np.sum(np.abs(f[2] - (f[0] + f[-1]) / 2)) * 6.0 / 240)
+    fig = summary_figure(result.summary)
+    try:
+        panels = {ax.get_ylabel(): ax for ax in fig.axes if ax.get_visible()}
+        ax = panels["relaxation / its value at B = 0"]  # a sweep over the field from B = 0
+        assert ax.get_xlabel() == "B (T)"
+        points = next(line for line in ax.get_lines() if line.get_marker() == "o")
+        np.testing.assert_allclose(points.get_xdata(), [0.0, 2.0734])
+        np.testing.assert_allclose(points.get_ydata(), [1.0, relaxation[1] / relaxation[0]], rtol=1e-12)
+        scale = next(line for line in ax.get_lines() if line.get_label().startswith("g mu_B B = eU"))
+        # eU / (g mu_B) = 0.2 meV / (2 x 5.788e-2 meV/T)
+        assert scale.get_xdata()[0] == pytest.approx(0.2e-3 * 1.602176634e-19 / (2 * 9.2740100783e-24), rel=1e-12)
+        labels = [line.get_label() for line in fig.axes[0].get_lines()]
+        assert labels == ["B = 0 T", "B = 2.073 T", "collisionless double step"]
+        title = fig._suptitle.get_text()
+        assert "Ag, L = 5 um; T = 50 mK; U = 0.2 mV; impurities S = 2.5, 1 ppm" in title
+        assert "B = 0, 2.073 T: 2 points" in title and "T_eff(L/2) does not change with B" in title
+    finally:
+        plt.close(fig)
+    assert plot_summary(result.summary, tmp_path / "summary.png").stat().st_size > 10_000
 
 
 def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_pairs(tmp_path):
@@ -353,3 +415,32 @@ def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_p
     np.testing.assert_array_equal(pairs.get_ydata(), np.abs(dw_p[1:]))
     assert "electrons" in electrons.get_label() and "pairs" in pairs.get_label()
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_the_shipped_field_experiment_shows_a_field_scale_proportional_to_the_bias(tmp_path):
+    """scenarios/sweeps/agmn_field.toml (8 steady states): the free spins exchange Delta_Z with the
+    electrons, so that at fields with Delta_Z < eU the relaxation of f(L/2) is several times that at
+    B = 0 (measured 6-10 times); once Delta_Z > eU the spins (and pairs) are polarised and it falls back,
+    slightly below the zero-field value (pairs frozen too). 1 T is beyond that scale at 0.1 mV and
+    inside it at 0.2 mV: the field scale is proportional to U."""
+    shipped = next(path for path in SHIPPED if path.stem == "agmn_field")
+    result = cli("--quiet", "sweep", shipped, "-o", tmp_path / "out", "--serial", "--plot", tmp_path / "field.png",
+                 check=True)
+    assert result.returncode == 0 and (tmp_path / "field.png").stat().st_size > 10_000
+    rows = read_summary(tmp_path / "out" / "summary.csv")
+    assert len(rows) == 8 and all(r["status"] == "finished" for r in rows)
+    at_1T = {}
+    for bias in (0.1, 0.2):
+        points = sorted((r for r in rows if r["reservoirs.bias [mV]"] == bias), key=lambda r: r["field.B [T]"])
+        relaxation = []
+        for row in points:
+            with h5py.File(tmp_path / "out" / row["file"], "r") as fh:
+                f = fh["f"][0]
+            relaxation.append(np.sum(np.abs(f[f.shape[0] // 2] - (f[0] + f[-1]) / 2)))
+        ratio = {row["field.B [T]"]: r / relaxation[0] for r, row in zip(relaxation, points, strict=True)}
+        scale = {row["field.B [T]"]: row["zeeman_run_E0"] for row in points}  # Delta_Z / eU
+        assert all(ratio[B] > 5 for B in ratio if 0 < scale[B] < 1), (bias, ratio)
+        assert all(0.95 < ratio[B] < 1 for B in ratio if scale[B] > 1), (bias, ratio)
+        at_1T[bias] = ratio[1.0]
+    assert at_1T[0.1] < 1 < 5 < at_1T[0.2]

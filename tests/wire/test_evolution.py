@@ -25,7 +25,7 @@ def test_every_scheme_converges_at_its_order(name, krylov):
     start = smooth_start(p)
     t_end = 0.02
     steps = np.array([16, 32, 64, 128, 256])
-    ends = [Evolution(p, name, krylov=krylov, krylov_tol=1e-11).fixed_steps(start, t_end, int(n)) for n in steps]
+    ends = [Evolution(p, name, krylov=krylov, refine_above=0.0, krylov_tol=1e-11).fixed_steps(start, t_end, int(n)) for n in steps]
     differences = [max(np.max(np.abs(a.f - b.f)), np.max(np.abs(a.P - b.P))) for a, b in zip(ends, ends[1:])]
     slope = -np.polyfit(np.log(steps[:-1]), np.log(differences), 1)[0]
     assert abs(slope - SCHEMES[name].order) < 0.15
@@ -103,3 +103,21 @@ def test_observables_recorded_along_a_quench_approach_the_steady_values():
     assert series["current_left"][0] > 2 * target.current_left
     assert series["current_left"][-1] == pytest.approx(target.current_left, rel=1e-5)
     assert series["w_p"][-1] == pytest.approx(target.w_p, rel=1e-5)
+
+
+def test_the_trajectory_error_stays_at_the_local_tolerance():
+    """A quench at rtol 1e-3, atol 1e-6 (the benchmark's tolerances) against a reference at rtol 1e-6,
+    atol 1e-9: the global error, scaled as the local error
+    is (|error| / (rtol |y| + atol), max over f and P), stays below 1 at every time. (The local
+    estimate is that of the embedded order-2 solution; the order-3 solution carried on is more
+    accurate, and the dissipative dynamics do not amplify past errors: measured 0.23-0.45 here,
+    0.3-0.4 on the default scenario and 0.2-1.0 on the benchmark wire.) The reference's own error
+    is about 1e-3 of this scale."""
+    p = wire(n_x=9, n=81, S=1.5)
+    times = [0.003, 0.03, 0.3]
+    tight = Evolution(p, rtol=1e-6, atol=1e-9)
+    reference = list(tight.run(equilibrium_state(p), times))
+    evolution = Evolution(p, rtol=1e-3, atol=1e-6)
+    for state, exact in zip(evolution.run(equilibrium_state(p), times), reference):
+        for ours, theirs in ((state.f, exact.f), (state.P, exact.P)):
+            assert np.max(np.abs(ours - theirs) / (1e-3 * np.abs(theirs) + 1e-6)) < 1.0

@@ -126,7 +126,34 @@ temperature
 exponent
     p in [1, 6], default 2 (3D phonons, the T^5 law).
 
-[dimensionless] (alternative to all four sections above)
+[spin_mediated] (optional: e-e scattering mediated by the free impurity spins, zero field only)
+------------------------------------------------------------------------------------------
+An empty section (it takes no keys) adds the a = 2 kernel kappa/E^2 of the unpaired impurities (a
+fraction 1 - (8/3) T_sg/V_min of [impurities] concentration), kappa = 8 pi (n_free/nu)(nu J)^4 S(S+1)/hbar
+(:mod:`hotelectron.kinetics.mechanisms.spin_mediated`) with the exchange of the scenario's spin-flip rate,
+1/tau_s = 2 pi (n_s/nu)(nu J)^2 S(S+1)/hbar (derived ``spin_mediated_exchange``, ``spin_mediated_kappa``
+= kappa tau_D, ``spin_mediated_kappa_per_s``). Needs [impurities]; refused with a field B > 0 (the
+kernel in a field is not built).
+
+[field] (optional: a magnetic field on the impurity spins, SPEC section 9; :mod:`.zeeman`)
+------------------------------------------------------------------------------------
+B
+    The field, >= 0 (``"0.5 T"``, ``"500 mT"``; only |B| enters). Required in the section.
+g
+    The impurity g factor, a plain number in (0, 20], default 2. The Zeeman energy
+    Delta_Z = g mu_B B (0.1158 meV per tesla for g = 2) must be a whole number of energy steps: it is
+    rounded to one when that changes it by at most 0.5 %; a given ``[grid] n_energy`` that would change
+    it more is refused naming ``[field] B`` (with an n_energy and a field that fit), and the default
+    n_energy is the smallest valid one. A Zeeman energy beyond 2 half_width is refused.
+
+With impurities and B > 0 the pairs are resolved into their states (J, M) (``FieldPairScattering``)
+and the unpaired impurities, a fraction 1 - (8/3) T_sg/V_min, are free spins with the levels
+Delta_Z M (``FreeSpinScattering``, rate t0 (1 - p)/tau_s: derived ``free_spin_rate``; a
+[dimensionless] scenario without spin_glass_temperature leaves them out, with a warning); at B = 0,
+where free spins exchange no energy, the scenario is the one without the section. The field acts on the impurity spins only
+(the electrons' Zeeman energy is neglected): without [impurities] it changes nothing (a warning).
+
+[dimensionless] (alternative to all the physical sections above)
 --------------------------------------------------------
 For theorists: the solver's parameters as plain numbers, energies in E0, times in tau_D; no material
 and no physical units (``Scenario.energy_unit = "E0"``, ``energy_unit_J`` and ``tau_D_s`` are None,
@@ -148,6 +175,8 @@ kappa, exponent
 phonon_kappa, phonon_temperature, phonon_exponent
     Electron-phonon strength (> 0, in 1/(tau_D E0^(p+1))), phonon temperature in E0 (default the
     reservoirs') and p (default 2).
+zeeman
+    The impurity Zeeman energy Delta_Z in E0 (>= 0), on the grid in whole steps as ``[field] B``.
 
 [grid] (optional)
 -----------------
@@ -207,12 +236,14 @@ ones (``tau_D_s``, ``length_m``, ``diffusion_m2_s``, ``nu_per_spin_J_m3``, ``fer
 with impurities ``spin``, ``n_s_ppm``, ``n_s_m3``, ``kondo_temperature_K``, ``hot_energy_K``,
 ``kondo_log``, ``unitary_spin_flip_rate_per_s``, ``T_sg_K``, ``tau_s_s``, ``spin_flip_rate_per_s``, ``Gamma_per_J_s``, ``V_min_K``,
 ``V_min_meV``, ``pair_probability``; with electron-electron scattering ``kappa_J^(a-2)_per_s``; with phonons ``phonon_sigma_W_K^-(p+3)_m3``,
-``phonon_kappa_per_s_J^(p+1)``, ``phonon_temperature_K``) and
+``phonon_kappa_per_s_J^(p+1)``, ``phonon_temperature_K``; with a field ``field_T``, ``g_factor``,
+``zeeman_meV``, ``zeeman_run_meV`` and ``field_run_T`` (the field whose Zeeman energy runs)) and
 dimensionless ones (``energy_unit``, ``n_x``, ``n_energy``, ``half_width_E0``, ``energy_step_E0``,
 ``mu_left_E0``, ``mu_right_E0``, ``temperature_left_E0``, ``temperature_right_E0``,
 ``temperature_E0`` (the hotter reservoir), ``edge_margin_E0``, ``T_sg_E0``, ``pair_rate``,
 ``pair_relaxation``, ``v_min``, ``v_max``, ``k_min``, ``k_max``, ``exponent``,
-``kappa_dimensionless``, ``phonon_kappa``, ``phonon_temperature_E0``, ``phonon_exponent``, ``mode``, ``initial``, ``end_time_tau_D``, ``output_every_tau_D``,
+``kappa_dimensionless``, ``phonon_kappa``, ``phonon_temperature_E0``, ``phonon_exponent``, ``unpaired_fraction``
+(1 - pair_probability), ``zeeman_E0``, ``zeeman_steps``, ``zeeman_run_E0``, ``zeeman_rounding``, ``mode``, ``initial``, ``end_time_tau_D``, ``output_every_tau_D``,
 ``pairs_every``, ``bump_energy``, ``bump_width``, ``bump_height``). Keys that do not apply are absent.
 All values are JSON-serialisable floats, ints and strings.
 """

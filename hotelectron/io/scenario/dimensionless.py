@@ -8,11 +8,12 @@ from __future__ import annotations
 from ... import spin as spin_algebra
 from . import fields as fl
 from .physical import Physics, phonon_exponent
+from .zeeman import dimensionless_field
 
 __all__ = ["DIMENSIONLESS_KEYS", "dimensionless"]
 
 DIMENSIONLESS_KEYS = ("temperature", "bias", "pair_rate", "pair_relaxation", "v_min", "spin", "spin_glass_temperature",
-                      "kappa", "exponent", "phonon_kappa", "phonon_temperature", "phonon_exponent")
+                      "kappa", "exponent", "phonon_kappa", "phonon_temperature", "phonon_exponent", "zeeman")
 _PAIR_KEYS = ("pair_rate", "pair_relaxation", "spin", "v_min", "spin_glass_temperature")
 
 
@@ -81,4 +82,5 @@ def dimensionless(table) -> Physics:
         T_ph = fl.number(table.get("phonon_temperature", T), _name("phonon_temperature"), lo=0)
         out.phonons = {"kappa": kappa_ph, "temperature": T_ph, "exponent": p}
         derived.update(phonon_kappa=kappa_ph, phonon_temperature_E0=T_ph, phonon_exponent=p)
+    out.magnetic_field = dimensionless_field(table, derived)
     return out

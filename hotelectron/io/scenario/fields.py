@@ -73,7 +73,7 @@ def check_keys(table, section: str, allowed) -> dict:
         msg = (
             f"[{section}] {unknown[0]}: unknown key"
             + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else "")
-            + f"; allowed keys in [{section}]: {', '.join(allowed)}"
+            + (f"; allowed keys in [{section}]: {', '.join(allowed)}" if allowed else f"; [{section}] takes no keys")
         )
         raise ValueError(msg)
     return table
@@ -126,7 +126,9 @@ def choice(value, name, options) -> str:
 def quantity(value, expected, name, *, unit=None, positive=True) -> float:
     """:func:`hotelectron.units.parse_quantity` for a string with its unit (a TOML number is refused)."""
     if _is_number(value) and expected != "dimensionless":
-        fail(name, value, "the unit is missing (write the quantity as a string, e.g. \"5 um\")", f"a {expected} with its unit")
+        example = units.DIMENSIONS[expected][1].split(",")[0] if expected in units.DIMENSIONS else "5 um"
+        fail(name, value, f"the unit is missing (write the quantity as a string, e.g. \"{example}\")",
+             f"a {expected.replace('_', ' ')} with its unit")
     return parse_quantity(value, expected, name, unit=unit, positive=positive)
 
 

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from ...kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
-from ...kinetics.mechanisms import ElectronElectron, ElectronPhonon, PairScattering
+from ...kinetics.mechanisms import (ElectronElectron, ElectronPhonon, FieldPairScattering, FreeSpinScattering,
+                                   PairScattering)
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
 from ..resources import parse_bytes
 from . import fields as fl
+from . import zeeman as zm
 from .dimensionless import DIMENSIONLESS_KEYS, dimensionless
 from .physical import PAIR_PROBABILITY_REFUSE, PAIR_PROBABILITY_WARN, Physics, physical
 
@@ -28,8 +30,9 @@ __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "dimensionless", "grid", "run")
-PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons")
+SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated",
+            "dimensionless", "grid", "run")
+PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated")
 GRID_KEYS = ("n_x", "n_energy", "half_width")
 RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
 BUMP_KEYS = ("energy", "width", "height")
@@ -117,8 +120,9 @@ class Scenario:
 
 
 # -- energy grid ----------------------------------------------------------------------------------
-def _valid_n(candidates, half_width, potentials, T_min):
-    """Mask of the odd ``candidates`` on which the potentials sit on grid points and the step resolves T."""
+def _valid_n(candidates, half_width, potentials, T_min, zeeman=0.0):
+    """Mask of the odd ``candidates`` on which the potentials sit on grid points, the step resolves T
+    and (when it is not 0) the Zeeman energy is a whole number of steps (:func:`zeeman.fits`)."""
     n = np.asarray(candidates, dtype=float)
     ok = np.ones(n.shape, dtype=bool)
     for mu in potentials:
@@ -126,14 +130,22 @@ def _valid_n(candidates, half_width, potentials, T_min):
         ok &= np.abs(position - np.rint(position)) <= 1e-9
     if T_min > 0:
         ok &= 2 * half_width / (n - 1) <= MAX_STEP_OVER_T * T_min * (1 + 1e-12)
+    if zeeman > 0:
+        ok &= zm.fits(zeeman, n, half_width)
     return ok
 
 
-def _first_valid(start, half_width, potentials, T_min):
+def _first_valid(start, half_width, potentials, T_min, zeeman=0.0):
     start = max(start + (1 - start % 2), 5)
     candidates = np.arange(start, N_ENERGY_MAX + 1, 2)
-    ok = _valid_n(candidates, half_width, potentials, T_min)
+    ok = _valid_n(candidates, half_width, potentials, T_min, zeeman)
     return int(candidates[np.argmax(ok)]) if ok.any() else None
+
+
+def _zeeman_on_grid(phys: Physics) -> float:
+    """Delta_Z (E0) that the grid must hold in whole steps: that of a field on impurities, else 0."""
+    field = phys.magnetic_field
+    return field.zeeman if field is not None and phys.pairs is not None else 0.0
 
 
 def _rules(half_width, T_min):
@@ -150,6 +162,7 @@ def _grid(table, phys: Physics, warnings):
     bias = abs(phys.mu_left - phys.mu_right)
     T_max = max(phys.temperature_left, phys.temperature_right)
     T_min = min(phys.temperature_left, phys.temperature_right)
+    zeeman = _zeeman_on_grid(phys)
     need = max(MIN_MARGIN_BIAS * bias, EDGE_KT * T_max)
     if "half_width" in table:
         half_width = fl.number(table["half_width"], "[grid] half_width", lo=0, lo_open=True)
@@ -182,18 +195,22 @@ def _grid(table, phys: Physics, warnings):
                    + (f" and k_B T = {T_min:.4g} E0" if T_min > 0 else ""))
             hint = f"; e.g. n_energy = {suggestion}" if suggestion else "; no such n_energy: change half_width or the potentials"
             fl.fail("[grid] n_energy", n_energy, why, _rules(half_width, T_min) + hint)
+        if zeeman > 0 and not zm.fits(zeeman, n_energy, half_width):
+            zm.refuse_off_grid(phys.magnetic_field, step, _first_valid(n_energy, half_width, potentials, T_min, zeeman))
         if not resolved:
             warnings.append(f"[grid] n_energy = {n_energy}: the energy step {step:.3g} E0 exceeds "
                             f"{MAX_STEP_OVER_T:g} k_B T = {MAX_STEP_OVER_T * T_min:.3g} E0; the Fermi edge is not resolved")
     else:
-        n_energy = _first_valid(N_ENERGY_DEFAULT, half_width, potentials, T_min)
+        n_energy = _first_valid(N_ENERGY_DEFAULT, half_width, potentials, T_min, zeeman)
         if n_energy is None:
+            field = f" and the Zeeman energy {zeeman:.4g} E0 within {zm.ZEEMAN_RTOL:g} of whole steps" if zeeman else ""
             msg = (f"[grid] n_energy: no odd n_energy up to {N_ENERGY_MAX} puts the reservoir potentials "
-                   f"{phys.mu_left:g}, {phys.mu_right:g} E0 on the grid of half-width {half_width:g} E0 with a "
+                   f"{phys.mu_left:g}, {phys.mu_right:g} E0{field} on the grid of half-width {half_width:g} E0 with a "
                    f"step <= {MAX_STEP_OVER_T:g} k_B T; choose half_width (e.g. a multiple of the potentials) or n_energy")
             raise ValueError(msg)
         if n_energy > LARGE_N_ENERGY:
-            warnings.append(f"[grid] n_energy = {n_energy} by default (set by the temperature and the potentials); runs will be slow")
+            why = "the temperature, the potentials and the Zeeman energy" if zeeman else "the temperature and the potentials"
+            warnings.append(f"[grid] n_energy = {n_energy} by default (set by {why}); runs will be slow")
     return n_x, n_energy, half_width
 
 
@@ -238,7 +255,11 @@ def _run(table, phys: Physics):
 
 
 # -- assembly -------------------------------------------------------------------------------------
-def _pairs(phys: Physics, grid: EnergyGrid, warnings):
+def _impurities(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int) -> list:
+    """The impurity mechanisms. At zero field the pairs' multiplets J (``PairScattering``): the
+    unpaired impurities exchange no energy and are left out. In a field (``zeeman_steps`` energy
+    steps) the pairs' states (J, M) (``FieldPairScattering``) and the free spins, the unpaired
+    fraction 1 - (8/3) T_sg/V_min of the impurities (``FreeSpinScattering``), which needs T_sg."""
     p = phys.pairs
     section = phys.pair_section
     key = "coupling_cutoff" if section == "impurities" else "v_min"
@@ -257,7 +278,7 @@ def _pairs(phys: Physics, grid: EnergyGrid, warnings):
     derived = phys.derived
     if p["T_sg"] is not None:
         probability = 8.0 / 3.0 * p["T_sg"] / v_min
-        derived["pair_probability"] = probability
+        derived.update(pair_probability=probability, unpaired_fraction=1.0 - probability)
         if probability > PAIR_PROBABILITY_REFUSE:
             fl.fail(name, v_min, f"the probability (8/3) T_sg/V_min = {probability:.3g} that an impurity has a "
                     "partner with |V| > V_min exceeds 1: the pair picture does not hold",
@@ -271,7 +292,26 @@ def _pairs(phys: Physics, grid: EnergyGrid, warnings):
     if phys.energy_unit_J is not None:
         derived.update(V_min_K=v_min * phys.energy_unit_J / BOLTZMANN_J_PER_K,
                        V_min_meV=v_min * phys.energy_unit_J / ELECTRON_VOLT_J * 1e3)
-    return PairScattering(p["S"], p["rate"], p["relaxation"], couplings)
+    if not zeeman_steps:
+        return [PairScattering(p["S"], p["rate"], p["relaxation"], couplings)]
+    pairs = FieldPairScattering(p["S"], p["rate"], p["relaxation"], couplings, zeeman_steps)
+    if p["T_sg"] is None:
+        warnings.append(f"[{section}] spin_glass_temperature is not given: the unpaired fraction of the impurities "
+                        "is unknown, so the free spins, which exchange the Zeeman energy in a field, are left out")
+        return [pairs]
+    spins = FreeSpinScattering.beside(pairs, p["T_sg"])
+    derived.update(free_spin_rate=spins.rate)
+    return [pairs, spins]
+
+
+def _spin_mediated(phys: Physics) -> ElectronElectron:
+    """The a = 2 kernel of the free spins, the unpaired fraction of the impurities (zero field only:
+    ``physical`` refuses it in a field)."""
+    derived = phys.derived
+    kappa = derived["unpaired_fraction"] * phys.spin_mediated["kappa_all"]
+    derived.update(spin_mediated_kappa=kappa,
+                   spin_mediated_kappa_per_s=derived["unpaired_fraction"] * derived["spin_mediated_kappa_all_per_s"])
+    return ElectronElectron(kappa, 2.0)
 
 
 def _build(data: dict):
@@ -297,10 +337,19 @@ def _build(data: dict):
     limits = {f"{key}_bytes": parse_bytes(run_table[key], f"[run] {key}") if key in run_table else None
               for key in ("max_memory", "max_output")}
     mechanisms = []
+    field = phys.magnetic_field
+    steps = 0
+    if field is not None and phys.pairs is not None:
+        steps = zm.zeeman_steps(field, energy.step, half_width, phys.derived)
+    elif field is not None and field.zeeman > 0:
+        warnings.append(f"{field.key} = {field.value!r}: the field acts on the impurity spins only (the electrons' "
+                        "own Zeeman energy is neglected); without magnetic impurities it changes nothing")
     if phys.pairs is not None:
-        mechanisms.append(_pairs(phys, energy, warnings))
+        mechanisms += _impurities(phys, energy, warnings, steps)
     if phys.electron_electron is not None:
         mechanisms.append(ElectronElectron(phys.electron_electron["kappa"], phys.electron_electron["exponent"]))
+    if phys.spin_mediated is not None:
+        mechanisms.append(_spin_mediated(phys))
     if phys.phonons is not None:
         mechanisms.append(ElectronPhonon(phys.phonons["kappa"], phys.phonons["temperature"], phys.phonons["exponent"]))
     try:

@@ -1,4 +1,5 @@
-"""The physical sections of a scenario ([wire], [reservoirs], [impurities], [electron_electron]).
+"""The physical sections of a scenario ([wire], [reservoirs], [impurities], [electron_electron], [phonons],
+[field], [spin_mediated]).
 
 They are turned into the dimensionless strengths of :mod:`hotelectron.wire` (energies in E0, times in
 tau_D) and a record of every derived number. See the package docstring for the file format.
@@ -14,7 +15,9 @@ from ... import transport
 from ...materials import Material, material
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, HBAR_J_S, registry
 from ...kinetics.mechanisms.phonons import MAX_EXPONENT, MIN_EXPONENT, kappa_from_sigma
+from ...kinetics.mechanisms.spin_mediated import exchange_of_spin_flip_rate, kappa_per_s
 from . import fields as fl
+from .zeeman import FIELD_KEYS, Field, field_section
 
 __all__ = ["PAIR_PROBABILITY_REFUSE", "PAIR_PROBABILITY_WARN", "Physics", "physical"]
 
@@ -30,6 +33,7 @@ IMPURITY_KEYS = ("spin", "concentration", "kondo_temperature", "spin_glass_tempe
                  "coupling_cutoff")
 EE_KEYS = ("exponent", "kappa", "kappa_dimensionless")
 PHONON_KEYS = ("sigma", "temperature", "exponent", "kappa_dimensionless")
+SPIN_MEDIATED_KEYS = ()
 
 
 @dataclass
@@ -51,6 +55,10 @@ class Physics:
     electron_electron: dict | None = None
     # phonons: kappa (1/(tau_D E0^(p+1))), temperature (E0), exponent p
     phonons: dict | None = None
+    # the magnetic field on the impurity spins (its Zeeman energy in E0, not yet on the grid)
+    magnetic_field: Field | None = None
+    # spin-mediated e-e scattering: kappa tau_D of the a = 2 kernel were every impurity a free spin
+    spin_mediated: dict | None = None
 
 
 def _exclusive(table, section, first, second):
@@ -320,6 +328,21 @@ def _kappa(value, name, a, E0_J, tau_D_s):
     return dimensionless, kappa_si
 
 
+def _spin_mediated(data, host, tau_D, derived) -> dict:
+    """The a = 2 kernel of electron-electron scattering mediated by the free impurity spins
+    (:mod:`hotelectron.kinetics.mechanisms.spin_mediated`), kappa = 8 pi (n_s/nu)(nu J)^4 S(S+1) with the
+    exchange of the scenario's own spin-flip rate, for all the impurities (the loader keeps the
+    unpaired fraction)."""
+    if "impurities" not in data:
+        msg = "[spin_mediated] needs [impurities] (spin, concentration, and kondo_temperature or spin_flip_rate)"
+        raise ValueError(msg)
+    S, n_s, nu = derived["spin"], derived["n_s_m3"], host.dos_per_spin_J_m3
+    exchange = exchange_of_spin_flip_rate(derived["spin_flip_rate_per_s"], n_s, S, nu)
+    kappa = kappa_per_s(n_s, S, nu, exchange)
+    derived.update(spin_mediated_exchange=exchange, spin_mediated_kappa_all_per_s=kappa)
+    return {"kappa_all": kappa * tau_D}
+
+
 def phonon_exponent(table, section) -> float:
     """p of the phonon kernel kappa_ph |E|^p (default 2, 3D phonons)."""
     if "exponent" not in table:
@@ -390,5 +413,15 @@ def physical(data: dict) -> Physics:
     if "phonons" in data:
         ph = fl.check_keys(data["phonons"], "phonons", PHONON_KEYS)
         out.phonons = _phonons(ph, host, E0, tau_D, derived)
+    if "field" in data:
+        out.magnetic_field = field_section(fl.check_keys(data["field"], "field", FIELD_KEYS), E0, derived)
+    if "spin_mediated" in data:
+        field = out.magnetic_field
+        if field is not None and field.zeeman > 0:
+            msg = (f"[spin_mediated] with {field.key} = {field.value!r}: the spin-mediated kernel in a field is not "
+                   "available (it is suppressed below the Zeeman energy); remove [spin_mediated] or the field")
+            raise ValueError(msg)
+        fl.check_keys(data["spin_mediated"], "spin_mediated", SPIN_MEDIATED_KEYS)
+        out.spin_mediated = _spin_mediated(data, host, tau_D, derived)
     return out
 

@@ -30,6 +30,7 @@ from .impurities import Impurities
 from .level_scattering import LevelScattering
 from .pairs import PairScattering
 from .phonons import ElectronPhonon
+from .tabulated import TabulatedKernel
 
 MECHANISMS = {
     PairScattering.name: PairScattering,
@@ -37,7 +38,8 @@ MECHANISMS = {
     FreeSpinScattering.name: FreeSpinScattering,
     ElectronElectron.name: ElectronElectron,
     ElectronPhonon.name: ElectronPhonon,
+    TabulatedKernel.name: TabulatedKernel,
 }
 
 __all__ = ["MECHANISMS", "ElectronElectron", "ElectronPhonon", "FieldPairScattering", "FreeSpinScattering",
-           "Impurities", "LevelScattering", "PairScattering", "PopulationMechanism"]
+           "Impurities", "LevelScattering", "PairScattering", "PopulationMechanism", "TabulatedKernel"]

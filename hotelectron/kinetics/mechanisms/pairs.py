@@ -258,6 +258,12 @@ class PairScattering(PopulationMechanism):
         """Solve ``(1 - dt M[G]) z = rhs`` with the chain generator M of ``rates`` (implicit stages)."""
         return pair_dynamics.solve_chain(rhs, G, self.couplings.k, grid.step, self.S, self.relaxation, dt)
 
+    def chain_stage(self, P, G, grid: EnergyGrid, dt: float) -> pair_dynamics.ChainStage:
+        """``(r_P, dG) -> (1 - dt M[G])^-1 (r_P + dt (dR/dG) dG)``, factorised once for (P, G, dt): the
+        populations' part of an implicit stage whose electrons change G by dG (optional; the
+        solvers fall back on ``solve_chain`` and ``add_kernel_and_rates_change``)."""
+        return pair_dynamics.ChainStage(P, G, self.couplings.k, grid.step, self.S, self.relaxation, dt)
+
     def stationary(self, G, grid: EnergyGrid) -> np.ndarray:
         """Stationary populations for the electrons of ``G`` (VGL 65)."""
         return pair_dynamics.stationary_pairs(G, self.couplings.k, grid.step, self.S)

@@ -3,8 +3,12 @@
 What is used where
 ------------------
 At zero field the kernel is the a = 2 kernel of SPEC section 4, ``K(E) = kappa/E^2``, so a wire uses
-``ElectronElectron(kappa * t0, 2.0)`` with ``kappa = kappa_per_s(n_s, S, nu, kondo_exchange(E*, T_K))``
-(t0 in s; for a = 2 no power of E0 enters). In a Zeeman field the kernel derived below
+``ElectronElectron(kappa * t0, 2.0)`` with ``kappa = kappa_per_s(n_s, S, nu, exchange)`` (t0 in s; for
+a = 2 no power of E0 enters). Scenarios take the exchange of their own spin-flip rate
+(``exchange_of_spin_flip_rate``): with the Nagaoka-Hamann 1/tau_s that is the one-loop coupling
+``kondo_exchange`` bounded by unitarity, ``(nu J)^2 = 1/(4 (ln^2(E*/T_K) + pi^2 S(S+1)))``, and
+``kappa = (pi/2)(n_s/nu) S(S+1)/(ln^2 + pi^2 S(S+1))^2``: the leading logarithm where it is large, and the
+kernel and the free spins' first-order flips rest on one coupling. In a Zeeman field the kernel derived below
 (``field_kernel``) is NOT a mechanism yet: see "In a field" at the end.
 
 Sources and what was taken from them
@@ -158,6 +162,19 @@ def kondo_exchange(log_energy_K: float, kondo_temperature_K: float) -> float:
     return 1.0 / (2.0 * log)
 
 
+def exchange_of_spin_flip_rate(rate_per_s: float, n_s_m3: float, S: float, nu_per_spin_J_m3: float) -> float:
+    """``nu J`` of the spin-flip rate ``1/tau_s = 2 pi (n_s/nu)(nu J)^2 S(S+1)/hbar`` (VGL 6, the golden
+    rule of ``H = J S.sigma``): the effective exchange of a given rate. With the Nagaoka-Hamann rate
+    of the scenarios it is ``1/(2 sqrt(ln^2(E*/T_K) + pi^2 S(S+1)))``, the leading-log ``kondo_exchange``
+    bounded by unitarity, so that the second-order kernel and the first-order spin flips of one scenario
+    rest on one coupling."""
+    S = spin.check_spin(S)
+    rate = _positive("rate_per_s", rate_per_s)
+    n_s = _positive("n_s_m3", n_s_m3)
+    nu = _positive("nu_per_spin_J_m3", nu_per_spin_J_m3)
+    return math.sqrt(rate * HBAR_J_S * nu / (2.0 * math.pi * n_s * S * (S + 1)))
+
+
 def kappa_per_s(n_s_m3: float, S: float, nu_per_spin_J_m3: float, exchange: float) -> float:
     """Zero-field strength ``kappa = 8 pi n_s (nu J)^4 S(S+1) / (hbar nu)`` in 1/s (``K(E) = kappa/E^2``).
 
@@ -166,7 +183,8 @@ def kappa_per_s(n_s_m3: float, S: float, nu_per_spin_J_m3: float, exchange: floa
     n_s_m3 : density of free impurity spins (m^-3).
     S : impurity spin.
     nu_per_spin_J_m3 : density of states per spin (J^-1 m^-3), e.g. ``material("Ag").dos_per_spin_J_m3``.
-    exchange : dimensionless ``nu J`` for ``H = J S.sigma``, e.g. ``kondo_exchange(E*, T_K)``.
+    exchange : dimensionless ``nu J`` for ``H = J S.sigma``, e.g. ``kondo_exchange(E*, T_K)`` (leading
+        log) or ``exchange_of_spin_flip_rate(1/tau_s, ...)`` (the scenarios' choice).
 
     The dimensionless strength of ``ElectronElectron(kappa_dimensionless, 2.0)`` is ``kappa_per_s * t0``.
     """

@@ -1,0 +1,128 @@
+"""``hotelectron fit`` with a [kernel] section: the kernel with its band written as JSON, CSV, figures and a
+report; refusals (exit 2) naming [kernel] keys."""
+
+import json
+
+import numpy as np
+import pytest
+from systems import assert_one_line_refusal, cli
+
+from hotelectron.experiment.data import MeasuredCurve, write_csv
+from hotelectron.experiment.probe import ProbeParameters, probe_conductance
+from hotelectron.io.scenario import parse_scenario
+from hotelectron.wire.steady import steady_state
+
+WIRE = """
+[wire]
+material = "Cu"
+length = "5 um"
+diffusion_constant = "0.0145 m^2/s"
+
+[reservoirs]
+temperature = "100 mK"
+bias = "0.2 mV"
+
+[grid]
+n_x = 5
+n_energy = 241
+half_width = 5.0
+
+[run]
+mode = "steady"
+"""
+TRUTH = '\n[electron_electron]\nexponent = 2.0\nkappa = "1 1/ns"\n'
+PROBE = ProbeParameters(gap_meV=0.17, dynes_meV=2e-3, temperature_K=0.05)
+
+FIT = """
+base = "wire.toml"
+data = ["curves.csv"]
+sigma = 0.002
+output = "out"
+
+[probe]
+gap = "0.17 meV"
+dynes = "2 ueV"
+temperature = "50 mK"
+
+[kernel]
+tabulated = "electrons"
+nodes = 7
+range = ["5 ueV", "0.5 meV"]
+start = { kappa = "3 1/ns/meV^-0.25", exponent = 2.25 }
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """wire.toml and curves.csv: R_T dI/dV at U = 0.1, 0.2, 0.4 mV from ElectronElectron with a = 2 and
+    kappa = 1/ns, 121 probe biases each, Gaussian noise 0.002 (seeded)."""
+    path = tmp_path_factory.mktemp("kernel-fit")
+    (path / "wire.toml").write_text(WIRE)
+    rng = np.random.default_rng(7)
+    curves = []
+    for u in (0.1, 0.2, 0.4):
+        scenario = parse_scenario((WIRE + TRUTH).replace('bias = "0.2 mV"', f'bias = "{u} mV"'))
+        problem = scenario.problem
+        f = steady_state(problem, f_tol=1e-12).f[problem.wire.n // 2]
+        V = np.linspace(-(0.17 + 1.2 * u), 0.17 + 1.2 * u, 121)
+        y = probe_conductance(problem.energy.values * scenario.derived["energy_unit_meV"], f, V, PROBE)
+        curves.append(MeasuredCurve(u, None, None, "conductance", V, y + 0.002 * rng.standard_normal(V.size)))
+    write_csv(path / "curves.csv", curves, ["synthetic: ElectronElectron a = 2, kappa = 1/ns"])
+    return path
+
+
+def test_a_kernel_fit_writes_the_kernel_with_its_band(folder):
+    """The command infers the kernel (GCV by default), writes kernel.json, kernel.csv (units in the
+    header, 200 rows), kernel.png, fit.png and report.txt, and the slope of K over its nodes is -2
+    within 0.1."""
+    (folder / "fit.toml").write_text(FIT)
+    result = cli("-q", "fit", folder / "fit.toml", "-o", folder / "out", check=True)
+    assert "the kernel itself" in result.stdout and "gcv" in result.stdout
+    out = folder / "out"
+    data = json.loads((out / "kernel.json").read_text())
+    assert data["partner"] == "electrons" and data["unit"] == "1/(ns meV^2)" and data["converged"]
+    assert data["regularisation"]["method"] == "gcv"
+    assert {"gcv_lambda", "reml_lambda", "l_curve_lambda"} <= set(data["regularisation"])
+    energies, log_K = np.array(data["nodes"]["energy_meV"]), np.array(data["nodes"]["log_K"])
+    slope = np.polyfit(np.log(energies), log_K, 1)[0]
+    assert abs(slope + 2) < 0.1, slope
+    header = [line for line in (out / "kernel.csv").read_text().splitlines() if line.startswith("#")]
+    assert any("units: E_meV [meV]" in line and "K [1/(ns meV^2)]" in line for line in header)
+    table = np.loadtxt(out / "kernel.csv", delimiter=",")
+    assert table.shape == (200, 6) and np.all(table[:, 2] <= table[:, 1]) and np.all(table[:, 1] <= table[:, 3])
+    for name in ("kernel.png", "fit.png", "report.txt"):
+        assert (out / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("extra, words", [
+    ('\n[parameters."probe.gap"]\nstart = 0.17\n', ["parameters", "[kernel]"]),
+    ("\nmax_evaluations = 10\n", ["max_evaluations", "[kernel]"]),
+])
+def test_a_kernel_fit_holds_no_parameters(folder, extra, words):
+    text = FIT.replace('output = "out"\n', 'output = "out"\n' + extra) if "max_" in extra else FIT + extra
+    (folder / "bad.toml").write_text(text)
+    assert_one_line_refusal(cli("fit", folder / "bad.toml", "-o", folder / "bad"), *words)
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ("nodes = 7", "nodes = 2", "[kernel] nodes"),
+    ('tabulated = "electrons"', 'tabulated = "phonons"', "[kernel] tabulated"),
+    ('range = ["5 ueV", "0.5 meV"]', 'range = ["5 ueV", "0.5 mK"]', "[kernel] range"),
+])
+def test_bad_kernel_sections_are_refused_naming_the_key(folder, old, new, key):
+    (folder / "bad.toml").write_text(FIT.replace(old, new))
+    assert_one_line_refusal(cli("fit", folder / "bad.toml", "-o", folder / "bad"), "bad.toml", key)
+
+
+@pytest.mark.parametrize("option", [["--workers", "2"], ["--resume"]])
+def test_a_kernel_fit_runs_in_this_process_from_its_start(folder, option):
+    (folder / "fit.toml").write_text(FIT)
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "elsewhere", *option), option[0],
+                            "does not apply")
+
+
+def test_a_folder_holding_a_kernel_fit_is_refused_without_overwrite(folder):
+    (folder / "fit.toml").write_text(FIT)
+    (folder / "held").mkdir(exist_ok=True)
+    (folder / "held" / "kernel.json").write_text("{}")
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "held"), "already holds a fit", "--overwrite")
