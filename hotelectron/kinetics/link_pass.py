@@ -399,11 +399,11 @@ def _stream(typingctx, address, value):
 
 @intrinsic
 def _stream_fence(typingctx):
-    """Order the non-temporal stores before everything after (they are weakly ordered)."""
+    """Order the non-temporal stores before everything after (they are weakly ordered): a full fence,
+    which every target has (mfence on x86)."""
 
     def codegen(context, builder, signature, args):
-        sfence = builder.module.declare_intrinsic("llvm.x86.sse.sfence", fnty=ir.FunctionType(ir.VoidType(), []))
-        builder.call(sfence, [])
+        builder.fence("seq_cst")
         return context.get_dummy_value()
 
     return types.void(), codegen
