@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 
+from ..kinetics._numba import jit
 from ..kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from ..kinetics.mechanisms import ElectronElectron, PairScattering
 from ..wire.evolution import Evolution, equilibrium_state
@@ -51,10 +52,25 @@ def reference_wire(n_x: int = 65, n_energy: int = 1025) -> WireProblem:
 
 
 def _distance(state, steady) -> float:
-    d = float(np.max(np.abs(state.f - steady.f[1:-1])))
+    """max |state - steady| over f (interior nodes) and P: checked after every step, so compiled
+    (no temporaries)."""
+    d = _max_difference(np.ascontiguousarray(state.f), np.ascontiguousarray(steady.f[1:-1]))
     if state.P is not None:
-        d = max(d, float(np.max(np.abs(state.P - steady.P))))
+        d = max(d, _max_difference(np.ascontiguousarray(state.P), np.ascontiguousarray(steady.P)))
     return d
+
+
+@jit
+def _max_difference(a, b):
+    """``max |a - b|`` over all elements (NaN if any difference is NaN)."""
+    a, b = a.ravel(), b.ravel()
+    value = 0.0
+    for j in range(a.size):
+        d = abs(a[j] - b[j])
+        if d != d:
+            return d
+        value = max(value, d)
+    return value
 
 
 def evolve_to_steady(problem, steady, state, *, tolerance=1e-6, t_limit=40.0, chunk=2.0, progress=None,

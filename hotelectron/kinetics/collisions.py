@@ -90,14 +90,17 @@ class Collisions:
             mechanism.add_kernel(self.grid, P, G, K)
         return K
 
-    def kernel_and_pair_rates(self, P, G, K=None):
+    def kernel_and_pair_rates(self, P, G, K=None, dP=None):
         """``(K, dP/dt)``: the compact kernel of all mechanisms (into ``K`` if given) and, with pairs,
-        their rates, from one pass over the populations."""
+        their rates (into ``dP`` if given), from one pass over the populations."""
         if K is None:
             K = np.zeros((G.shape[0], 2 * self.grid.n + 1))
         else:
             K[...] = 0.0
-        dP = np.empty_like(P) if self.pairs is not None else None
+        if self.pairs is None:
+            dP = None
+        elif dP is None:
+            dP = np.empty_like(P)
         for mechanism in self.mechanisms:
             if mechanism is self.pairs:
                 mechanism.add_kernel_and_rates(self.grid, P, G, K, dP)
@@ -127,26 +130,45 @@ class Collisions:
         G = self.electron_hole(f) if G is None else G
         return self.pairs.rates(P, G, self.grid)
 
-    def rhs(self, f, P=None):
+    def rhs(self, f, P=None, out=None):
         """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs.
 
-        Both are fresh arrays. On the FFT path everything else (f's spectrum, G, the kernel and the
-        products of spectra) lives in this thread's scratch (``convolution.scratch``), reused from call
-        to call: five transforms and one pass over the pair populations, no other large allocation.
+        Both are fresh arrays, or written into ``out = (df/dt, dP/dt)``. On the FFT path everything
+        else (f's spectrum, G, the kernel and the products of spectra) lives in this thread's scratch
+        (``convolution.scratch``), reused from call to call: five transforms and one pass over the pair
+        populations, no other large allocation.
         """
+        out_f, out_P = (None, None) if out is None else out
         if self.path == "direct":
             f, G, FF = self._electron_hole_and_spectrum(f)
-            K, dPdt = self.kernel_and_pair_rates(P, G)
-            return convolution._collision_integral(f, K, self.path, FF, sign=-1.0), dPdt
+            K, dPdt = self.kernel_and_pair_rates(P, G, dP=out_P)
+            return convolution._collision_integral(f, K, self.path, FF, sign=-1.0, out=out_f), dPdt
         # f's spectrum, G, the kernel and its spectrum live only during the call: scratch holds them
         f = np.ascontiguousarray(f, dtype=float)
         n_x, n = f.shape
         work = convolution.scratch(n_x, n)
         FF = convolution._spectrum(f, work.spectrum("rhs: f"))
         G = convolution._electron_hole(f, self.grid.step, "fft", FF, work.array("rhs: G", (n_x, 2 * n - 1)))
-        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)))
-        dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True, sign=-1.0)
+        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)), out_P)
+        dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True, sign=-1.0,
+                                               out=out_f)
         return dfdt, dPdt
+
+    def rhs_for_stages(self, f, P=None, out=None):
+        """``(df/dt, dP/dt, G, FF, rate)``: the right-hand side (into ``out = (df/dt, dP/dt)`` if given)
+        with what a stage preconditioner takes from the state, the electron-hole function G, f's
+        spectrum FF and the total out-rate per position (the sum of the kernel, shape (n_x, 1)), as
+        fresh arrays. Cheaper than ``linearise``, which also keeps what exact Jacobian products need."""
+        out_f, out_P = (None, None) if out is None else out
+        f = np.ascontiguousarray(f, dtype=float)
+        n_x, n = f.shape
+        FF = convolution._spectrum(f)
+        G = convolution._electron_hole(f, self.grid.step, self.path, FF)
+        work = convolution.scratch(n_x, n)
+        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)), out_P)
+        rate = K.sum(axis=1, keepdims=True)
+        dfdt = convolution._collision_integral(f, K, self.path, FF, work.spectrum("rhs: kernel"), sign=-1.0, out=out_f)
+        return dfdt, dPdt, G, FF, rate
 
     def linearise(self, f, P=None, stationary: bool = False):
         """``(df/dt, dP/dt, lin)`` at ``(f, P)``, and the ``Linearisation`` for ``jvp`` (either path:
@@ -190,7 +212,8 @@ class Collisions:
         return dI, d_rates
 
     def electron_hole_change(self, lin: Linearisation, v_f) -> np.ndarray:
-        """The change of G at ``lin`` for a change ``v_f`` of the electrons (exact: G is bilinear in f)."""
+        """The change of G at ``lin`` (a ``Linearisation``, or any state with its ``f`` and f's spectrum
+        ``FF``) for a change ``v_f`` of the electrons (exact: G is bilinear in f)."""
         v_f = np.ascontiguousarray(v_f, dtype=float)
         return convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, convolution._spectrum(v_f))
 

@@ -347,16 +347,16 @@ def collision_integral(f, K, path: str = "fft") -> np.ndarray:
     return _collision_integral(np.ascontiguousarray(f, dtype=float), K, path)
 
 
-def _collision_integral(f, K, path, FF=None, FK=None, in_place=False, sign=1.0):
-    """``sign`` times ``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be
-    passed in, and an array ``FK`` for the kernel's spectrum; ``in_place`` lets the FFT path overwrite
-    both (``_convolve_fft``)."""
+def _collision_integral(f, K, path, FF=None, FK=None, in_place=False, sign=1.0, out=None):
+    """``sign`` times ``collision_integral`` for C-contiguous float ``f``, into ``out`` if given;
+    ``FF = _spectrum(f)`` may be passed in, and an array ``FK`` for the kernel's spectrum;
+    ``in_place`` lets the FFT path overwrite both (``_convolve_fft``)."""
     K = np.ascontiguousarray(K, dtype=float)
     if path == "direct":
         out_sum, in_sum = _direct_sums(f, K)
     else:
         out_sum, in_sum, _ = _convolve_fft(f, K, FF, FK, in_place)
-    I = np.empty_like(f)
+    I = np.empty_like(f) if out is None else out
     _assemble(f, out_sum, in_sum, K, float(sign), I, I, False)
     return I
 
