@@ -212,10 +212,14 @@ class Collisions:
         return dI, d_rates
 
     def electron_hole_change(self, lin: Linearisation, v_f) -> np.ndarray:
-        """The change of G at ``lin`` (a ``Linearisation``, or any state with its ``f`` and f's spectrum
-        ``FF``) for a change ``v_f`` of the electrons (exact: G is bilinear in f)."""
+        """The change of G at ``lin`` for a change ``v_f`` of the electrons (exact: G is bilinear in f)."""
+        return self.electron_hole_change_at(lin.f, lin.FF, v_f)
+
+    def electron_hole_change_at(self, f, FF, v_f) -> np.ndarray:
+        """The change of G at electrons ``f`` with spectrum ``FF`` (``rhs_for_stages`` gives it) for a
+        change ``v_f``."""
         v_f = np.ascontiguousarray(v_f, dtype=float)
-        return convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, convolution._spectrum(v_f))
+        return convolution.electron_hole_change(f, v_f, self.grid.step, FF, convolution._spectrum(v_f))
 
     def pair_response(self, lin: Linearisation, v_f) -> np.ndarray:
         """``d(dP/dt)`` for a change ``v_f`` of the electrons alone (the pairs held): how the pair

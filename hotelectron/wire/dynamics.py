@@ -216,15 +216,17 @@ class Dynamics:
         their response to the electrons, set up once per state and step length (every stage of a
         step and every Krylov vector shares it)."""
         if frozen.pair_stage is None or frozen.pair_stage[0] != dt:
-            c, P, G = self.collisions, frozen.P, frozen.G
+            # the closures hold the arrays they need, not frozen: no reference cycle keeps a step's
+            # arrays alive after it
+            c, f, FF, P, G = self.collisions, frozen.f, frozen.FF, frozen.P, frozen.G
             factorised = getattr(c.pairs, "chain_stage", None)
             if factorised is not None:  # the mechanism's own one-pass solve
                 chain = factorised(P, G, c.grid, dt)
                 def solve(r_P, u_f, out):
-                    chain(r_P, c.electron_hole_change(frozen, u_f), out)
+                    chain(r_P, c.electron_hole_change_at(f, FF, u_f), out)
             else:
                 def solve(r_P, u_f, out):
-                    dG = c.electron_hole_change(frozen, u_f)
+                    dG = c.electron_hole_change_at(f, FF, u_f)
                     response = c.pairs.add_kernel_and_rates_change(c.grid, P, G, np.zeros_like(P), dG,
                                                                    np.zeros((P.shape[0], 2 * c.grid.n + 1)))
                     out[:] = c.pairs.solve_chain(r_P + dt * response, G, c.grid, dt)
