@@ -154,40 +154,26 @@ class Collisions:
                                                out=out_f)
         return dfdt, dPdt
 
-    def rhs_for_stages(self, f, P=None, out=None):
-        """``(df/dt, dP/dt, G, FF, rate)``: the right-hand side (into ``out = (df/dt, dP/dt)`` if given)
-        with what a stage preconditioner takes from the state, the electron-hole function G, f's
-        spectrum FF and the total out-rate per position (the sum of the kernel, shape (n_x, 1)), as
-        fresh arrays. Cheaper than ``linearise``, which also keeps what exact Jacobian products need."""
-        out_f, out_P = (None, None) if out is None else out
-        f = np.ascontiguousarray(f, dtype=float)
-        n_x, n = f.shape
-        FF = convolution._spectrum(f)
-        G = convolution._electron_hole(f, self.grid.step, self.path, FF)
-        work = convolution.scratch(n_x, n)
-        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)), out_P)
-        rate = K.sum(axis=1, keepdims=True)
-        dfdt = convolution._collision_integral(f, K, self.path, FF, work.spectrum("rhs: kernel"), sign=-1.0, out=out_f)
-        return dfdt, dPdt, G, FF, rate
-
-    def linearise(self, f, P=None, stationary: bool = False):
+    def linearise(self, f, P=None, stationary: bool = False, out=None):
         """``(df/dt, dP/dt, lin)`` at ``(f, P)``, and the ``Linearisation`` for ``jvp`` (either path:
-        the products are exact for both, since both compute the same discrete sums).
+        the products are exact for both, since both compute the same discrete sums); ``df/dt`` and
+        ``dP/dt`` are written into ``out = (df/dt, dP/dt)`` if given.
 
         With ``stationary`` the pairs take their stationary populations for f (``P`` is ignored and
         ``dP/dt`` is None): the right-hand side of the f-only problem.
         """
+        out_f, out_P = (None, None) if out is None else out
         f, G, FF = self._electron_hole_and_spectrum(f)
         if stationary:
             P = self.stationary_pairs(f, G) if self.pairs is not None else None
             K, dPdt = self.kernel(P, G), None
         else:
-            K, dPdt = self.kernel_and_pair_rates(P, G)
+            K, dPdt = self.kernel_and_pair_rates(P, G, dP=out_P)
         I, D, FK = convolution._collision_parts(f, K, self.path, FF)
         if FK is None:  # direct path: it gives the values; products use the spectra of the same sums
             FF = convolution._spectrum(f)
             FK = convolution._kernel_spectrum(K, self.grid.n)
-        np.negative(I, out=I)
+        I = np.negative(I, out=I if out_f is None else out_f)
         return I, dPdt, Linearisation(f, P, G, K, D, FF, FK, stationary)
 
     def jvp(self, lin: Linearisation, v_f, v_P=None):
@@ -213,13 +199,8 @@ class Collisions:
 
     def electron_hole_change(self, lin: Linearisation, v_f) -> np.ndarray:
         """The change of G at ``lin`` for a change ``v_f`` of the electrons (exact: G is bilinear in f)."""
-        return self.electron_hole_change_at(lin.f, lin.FF, v_f)
-
-    def electron_hole_change_at(self, f, FF, v_f) -> np.ndarray:
-        """The change of G at electrons ``f`` with spectrum ``FF`` (``rhs_for_stages`` gives it) for a
-        change ``v_f``."""
         v_f = np.ascontiguousarray(v_f, dtype=float)
-        return convolution.electron_hole_change(f, v_f, self.grid.step, FF, convolution._spectrum(v_f))
+        return convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, convolution._spectrum(v_f))
 
     def pair_response(self, lin: Linearisation, v_f) -> np.ndarray:
         """``d(dP/dt)`` for a change ``v_f`` of the electrons alone (the pairs held): how the pair

@@ -83,21 +83,12 @@ class Layout:
 
 @dataclass
 class Frozen:
-    """What the preconditioner and Jacobian products take from the right-hand side at a state.
-
-    The preconditioner needs the electron-hole function ``G``, f's spectrum ``FF`` (for the change of
-    G) and the local rate; Jacobian products need the full ``Linearisation``, which costs a third of a
-    step more and is rarely used (the checks of the preconditioner, refined stages): it is made on
-    first use (``Dynamics.linearisation``)."""
+    """What Jacobian products and the preconditioner take from the right-hand side at a state."""
 
     y: np.ndarray
     F: np.ndarray
-    f: np.ndarray
-    P: np.ndarray | None
-    G: np.ndarray | None  # None without collisions
-    FF: np.ndarray | None
+    lin: Linearisation | None  # None without collisions
     rate: np.ndarray  # nu(x), shape (n_x, 1)
-    lin: Linearisation | None = None  # made on first use
     weight: np.ndarray | None = None  # w = f (1 - f), for the moment correction
     gram_inverse: np.ndarray | None = None  # per position, (n_x, 2, 2)
     pair_stage: tuple | None = None  # (dt, solve): the populations' part of a stage, for one dt
@@ -139,20 +130,15 @@ class Dynamics:
         F = np.empty(self.layout.size) if out is None else out
         df, dP = self.layout.split(F)
         c = self.collisions
-        G = FF = None
+        lin = None
         if c.mechanisms:
-            G, FF, rate = c.rhs_for_stages(f, P, out=(df, dP))[2:]
+            lin = c.linearise(f, P, out=(df, dP))[2]
+            rate = lin.K.sum(axis=1, keepdims=True)
         else:
             df[...] = 0.0
             rate = np.zeros((f.shape[0], 1))
         self._add_diffusion(df, f)
-        return Frozen(y, F, f, P, G, FF, rate)
-
-    def linearisation(self, frozen: Frozen) -> Linearisation | None:
-        """The collisions' ``Linearisation`` at the frozen state (made once; None without collisions)."""
-        if frozen.lin is None and self.collisions.mechanisms:
-            frozen.lin = self.collisions.linearise(frozen.f, frozen.P)[2]
-        return frozen.lin
+        return Frozen(y, F, lin, rate)
 
     @property
     def work(self) -> int:
@@ -182,7 +168,7 @@ class Dynamics:
     def jvp(self, frozen: Frozen, v) -> np.ndarray:
         """``J v`` at the frozen state, exactly."""
         self.products += 1
-        lin = self.linearisation(frozen)
+        lin = frozen.lin
         if lin is None:  # no collisions: diffusion alone
             v_f = self.layout.split(v)[0]
             d_f = np.zeros_like(v_f) if self.box else self.problem.laplacian_homogeneous(v_f)
@@ -216,20 +202,16 @@ class Dynamics:
         their response to the electrons, set up once per state and step length (every stage of a
         step and every Krylov vector shares it)."""
         if frozen.pair_stage is None or frozen.pair_stage[0] != dt:
-            # the closures hold the arrays they need, not frozen: no reference cycle keeps a step's
-            # arrays alive after it
-            c, f, FF, P, G = self.collisions, frozen.f, frozen.FF, frozen.P, frozen.G
+            # the closures hold lin, not frozen: no reference cycle keeps a step's arrays alive after it
+            c, lin = self.collisions, frozen.lin
             factorised = getattr(c.pairs, "chain_stage", None)
             if factorised is not None:  # the mechanism's own one-pass solve
-                chain = factorised(P, G, c.grid, dt)
+                chain = factorised(lin.P, lin.G, c.grid, dt)
                 def solve(r_P, u_f, out):
-                    chain(r_P, c.electron_hole_change_at(f, FF, u_f), out)
+                    chain(r_P, c.electron_hole_change(lin, u_f), out)
             else:
                 def solve(r_P, u_f, out):
-                    dG = c.electron_hole_change_at(f, FF, u_f)
-                    response = c.pairs.add_kernel_and_rates_change(c.grid, P, G, np.zeros_like(P), dG,
-                                                                   np.zeros((P.shape[0], 2 * c.grid.n + 1)))
-                    out[:] = c.pairs.solve_chain(r_P + dt * response, G, c.grid, dt)
+                    out[:] = c.pairs.solve_chain(r_P + dt * c.pair_response(lin, u_f), lin.G, c.grid, dt)
             frozen.pair_stage = (dt, solve)
         return frozen.pair_stage[1]
 
@@ -247,7 +229,7 @@ class Dynamics:
 
     def _prepare_moments(self, frozen):
         if frozen.weight is None:
-            f = frozen.f
+            f = self.layout.split(frozen.y)[0]
             w = f * (1.0 - f) + 1e-12
             k = self._conserved
             prolong = np.stack([w, self.collisions.grid.values * w])[:k]  # (k, n_x, n)
@@ -297,7 +279,7 @@ class Dynamics:
         u_P = None
         if r_P is not None:
             c = self.collisions
-            G = frozen.G if frozen.G is not None else c.electron_hole(frozen.f)
+            G = frozen.lin.G if frozen.lin is not None else c.electron_hole(self.layout.split(frozen.y)[0])
             u_P = c.pairs.solve_chain(r_P, G, c.grid, dt)
         return self.layout.join(u_f, u_P, out)
 
