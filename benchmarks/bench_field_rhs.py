@@ -116,8 +116,8 @@ def main() -> int:
     calls = {
         "zero field": lambda: zero_field.rhs(f, P_chain),
         "field": lambda: field.rhs(f_field, P_field),
-        "zero field, dP/dt kept": lambda: zero_field.rhs(f, P_chain, kept_chain),
-        "field, dP/dt kept": lambda: field.rhs(f_field, P_field, kept_field),
+        "zero field, dP/dt kept": lambda: zero_field.rhs(f, P_chain, out=(None, kept_chain)),
+        "field, dP/dt kept": lambda: field.rhs(f_field, P_field, out=(None, kept_field)),
     }
     if args.stages:
         calls.update(stage_calls(grid, mech["pairs"], impurities, f, P_chain, P_field))

@@ -62,9 +62,9 @@ def main() -> int:
     trials = []
     step_flat = evolution.step_flat
 
-    def recorded(y, h):
+    def recorded(y, h, out=None):
         refined = evolution.refined_steps
-        y_new, error = step_flat(y, h)
+        y_new, error = step_flat(y, h, out)
         trials.append((h, error, evolution.refined_steps > refined))
         return y_new, error
 

@@ -25,7 +25,7 @@ What is measured (all in one run, so that ratios compare like with like on the s
   ``field_full_rhs``: the full right-hand side in the field, pairs (J, M) plus free spins
   (``FreeSpinScattering``, 2S + 1 levels) plus e-e, df/dt and dP/dt of the one population array,
   against ``full_rhs`` (the zero-field chain plus e-e) of the same run: the target is their ratio.
-  Both again with dP/dt written into an array kept from call to call (``rhs(f, P, dPdt)``), which
+  Both again with dP/dt written into an array kept from call to call (``rhs(f, P, out=(None, dP))``), which
   saves the page faults of a fresh 75 MB array in the field (``over_zero_field_kept_outputs``).
 - ``compile``: the numba compilation cost, kept out of every median. In the running process the first
   call of each kernel is timed against later calls and numba's own cache statistics tell whether the
@@ -43,6 +43,7 @@ S = 5/2 kernel, whose transfers reach 2S |V|, is longer than the grid: the harde
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -363,8 +364,8 @@ def run(config: BenchConfig | None = None, progress=None) -> dict:
         (mech["pairs"].relax, (P, G, grid, 0.1)),
         (field.relax, (P_field, G, grid, 0.1)),
         (field_collisions.rhs, (f_field, P_both)),
-        (c.rhs, (f, P, np.empty_like(P))),  # dP/dt into an array kept from call to call
-        (field_collisions.rhs, (f_field, P_both, np.empty_like(P_both))),
+        (functools.partial(c.rhs, out=(None, np.empty_like(P))), (f, P)),  # dP/dt into an array kept from call to call
+        (functools.partial(field_collisions.rhs, out=(None, np.empty_like(P_both))), (f_field, P_both)),
     ]
     planned += [(None, func, args) for func, args in field_calls]
 

@@ -90,17 +90,17 @@ class Collisions:
             mechanism.add_kernel(self.grid, P, G, K)
         return K
 
-    def kernel_and_pair_rates(self, P, G, K=None, dPdt=None):
+    def kernel_and_pair_rates(self, P, G, K=None, dP=None):
         """``(K, dP/dt)``: the compact kernel of all mechanisms (into ``K`` if given) and, with pairs,
-        their rates (into ``dPdt`` if given), from one pass over the populations."""
+        their rates (into ``dP`` if given), from one pass over the populations."""
         if K is None:
             K = np.zeros((G.shape[0], 2 * self.grid.n + 1))
         else:
             K[...] = 0.0
-        if dPdt is not None and (np.shape(dPdt) != np.shape(P) or np.asarray(dPdt).dtype != float):
-            msg = f"dPdt must be a float array of the populations' shape {np.shape(P)}; got {np.shape(dPdt)}"
+        if dP is not None and (np.shape(dP) != np.shape(P) or np.asarray(dP).dtype != float):
+            msg = f"dP must be a float array of the populations' shape {np.shape(P)}; got {np.shape(dP)}"
             raise ValueError(msg)
-        dP = None if self.pairs is None else np.empty_like(P) if dPdt is None else dPdt
+        dP = None if self.pairs is None else np.empty_like(P) if dP is None else dP
         for mechanism in self.mechanisms:
             if mechanism is self.pairs:
                 mechanism.add_kernel_and_rates(self.grid, P, G, K, dP)
@@ -130,49 +130,53 @@ class Collisions:
         G = self.electron_hole(f) if G is None else G
         return self.pairs.rates(P, G, self.grid)
 
-    def rhs(self, f, P=None, dPdt=None):
+    def rhs(self, f, P=None, out=None):
         """The full collision right-hand side ``(df/dt, dP/dt)``; ``dP/dt`` is None without pairs.
 
-        ``df/dt`` is a fresh array, and so is ``dP/dt`` unless an array ``dPdt`` of P's shape is given to
-        write it into (and return): a caller that keeps one from call to call saves the page faults of
-        a fresh one, about 9 ms of CPU time for the 75 MB of populations of pairs in a field at
-        n_x = 128, n_energy = 2048 (``benchmarks/bench_field_rhs.py``). On the FFT path everything else
-        (f's spectrum, G, the kernel and the products of spectra) lives in this thread's scratch
+        Both are fresh arrays, or written into ``out = (df/dt, dP/dt)`` (either may be None): a caller
+        that keeps them from call to call saves the page faults of fresh ones, about 9 ms of CPU time
+        for the 75 MB of populations of pairs in a field at n_x = 128, n_energy = 2048
+        (``benchmarks/bench_field_rhs.py``). On the FFT path everything else (f's spectrum, G, the
+        kernel and the products of spectra) lives in this thread's scratch
         (``convolution.scratch``), reused from call to call: five transforms and one pass over the pair
         populations, no other large allocation.
         """
+        out_f, out_P = (None, None) if out is None else out
         if self.path == "direct":
             f, G, FF = self._electron_hole_and_spectrum(f)
-            K, dPdt = self.kernel_and_pair_rates(P, G, dPdt=dPdt)
-            return convolution._collision_integral(f, K, self.path, FF, sign=-1.0), dPdt
+            K, dPdt = self.kernel_and_pair_rates(P, G, dP=out_P)
+            return convolution._collision_integral(f, K, self.path, FF, sign=-1.0, out=out_f), dPdt
         # f's spectrum, G, the kernel and its spectrum live only during the call: scratch holds them
         f = np.ascontiguousarray(f, dtype=float)
         n_x, n = f.shape
         work = convolution.scratch(n_x, n)
         FF = convolution._spectrum(f, work.spectrum("rhs: f"))
         G = convolution._electron_hole(f, self.grid.step, "fft", FF, work.array("rhs: G", (n_x, 2 * n - 1)))
-        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)), dPdt)
-        dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True, sign=-1.0)
+        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)), out_P)
+        dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True, sign=-1.0,
+                                               out=out_f)
         return dfdt, dPdt
 
-    def linearise(self, f, P=None, stationary: bool = False):
+    def linearise(self, f, P=None, stationary: bool = False, out=None):
         """``(df/dt, dP/dt, lin)`` at ``(f, P)``, and the ``Linearisation`` for ``jvp`` (either path:
-        the products are exact for both, since both compute the same discrete sums).
+        the products are exact for both, since both compute the same discrete sums); ``df/dt`` and
+        ``dP/dt`` are written into ``out = (df/dt, dP/dt)`` if given.
 
         With ``stationary`` the pairs take their stationary populations for f (``P`` is ignored and
         ``dP/dt`` is None): the right-hand side of the f-only problem.
         """
+        out_f, out_P = (None, None) if out is None else out
         f, G, FF = self._electron_hole_and_spectrum(f)
         if stationary:
             P = self.stationary_pairs(f, G) if self.pairs is not None else None
             K, dPdt = self.kernel(P, G), None
         else:
-            K, dPdt = self.kernel_and_pair_rates(P, G)
+            K, dPdt = self.kernel_and_pair_rates(P, G, dP=out_P)
         I, D, FK = convolution._collision_parts(f, K, self.path, FF)
         if FK is None:  # direct path: it gives the values; products use the spectra of the same sums
             FF = convolution._spectrum(f)
             FK = convolution._kernel_spectrum(K, self.grid.n)
-        np.negative(I, out=I)
+        I = np.negative(I, out=I if out_f is None else out_f)
         return I, dPdt, Linearisation(f, P, G, K, D, FF, FK, stationary)
 
     def jvp(self, lin: Linearisation, v_f, v_P=None):

@@ -41,6 +41,7 @@ import numba
 import numpy as np
 import scipy.fft
 
+from . import _numba
 from ._numba import jit
 
 __all__ = [
@@ -76,25 +77,35 @@ def _pocketfft_entry_points():
 _pocketfft_r2c, _pocketfft_c2r = _pocketfft_entry_points()
 
 
+def _workers(real_size: int) -> int:
+    """FFT threads for a batch of ``real_size`` real values: one below the size at which the numba
+    kernels start threads (``_numba.PARALLEL_MIN_WORK``). At (15, 1620), the batch of a 17 x 801
+    wire, two workers took 0.071 ms a transform against 0.055 ms for one (medians of interleaved
+    rounds, load average 3.4)."""
+    return FFT_WORKERS if real_size >= _numba.PARALLEL_MIN_WORK else 1
+
+
 def rfft_rows(a, out):
     """The real FFT of every row of ``a`` (n_x, L), written into ``out`` (n_x, L // 2 + 1, complex).
 
-    The transform of ``scipy.fft.rfft`` (pocketfft, ``FFT_WORKERS`` threads) into a given array: at
-    (128, 4096) a fresh output cost about 500 page faults and, with the padding copy of
-    ``scipy.fft.rfft(f, L)``, doubled the time (3.3 ms against 1.7 ms on one thread).
+    The transform of ``scipy.fft.rfft`` (pocketfft, ``FFT_WORKERS`` threads for large batches) into a
+    given array: at (128, 4096) a fresh output cost about 500 page faults and, with the padding copy
+    of ``scipy.fft.rfft(f, L)``, doubled the time (3.3 ms against 1.7 ms on one thread).
     """
+    workers = _workers(a.size)
     if _pocketfft_r2c is None:
-        out[...] = scipy.fft.rfft(a, axis=1, workers=FFT_WORKERS)
+        out[...] = scipy.fft.rfft(a, axis=1, workers=workers)
         return out
-    return _pocketfft_r2c(a, (1,), True, 0, out, FFT_WORKERS)
+    return _pocketfft_r2c(a, (1,), True, 0, out, workers)
 
 
 def irfft_rows(spectrum, L, out):
     """The inverse of ``rfft_rows`` (``scipy.fft.irfft`` with length L), written into ``out`` (n_x, L)."""
+    workers = _workers(out.size)
     if _pocketfft_c2r is None:
-        out[...] = scipy.fft.irfft(spectrum, L, axis=1, workers=FFT_WORKERS)
+        out[...] = scipy.fft.irfft(spectrum, L, axis=1, workers=workers)
         return out
-    return _pocketfft_c2r(spectrum, (1,), L, False, 2, out, FFT_WORKERS)
+    return _pocketfft_c2r(spectrum, (1,), L, False, 2, out, workers)
 
 
 class Scratch:
@@ -347,16 +358,16 @@ def collision_integral(f, K, path: str = "fft") -> np.ndarray:
     return _collision_integral(np.ascontiguousarray(f, dtype=float), K, path)
 
 
-def _collision_integral(f, K, path, FF=None, FK=None, in_place=False, sign=1.0):
-    """``sign`` times ``collision_integral`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be
-    passed in, and an array ``FK`` for the kernel's spectrum; ``in_place`` lets the FFT path overwrite
-    both (``_convolve_fft``)."""
+def _collision_integral(f, K, path, FF=None, FK=None, in_place=False, sign=1.0, out=None):
+    """``sign`` times ``collision_integral`` for C-contiguous float ``f``, into ``out`` if given;
+    ``FF = _spectrum(f)`` may be passed in, and an array ``FK`` for the kernel's spectrum;
+    ``in_place`` lets the FFT path overwrite both (``_convolve_fft``)."""
     K = np.ascontiguousarray(K, dtype=float)
     if path == "direct":
         out_sum, in_sum = _direct_sums(f, K)
     else:
         out_sum, in_sum, _ = _convolve_fft(f, K, FF, FK, in_place)
-    I = np.empty_like(f)
+    I = np.empty_like(f) if out is None else out
     _assemble(f, out_sum, in_sum, K, float(sign), I, I, False)
     return I
 

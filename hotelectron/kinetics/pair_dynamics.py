@@ -184,13 +184,14 @@ def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivo
     ``dR`` the change of the rates for the change ``dG`` of the electron-hole function (P held)."""
     nx, nk, nJ = P.shape
     n = (dG.shape[1] + 1) // 2
-    reach = n - 1
-    for ik in range(nk):
-        reach = max(reach, abs(k[ik]) * (nJ - 1))
     for x in numba.prange(nx):
-        g = np.zeros(2 * reach + 1)  # dG laid out over every transfer: zero beyond the grid width
+        # dG over the transfers |m| <= n, zero at +-n: a transfer beyond the grid width, where G does
+        # not depend on the electrons, reads a zero through the clipped index
+        g = np.empty(2 * n + 1)
+        g[0] = 0.0
+        g[2 * n] = 0.0
         for i in range(2 * n - 1):
-            g[reach - (n - 1) + i] = dG[x, i]
+            g[1 + i] = dG[x, i]
         u = np.empty((nJ, nk))  # this position's chains with the couplings last
         for ik in range(nk):
             for J in range(nJ):
@@ -198,8 +199,8 @@ def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivo
         for j in range(nJ - 1):
             up, down = gamma_dt * a_up[j], gamma_dt * a_down[j]
             for ik in range(nk):
-                m = k[ik] * (j + 1)
-                d_flow = P[x, ik, j] * g[reach - m] - P[x, ik, j + 1] * g[reach + m]
+                m = min(max(k[ik] * (j + 1), -n), n)
+                d_flow = P[x, ik, j] * g[n - m] - P[x, ik, j + 1] * g[n + m]
                 u[j, ik] -= up * d_flow
                 u[j + 1, ik] += down * d_flow
         for J in range(1, nJ):

@@ -33,14 +33,15 @@ conserve that, so the identity is approximate by the same small amount).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
-from ..kinetics._numba import jit
+from ..kinetics._numba import FASTMATH, jit
 from ..kinetics.collisions import Collisions, Linearisation
 from .problem import WireProblem
 
-__all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout"]
+__all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout", "restore_moments_reference"]
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ class Layout:
     f_shape: tuple
     P_shape: tuple | None
 
-    @property
+    @cached_property
     def f_size(self) -> int:
         return int(np.prod(self.f_shape))
 
-    @property
+    @cached_property
     def size(self) -> int:
         return self.f_size + (int(np.prod(self.P_shape)) if self.P_shape is not None else 0)
 
@@ -118,22 +119,26 @@ class Dynamics:
         self.preconditioner_applications = 0
 
     # -- the right-hand side and its Jacobian -------------------------------------------------------
-    def rhs(self, y) -> Frozen:
-        """The flat rate of change at ``y`` with what products and the preconditioner need there.
+    def rhs(self, y, out=None) -> Frozen:
+        """The flat rate of change at ``y`` (into ``out`` if given) with what products and the
+        preconditioner need there.
 
-        ``y`` is kept by reference (as the linearisation keeps f): it must not change while the
-        returned ``Frozen`` is in use."""
+        ``y`` and ``out`` are kept by reference (as the linearisation keeps f): they must not change
+        while the returned ``Frozen`` is in use."""
         self.evaluations += 1
         f, P = self.layout.split(y)
+        F = np.empty(self.layout.size) if out is None else out
+        df, dP = self.layout.split(F)
         c = self.collisions
         lin = None
         if c.mechanisms:
-            df, dP, lin = c.linearise(f, P)
+            lin = c.linearise(f, P, out=(df, dP))[2]
             rate = lin.K.sum(axis=1, keepdims=True)
         else:
-            df, dP, rate = np.zeros(f.shape), None, np.zeros((f.shape[0], 1))
+            df[...] = 0.0
+            rate = np.zeros((f.shape[0], 1))
         self._add_diffusion(df, f)
-        return Frozen(y, self.layout.join(df, dP), lin, rate)
+        return Frozen(y, F, lin, rate)
 
     @property
     def work(self) -> int:
@@ -145,12 +150,14 @@ class Dynamics:
         """The flat rate of change at ``y`` alone (no linearisation: cheaper), into ``out`` if given."""
         self.evaluations += 1
         f, P = self.layout.split(y)
+        out = np.empty(self.layout.size) if out is None else out
+        df, dP = self.layout.split(out)
         if self.collisions.mechanisms:
-            df, dP = self.collisions.rhs(f, P)
+            self.collisions.rhs(f, P, out=(df, dP))
         else:
-            df, dP = np.zeros(f.shape), None
+            df[...] = 0.0
         self._add_diffusion(df, f)
-        return self.layout.join(df, dP, out)
+        return out
 
     def _add_diffusion(self, df, f):
         """``df += d^2 f/dx^2`` with the reservoirs at the ends (``problem.laplacian_interior``), in one
@@ -161,12 +168,13 @@ class Dynamics:
     def jvp(self, frozen: Frozen, v) -> np.ndarray:
         """``J v`` at the frozen state, exactly."""
         self.products += 1
-        if frozen.lin is None:  # no collisions: diffusion alone
+        lin = frozen.lin
+        if lin is None:  # no collisions: diffusion alone
             v_f = self.layout.split(v)[0]
             d_f = np.zeros_like(v_f) if self.box else self.problem.laplacian_homogeneous(v_f)
             return self.layout.join(d_f, None)
         v_f, v_P = self.layout.split(v)
-        d_f, d_P = self.collisions.jvp(frozen.lin, v_f, v_P)
+        d_f, d_P = self.collisions.jvp(lin, v_f, v_P)
         if not self.box:
             d_f += self.problem.laplacian_homogeneous(v_f)
         return self.layout.join(d_f, d_P)
@@ -182,18 +190,19 @@ class Dynamics:
             frozen.diffusion = (dt, electrons, moments)
         return frozen.diffusion[1:]
 
-    def _diffuse(self, r_f, frozen, dt):
-        """``(1 + dt nu - dt d^2/dx^2)^-1 r_f`` (a division in a box)."""
+    def _diffuse(self, r_f, frozen, dt, out):
+        """``out = (1 + dt nu - dt d^2/dx^2)^-1 r_f`` (a division in a box)."""
         if self.box:
-            return r_f / (1.0 + dt * frozen.rate)
+            return np.divide(r_f, 1.0 + dt * frozen.rate, out=out)
         factors = self._diffusion_factors(frozen, dt)[0]
-        return _solve_factored(-1.0 / self.problem.wire.step**2, *factors, 1.0 / dt, r_f, np.empty_like(r_f))
+        return _solve_factored(-1.0 / self.problem.wire.step**2, *factors, 1.0 / dt, r_f, out)
 
     def _pair_stage(self, frozen, dt):
         """``(r_P, u_f, out)``: ``out = (1 - dt M[G])^-1 (r_P + dt (dR/dG)(dG/df) u_f)``, the pair chains with
         their response to the electrons, set up once per state and step length (every stage of a
         step and every Krylov vector shares it)."""
         if frozen.pair_stage is None or frozen.pair_stage[0] != dt:
+            # the closures hold lin, not frozen: no reference cycle keeps a step's arrays alive after it
             c, lin = self.collisions, frozen.lin
             factorised = getattr(c.pairs, "chain_stage", None)
             if factorised is not None:  # the mechanism's own one-pass solve
@@ -218,13 +227,6 @@ class Dynamics:
             m[:, 1] += self.pair_energy(P)
         return m
 
-    def _undiffuse_moments(self, m, frozen, dt):
-        """``(1 - dt d^2/dx^2)^-1`` applied to moment profiles (n_x, 2)."""
-        if self.box:
-            return m
-        factors = self._diffusion_factors(frozen, dt)[1]
-        return _solve_factored(-1.0 / self.problem.wire.step**2, *factors, 1.0 / dt, m, np.empty_like(m))
-
     def _prepare_moments(self, frozen):
         if frozen.weight is None:
             f = self.layout.split(frozen.y)[0]
@@ -234,6 +236,26 @@ class Dynamics:
             frozen.weight = w
             frozen.gram_inverse = np.linalg.inv(np.einsum("ae,bxe->xab", self._moments[:k], prolong))
 
+    def _moment_arguments(self, r, u, frozen, dt) -> tuple:
+        """The arguments of ``_restore_moments`` and of its twin ``restore_moments_reference``."""
+        self._prepare_moments(frozen)
+        r_f, r_P = self.layout.split(r)
+        u_f, u_P = self.layout.split(u)
+        n_x = u_f.shape[0]
+        if r_P is None:
+            r_P = u_P = np.empty((n_x, 0))
+            pair_energy = np.empty(0)
+        else:
+            r_P, u_P, pair_energy = r_P.reshape(n_x, -1), u_P.reshape(n_x, -1), self._pair_energy
+        if self.box:
+            inverse_h2, inverse_pivot, upper = 0.0, np.empty(0), np.empty(0)
+        else:
+            inverse_h2 = 1.0 / self.problem.wire.step**2
+            inverse_pivot, upper = self._diffusion_factors(frozen, dt)[1]
+        grid = self.collisions.grid
+        return (u_f, r_f, u_P, r_P, grid.step, grid.values, pair_energy, dt, inverse_h2, inverse_pivot, upper,
+                frozen.gram_inverse, self._conserved, frozen.weight)
+
     def precondition(self, r, frozen: Frozen, dt: float, out=None) -> np.ndarray:
         """``M r ~ (1 - dt J)^-1 r`` (see the module docstring), into ``out`` if given (not ``r``);
         ``Z^T A M r = Z^T r`` holds exactly."""
@@ -241,22 +263,11 @@ class Dynamics:
         r_f, r_P = self.layout.split(r)
         u = np.empty(self.layout.size) if out is None else out
         u_f, u_P = self.layout.split(u)
-        u_f[:] = self._diffuse(r_f, frozen, dt)
+        self._diffuse(r_f, frozen, dt, u_f)
         if r_P is not None:
             self._pair_stage(frozen, dt)(r_P, u_f, u_P)
         if self.collisions.mechanisms:
-            # the moments of A u are those of u less dt times the diffusion of the electrons' moments
-            self._prepare_moments(frozen)
-            electrons = self.moments(u_f, None)
-            missing = self.moments(r_f, r_P) - electrons
-            if u_P is not None:
-                missing[:, 1] -= self.pair_energy(u_P)
-            if not self.box:
-                missing += dt * self.problem.laplacian_homogeneous(electrons)
-            k = self._conserved
-            c = np.einsum("xab,xb->xa", frozen.gram_inverse, self._undiffuse_moments(missing, frozen, dt)[:, :k])
-            correction = c[:, :1] if k == 1 else c[:, :1] + c[:, 1:] * self.collisions.grid.values
-            u_f += correction * frozen.weight
+            _restore_moments(*self._moment_arguments(r, u, frozen, dt))
         return u
 
     def solve_frozen(self, r, frozen: Frozen, dt: float, out=None) -> np.ndarray:
@@ -264,13 +275,91 @@ class Dynamics:
         no coupling between them and no moment correction (kept for comparisons)."""
         self.preconditioner_applications += 1
         r_f, r_P = self.layout.split(r)
-        u_f = self._diffuse(r_f, frozen, dt)
+        u_f = self._diffuse(r_f, frozen, dt, np.empty_like(r_f))
         u_P = None
         if r_P is not None:
             c = self.collisions
             G = frozen.lin.G if frozen.lin is not None else c.electron_hole(self.layout.split(frozen.y)[0])
             u_P = c.pairs.solve_chain(r_P, G, c.grid, dt)
         return self.layout.join(u_f, u_P, out)
+
+
+def restore_moments_reference(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2, inverse_pivot, upper,
+                              gram_inverse, conserved, weight) -> np.ndarray:
+    """The numpy twin of ``_restore_moments``: ``u_f`` plus ``c_N w + c_E eps w`` per position such
+    that the moments of ``A u`` equal those of r (module docstring, step 3); returns the new u_f.
+
+    The moments of ``A u = u - dt J u`` are those of u less dt times the diffusion of the electrons'
+    moments (the collisions conserve them), so the missing moments, ``Z^T (r - A u)``, are those of r
+    less those of u plus dt times that diffusion; ``(1 - dt d^2/dx^2)^-1`` of them, in the basis of the
+    two shapes (``gram_inverse``), gives c. A box (``inverse_pivot`` empty) has no diffusion."""
+    moments = step * np.stack([np.ones_like(eps), eps])  # particles, electron energy
+    electrons = u_f @ moments.T  # (n_x, 2)
+    missing = r_f @ moments.T - electrons
+    missing[:, 1] += (r_P - u_P) @ pair_energy
+    if inverse_pivot.size:
+        laplacian = -2.0 * electrons
+        laplacian[1:] += electrons[:-1]
+        laplacian[:-1] += electrons[1:]
+        missing += dt * inverse_h2 * laplacian
+        # (1 - dt d^2/dx^2) z = missing: a plain tridiagonal solve, independent of the factors given
+        n_x = missing.shape[0]
+        matrix = (np.diag(np.full(n_x, 1.0 + 2.0 * dt * inverse_h2)) - dt * inverse_h2 * np.eye(n_x, k=1)
+                  - dt * inverse_h2 * np.eye(n_x, k=-1))
+        missing = np.linalg.solve(matrix, missing)
+    c = np.einsum("xab,xb->xa", gram_inverse, missing[:, :conserved])
+    correction = c[:, :1] if conserved == 1 else c[:, :1] + c[:, 1:] * eps
+    return u_f + correction * weight
+
+
+@jit(fastmath=FASTMATH | {"reassoc"})  # reassociated sums vectorise; NaN still propagates
+def _restore_moments(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2, inverse_pivot, upper,
+                     gram_inverse, conserved, weight):
+    """``restore_moments_reference`` in one pass over the electrons and the populations, in place:
+    ``inverse_pivot`` and ``upper`` are ``_factor_tridiagonal``'s factors of ``1/dt - d^2/dx^2``."""
+    n_x, n = u_f.shape
+    electrons = np.empty((n_x, 2))
+    missing = np.empty((n_x, 2))
+    for x in range(n_x):
+        u0 = 0.0
+        u1 = 0.0
+        r0 = 0.0
+        r1 = 0.0
+        for i in range(n):
+            u0 += u_f[x, i]
+            u1 += eps[i] * u_f[x, i]
+            r0 += r_f[x, i]
+            r1 += eps[i] * r_f[x, i]
+        pairs = 0.0
+        for s in range(pair_energy.size):
+            pairs += pair_energy[s] * (r_P[x, s] - u_P[x, s])
+        electrons[x, 0] = step * u0
+        electrons[x, 1] = step * u1
+        missing[x, 0] = step * (r0 - u0)
+        missing[x, 1] = step * (r1 - u1) + pairs
+    if inverse_pivot.size:
+        for x in range(n_x):
+            for a in range(2):
+                below = electrons[x - 1, a] if x > 0 else 0.0
+                above = electrons[x + 1, a] if x < n_x - 1 else 0.0
+                missing[x, a] += dt * inverse_h2 * (below - 2.0 * electrons[x, a] + above)
+        # (1 - dt d^2/dx^2)^-1 = (1/dt - d^2/dx^2)^-1 / dt, with the factors of _factor_tridiagonal
+        off = -inverse_h2
+        for a in range(2):
+            missing[0, a] = missing[0, a] / dt * inverse_pivot[0]
+            for x in range(1, n_x):
+                missing[x, a] = (missing[x, a] / dt - off * missing[x - 1, a]) * inverse_pivot[x]
+            for x in range(n_x - 2, -1, -1):
+                missing[x, a] -= upper[x] * missing[x + 1, a]
+    for x in range(n_x):
+        c0 = 0.0
+        c1 = 0.0
+        for b in range(conserved):
+            c0 += gram_inverse[x, 0, b] * missing[x, b]
+            if conserved > 1:
+                c1 += gram_inverse[x, 1, b] * missing[x, b]
+        for i in range(n):
+            u_f[x, i] += (c0 + c1 * eps[i]) * weight[x, i]
 
 
 def _factor_tridiagonal(off, diag):

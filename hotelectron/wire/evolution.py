@@ -40,7 +40,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..kinetics._numba import jit
+from ..kinetics._numba import FASTMATH, jit
 from .dynamics import BoxProblem, Dynamics
 from .krylov import GMRES, norm
 from .problem import WireProblem, fermi
@@ -80,22 +80,22 @@ class Scheme:
     def stages(self) -> int:
         return len(self.b)
 
-    # the coefficients as float arrays, for the compiled stage sums
+    # the nonzero coefficients as (values, stage indices), for the compiled stage sums
     @cached_property
-    def a_array(self) -> tuple:
-        return tuple(np.array(row, dtype=float) for row in self.a)
+    def a_terms(self) -> tuple:
+        return tuple(_terms(row) for row in self.a)
 
     @cached_property
-    def c_array(self) -> tuple:
-        return tuple(np.array(row, dtype=float) for row in self.c)
+    def c_terms(self) -> tuple:
+        return tuple(_terms(row) for row in self.c)
 
     @cached_property
-    def b_array(self) -> np.ndarray:
-        return np.array(self.b, dtype=float)
+    def b_terms(self) -> tuple:
+        return _terms(self.b)
 
     @cached_property
-    def error_array(self) -> np.ndarray:
-        return np.array(self.error_weights, dtype=float)
+    def error_terms(self) -> tuple:
+        return _terms(self.error_weights)
 
     @classmethod
     def from_standard(cls, name, order, alpha, gammas, b, b_hat, filter_error=False) -> "Scheme":
@@ -111,6 +111,12 @@ class Scheme:
         b_t = tuple(float(v) for v in gamma * np.array(b) @ inverse)
         b_hat_t = tuple(float(v) for v in gamma * np.array(b_hat) @ inverse) if b_hat is not None else None
         return cls(name, order, gamma, to_tuple(a), to_tuple(c), b_t, b_hat_t, filter_error)
+
+
+def _terms(weights) -> tuple:
+    """``(values, indices)`` of the nonzero weights, as arrays for ``_combine``."""
+    indices = [i for i, w in enumerate(weights) if w != 0.0]
+    return np.array([weights[i] for i in indices], dtype=float), np.array(indices, dtype=np.int64)
 
 
 _G = 0.435866521508459  # gamma of ROS34PW2
@@ -194,6 +200,7 @@ class Evolution:
         # work arrays for the stages: fresh pages for every temporary once cost a third of a step
         self._k = np.empty((self.scheme.stages, size))
         self._stage = np.empty(size)
+        self._F0 = np.empty(size)
         self._F = np.empty(size)
         self._r = np.empty(size)
         self._forget()
@@ -235,15 +242,16 @@ class Evolution:
         self._checked = (h, value)
         return value > self.refine_above
 
-    def step_flat(self, y, h: float):
-        """One step of length h from the flat state y: ``(y_new, scaled error or None)``.
+    def step_flat(self, y, h: float, out=None):
+        """One step of length h from the flat state y: ``(y_new, scaled error or None)``, y_new in
+        ``out`` if given (not y).
 
         With ``krylov``, every stage is solved with the preconditioner, as the W of the W-method,
         or refined by GMRES on the true Jacobian to ``krylov_tol`` (see ``_refine``).
         """
         s = self.scheme
         dynamics = self.dynamics
-        frozen = dynamics.rhs(y)
+        frozen = dynamics.rhs(y, self._F0)
         F0 = frozen.F
         dt = s.gamma * h
         k = self._k
@@ -265,9 +273,10 @@ class Evolution:
         for i in range(s.stages):
             if i > 0:
                 if s.a[i] != s.a[i - 1] + (0.0,) or i == 1:  # a new stage point (else reuse F)
-                    _weighted_sum(y, h, s.a_array[i], k, True, self._stage)
+                    values, rows = s.a_terms[i]
+                    _combine(y, h * values, rows, k, self._stage)
                     dynamics.rhs_only(self._stage, self._F)
-                _weighted_sum(self._F, 1.0, s.c_array[i], k, True, self._r)
+                _combine(self._F, *s.c_terms[i], k, self._r)
                 precondition(self._r, k[i])
             if refine:
                 r = F0 if i == 0 else self._r
@@ -276,14 +285,17 @@ class Evolution:
                 self.krylov_unconverged += not result.converged
                 k[i] = result.x
         self.refined_steps += refine
-        y_new = np.empty_like(y)
-        _weighted_sum(y, h, s.b_array, k, True, y_new)
+        y_new = np.empty_like(y) if out is None else out
+        values, rows = s.b_terms
+        _combine(y, h * values, rows, k, y_new)
         if s.b_hat is None:
             return y_new, None
-        err = _weighted_sum(y, h, s.error_array, k, False, self._r)
+        values, rows = s.error_terms
         if s.filter_error:
-            err = precondition(err)
-        value = _scaled_max(err, y, y_new, self.rtol, self.atol)
+            err = precondition(_combine(np.zeros_like(y), h * values, rows, k, self._r))
+            value = _scaled_error(err, True, values[:0], rows[:0], k, y, y_new, self.rtol, self.atol)
+        else:
+            value = _scaled_error(y, False, h * values, rows, k, y, y_new, self.rtol, self.atol)
         return y_new, (value if math.isfinite(value) else math.inf)
 
     def step(self, state: State, h: float):
@@ -298,6 +310,10 @@ class Evolution:
     def _state(self, t: float, y) -> State:
         f, P = self.dynamics.layout.split(y.copy())
         return State(t, f, P)
+
+    def _view(self, t: float, y) -> State:
+        """A State of views into y (no copy: valid while y is)."""
+        return State(t, *self.dynamics.layout.split(y))
 
     # -- adaptive stepping ----------------------------------------------------------------------------
     def _factor(self, error: float, h: float, first: bool) -> float:
@@ -322,7 +338,8 @@ class Evolution:
 
     def advance(self, state: State, t_target: float, stop=None) -> State:
         """Adaptive steps from ``state`` to exactly ``t_target``, or, with ``stop``, to the first
-        accepted step whose state makes ``stop(state)`` true (e.g. close enough to a steady state).
+        accepted step whose state makes ``stop(state)`` true (e.g. close enough to a steady state);
+        ``stop`` sees the stepper's own arrays, valid only during the call (no copy per step).
 
         The controller starts from ``self.dt`` and nothing else (its memory is cleared here), so a
         run resumed from a frame, with the step size stored there, repeats the original steps."""
@@ -332,18 +349,19 @@ class Evolution:
         self._forget()
         t = state.t
         y = self._flat(state)
+        spare = np.empty_like(y)  # the next step's result; a rejected one is overwritten
         while t < t_target:
             natural = min(self.dt, self.dt_max)
             h = min(natural, t_target - t)
-            y_new, error = self.step_flat(y, h)
+            y_new, error = self.step_flat(y, h, spare)
             factor = self._factor(error, h, first=t == 0.0 and self.steps == 0)
             if error <= 1.0:
                 if not np.all(np.isfinite(y_new)):
                     msg = f"non-finite values in the solution at t = {t + h:g} tau_D"
                     raise FloatingPointError(msg)
-                y, t = y_new, t + h
+                y, spare, t = y_new, y, t + h
                 self.steps += 1
-                if stop is not None and stop(self._state(t, y)):
+                if stop is not None and stop(self._view(t, y)):
                     return self._state(t, y)
                 # a step shortened to land on t_target says little about the natural step size
                 if h == natural:
@@ -376,31 +394,64 @@ class Evolution:
 
 
 
+# The stage sums in one pass each: no temporaries, and no BLAS call, whose threads would spin on a
+# busy machine. Up to four terms have their own loop, which the compiler vectorises (a loop over the
+# terms inside the loop over the elements does not); a sum of more terms takes one sweep per term.
 @jit
-def _weighted_sum(y, h, weights, k, with_y, out):
-    """``out = y + h sum_i w_i k_i`` (``with_y`` False: without y) into a work array: no temporaries,
-    and no BLAS call, whose threads would spin on a busy machine. One sweep per stage (a sum over
-    the stages at each element does not vectorise)."""
-    for j in range(out.size):
-        out[j] = y[j] if with_y else 0.0
-    for i in range(weights.size):
-        c = h * weights[i]
-        if c != 0.0:
-            for j in range(out.size):
-                out[j] += c * k[i, j]
+def _combine(y, values, rows, k, out):
+    """``out = y + sum_t values[t] k[rows[t]]``: a stage's argument, right-hand side or the new state."""
+    n = out.size
+    m = values.size
+    if m == 1:
+        a, ka = values[0], k[rows[0]]
+        for j in range(n):
+            out[j] = y[j] + a * ka[j]
+    elif m == 2:
+        a, ka, b, kb = values[0], k[rows[0]], values[1], k[rows[1]]
+        for j in range(n):
+            out[j] = y[j] + a * ka[j] + b * kb[j]
+    elif m == 3:
+        a, ka, b, kb, c, kc = values[0], k[rows[0]], values[1], k[rows[1]], values[2], k[rows[2]]
+        for j in range(n):
+            out[j] = y[j] + a * ka[j] + b * kb[j] + c * kc[j]
+    elif m == 4:
+        a, ka, b, kb = values[0], k[rows[0]], values[1], k[rows[1]]
+        c, kc, d, kd = values[2], k[rows[2]], values[3], k[rows[3]]
+        for j in range(n):
+            out[j] = y[j] + a * ka[j] + b * kb[j] + c * kc[j] + d * kd[j]
+    else:
+        for j in range(n):
+            out[j] = y[j]
+        for t in range(m):
+            a, kt = values[t], k[rows[t]]
+            for j in range(n):
+                out[j] += a * kt[j]
     return out
 
 
-@jit
-def _scaled_max(err, y, y_new, rtol, atol):
-    """max |err| / (rtol max(|y|, |y_new|) + atol): the error norm of the step control (NaN if any
-    element is NaN)."""
+@jit(fastmath=FASTMATH | {"reassoc"})  # a reassociated max vectorises; a NaN still reaches the sum
+def _scaled_error(base, with_base, values, rows, k, y, y_new, rtol, atol):
+    """The error norm of the step control, ``max |e| / (rtol max(|y|, |y_new|) + atol)`` of the
+    estimate ``e = sum_t values[t] k[rows[t]]`` (plus ``base`` if ``with_base``), without storing e
+    (NaN if any element is NaN). Four terms have their own loop (the ROS34PW2 estimate)."""
+    n = y.size
     value = 0.0
     total = 0.0
-    for j in range(err.size):
-        e = abs(err[j]) / (rtol * max(abs(y[j]), abs(y_new[j])) + atol)
-        value = max(value, e)
-        total += e  # a NaN reaches the sum whatever max() makes of it
+    if values.size == 4 and not with_base:
+        a, ka, b, kb = values[0], k[rows[0]], values[1], k[rows[1]]
+        c, kc, d, kd = values[2], k[rows[2]], values[3], k[rows[3]]
+        for j in range(n):
+            e = abs(a * ka[j] + b * kb[j] + c * kc[j] + d * kd[j]) / (rtol * max(abs(y[j]), abs(y_new[j])) + atol)
+            value = max(value, e)
+            total += e  # a NaN reaches the sum whatever max() makes of it
+    else:
+        for j in range(n):
+            e = base[j] if with_base else 0.0
+            for t in range(values.size):
+                e += values[t] * k[rows[t], j]
+            e = abs(e) / (rtol * max(abs(y[j]), abs(y_new[j])) + atol)
+            value = max(value, e)
+            total += e
     return value if total == total else total
 
 

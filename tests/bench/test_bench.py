@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hotelectron.bench import collisions as bench
@@ -94,3 +95,12 @@ def test_quick_sweep_benchmark_runs_both_ways_with_identical_results(capsys):
     report = capsys.readouterr().out
     assert "speed ratio serial / parallel" in report
     assert "failed points 0; identical results: True" in report
+
+
+def test_compiled_distance_is_the_largest_difference_and_sees_nan(rng):
+    from hotelectron.bench.wire import _max_difference
+
+    a, b = rng.standard_normal((2, 3, 4, 5))
+    assert _max_difference(a, b) == np.max(np.abs(a - b))
+    b[1, 2, 3] = np.nan
+    assert np.isnan(_max_difference(a, b))

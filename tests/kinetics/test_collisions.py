@@ -58,16 +58,16 @@ def test_threads_evaluating_at_once_get_their_own_results(rng):
 
 
 def test_pair_rates_go_into_a_given_array(rng):
-    """``rhs(f, P, dPdt)`` writes dP/dt into the caller's array, the same numbers as a fresh one, and
+    """``rhs(f, P, out=(None, dP))`` writes dP/dt into the caller's array, the same numbers as a fresh one, and
     refuses an array of another shape (the compiled passes would write beyond it)."""
     for path in ("fft", "direct"):
         c = system(S=2.5, n=161, path=path)
         f, P = hot_state(c, rng)
         df, dP = c.rhs(f, P)
         kept = np.full_like(P, np.nan)
-        df_kept, dP_kept = c.rhs(f, P, kept)
+        df_kept, dP_kept = c.rhs(f, P, out=(None, kept))
         assert dP_kept is kept
         np.testing.assert_array_equal(dP_kept, dP)
         np.testing.assert_array_equal(df_kept, df)
-        with pytest.raises(ValueError, match="dPdt must be a float array of the populations' shape"):
-            c.rhs(f, P, np.empty(P.shape[:-1] + (P.shape[-1] - 1,)))
+        with pytest.raises(ValueError, match="dP must be a float array of the populations' shape"):
+            c.rhs(f, P, out=(None, np.empty(P.shape[:-1] + (P.shape[-1] - 1,))))

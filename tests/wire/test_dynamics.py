@@ -6,7 +6,8 @@ from systems import wire
 
 from hotelectron.kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from hotelectron.kinetics.mechanisms import ElectronElectron, PairScattering
-from hotelectron.wire.dynamics import Dynamics, _factor_tridiagonal, _solve_factored
+from hotelectron.wire.dynamics import (Dynamics, _factor_tridiagonal, _restore_moments, _solve_factored,
+                                      restore_moments_reference)
 from hotelectron.wire.problem import WireProblem
 
 
@@ -84,3 +85,26 @@ def test_diffusion_term_of_the_right_hand_side_equals_the_interior_laplacian(rng
     expected = df + p.laplacian_interior(f)
     d._add_diffusion(df, f)
     np.testing.assert_allclose(df, expected, rtol=1e-13, atol=1e-13 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("conserved", [1, 2])
+@pytest.mark.parametrize("wire_or_box", ["wire", "box"])
+@pytest.mark.parametrize("with_pairs", [True, False])
+def test_compiled_moment_restoration_equals_its_numpy_twin(rng, conserved, wire_or_box, with_pairs):
+    """``_restore_moments`` (one compiled pass, the tridiagonal solve from the stage's factors)
+    against ``restore_moments_reference`` (numpy, a dense solve) on random input."""
+    n_x, n, n_s, dt, inverse_h2 = (7, 53, 24, 0.03, 40.0) if wire_or_box == "wire" else (1, 53, 24, 0.03, 0.0)
+    eps = np.linspace(-2.0, 2.0, n)
+    u_f, r_f = rng.standard_normal((2, n_x, n))
+    u_P, r_P = rng.standard_normal((2, n_x, n_s if with_pairs else 0))
+    pair_energy = rng.standard_normal(n_s if with_pairs else 0)
+    gram_inverse = rng.standard_normal((n_x, conserved, conserved))
+    weight = rng.random((n_x, n))
+    factors = (_factor_tridiagonal(-inverse_h2, np.full(n_x, 1.0 / dt + 2.0 * inverse_h2)) if wire_or_box == "wire"
+               else (np.empty(0), np.empty(0)))
+    args = (u_f, r_f, u_P, r_P, eps[1] - eps[0], eps, pair_energy, dt, inverse_h2, *factors, gram_inverse, conserved,
+            weight)
+    expected = restore_moments_reference(*args)
+    ours = u_f.copy()
+    _restore_moments(ours, *args[1:])
+    np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-12 * np.max(np.abs(expected)))
