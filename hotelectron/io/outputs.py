@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .storage import DamagedFileError, error_cause, verify
 
-__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output", "intact"]
+__all__ = ["check_figure_output", "check_file_output", "check_folder_output", "check_trajectory_output", "intact"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -91,6 +91,14 @@ def check_figure_output(path, inputs=()) -> None:
         if path.suffix.lower() != ".png":
             msg = f"{path} exists and is not a PNG figure; choose another figure name"
             raise ValueError(msg)
+        _probe_file(path)
+
+
+def check_file_output(path, inputs=()) -> None:
+    """Check the path of a plain output file (a CSV table): an existing one is replaced if it can be written."""
+    path = Path(path)
+    _check_file(path, inputs)
+    if path.exists():
         _probe_file(path)
 
 

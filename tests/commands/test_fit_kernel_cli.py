@@ -125,4 +125,5 @@ def test_a_folder_holding_a_kernel_fit_is_refused_without_overwrite(folder):
     (folder / "fit.toml").write_text(FIT)
     (folder / "held").mkdir(exist_ok=True)
     (folder / "held" / "kernel.json").write_text("{}")
-    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "held"), "already holds a fit", "--overwrite")
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "held"), "already holds a [kernel] fit",
+                            "--overwrite")
