@@ -8,6 +8,8 @@ import contextlib
 import logging
 import os
 
+from .interrupts import interrupts_held
+
 log = logging.getLogger("hotelectron")
 
 __all__ = ["WORKERS_PER_CORE", "add_cluster_options", "check_workers", "dask_client", "quiet_dask"]
@@ -103,6 +105,7 @@ def dask_client(scheduler: str | None, workers: int):
     try:
         yield client
     finally:
-        client.close()
-        if not scheduler:
-            client.cluster.close()
+        with interrupts_held("the Dask cluster was closed"):  # a second Ctrl-C must not break the shutdown off
+            client.close()
+            if not scheduler:
+                client.cluster.close()

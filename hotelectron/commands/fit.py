@@ -23,12 +23,11 @@ import dataclasses
 import json
 import logging
 import os
-import signal
-import threading
 import tomllib
 from pathlib import Path
 
 from .cluster import add_cluster_options, check_workers, dask_client
+from .interrupts import interrupts_held
 
 log = logging.getLogger(__name__)
 
@@ -145,23 +144,6 @@ def figure(result, path) -> None:
     plt.close(fig)
 
 
-@contextlib.contextmanager
-def interrupts_held():
-    """Hold a Ctrl-C (SIGINT) until the block is done, then log that it came: the outputs of a fit are
-    written completely or not at all. (Only the main thread receives signals; elsewhere nothing is held.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        log.warning("Ctrl-C came while the outputs were written: they were completed first")
-
-
 def write_outputs(folder: Path, result, source: str, only=None) -> None:
     """Write the state files, the report and the figure of ``result`` into ``folder``, then, last and
     atomically, ``fit.json`` (which names them): a fit.json means the rest is there. A Ctrl-C meanwhile is
@@ -171,7 +153,7 @@ def write_outputs(folder: Path, result, source: str, only=None) -> None:
 
     names = [state_name(i) for i in range(len(result.curves))]
     wanted = set(only) if only is not None else {*names, REPORT, FIGURE, FIT_JSON}
-    with interrupts_held():
+    with interrupts_held("the outputs were written"):
         for name, c in zip(names, result.curves, strict=True):
             if name in wanted:
                 write_steady_state(parse_scenario(c.state.text), folder / name, c.state.steady)
