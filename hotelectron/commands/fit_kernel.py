@@ -155,7 +155,7 @@ def fit_kernel(spec, folder: Path, args, existing=()) -> int:
         refuse_existing(folder, existing, "--overwrite replaces it")
     try:
         result = infer_kernel(spec.problem)
-    except ValueError as exc:  # after loading, only the [kernel] section can be at fault (a fixed lambda, the nodes)
+    except ValueError as exc:  # after loading only the [kernel] section can be at fault: its message names the key
         msg = f"{spec.source}: [kernel] {exc}"
         raise ValueError(msg) from None
     for path in existing:

@@ -691,8 +691,8 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
     Returns
     -------
     FitResult
-        Status ``"finished"`` at a converged optimum, with errors; ``"stopped"`` (a warning is logged)
-        at the best point when the optimiser ends without converging, without errors.
+        Status ``"finished"`` at a converged optimum, with errors; ``"stopped"`` at the best point when
+        the optimiser ends without converging, without errors.
 
     Raises
     ------
@@ -817,11 +817,12 @@ def restore_result(data: dict, problem: FitProblem, states=(), solves=None) -> F
     try:
         entries = data["parameters"]
         values = {p.label: float(entries[p.label]["value"]) for p in problem.parameters}
-        stderr = {p.label: entries[p.label]["stderr"] for p in problem.parameters}
+        stderr = [math.nan if entries[p.label]["stderr"] is None else float(entries[p.label]["stderr"])
+                  for p in problem.free]
         matrix = data["correlation"]["matrix"]
         counts = [int(data[name]) for name in ("evaluations", "steady_solves", "newton_iterations")]
-        chi2, success, message, status = float(data["chi2"]), bool(data["success"]), str(data["message"]), str(data["status"])
-        nfev = int(data["optimiser_evaluations"])
+        recorded = (float(data["chi2"]), bool(data["success"]), str(data["message"]), int(data["optimiser_evaluations"]),
+                    str(data["status"]))
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"fit.json lacks what the outputs are made from: {type(exc).__name__}: {exc}"
         raise ValueError(msg) from None
@@ -830,11 +831,6 @@ def restore_result(data: dict, problem: FitProblem, states=(), solves=None) -> F
     for i, state in enumerate(states):
         if state is None or state.text != model.scenario_text(values, i):
             states[i] = model.state(values, i)
-    sigma = problem.sigma or (1.0,) * len(problem.curves)
-    fitted = tuple(FittedParameter(p, values[p.label], None if stderr[p.label] is None else float(stderr[p.label]))
-                   for p in problem.parameters)
-    curves = tuple(FittedCurve(c, model.model_curve(values, i, state), sigma[i], state)
-                   for i, (c, state) in enumerate(zip(problem.curves, states, strict=True)))
-    dof = sum(c.x.size for c in problem.curves) - len(problem.free)
-    return FitResult(fitted, None if matrix is None else np.asarray(matrix, dtype=float), chi2, dof, *counts, curves,
-                     success, message, nfev, status, problem.fingerprint)
+    model.evaluations, model.steady_solves, model.newton_iterations = counts
+    return _result(problem, model, values, states, stderr, None if matrix is None else np.asarray(matrix, dtype=float),
+                   *recorded)

@@ -115,8 +115,8 @@ def _parameter(key: str, table, source: str) -> Parameter:
     try:
         return Parameter(key, table["start"], table.get("min", -math.inf), table.get("max", math.inf), free, unit,
                          table.get("curve"))
-    except ValueError as exc:
-        _fail(source, where, str(exc))
+    except ValueError as exc:  # "parameter 'key': why": the table named once
+        _fail(source, where, str(exc).removeprefix(f"parameter {key!r}: "))
 
 
 def _base(value, source: str, folder: Path) -> tuple[Path, str]:
