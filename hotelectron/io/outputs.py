@@ -13,9 +13,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from .storage import DamagedFileError, error_cause, verify
+from .scenario.compare import describe, scenario_differences
+from .storage import DamagedFileError, error_cause, read_scenario, verify
 
-__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output", "intact"]
+__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output", "intact", "refuse_other_scenario"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -120,3 +121,13 @@ def intact(path, overwrite: bool, remedy: str) -> bool:
             raise DamagedFileError(msg) from None
         return False
     return True
+
+
+def refuse_other_scenario(path, text: str, remedy: str, other: str = "another scenario") -> None:
+    """Refuse to continue the trajectory at ``path`` with the scenario ``text`` when the file was
+    written for a different one (:func:`hotelectron.io.scenario.compare.scenario_differences`: the
+    parsed tables differ): its frames and the new ones would belong to two problems."""
+    differences = scenario_differences(read_scenario(path), text)
+    if differences:
+        msg = f"{path} was written for {other} ({describe(differences)}); {remedy}"
+        raise ValueError(msg)

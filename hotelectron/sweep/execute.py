@@ -17,7 +17,7 @@ from pathlib import Path
 
 import h5py
 
-from ..io.outputs import intact
+from ..io.outputs import intact, refuse_other_scenario
 from ..io.storage import STATUS_FAILED, STATUS_FINISHED, WriteError
 from .spec import Point, Sweep
 from .summary import failed_row, summarise_file, write_summary
@@ -86,13 +86,12 @@ def _finished_row(point: Point, path: Path, overwrite: bool):
     """
     try:
         with h5py.File(path, "r") as fh:
-            status, text = str(fh.attrs["status"]), str(fh.attrs["scenario"])
+            status = str(fh.attrs["status"])
+            fh.attrs["scenario"]
     except (OSError, KeyError):
         return None
-    if text != point.text:
-        msg = (f"{path} was written for other parameters than {point.name} of this sweep; "
-               "resume only with the sweep file that made it, or choose another output folder")
-        raise ValueError(msg)
+    refuse_other_scenario(path, point.text, "resume only with the sweep file that made it, or choose another "
+                          "output folder", other=f"other parameters than {point.name} of this sweep")
     if status != STATUS_FINISHED:
         return None
     if not intact(path, overwrite, "--overwrite runs the point again"):

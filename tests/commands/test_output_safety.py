@@ -115,6 +115,50 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
         assert a["P"].shape[-1] == (4 if field else 2)
 
 
+class CtrlC:
+    """A run's progress callback that stops it after ``frames`` frames as Ctrl-C does."""
+
+    def __init__(self, frames):
+        self.left = frames
+
+    def __call__(self, *_):
+        self.left -= 1
+        if self.left <= 0:
+            raise KeyboardInterrupt
+
+    def close(self):
+        pass
+
+
+def test_resume_refuses_a_file_written_for_another_scenario_and_continues_its_own(tmp_path, reference, monkeypatch):
+    """A file is continued only by the scenario that wrote it (compared as parsed tables: comments and
+    spacing do not matter); another physical value would put two problems into one trajectory."""
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "stopped.h5"
+    monkeypatch.setattr("hotelectron.commands.run.RunProgress", lambda *_: CtrlC(8))
+    result = cli("--quiet", "run", scenario, "-o", out)
+    monkeypatch.undo()
+    assert result.returncode == 130, result.stderr
+    with h5py.File(out, "r") as fh:
+        assert fh.attrs["status"] == "failed" and fh["time"].shape[0] == 9
+        assert fh.attrs["message"].startswith("interrupted (Ctrl-C)")
+    assert "interrupted (Ctrl-C)" in cli("show", out, check=True).stdout
+    stopped = out.read_bytes()
+
+    other = write_scenario(tmp_path, SMALL.replace("pair_rate = 2.0", "pair_rate = 2.5"), "other.toml")
+    assert_one_line_refusal(cli("run", other, "-o", out, "--resume"), out, "another scenario",
+                            "[dimensionless] pair_rate = 2.0 in the file, 2.5 now")
+    assert_one_line_refusal(cli("run", other, "-o", out, "--resume", "--overwrite"), out, "another scenario")
+    assert out.read_bytes() == stopped
+
+    same = write_scenario(tmp_path, "# the same run, reformatted\n" + SMALL.replace(" = ", "   =   "), "same.toml")
+    cli("--quiet", "run", same, "-o", out, "--resume", check=True)
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "finished"
+        for name in DATASETS:
+            np.testing.assert_array_equal(a[name][:], b[name][:])
+
+
 def flip_chunk(path, dataset, row):
     """Overwrite bytes in the middle of the stored chunk that holds ``row`` of a frame-chunked dataset
     (one row per chunk), as a write cut off half-way leaves it."""

@@ -299,7 +299,8 @@ def test_resume_refuses_files_of_another_sweep(tmp_path):
     sweep = load_sweep(write_sweep(tmp_path))
     run_sweep(sweep, tmp_path / "out")
     other = load_sweep(write_sweep(tmp_path, temperatures='["30 mK", "60 mK"]'))
-    with pytest.raises(ValueError, match="other parameters"):
+    with pytest.raises(ValueError, match=r"point-0000.h5 was written for other parameters than point-0000 of this "
+                       r"sweep \(\[reservoirs\] temperature = '25 mK' in the file, '30 mK' now\)"):
         run_sweep(other, tmp_path / "out", resume=True)
 
 
