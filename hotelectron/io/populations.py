@@ -120,12 +120,14 @@ def check(fh: h5py.File, mechanism, path) -> None:
     expected = datasets(mechanism) if mechanism is not None else []
     if stored != expected:
         msg = (f"{path} holds the impurity populations {stored or 'none'}, the scenario {expected or 'none'} "
-               "(another field or other impurities)")
+               "(another field: [field] B, or [dimensionless] zeeman; or other impurities)")
         raise ValueError(msg)
     for part, name in zip(species(mechanism) if mechanism is not None else (), expected, strict=True):
         shape, zeeman = fh[name].shape[2:], int(fh[name].attrs.get("zeeman_steps", 0))
         want = (tuple(part.population_shape), int(getattr(part, "zeeman_steps", 0)))
         if (shape, zeeman) != want:
+            cause = ("another field ([field] B or g, or [dimensionless] zeeman)" if zeeman != want[1]
+                     else "other impurities or grids")
             msg = (f"{path}: its populations {name} {shape} with Zeeman energy {zeeman} steps do not match the "
-                   f"scenario's {want[0]} with {want[1]} steps")
+                   f"scenario's {want[0]} with {want[1]} steps: {cause}")
             raise ValueError(msg)

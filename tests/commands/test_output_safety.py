@@ -151,6 +151,8 @@ def test_resume_refuses_a_file_written_for_another_scenario_and_continues_its_ow
     assert_one_line_refusal(cli("run", other, "-o", out, "--resume", "--overwrite"), out, "another scenario")
     assert out.read_bytes() == stopped
 
+    field = write_scenario(tmp_path, FIELD, "field.toml")
+    assert_one_line_refusal(cli("run", field, "-o", out, "--resume"), out, "[dimensionless] zeeman absent in the file, 0.4 now")
     same = write_scenario(tmp_path, "# the same run, reformatted\n" + SMALL.replace(" = ", "   =   "), "same.toml")
     cli("--quiet", "run", same, "-o", out, "--resume", check=True)
     with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:

@@ -111,7 +111,7 @@ def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
     p = wire(n_x=9, n=81)
     out = tmp_path / "cut.h5"
     interrupted(scenario(in_a_field(p, 5)), out)
-    for other, words in ((p, "(80, 2) with 0 steps"), (in_a_field(p, 6), "(80, 4) with 6 steps"),
+    for other, words in ((p, "(80, 2) with 0 steps"), (in_a_field(p, 6), "(80, 4) with 6 steps: another field ([field] B or g, or [dimensionless] zeeman)"),
                          (wire(n_x=9, n=81, pairs=False), "the scenario none"),
                          (in_a_field(p, 5, 0.002), "['P'], the scenario ['P', 'P_spins']")):
         with pytest.raises(ValueError, match=re.escape(words)):
