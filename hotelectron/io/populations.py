@@ -77,7 +77,7 @@ def read(fh: h5py.File, mechanism, index: int) -> np.ndarray:
 def _axis(fh: h5py.File, part) -> tuple[list, str, dict]:
     """The dimensions after x_interior of one species (created here), its long name and attributes."""
     if isinstance(part, FreeSpinScattering):
-        M = np.array([label[0] for label in part.labels], dtype=float)
+        M = np.array([label[0] for label in part.labels], dtype=float) + 0.0  # + 0.0: M = 0, never -0
         scale(fh, "M", M, "1", "projection M of a free impurity spin on the field")
         return ["M"], "free-spin populations of the levels M in the field (sum_M P_M = 1)", _zeeman(part)
     if "V" not in fh:
@@ -86,7 +86,7 @@ def _axis(fh: h5py.File, part) -> tuple[list, str, dict]:
     if not isinstance(part, FieldPairScattering):
         scale(fh, "level", np.arange(part.n_levels), "1", "pair multiplet J (0 ... 2S)")
         return ["V", "level"], "pair populations per state of the multiplet J (sum_J (2J+1) P_J = 1)", {}
-    J, M = (np.array([label[i] for label in part.labels], dtype=float) for i in (0, 1))
+    J, M = (np.array([label[i] for label in part.labels], dtype=float) + 0.0 for i in (0, 1))  # no -0
     scale(fh, "state", np.arange(J.size), "1", "pair state |J M> (index)")
     coordinate(fh, "state_J", "state", J, "1", "total spin J of the pair state")
     coordinate(fh, "state_M", "state", M, "1", "projection M of the pair spin on the field")

@@ -137,4 +137,7 @@ def test_a_steady_state_with_free_spins_written_and_read_back(tmp_path):
     out = write_steady_state(scenario, tmp_path / "steady.h5", solution)
     with h5py.File(out, "r") as fh:
         assert {"w_spins", "dw_spins_dt"} <= set(fh["observables"]) and fh["P_spins"].shape == (1, 3, 6)
+        for name in ("state_J", "state_M"):  # the state J = M = 0 is stored as 0, not -0
+            values = fh[name][:]
+            assert not np.signbit(values[values == 0]).any(), name
     np.testing.assert_array_equal(read_state(out).steady.P, solution.P)

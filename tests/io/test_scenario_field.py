@@ -137,13 +137,15 @@ def test_an_off_grid_field_is_refused_with_a_grid_and_a_field_that_fit():
 
 
 @pytest.mark.parametrize(("field", "pattern"), [
-    ('B = "-0.5 T"', r"\[field\] B = '-0.5 T': negative"),
     ('B = "half a tesla"', r"\[field\] B .*number"),
     ("B = 0.5", r"\[field\] B = 0.5: the unit is missing"),
     ('B = "0.5 mV"', r"\[field\] B .*dimension"),
     ('B = "nan T"', r"\[field\] B .*not finite"),
     ('B = "inf T"', r"\[field\] B .*not finite"),
     ('B = "0.5 T"\ng = 0', r"\[field\] g = 0"),
+    ('B = "1 T"\ng = 1e-300', r"\[field\] g = 1e-300: out of range; expected .* \[0.1, 20\]"),
+    ('B = "1e-300 T"', r"\[field\] B = '1e-300 T': the Zeeman energy .* less than half an energy step"),
+    ('B = "1e5 A/m"', r"\[field\] B = '1e5 A/m': has dimension .*magnetic field"),
     ('B = "0.5 T"\ng = -2', r"\[field\] g = -2"),
     ('B = "0.5 T"\ng = "2"', r"\[field\] g = '2': not a plain number"),
     ('B = "0.5 T"\ng = 200', r"\[field\] g = 200"),
@@ -155,6 +157,57 @@ def test_an_off_grid_field_is_refused_with_a_grid_and_a_field_that_fit():
 def test_bad_fields_are_refused_naming_the_key(field, pattern):
     with pytest.raises(ValueError, match=pattern):
         parse_scenario(with_field(AGMN, field))
+
+
+def test_a_negative_field_is_a_field_in_the_other_direction_and_zero_has_no_sign(capsys):
+    positive = parse_scenario(with_field(AGMN, 'B = "0.5 T"'))
+    negative = parse_scenario(with_field(AGMN, 'B = "-500 mT"'))
+    assert negative.problem == positive.problem and negative.derived == positive.derived
+    zero = parse_scenario(with_field(AGMN, 'B = "-0 T"'))
+    assert all(not np.signbit(v) for k, v in zero.derived.items() if k.startswith(("field", "zeeman")))
+    from hotelectron.io.quantities import physics_lines
+
+    assert "B = 0 T" in physics_lines(zero.derived)[0] and "-0" not in " ".join(physics_lines(zero.derived))
+
+
+@pytest.mark.parametrize("gauss", ["10000 G", "10 kG", "1e4 gauss", "-10000 G", "10000 Oe"])
+def test_a_field_in_gauss_is_1e_4_tesla(gauss):
+    tesla = parse_scenario(with_field(AGMN, 'B = "1 T"')).derived
+    derived = parse_scenario(with_field(AGMN, f'B = "{gauss}"')).derived
+    assert derived["field_T"] == pytest.approx(1.0, rel=1e-14)
+    assert derived["zeeman_meV"] == pytest.approx(tesla["zeeman_meV"], rel=1e-14)
+    assert derived["zeeman_steps"] == tesla["zeeman_steps"]
+
+
+def _suggested(message, pattern):
+    match = re.search(pattern, message)
+    assert match is not None, message
+    return match.group(1)
+
+
+def test_the_fields_and_grids_a_refusal_suggests_are_accepted():
+    """A suggested largest field is rounded down, a smallest one up: each is accepted as given."""
+    with pytest.raises(ValueError) as info:  # the grid spans 1.2 meV: at most 10.36559... T
+        parse_scenario(with_field(AGMN, 'B = "10.3656 T"'))
+    largest = _suggested(str(info.value), r'B = "([0-9.e+-]+) T" at most')
+    assert float(largest) < 10.3656
+    assert parse_scenario(with_field(AGMN.replace("n_energy = 601\n", ""), f'B = "{largest} T"')).derived["field_T"] > 10.36
+    for tiny in ("1e-300 T", "1 G"):  # less than half a step: no field, one step, or a finer grid
+        with pytest.raises(ValueError) as info:
+            parse_scenario(with_field(AGMN, f'B = "{tiny}"'))
+        message = str(info.value)
+        assert "%" not in message and 'B = "0 T" (no field)' in message
+        smallest = _suggested(message, r'at least one energy step, B = "([0-9.e+-]+) T"')
+        assert parse_scenario(with_field(AGMN, f'B = "{smallest} T"')).derived["zeeman_steps"] == 1
+        if tiny == "1 G":
+            n = _suggested(message, r"n_energy = (\d+)")
+            assert parse_scenario(with_field(AGMN.replace("n_energy = 601", f"n_energy = {n}"), f'B = "{tiny}"'))
+    # an n_energy refused for the temperature is answered with one that also holds the field
+    text = with_field(AGMN.replace("n_energy = 601", "n_energy = 201"), 'B = "1 T"')
+    with pytest.raises(ValueError) as info:
+        parse_scenario(text)
+    n = _suggested(str(info.value), r"e\.g\. n_energy = (\d+)")
+    assert parse_scenario(text.replace("n_energy = 201", f"n_energy = {n}")).derived["zeeman_steps"] > 0
 
 
 def test_a_field_is_a_physical_section():
@@ -171,8 +224,9 @@ def test_dimensionless_zeeman_energy():
     (spins,) = spins_of(s)  # (8/3) T_sg / v_min = 0.0533 of the impurities are paired
     assert spins.rate == pytest.approx((1 - 8 / 3 * 0.002 / 0.1) * 2.0 / 0.002, rel=1e-12)
     assert "field_T" not in s.derived and "zeeman_meV" not in s.derived
-    for bad, pattern in (("zeeman = -0.4", r"\[dimensionless\] zeeman = -0.4"),
-                         ('zeeman = "0.4 E0"', r"\[dimensionless\] zeeman"),
+    assert parse_scenario(DIMENSIONLESS.format(field="zeeman = -0.4")).problem == parse_scenario(
+        DIMENSIONLESS.format(field="zeeman = 0.4")).problem  # a field in the other direction
+    for bad, pattern in (('zeeman = "0.4 E0"', r"\[dimensionless\] zeeman"),
                          ("zeeman = 0.41", r"\[dimensionless\] zeeman = 0.41.*whole number.*zeeman = 0\.4\b")):
         with pytest.raises(ValueError, match=pattern):
             parse_scenario(DIMENSIONLESS.format(field=bad))

@@ -177,6 +177,8 @@ def _grid(table, phys: Physics, warnings):
                    f"(k_B T = {T_max:.4g} E0); give [reservoirs] temperature of moderate size")
             raise ValueError(msg)
         half_width = math.ceil(2 * width) / 2
+    if zeeman > 0:
+        zm.check_width(phys.magnetic_field, half_width)
     if phys.pairs is not None and half_width - mu_max < WARN_MARGIN_BIAS * bias:
         warnings.append(
             f"[grid] half_width = {half_width:g}: only {half_width - mu_max:.3g} eU beyond the reservoir potentials; "
@@ -190,13 +192,14 @@ def _grid(table, phys: Physics, warnings):
         # physical scenarios must resolve the reservoirs' Fermi edge; a [dimensionless] one (where
         # T = 0 is allowed) only gets a warning, its grid is the theorist's numerical choice
         if not on_grid or (not resolved and phys.energy_unit_J is not None):
-            suggestion = _first_valid(n_energy, half_width, potentials, T_min)
+            suggestion = _first_valid(n_energy, half_width, potentials, T_min, zeeman)  # one that is accepted
             why = (f"energy step {step:.4g} E0 with potentials {phys.mu_left:g}, {phys.mu_right:g} E0"
                    + (f" and k_B T = {T_min:.4g} E0" if T_min > 0 else ""))
             hint = f"; e.g. n_energy = {suggestion}" if suggestion else "; no such n_energy: change half_width or the potentials"
             fl.fail("[grid] n_energy", n_energy, why, _rules(half_width, T_min) + hint)
         if zeeman > 0 and not zm.fits(zeeman, n_energy, half_width):
-            zm.refuse_off_grid(phys.magnetic_field, step, _first_valid(n_energy, half_width, potentials, T_min, zeeman))
+            zm.refuse_off_grid(phys.magnetic_field, step, half_width,
+                               _first_valid(n_energy, half_width, potentials, T_min, zeeman))
         if not resolved:
             warnings.append(f"[grid] n_energy = {n_energy}: the energy step {step:.3g} E0 exceeds "
                             f"{MAX_STEP_OVER_T:g} k_B T = {MAX_STEP_OVER_T * T_min:.3g} E0; the Fermi edge is not resolved")
