@@ -139,8 +139,8 @@ def cmd_show(args) -> int:
     if series is None:
         scenarios = [(args.scenario, _load(args.scenario))]
     else:  # one block per bias
-        scenarios = [(f"{args.scenario} ({point.name}: bias {point.params['reservoirs.bias']})",
-                      parse_scenario(point.text, path=args.scenario)) for point in series.points()]
+        scenarios = [(f"{args.scenario} {point.label}", parse_scenario(point.text, path=f"{args.scenario} {point.label}"))
+                     for point in series.points()]
     from ..io.resources import estimate, format_bytes
 
     for title, scenario in scenarios:

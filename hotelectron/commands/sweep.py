@@ -51,7 +51,7 @@ def check_points(sweep, output, workers: int = 1) -> None:
             check_resources(scenario, output, memory_factor=min(workers, len(scenarios)) if i == largest else 1,
                             total_output=total)
         except ValueError as exc:
-            msg = f"{point.name} ({', '.join(f'{k} = {v}' for k, v in point.params.items())}): {exc}"
+            msg = f"{point.label}: {exc}"
             raise type(exc)(msg) from None
 
 

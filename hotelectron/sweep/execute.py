@@ -170,7 +170,7 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, overwr
         rows[row["index"]] = row
         counts["finished" if row["status"] == STATUS_FINISHED else "failed"] += 1
         if row["status"] != STATUS_FINISHED:
-            log.warning("%s failed: %s", f"point-{row['index']:04d}", row["error"])
+            log.warning("%s failed: %s", points[row["index"]].label, row["error"])
         write_summary([rows[i] for i in sorted(rows)], sweep.keys, summary)
         if progress is not None:
             progress(counts["finished"], counts["failed"], len(points))

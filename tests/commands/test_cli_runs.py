@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from systems import cli, small_scenario
+from systems import SERIES, assert_one_line_refusal, cli, small_scenario
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
@@ -106,3 +106,14 @@ def test_bad_scenarios_fail_with_a_message_and_no_finished_file(tmp_path, text, 
     assert result.returncode != 0
     assert key in result.stderr
     assert not out.exists()
+
+
+def test_a_refused_point_of_a_bias_series_is_named_with_its_bias(tmp_path):
+    """At 0.5 mV the grid's step, 0.01 eU, exceeds 2 k_B T = 0.0086 eU: that point alone is refused."""
+    scenario = tmp_path / "series.toml"
+    scenario.write_text(SERIES.replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = ["0.1 mV", "0.5 mV"]'))
+    assert_one_line_refusal(cli("show", scenario), "point-0001 (reservoirs.bias = 0.5 mV): [grid] n_energy = 401")
+    result = cli("run", scenario, "-o", tmp_path / "series")
+    assert result.returncode == 4
+    (line,) = [line for line in result.stderr.splitlines() if " failed: " in line]
+    assert "point-0001 (reservoirs.bias = 0.5 mV) failed: ValueError: [grid] n_energy = 401" in line

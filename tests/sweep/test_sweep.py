@@ -289,7 +289,8 @@ def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_pa
     fig = tmp_path / "summary.png"
     result = cli("sweep", sweep, "-o", tmp_path / "out", "--workers", "2", "--plot", fig)
     assert result.returncode == 4
-    assert "point-0001 failed" in result.stderr and "[reservoirs] temperature" in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "point-0001 (" in line]
+    assert "reservoirs.temperature = -5 mK" in line and ") failed: " in line and "[reservoirs] temperature" in line
     assert fig.stat().st_size > 10_000
     again = cli("plot", tmp_path / "out" / "summary.csv", "-o", tmp_path / "again.png", check=True)
     assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
