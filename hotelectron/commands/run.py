@@ -84,6 +84,7 @@ def _run_series(args, series, mode) -> int:
     if output.suffix == ".h5":
         msg = f"-o {output}: a list of biases writes a folder of point files; give a folder name"
         raise ValueError(msg)
+    check_folder_output(output, [args.scenario], create=False)
     check_points(series, output)  # before the folder is made
     check_folder_output(output, [args.scenario])
     if args.plot:

@@ -95,13 +95,22 @@ def check_figure_output(path, inputs=()) -> None:
         _probe_file(path)
 
 
-def check_folder_output(path, inputs=()) -> None:
-    """Check (and create) the folder of a series' or a sweep's point files."""
+def check_folder_output(path, inputs=(), *, create: bool = True) -> None:
+    """Check (and create) the folder of a series' or a sweep's point files. With ``create=False``
+    nothing is made: the nearest existing folder on the path must be writable (a read-only place is
+    reported as such before a resource check could blame the disk space)."""
     path = Path(path)
     _refuse_inputs(path, inputs)
     if path.exists() and not path.is_dir():
         msg = f"{path} is a file, not a folder; give a folder name for the point files"
         raise ValueError(msg)
+    if not create:
+        existing = next(folder for folder in (path, *path.absolute().parents) if folder.exists())
+        if not existing.is_dir():
+            msg = f"cannot create the folder {path}: {existing} is a file"
+            raise ValueError(msg)
+        _probe_folder(existing, path)
+        return
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -451,7 +451,9 @@ def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_pa
     scenario = write_scenario(tmp_path, SERIES, "series.toml")
     folder = tmp_path / "series"
     assert_one_line_refusal(cli("run", scenario, "-o", scenario), scenario)
-    assert_one_line_refusal(cli("run", scenario, "-o", unwritable / "series"), "series")
+    # reported as a place that cannot be written, before the resource check could blame the disk space
+    assert_one_line_refusal(cli("run", scenario, "-o", unwritable / "series"), f"cannot write {unwritable / 'series'}: ")
+    assert_one_line_refusal(cli("run", scenario, "-o", unwritable / "a" / "series"), "cannot write")
     result = cli("--quiet", "run", scenario, "-o", folder)
     assert result.returncode == 0, result.stderr
     first = {p.name: p.read_bytes() for p in folder.glob("point-*.h5")}
@@ -486,7 +488,7 @@ def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwr
     sweep.write_text('base = "base.toml"\n\n[axes]\n"reservoirs.bias" = ["0.1 mV", "0.2 mV"]\n')
     folder = tmp_path / "points"
     assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", sweep), sweep)
-    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", unwritable / "p"), "p")
+    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", unwritable / "p"), f"cannot write {unwritable / 'p'}: ")
     assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", folder, "--plot", sweep), sweep)
     assert sweep.read_text().startswith('base = "base.toml"')
     result = cli("--quiet", "sweep", sweep, "--serial", "-o", folder)
