@@ -16,7 +16,8 @@ from pathlib import Path
 from .scenario.compare import describe, scenario_differences
 from .storage import DamagedFileError, error_cause, read_scenario, verify
 
-__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output", "intact", "refuse_other_scenario"]
+__all__ = ["check_figure_output", "check_folder_output", "check_replaceable_output", "check_trajectory_output", "intact",
+           "refuse_other_scenario"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -86,11 +87,17 @@ def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume:
 
 def check_figure_output(path, inputs=()) -> None:
     """Check a figure's path; an existing file is replaced only when it is a PNG (a figure)."""
+    check_replaceable_output(path, ".png", "a PNG figure", inputs)
+
+
+def check_replaceable_output(path, suffix: str, what: str, inputs=()) -> None:
+    """Check the path of an output that a new one replaces (a figure, a benchmark's JSON): in a folder
+    that exists and can be written, and an existing file only when its name ends in ``suffix``."""
     path = Path(path)
     _check_file(path, inputs)
     if path.exists():
-        if path.suffix.lower() != ".png":
-            msg = f"{path} exists and is not a PNG figure; choose another figure name"
+        if path.suffix.lower() != suffix:
+            msg = f"{path} exists and is not {what}; choose another name"
             raise ValueError(msg)
         _probe_file(path)
 
