@@ -117,3 +117,15 @@ def test_a_refused_point_of_a_bias_series_is_named_with_its_bias(tmp_path):
     assert result.returncode == 4
     (line,) = [line for line in result.stderr.splitlines() if " failed: " in line]
     assert "point-0001 (reservoirs.bias = 0.5 mV) failed: ValueError: [grid] n_energy = 401" in line
+
+
+def test_show_and_plot_say_what_a_missing_file_or_a_folder_is(tmp_path):
+    for command in ("show", "plot"):
+        for name in ("absent.h5", "absent.toml"):
+            assert_one_line_refusal(cli(command, tmp_path / name), f"{tmp_path / name} does not exist")
+        assert_one_line_refusal(cli(command, tmp_path), f"{tmp_path} is a folder, not a file; {command} takes a file")
+    folder = tmp_path / "series"
+    folder.mkdir()
+    (folder / "summary.csv").write_text("index,point,status\n")
+    for command in ("show", "plot"):
+        assert_one_line_refusal(cli(command, folder), "results of a sweep or bias series", folder / "summary.csv")
