@@ -149,12 +149,21 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, overwr
     ``client``: a ``distributed.Client``; None runs the points one after another in this process.
     ``progress(finished, failed, total)`` is called as points end. Without ``resume`` a folder that
     already holds point files or a summary table is refused, so that no finished point is overwritten by accident;
-    ``overwrite`` replaces them (with ``resume``: only those that say finished but are damaged).
+    ``overwrite`` replaces them (with ``resume``: only those that say finished but are damaged). A
+    folder holding point files that this sweep does not write (more points than it has: another
+    sweep's or series') is refused in every case: they are not its own to replace.
     """
     output = Path(output).resolve()  # workers elsewhere must write where this process reads
     points = sweep.points()
     existing = sorted(output.glob("point-*.h5")) if output.exists() else []
     summary = output / SUMMARY_NAME
+    own = {f"{point.name}.h5" for point in points}
+    foreign = [path.name for path in existing if path.name not in own]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        msg = (f"{output} holds {len(foreign)} point file(s) that the {len(points)} points here do not write "
+               f"({shown}): they belong to another sweep or series; choose another output folder, or remove them")
+        raise ValueError(msg)
     if (existing or summary.exists()) and not (resume or overwrite):
         what = f"{len(existing)} point file(s)" if existing else f"a {SUMMARY_NAME}"
         msg = f"{output} already holds {what}; --resume continues the sweep, --overwrite replaces them"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import h5py
@@ -463,6 +464,30 @@ def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_pa
     result = cli("--quiet", "run", scenario, "-o", folder, "--overwrite")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in folder.glob("point-*.h5")) == sorted(first)
+
+
+def test_a_series_never_replaces_point_files_it_does_not_write(tmp_path):
+    """A folder that also holds a sweep's points (here point-0002, beyond the series' two) is refused with
+    --overwrite and --resume alike: the series may replace only its own point files and summary."""
+    scenario = write_scenario(tmp_path, SERIES, "series.toml")
+    folder = tmp_path / "series"
+    assert cli("--quiet", "run", scenario, "-o", folder).returncode == 0
+    (folder / "point-0002.h5").write_bytes((folder / "point-0001.h5").read_bytes())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for flags in ([], ["--overwrite"], ["--resume"], ["--resume", "--overwrite"]):
+        assert_one_line_refusal(cli("run", scenario, "-o", folder, *flags), folder, "1 point file(s)", "point-0002.h5",
+                                "another sweep or series")
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_the_shipped_series_and_sweeps_write_into_different_folders():
+    from hotelectron.sweep import load_sweep
+
+    shipped = Path(__file__).parents[2] / "scenarios"
+    for path in sorted((shipped / "sweeps").glob("*.toml")):
+        sweep = load_sweep(path)
+        base = tomllib.loads(path.read_text())["base"]
+        assert (sweep.output or path.stem) != Path(base).stem, path
 
 
 def test_a_damaged_finished_point_stops_a_resumed_sweep_unless_overwrite(tmp_path):
