@@ -97,7 +97,13 @@ coupling_cutoff
     V_min with pair probability (8/3) T_sg / V_min <= 0.3, i.e. V_min = (8/3) T_sg / 0.3, but at
     least half an energy step. A given cutoff below half a step is refused; a pair probability above
     0.3 is warned about (``Scenario.warnings`` and the log), above 1 refused (SPEC section 2). V_min
-    must lie on the energy grid (V_min <= half_width E0).
+    must lie on the energy grid (V_min <= half_width E0). Derived ``v_min_rule`` says which cutoff is
+    active (``"given"``, ``"pair_probability"`` or ``"half_step"``), ``v_min_pair_probability`` the
+    value of (8/3) T_sg / 0.3. Where half a step is active, the pairs with |V| below it count among
+    the free spins (the unpaired fraction moves with the grid); that holds for V << Delta_Z, k_B T,
+    and where free spins are in the model (a field, or [spin_mediated]) a V_min above 0.1
+    min(Delta_Z, k_B T) (k_B T of the colder reservoir) is warned about, naming ``[grid] n_energy``
+    (with one that fixes it) and this key.
 
 From them: Gamma = 4 nu / (tau_s n_s S(S+1)) and the dimensionless strengths
 ``pair_rate = tau_D k_B T_sg / (tau_s E0)``, ``pair_relaxation = Gamma tau_D E0``,
