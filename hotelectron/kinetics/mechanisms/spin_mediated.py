@@ -132,11 +132,13 @@ and no separate first-order free-spin kinetics. It is positive by construction; 
 carry half of the two above, i.e. the first-order rates at stationary populations; away from the
 transfers (|E - p| >> gamma) it is ``field_kernel``, whatever the widths; the broadened kernel is
 time-reversal symmetric (W_if(E) = W_fi(-E) to 7e-16 in the prototype), and the chain of its
-resonant events has the first-order stationary populations (to 2e-16, S = 1/2-5/2). Open: its
-line shape within gamma of a transfer is a choice (two Lorentzians of widths 2 gamma_i and
-2 gamma_n where a flip has one of width gamma_i + gamma_n; weights and 1/E^2 tails agree), it
-replaces ``FreeSpinScattering`` in a field, and its kernel depends on the electrons through the
-widths, per position. Until then ``field_kernel`` is the verified formula and a field scenario has
+resonant events has the first-order stationary populations (to 2e-16, S = 1/2-5/2). Open: the
+doubling is a counting argument, not a derivation, so the line shape within gamma of a transfer is
+not derived (its weight and its 1/E^2 tails are; one Lorentzian of width gamma_i + gamma_n per flip
+would not do: the 1/(E - p)^2 coefficient of ``field_kernel`` is 0.1-1.3 times that of its tails,
+S = 1/2-5/2); it replaces
+``FreeSpinScattering`` in a field; its kernel depends on the electrons through the widths, per
+position. Until then ``field_kernel`` is the verified formula and a field scenario has
 no spin-mediated e-e scattering.
 """
 
