@@ -179,25 +179,32 @@ class Collisions:
         I = np.negative(I, out=I if out_f is None else out_f)
         return I, dPdt, Linearisation(f, P, G, K, D, FF, FK, stationary)
 
-    def jvp(self, lin: Linearisation, v_f, v_P=None):
+    def jvp(self, lin: Linearisation, v_f, v_P=None, out=None):
         """``(d(df/dt), d(dP/dt))``: the Jacobian of the right-hand side at ``lin`` applied to
         ``(v_f, v_P)``, exactly (G is bilinear in f, the kernels and pair rates are linear in G and P).
-        In the stationary problem ``v_P`` is not used and the second part is None."""
+        In the stationary problem ``v_P`` is not used and the second part is None. ``d(df/dt)`` is
+        written into ``out`` if given.
+
+        The spectra of f and of the kernel come with ``lin``; a product transforms v, the change of G
+        and the change of the kernel, and two sums back: five real FFTs. The transforms, dG and the
+        kernel's change live in this thread's scratch (``convolution.scratch``), reused from product
+        to product."""
         v_f = np.ascontiguousarray(v_f, dtype=float)
-        FV = convolution._spectrum(v_f)
-        dG = convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, FV)
-        dK = np.zeros_like(lin.K)
+        work = convolution.scratch(*v_f.shape)
+        FV = convolution._spectrum(v_f, work.spectrum("jvp: v"))
+        dG = convolution.electron_hole_change(lin.f, v_f, self.grid.step, lin.FF, FV,
+                                              work.array("jvp: dG", lin.G.shape))
+        dK = work.array("jvp: kernel change", lin.K.shape)
+        dK[...] = 0.0
         d_rates = None
         for mechanism in self.mechanisms:
             if mechanism is not self.pairs:
                 mechanism.add_kernel_change(self.grid, lin.P, lin.G, None, dG, dK)
             elif lin.stationary:
-                dP = mechanism.stationary_change(lin.P, lin.G, dG, self.grid)
-                mechanism.add_kernel(self.grid, dP, lin.G, dK)
+                mechanism.add_stationary_kernel_change(self.grid, lin.P, lin.G, dG, dK)
             else:
                 d_rates = mechanism.add_kernel_and_rates_change(self.grid, lin.P, lin.G, v_P, dG, dK)
-        dI = convolution.linear_response(lin.f, lin.D, lin.FF, lin.FK, v_f, dK, FV)
-        np.negative(dI, out=dI)
+        dI = convolution.linear_response(lin.f, lin.D, lin.FF, lin.FK, v_f, dK, FV, sign=-1.0, out=out)
         return dI, d_rates
 
     def electron_hole_change(self, lin: Linearisation, v_f) -> np.ndarray:
