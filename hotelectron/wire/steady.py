@@ -33,6 +33,7 @@ while from the collisionless start it often is not (0.13-0.15 at a forcing of 0.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,18 +83,24 @@ class SteadyState:
 
 
 @jit
-def _add_second_difference(v, out, inv_h2):
-    """``out += d^2 v/dx^2`` on the interior nodes, v zero at the reservoirs: the diffusion part of the
-    Jacobian added in one pass (``WireProblem.laplacian_homogeneous`` is its twin)."""
+def _add_second_difference(v, left, right, out, inv_h2):
+    """``out += d^2 v/dx^2`` on the interior nodes, with the rows ``left`` and ``right`` beyond the
+    ends: the diffusion part of the residual (the reservoirs there) and of the Jacobian (zeros) in one
+    pass (``WireProblem.laplacian_interior`` and ``laplacian_homogeneous`` are its twins)."""
     n, m = v.shape
     for j in range(n):
+        below = left if j == 0 else v[j - 1]
+        above = right if j == n - 1 else v[j + 1]
         for i in range(m):
-            value = -2.0 * v[j, i]
-            if j > 0:
-                value += v[j - 1, i]
-            if j < n - 1:
-                value += v[j + 1, i]
-            out[j, i] += value * inv_h2
+            out[j, i] += (below[i] - 2.0 * v[j, i] + above[i]) * inv_h2
+
+
+@jit
+def _all_finite(a) -> bool:
+    for value in a.ravel():
+        if not math.isfinite(value):
+            return False
+    return True
 
 
 class _Residual:
@@ -107,6 +114,8 @@ class _Residual:
         self.products = 0
         grid = problem.energy
         self.shape = (problem.wire.n - 2, grid.n)
+        self._inv_h2 = 1.0 / problem.wire.step**2
+        self._zero_row = np.zeros(grid.n)
         # pairs tied to a bath, or phonons, take energy from the electrons: only the particles are conserved then
         bath = (fixed_pairs is not None and self.collisions.pairs is not None) or not self.collisions.conserves_energy
         self._conserved = 1 if bath else 2
@@ -114,18 +123,17 @@ class _Residual:
     def evaluate(self, u):
         """``(R, state)``: the residual at the interior ``u`` and what products need there."""
         self.evaluations += 1
-        if not np.all(np.isfinite(u)):
+        if not _all_finite(u):
             msg = "steady-state iteration produced non-finite values of f"
             raise FloatingPointError(msg)
-        R = self.problem.laplacian_interior(u)
         c = self.collisions
         if not c.mechanisms:
-            return R, None
-        if self.fixed_pairs is not None:
-            dfdt, _dP, lin = c.linearise(u, self.fixed_pairs)
+            R, lin = np.zeros(self.shape), None
+        elif self.fixed_pairs is not None:
+            R, _dP, lin = c.linearise(u, self.fixed_pairs)
         else:
-            dfdt, _dP, lin = c.linearise(u, None, stationary=True)
-        R += dfdt
+            R, _dP, lin = c.linearise(u, None, stationary=True)
+        _add_second_difference(u, self.problem.f_left, self.problem.f_right, R, self._inv_h2)
         return R, lin
 
     def jvp(self, lin, v):
@@ -133,10 +141,11 @@ class _Residual:
         self.products += 1
         v = np.ascontiguousarray(v, dtype=float).reshape(self.shape)
         if lin is None:
-            return self.problem.laplacian_homogeneous(v).ravel()
-        zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
-        out = self.collisions.jvp(lin, v, zeros)[0]
-        _add_second_difference(v, out, 1.0 / self.problem.wire.step**2)
+            out = np.zeros(self.shape)
+        else:
+            zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
+            out = self.collisions.jvp(lin, v, zeros)[0]
+        _add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
         return out.ravel()
 
     def preconditioner(self, lin):

@@ -186,10 +186,16 @@ def test_direct_path_reaches_the_fft_path_steady_state_and_evolves_with_exact_pr
     assert np.max(np.abs(exact - centred)) < 1e-6 * np.max(np.abs(exact))
 
 
-def test_jacobian_products_add_the_diffusion_like_its_twin(rng):
+def test_residuals_and_jacobian_products_add_the_diffusion_like_its_twins(rng):
     p = wire(n_x=9, n=81)
     state = _Residual(p)
-    _, lin = state.evaluate(p.collisionless()[1:-1])
+    u = p.collisionless()[1:-1] + 0.01 * rng.standard_normal((7, 81))
+    R, lin = state.evaluate(u)
+    expected = p.laplacian_interior(u) + p.collisions.linearise(u, stationary=True)[0]
+    assert np.max(np.abs(R - expected)) <= 1e-12 * np.max(np.abs(expected))
     v = rng.standard_normal(lin.f.shape)
     expected = p.laplacian_homogeneous(v) + p.collisions.jvp(lin, v)[0]
     assert np.max(np.abs(state.jvp(lin, v.ravel()).reshape(v.shape) - expected)) <= 1e-12 * np.max(np.abs(expected))
+    u[3, 5] = np.nan
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        state.evaluate(u)
