@@ -379,18 +379,20 @@ def _direct_sums(f, K):
     return out_sum, in_sum
 
 
-def _collision_parts(f, K, path, FF=None):
-    """``(I, D, FK)``: the integral, its derivative by f_i at a fixed kernel (the rates out of and into
-    each level, tails included) and, on the FFT path, the kernel's spectrum (else None)."""
+def _collision_parts(f, K, path, FF=None, sign=1.0, out=None):
+    """``(I, D, FK)``: ``sign`` times the integral, its derivative by f_i at a fixed kernel (the rates
+    out of and into each level, tails included; not multiplied by ``sign``) and, on the FFT path, the
+    kernel's spectrum (else None). ``out = (I, D, FK)`` gives arrays for them (any may be None)."""
+    out_I, out_D, out_FK = (None, None, None) if out is None else out
     K = np.ascontiguousarray(K, dtype=float)
     FK = None
     if path == "direct":
         out_sum, in_sum = _direct_sums(f, K)
     else:
-        out_sum, in_sum, FK = _convolve_fft(f, K, FF)
-    I = np.empty_like(f)
-    D = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, K, 1.0, I, D, True)
+        out_sum, in_sum, FK = _convolve_fft(f, K, FF, out_FK)
+    I = np.empty_like(f) if out_I is None else out_I
+    D = np.empty_like(f) if out_D is None else out_D
+    _assemble(f, out_sum, in_sum, K, float(sign), I, D, True)
     return I, D, FK
 
 

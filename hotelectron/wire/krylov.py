@@ -101,15 +101,16 @@ class GMRES:
     def solve(self, matvec, precondition, b, *, x0=None, rtol: float = 1e-3) -> KrylovResult:
         """Solve ``A x = b`` with ``A = matvec`` and the right preconditioner ``precondition`` (~ A^-1).
 
-        ``matvec`` and ``precondition`` map flat float arrays to new flat arrays. The start is
-        ``x0`` (default ``M b``); the solve stops when ``|b - A x| <= rtol |b|`` and returns the best
-        iterate found, converged or not (the callers judge).
+        ``matvec`` and ``precondition`` map flat float arrays to flat arrays, new ones or arrays of
+        their own that stay valid until their next call. The start is ``x0`` (default ``M b``); the
+        solve stops when ``|b - A x| <= rtol |b|`` and returns the best iterate found (a new array),
+        converged or not (the callers judge).
         """
         b = np.asarray(b, dtype=float)
         b_norm = norm(b)
         if b_norm == 0.0:
             return KrylovResult(np.zeros_like(b), 0, 0.0, True)
-        x = precondition(b) if x0 is None else np.array(x0, dtype=float)
+        x = np.array(precondition(b) if x0 is None else x0, dtype=float)
         r = b - matvec(x)
         beta = norm(r)
         if not np.isfinite(beta) or beta <= rtol * b_norm:

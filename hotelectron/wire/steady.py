@@ -116,6 +116,10 @@ class _Residual:
         self.shape = (problem.wire.n - 2, grid.n)
         self._inv_h2 = 1.0 / problem.wire.step**2
         self._zero_row = np.zeros(grid.n)
+        self._preconditioner = None
+        self._spare = (None, None)
+        self._preconditioned = np.empty(self.shape[0] * self.shape[1])
+        self._product = np.empty(self.shape)  # products and preconditioned vectors go into these arrays
         # pairs tied to a bath, or phonons, take energy from the electrons: only the particles are conserved then
         bath = (fixed_pairs is not None and self.collisions.pairs is not None) or not self.collisions.conserves_energy
         self._conserved = 1 if bath else 2
@@ -127,32 +131,45 @@ class _Residual:
             msg = "steady-state iteration produced non-finite values of f"
             raise FloatingPointError(msg)
         c = self.collisions
+        spare_R, spare_lin = self._spare
+        self._spare = (None, None)
         if not c.mechanisms:
             R, lin = np.zeros(self.shape), None
-        elif self.fixed_pairs is not None:
-            R, _dP, lin = c.linearise(u, self.fixed_pairs)
         else:
-            R, _dP, lin = c.linearise(u, None, stationary=True)
+            R, _dP, lin = c.linearise(u, self.fixed_pairs, stationary=self.fixed_pairs is None, out=(spare_R, None),
+                                      reuse=spare_lin)
         _add_second_difference(u, self.problem.f_left, self.problem.f_right, R, self._inv_h2)
         return R, lin
 
+    def release(self, R, lin):
+        """Hand back a residual and its linearisation that are no longer needed: the next evaluation
+        writes into their arrays."""
+        self._spare = (R, lin)
+
     def jvp(self, lin, v):
-        """``R' v`` for a flat v over the interior nodes; a new flat array."""
+        """``R' v`` for a flat v over the interior nodes: a flat array valid until the next product."""
         self.products += 1
         v = np.ascontiguousarray(v, dtype=float).reshape(self.shape)
         if lin is None:
             out = np.zeros(self.shape)
         else:
             zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
-            out = self.collisions.jvp(lin, v, zeros)[0]
+            out = self.collisions.jvp(lin, v, zeros, out=self._product)[0]
         _add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
         return out.ravel()
 
     def preconditioner(self, lin):
-        """``M ~ R'^-1`` at the linearisation ``lin`` (:mod:`hotelectron.wire.steady_preconditioner`)."""
+        """``M ~ R'^-1`` at the linearisation ``lin`` (:mod:`hotelectron.wire.steady_preconditioner`): a
+        map of flat arrays whose result is valid until its next call (one preconditioner, factorised
+        again at each linearisation, writes into one array)."""
         if lin is None:  # diffusion alone: solved exactly
             return lambda r: -self.problem.diffusion_solve(r.reshape(self.shape), np.zeros(self.shape)).ravel()
-        return SteadyPreconditioner(self.problem, lin, self._conserved)
+        if self._preconditioner is None:
+            self._preconditioner = SteadyPreconditioner(self.problem, lin, self._conserved)
+        else:
+            self._preconditioner.factor(lin)
+        M, out = self._preconditioner, self._preconditioned
+        return lambda r: M(r, out)
 
     def pairs(self, lin):
         if self.collisions.pairs is None:
@@ -283,11 +300,13 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
             trial = u + guess.reshape(u.shape)
             R_trial, lin_trial = state.evaluate(trial)
             if norm(R_trial) <= eta * R_norm:
+                state.release(R, lin)
                 previous, u, R, lin = R_norm, trial, R_trial, lin_trial
                 iterations += 1
                 log.debug("Newton iteration 1: residual %.3e, the preconditioned residual as the step",
                           float(np.max(np.abs(R))))
                 continue
+            state.release(R_trial, lin_trial)
         result = gmres.solve(lambda v: state.jvp(lin, v), precondition, -R.ravel(), x0=guess, rtol=eta)
         step = result.x.reshape(u.shape)
         if R_max <= max(ROUND_OFF * f_tol, round_off):  # near the end: a step that does not halve R meets round-off
@@ -295,9 +314,12 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
             R_trial, lin_trial = state.evaluate(trial)
             trial_max = float(np.max(np.abs(R_trial)))
             if trial_max < R_max:
+                state.release(R, lin)
                 previous, u, R, lin = R_norm, trial, R_trial, lin_trial
                 iterations += 1
                 log.debug("Newton iteration %d: residual %.3e, %d products", iterations, trial_max, result.products)
+            else:
+                state.release(R_trial, lin_trial)
             if trial_max > 0.5 * R_max:
                 reached = min(trial_max, R_max)
                 if reached > ROUND_OFF * f_tol:
@@ -317,8 +339,10 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
             if lam < 1e-3:
                 msg = f"steady state: no descent along the Newton direction at iteration {iterations + 1} (residual {R_max:.3e})"
                 raise RuntimeError(msg)
+            state.release(R_trial, lin_trial)
             lam *= 0.5
         previous = R_norm
+        state.release(R, lin)
         u, R, lin = trial, R_trial, lin_trial
         iterations += 1
         log.debug("Newton iteration %d: residual %.3e, %d products, step length %g", iterations,
