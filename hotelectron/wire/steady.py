@@ -234,8 +234,9 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
     is smooth in x. Taken from the steady state of the same wire on ``COARSE_NODES`` nodes (same
     energies and mechanisms, solved to ``COARSE_TOL`` in at most ``COARSE_ITERATIONS`` Newton
     iterations) and interpolated by the polynomial through those nodes, it starts Newton's method
-    closer than the collisionless f. Only for wires of at least ``COARSE_CELLS`` interior cells, where
-    the coarse solve costs less than what it saves.
+    closer than the collisionless f. The polynomial reproduces the linear part exactly, so f itself is
+    interpolated. Only for wires of at least ``COARSE_CELLS`` interior cells, where the coarse solve
+    costs less than what it saves.
     """
     if fixed_pairs is not None or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms:
         return problem.collisionless(), None
@@ -248,7 +249,7 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
         log.debug("steady state: no start from %d nodes (%s)", COARSE_NODES, error)
         return problem.collisionless(), None
     weights = _lagrange_weights(coarse_problem.wire.values, problem.wire.values)
-    return problem.collisionless() + weights @ (coarse.f - coarse_problem.collisionless()), coarse
+    return weights @ coarse.f, coarse
 
 
 def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, initial=None,
