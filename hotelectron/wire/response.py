@@ -26,9 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..kinetics import convolution
-from .krylov import GMRES
 from .problem import WireProblem
-from .steady import _Residual
+from .steady import Workspace, _Residual
 
 __all__ = ["SteadyResponse"]
 
@@ -53,10 +52,10 @@ class SteadyResponse:
         self.rtol = rtol
         self.interior = np.ascontiguousarray(np.asarray(f, dtype=float)[1:-1])
         self.shape = self.interior.shape
-        self._steady = _Residual(problem)
+        self._steady = _Residual(problem, work=Workspace(self.shape, maxiter))
         _R, self.linearisation = self._steady.evaluate(self.interior)
         self._precondition = self._steady.preconditioner(self.linearisation)
-        self._gmres = GMRES(self.interior.size, maxiter)
+        self._gmres = self._steady.work.gmres
 
     @property
     def products(self) -> int:

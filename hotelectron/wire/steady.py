@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,10 +104,50 @@ def _all_finite(a) -> bool:
     return True
 
 
-class _Residual:
-    """The residual, its Jacobian products and the preconditioner at one iterate."""
+class Workspace:
+    """The arrays a steady solve of one size works in, kept from solve to solve: the Krylov basis,
+    the product and the preconditioned vector, the preconditioner (factorised again for each
+    linearisation) and linearisations no longer needed (written into by the next evaluation).
 
-    def __init__(self, problem: WireProblem, fixed_pairs=None):
+    Fresh arrays of this size in every solve cost page faults as the memory returns to the system
+    and comes back: on the benchmark wire some 4000 a solve, a tenth of its time in system time.
+    ``workspace(shape, krylov_maxiter)`` gives this thread's, kept for the last ``KEPT_WORKSPACES``
+    sizes (a solve and its nested start).
+    """
+
+    def __init__(self, shape, krylov_maxiter: int):
+        self.shape = shape
+        self.gmres = GMRES(shape[0] * shape[1], krylov_maxiter)
+        self.product = np.empty(shape)
+        self.preconditioned = np.empty(shape[0] * shape[1])
+        self.preconditioner = None
+        self.spares = []  # (R, lin)
+        self.busy = False
+
+
+KEPT_WORKSPACES = 2
+_LOCAL = threading.local()
+
+
+def workspace(shape, krylov_maxiter: int) -> Workspace:
+    """This thread's ``Workspace`` for interior arrays of ``shape`` (a new one if that is in use)."""
+    kept = getattr(_LOCAL, "workspaces", None)
+    if kept is None:
+        kept = _LOCAL.workspaces = {}
+    key = (tuple(shape), krylov_maxiter)
+    found = kept.pop(key, None)
+    if found is None or found.busy:
+        found = Workspace(shape, krylov_maxiter)
+    while len(kept) >= KEPT_WORKSPACES:
+        kept.pop(next(iter(kept)))
+    kept[key] = found  # most recently used last
+    return found
+
+
+class _Residual:
+    """The residual, its Jacobian products and the preconditioner at one iterate, in ``work``."""
+
+    def __init__(self, problem: WireProblem, fixed_pairs=None, work: Workspace | None = None):
         self.problem = problem
         self.collisions = problem.collisions
         self.fixed_pairs = fixed_pairs
@@ -114,12 +155,10 @@ class _Residual:
         self.products = 0
         grid = problem.energy
         self.shape = (problem.wire.n - 2, grid.n)
+        self.work = Workspace(self.shape, 60) if work is None else work
         self._inv_h2 = 1.0 / problem.wire.step**2
         self._zero_row = np.zeros(grid.n)
-        self._preconditioner = None
-        self._spare = (None, None)
-        self._preconditioned = np.empty(self.shape[0] * self.shape[1])
-        self._product = np.empty(self.shape)  # products and preconditioned vectors go into these arrays
+        self._zero_pairs = None if fixed_pairs is None else np.zeros_like(fixed_pairs)
         # pairs tied to a bath, or phonons, take energy from the electrons: only the particles are conserved then
         bath = (fixed_pairs is not None and self.collisions.pairs is not None) or not self.collisions.conserves_energy
         self._conserved = 1 if bath else 2
@@ -131,8 +170,7 @@ class _Residual:
             msg = "steady-state iteration produced non-finite values of f"
             raise FloatingPointError(msg)
         c = self.collisions
-        spare_R, spare_lin = self._spare
-        self._spare = (None, None)
+        spare_R, spare_lin = self.work.spares.pop() if self.work.spares else (None, None)
         if not c.mechanisms:
             R, lin = np.zeros(self.shape), None
         else:
@@ -144,7 +182,8 @@ class _Residual:
     def release(self, R, lin):
         """Hand back a residual and its linearisation that are no longer needed: the next evaluation
         writes into their arrays."""
-        self._spare = (R, lin)
+        if lin is not None and len(self.work.spares) < 2:
+            self.work.spares.append((R, lin))
 
     def jvp(self, lin, v):
         """``R' v`` for a flat v over the interior nodes: a flat array valid until the next product."""
@@ -153,8 +192,7 @@ class _Residual:
         if lin is None:
             out = np.zeros(self.shape)
         else:
-            zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
-            out = self.collisions.jvp(lin, v, zeros, out=self._product)[0]
+            out = self.collisions.jvp(lin, v, self._zero_pairs, out=self.work.product)[0]
         _add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
         return out.ravel()
 
@@ -164,11 +202,12 @@ class _Residual:
         again at each linearisation, writes into one array)."""
         if lin is None:  # diffusion alone: solved exactly
             return lambda r: -self.problem.diffusion_solve(r.reshape(self.shape), np.zeros(self.shape)).ravel()
-        if self._preconditioner is None:
-            self._preconditioner = SteadyPreconditioner(self.problem, lin, self._conserved)
+        M = self.work.preconditioner
+        if M is not None and M.serves(self.problem, self._conserved):
+            M.factor(lin)
         else:
-            self._preconditioner.factor(lin)
-        M, out = self._preconditioner, self._preconditioned
+            M = self.work.preconditioner = SteadyPreconditioner(self.problem, lin, self._conserved)
+        out = self.work.preconditioned
         return lambda r: M(r, out)
 
     def pairs(self, lin):
@@ -280,10 +319,19 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     if start.shape != (problem.wire.n, problem.energy.n):
         msg = f"initial must have the shape (n_x, n_energy) = {(problem.wire.n, problem.energy.n)}; got {start.shape}"
         raise ValueError(msg)
-    state = _Residual(problem, fixed_pairs)
     u = start[1:-1].copy()
+    work = workspace(u.shape, krylov_maxiter)
+    work.busy = True
+    try:
+        return _newton(problem, f_tol, maxiter, u, _Residual(problem, fixed_pairs, work), coarse)
+    finally:
+        work.busy = False
+
+
+def _newton(problem, f_tol, maxiter, u, state, coarse) -> SteadyState:
+    """Newton's method from the interior ``u`` (module docstring); ``coarse`` the nested start's solution."""
     R, lin = state.evaluate(u)
-    gmres = GMRES(u.size, krylov_maxiter)
+    gmres = state.work.gmres
     round_off = 4 * np.finfo(float).eps / problem.wire.step**2  # of d^2 f/dx^2 for f of order one
     iterations = 0
     eta = ETA_MAX
@@ -353,5 +401,7 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     log.info("steady state of %d x %d: %d Newton iterations, %d residual evaluations, %d Jacobian products, "
              "residual %.2e%s", problem.wire.n, problem.energy.n, iterations, state.evaluations, state.products, residual,
              " (start: %d residuals, %d products on %d nodes)" % (*start_work, COARSE_NODES) if coarse is not None else "")
-    return SteadyState(problem.with_reservoirs(u), state.pairs(lin), iterations, residual, state.evaluations,
-                       state.products, *start_work)
+    solution = SteadyState(problem.with_reservoirs(u), state.pairs(lin), iterations, residual, state.evaluations,
+                           state.products, *start_work)
+    state.release(R, lin)  # for the next solve of this size (the pairs are not among what it overwrites)
+    return solution

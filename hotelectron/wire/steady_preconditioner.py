@@ -302,7 +302,13 @@ class SteadyPreconditioner:
         self._w = np.empty(self.shape)
         k = max(conserved, 1)
         self._gram = np.zeros((n_x, k, k))
+        self._serves = (problem.energy, problem.wire, conserved)
         self.factor(lin)
+
+    def serves(self, problem: WireProblem, conserved: int) -> bool:
+        """Whether ``factor`` may move this preconditioner to a linearisation of ``problem``: the same
+        grids and conserved moments."""
+        return (problem.energy, problem.wire, conserved) == self._serves
 
     def factor(self, lin: Linearisation) -> None:
         """Factorise at ``lin`` (a linearisation of the same problem and shape)."""

@@ -199,3 +199,23 @@ def test_residuals_and_jacobian_products_add_the_diffusion_like_its_twins(rng):
     u[3, 5] = np.nan
     with pytest.raises(FloatingPointError, match="non-finite"):
         state.evaluate(u)
+
+
+def test_solves_of_one_size_share_their_arrays_without_changing_the_answer():
+    """A thread keeps the arrays of a solve (Krylov basis, preconditioner, linearisations) for the next
+    one of the same size: wires that differ in a rate, in the energy grid or in the moments the
+    collisions conserve (pairs held at Gibbs populations, a bath) reach the same f, bit for bit, as in
+    a thread that solves them first."""
+    import threading
+
+    base = wire(n_x=9, n=81)
+    gibbs = base.pairs.gibbs(7, 0.02)
+    cases = [(base, None), (wire(n_x=9, n=81, kappa=0.5), None), (base, gibbs), (wire(n_x=9, n=81, half_width=2.0), None)]
+    in_turn = [steady_state(p, fixed_pairs=pairs) for p, pairs in cases]
+    for (p, pairs), kept in zip(cases, in_turn):
+        fresh = []
+        thread = threading.Thread(target=lambda: fresh.append(steady_state(p, fixed_pairs=pairs)))
+        thread.start()
+        thread.join()
+        assert np.array_equal(fresh[0].f, kept.f) and np.array_equal(fresh[0].P, kept.P)
+        assert (fresh[0].evaluations, fresh[0].products) == (kept.evaluations, kept.products)
