@@ -31,6 +31,20 @@ def test_compiled_preconditioner_matches_its_readable_twin(rng, block):
     assert np.max(np.abs(fast - reference)) <= 1e-12 * np.max(np.abs(reference))
 
 
+def test_a_preconditioner_factorised_again_equals_a_new_one(rng):
+    """One preconditioner serves every Newton step of a solve: factorised at another linearisation
+    it gives exactly what a new one built there gives."""
+    p = wire(n_x=9, n=161)
+    state = _Residual(p)
+    u = p.collisionless()[1:-1]
+    _, first = state.evaluate(u)
+    _, second = state.evaluate(u + 0.01 * rng.standard_normal(u.shape))
+    r = rng.standard_normal(u.size)
+    M = SteadyPreconditioner(p, first, 2)
+    M.factor(second)
+    assert np.array_equal(M(r), SteadyPreconditioner(p, second, 2)(r))
+
+
 @pytest.mark.parametrize("filled", [True, False])
 def test_in_scattering_is_inverted_exactly_where_every_state_is_filled_or_empty(rng, filled):
     """f = 1 (or 0) everywhere and D = nu: the collision derivative is nu - K * (or the correlation),
