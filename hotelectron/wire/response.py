@@ -27,7 +27,7 @@ import numpy as np
 
 from ..kinetics import convolution
 from .problem import WireProblem
-from .steady import Workspace, _Residual
+from .steady import SteadyResidual, Workspace
 
 __all__ = ["SteadyResponse"]
 
@@ -52,7 +52,7 @@ class SteadyResponse:
         self.rtol = rtol
         self.interior = np.ascontiguousarray(np.asarray(f, dtype=float)[1:-1])
         self.shape = self.interior.shape
-        self._steady = _Residual(problem, work=Workspace(self.shape, maxiter))
+        self._steady = SteadyResidual(problem, work=Workspace(self.shape, maxiter))
         _R, self.linearisation = self._steady.evaluate(self.interior)
         self._precondition = self._steady.preconditioner(self.linearisation)
         self._gmres = self._steady.work.gmres

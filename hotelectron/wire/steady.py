@@ -45,7 +45,7 @@ from .krylov import GMRES, norm
 from .problem import WireProblem
 from .steady_preconditioner import SteadyPreconditioner
 
-__all__ = ["SteadyState", "steady_state"]
+__all__ = ["SteadyResidual", "SteadyState", "Workspace", "steady_state"]
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def workspace(shape, krylov_maxiter: int) -> Workspace:
     return found
 
 
-class _Residual:
+class SteadyResidual:
     """The residual, its Jacobian products and the preconditioner at one iterate, in ``work``."""
 
     def __init__(self, problem: WireProblem, fixed_pairs=None, work: Workspace | None = None):
@@ -323,7 +323,7 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     work = workspace(u.shape, krylov_maxiter)
     work.busy = True
     try:
-        return _newton(problem, f_tol, maxiter, u, _Residual(problem, fixed_pairs, work), coarse)
+        return _newton(problem, f_tol, maxiter, u, SteadyResidual(problem, fixed_pairs, work), coarse)
     finally:
         work.busy = False
 

@@ -6,7 +6,7 @@ from systems import wire
 from hotelectron.kinetics.grids import EnergyGrid, WireGrid
 from hotelectron.wire import WireProblem
 from hotelectron.wire.observables import observables
-from hotelectron.wire.steady import _Residual, steady_state
+from hotelectron.wire.steady import SteadyResidual, steady_state
 
 
 def test_without_collisions_the_steady_state_is_the_linear_interpolation():
@@ -188,7 +188,7 @@ def test_direct_path_reaches_the_fft_path_steady_state_and_evolves_with_exact_pr
 
 def test_residuals_and_jacobian_products_add_the_diffusion_like_its_twins(rng):
     p = wire(n_x=9, n=81)
-    state = _Residual(p)
+    state = SteadyResidual(p)
     u = p.collisionless()[1:-1] + 0.01 * rng.standard_normal((7, 81))
     R, lin = state.evaluate(u)
     expected = p.laplacian_interior(u) + p.collisions.linearise(u, stationary=True)[0]
