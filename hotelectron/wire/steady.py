@@ -45,7 +45,7 @@ from .krylov import GMRES, norm
 from .problem import WireProblem
 from .steady_preconditioner import SteadyPreconditioner
 
-__all__ = ["SteadyResidual", "SteadyState", "Workspace", "steady_state"]
+__all__ = ["SteadyResidual", "SteadyState", "Workspace", "release_workspaces", "steady_state"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,12 @@ def workspace(shape, krylov_maxiter: int) -> Workspace:
         kept.pop(next(iter(kept)))
     kept[key] = found  # most recently used last
     return found
+
+
+def release_workspaces() -> None:
+    """Let go of this thread's kept ``Workspace``s (their memory returns once no solve uses them),
+    e.g. after a large solve in a long-lived process."""
+    _LOCAL.workspaces = {}
 
 
 class SteadyResidual:
