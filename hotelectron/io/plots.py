@@ -5,8 +5,10 @@ a steady solution), with two references: the collisionless double step (f(0) + f
 equilibrated limit, a Fermi function at the Wiedemann-Franz temperature. (2) T_eff(x) of the last
 frame against the Wiedemann-Franz profile (in a box: T_eff against time). (3) the energy exchange:
 W_e and W_p on separate vertical scales (W_p is often orders of magnitude below W_e; in a field the
-changes since t = 0 of W_p of the pairs and W_spins of the free spins on one) and dW_e/dt,
-or for a steady state f(x, eps) along the wire against the collisionless profile. The title says what
+changes since t = 0 of W_p of the pairs and W_spins of the free spins on one) and, in an inset, the
+collisional part of dW_e/dt (the stored ``dw_e_dt``: in a wire the electrons' whole rate also holds
+the Joule heating and the heat carried to the reservoirs, and it vanishes at a steady state while this
+does not), or for a steady state f(x, eps) along the wire against the collisionless profile. The title says what
 the run is (material, length, bath temperature, bias, impurities, magnetic field), read from the file's
 scenario.
 """
@@ -241,12 +243,13 @@ def trajectory_figure(path):
                                      label="W_spins (free spins) - its value at t = 0")
                 twin.set_ylabel("change of W_p, W_spins / (2 nu E0^2)", color="C3")
         rate = np.abs(obs.get("dw_e_dt", np.zeros(n_t)))[1:]
-        # the collisional energy change, drawn where it is more than round-off of W_e per tau_D
+        # the energy the collisions give the electrons (not d W_e/dt of a wire, which also holds the Joule
+        # power and the heat into the reservoirs), drawn where it is more than round-off of W_e per tau_D
         shown = rate > 1e-12 * np.max(np.abs(obs.get("w_e", [0.0])))
         if np.count_nonzero(shown) > 1:
             inset = ax.inset_axes([0.5, 0.3, 0.45, 0.3])  # between a falling W_e and a rising W_p
             inset.semilogy(times[1:][shown], rate[shown], ".-" if n_t < 30 else "-", color="C2")
-            inset.set_title("|dW_e/dt| / (2 nu E0^2 / tau_D)", fontsize=7)
+            inset.set_title("|dW_e/dt| by collisions / (2 nu E0^2 / tau_D)", fontsize=7)
             inset.tick_params(labelsize=6)
         if _settles_early(times, obs.get("w_e")):
             # the exchange happens in the first frames: a time axis linear up to the first frame after

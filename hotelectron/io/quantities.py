@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C
 
-__all__ = ["BOX_OBSERVABLES", "OBSERVABLES", "SPIN_OBSERVABLES", "WIRE_OBSERVABLES", "Quantity", "energy_meV",
-           "observable_lines", "observable_names", "physical_values", "physics_lines", "si_column", "si_factor",
-           "unit_lines"]
+__all__ = ["BOX_OBSERVABLES", "OBSERVABLES", "PHONON_SIGMA_KEY", "SPIN_OBSERVABLES", "WIRE_OBSERVABLES", "Quantity",
+           "balance_lines", "energy_meV", "observable_lines", "observable_names", "phonon_sigma", "physical_values",
+           "physics_lines", "si_column", "si_factor", "unit_lines"]
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,18 @@ OBSERVABLES = {
     "w_e": Quantity("electron energy per unit volume", "2 nu E0^2", "J/m^3", "density"),
     "w_p": Quantity("impurity energy per unit volume (pairs, and free spins in a field)", "2 nu E0^2", "J/m^3",
                     "density"),
-    "dw_e_dt": Quantity("rate of change of w_e", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
-    "dw_p_dt": Quantity("rate of change of w_p", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    # the collision terms alone: in a wire d w_e/dt also holds the Joule power and the heat carried to
+    # the reservoirs, (joule_power - heat_left - heat_right) per unit volume, which it leaves out
+    "dw_e_dt": Quantity("rate of change of w_e by collisions", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    "dw_p_dt": Quantity("rate of change of w_p (by collisions, its only change)", "2 nu E0^2/tau_D", "W/m^3",
+                        "density_rate"),
     "w_spins": Quantity("free-spin Zeeman energy per unit volume (part of w_p)", "2 nu E0^2", "J/m^3", "density"),
     "dw_spins_dt": Quantity("rate of change of w_spins", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
     "edge_out_flux": Quantity("particles leaving the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_in_flux": Quantity("particles entering the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
     "edge_energy_rate": Quantity("energy lost at the energy-grid edges", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    "relaxation": Quantity("int |f(L/2) - double step| d eps: distance from the collisionless double step", "E0",
+                           "meV", "energy_meV"),
     # per unit volume of the wire (for a wire numerically also the total power in E0^2/(e^2 R))
     "heat_phonons": Quantity("heat given to the phonons", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
 }
@@ -91,7 +96,7 @@ OBSERVABLES = {
 WIRE_OBSERVABLES = (
     "current_left", "current_middle", "current_right", "heat_left", "heat_right", "joule_power",
     "noise", "fano", "t_eff_mid", "w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux",
-    "edge_energy_rate", "heat_phonons",
+    "edge_energy_rate", "heat_phonons", "relaxation",
 )
 BOX_OBSERVABLES = ("w_e", "w_p", "dw_e_dt", "dw_p_dt", "edge_out_flux", "edge_in_flux", "edge_energy_rate",
                    "heat_phonons")
@@ -109,7 +114,7 @@ def observable_names(mode: str, problem) -> tuple:
 def si_column(name: str) -> str:
     """The summary column of an observable in SI units: ``current_middle_A``, ``noise_A2_per_Hz``."""
     suffix = {"A": "A", "W": "W", "A^2/Hz": "A2_per_Hz", "K": "K", "J/m^3": "J_per_m3", "W/m^3": "W_per_m3",
-              "1/(m^3 s)": "per_m3_s"}[OBSERVABLES[name].si_units]
+              "1/(m^3 s)": "per_m3_s", "meV": "meV"}[OBSERVABLES[name].si_units]
     return f"{name}_{suffix}"
 
 
@@ -139,7 +144,7 @@ def unit_lines(derived: dict) -> list[str]:
     lines = []
     seen = set()
     for q in OBSERVABLES.values():
-        if q.kind == "1" or q.units in seen:
+        if q.kind in ("1", "energy_meV") or q.units in seen:  # E0 in meV: the first line
             continue
         factor = si_factor(q, derived)
         if factor is not None:
@@ -152,7 +157,9 @@ def unit_lines(derived: dict) -> list[str]:
 
 
 def observable_lines(values: dict, derived: dict) -> list[str]:
-    """``name  value unit  (value SI-unit)`` for each observable of a frame."""
+    """``name  value unit  (value SI-unit)  long name`` for each observable of a frame; in a wire (a frame
+    with ``joule_power``) also the phonon heat and the edge loss over the whole wire, and the power
+    balance that they close, all in ``E0^2/(e^2 R)`` (and W)."""
     width = max((len(k) for k in values), default=0)
     lines = []
     for name, value in values.items():
@@ -161,7 +168,38 @@ def observable_lines(values: dict, derived: dict) -> list[str]:
         factor = si_factor(q, derived) if q is not None and q.kind != "1" else None
         if factor is not None:
             text += f"  ({value * factor:.6g} {q.si_units})"
+        if q is not None:
+            text += f"  {q.long_name}"
         lines.append(text)
+    if "joule_power" in values:
+        lines += balance_lines(values, derived)
+    return lines
+
+
+#: The terms of a wire's power balance (SPEC section 5): the source's power leaves into the reservoirs,
+#: the phonons and across the energy grid's edges.
+BALANCE = ("heat_left", "heat_right", "heat_phonons", "edge_energy_rate")
+
+
+def balance_lines(values: dict, derived: dict) -> list[str]:
+    """The power balance of a wire frame, each term as a total power over the wire.
+
+    ``heat_phonons`` and ``edge_energy_rate`` are stored per unit volume in ``2 nu E0^2/tau_D``; times the
+    volume A L that is ``2 nu E0^2 A L/tau_D = E0^2 sigma A/(e^2 L) = E0^2/(e^2 R)`` (sigma = 2 nu e^2 D,
+    tau_D = L^2/D): the same number is the total power in ``E0^2/(e^2 R)``, the unit of ``heat_left``.
+    """
+    terms = [name for name in BALANCE if name in values]
+    power = si_factor(OBSERVABLES["joule_power"], derived)
+    watts = (lambda v: f"  ({v * power:.6g} W)") if power is not None else (lambda v: "")
+    lines = [f"# power balance over the wire, in E0^2/(e^2 R){' (W)' if power is not None else ''}: "
+             f"joule_power = {' + '.join(terms)}"]
+    for name in ("heat_phonons", "edge_energy_rate"):
+        if name in values:
+            lines.append(f"{name + ' (whole wire)':<30}  {values[name]:.6g} E0^2/(e^2 R){watts(values[name])}")
+    total = sum(values[name] for name in terms)
+    lines.append(f"{'sum of the terms':<30}  {total:.6g} E0^2/(e^2 R){watts(total)}")
+    lines.append(f"{'joule_power':<30}  {values['joule_power']:.6g} E0^2/(e^2 R){watts(values['joule_power'])}"
+                 f"  (difference {values['joule_power'] - total:.3g}: zero in a steady state)")
     return lines
 
 
@@ -195,10 +233,21 @@ def physics_lines(derived: dict) -> list[str]:
         if si is not None:  # in 1/(ns meV^(p+1)): numbers of order one for metals at millikelvin
             ns_meV = si * 1e-9 * (ELECTRON_VOLT_J * 1e-3) ** (p + 1)
             text = (f"kappa_ph = {ns_meV:.4g} 1/(ns meV^{p + 1:g}) = {derived['phonon_kappa']:.4g} / (tau_D E0^{p + 1:g}) "
-                    f"(Sigma = {derived['phonon_sigma_W_K^-(p+3)_m3']:.4g} W K^-{p + 3:g} m^-3, "
+                    f"(Sigma = {phonon_sigma(derived):.4g} W K^-{p + 3:g} m^-3, "
                     f"T_ph = {derived['phonon_temperature_K'] * 1e3:.4g} mK)")
         lines.append(f"phonons     {text}, kernel kappa_ph |E|^{p:g}")
     return lines
+
+
+#: Sigma of P/V = Sigma (T_e^(p+3) - T_ph^(p+3)) in W/(m^3 K^(p+3)) among the derived constants; files
+#: written before carry it as ``OLD_PHONON_SIGMA_KEY``, whose "_m3" read as a factor m^3.
+PHONON_SIGMA_KEY = "phonon_sigma_W_per_m3_K^(p+3)"
+OLD_PHONON_SIGMA_KEY = "phonon_sigma_W_K^-(p+3)_m3"
+
+
+def phonon_sigma(derived: dict) -> float | None:
+    """Sigma (W m^-3 K^-(p+3)) from derived constants of a scenario or of a file of any version."""
+    return derived.get(PHONON_SIGMA_KEY, derived.get(OLD_PHONON_SIGMA_KEY))
 
 
 def _cutoff_text(derived: dict) -> str:

@@ -177,11 +177,12 @@ def _frame_writer(writer, problem, scalars):
     """``write(state, dt)``: one frame with its observables; the first edge-loss warning is logged
     and kept as an attribute."""
     warned = False
+    declared = writer.observable_names  # a resumed older file goes on with the observables it has
 
     def write(state, dt):
         nonlocal warned
         values = scalars(problem, state)
-        writer.write(problem, state, dt, values)
+        writer.write(problem, state, dt, {name: values[name] for name in declared})
         message = _edge_warning(values)
         if message and not warned:
             warned = True

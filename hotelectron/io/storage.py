@@ -345,6 +345,11 @@ class TrajectoryWriter:
         return self.fh["time"].shape[0]
 
     @property
+    def observable_names(self) -> list[str]:
+        """The observables the file declares (a file written by an older version may lack newer ones)."""
+        return list(self.fh["observables"])
+
+    @property
     def population_names(self) -> list[str]:
         """The population datasets of the file, in the order of the species."""
         return [name for name in populations.DATASETS.values() if name in self.fh]

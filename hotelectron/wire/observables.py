@@ -28,6 +28,18 @@ at n_x = 41. ``w_e``, ``w_p`` and their rates keep the trapezoid (node) weights 
 operator: those are the sums that the discrete equations conserve, so that the energy balance
 closes to round-off. Currents and heats are link values, not integrals over x.
 
+Relaxation: ``relaxation = int |f(L/2, eps) - f_0(L/2, eps)| d eps`` (in E0), the distance of the
+middle of the wire from the collisionless double step ``f_0(L/2) = (f(0) + f(L))/2`` (the reservoirs'
+Fermi functions at their own temperatures): zero without collisions, it measures how much they round
+the double step, the number that the figures plot against bias, field or kernel strength.
+
+Collisional energy rates: ``dw_e_dt`` and ``dw_p_dt`` are the collision terms' energy rates alone (what
+the electrons gain from the impurities and the other electrons; pairs do not diffuse, so for them it
+is the whole change). In a wire the electrons' total rate is ``d w_e/dt = dw_e_dt + joule_power -
+heat_left - heat_right`` (per unit volume in these units; the heats exact in a steady state), so at a
+steady state ``d w_e/dt = 0`` while ``dw_e_dt = -(dw_p_dt + heat_phonons + edge_energy_rate)`` need
+not vanish. In a closed box the two rates coincide.
+
 When the energy step does not resolve the temperature (T = 0 steps), noise, Fano factor and T_eff
 carry errors of order d: a step node holds f = 1/2.
 """
@@ -41,7 +53,7 @@ import numpy as np
 from ..kinetics.grids import EnergyGrid
 from .problem import WireProblem
 
-__all__ = ["Observables", "observables", "record"]
+__all__ = ["Observables", "observables", "record", "relaxation"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class Observables:
     edge_out_flux: float
     edge_in_flux: float
     edge_energy_rate: float
+    relaxation: float
     f_mid: np.ndarray
     heat_phonons: float = 0.0
     heat_phonons_profile: np.ndarray | None = None
@@ -106,6 +119,11 @@ def effective_temperature(energy: EnergyGrid, f) -> np.ndarray:
     return np.sqrt(6.0 * np.maximum(excess, 0.0)) / np.pi
 
 
+def relaxation(energy: EnergyGrid, f_mid, f_left, f_right) -> float:
+    """``int |f(L/2) - (f(0) + f(L))/2| d eps``: how far collisions have moved f(L/2) from the double step."""
+    return float(energy.step * np.sum(np.abs(f_mid - 0.5 * (f_left + f_right))))
+
+
 def observables(problem: WireProblem, f, P=None) -> Observables:
     """All observables of the state ``f[x, eps]`` (reservoirs included) and interior pairs ``P``.
 
@@ -138,6 +156,7 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
     heat_phonons = problem.wire.step * float(np.sum(heat_profile))
     w_p = problem.wire.step * float(np.sum(collisions.pairs.energy(P))) if P is not None else 0.0
     t_eff = effective_temperature(problem.energy, f)
+    f_mid = _middle(f)
     return Observables(
         current_left=float(current[0]),
         current_middle=float(current_middle),
@@ -160,7 +179,8 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
         # collisions keep W_e + W_p except for jumps across the grid edges and the heat given to the
         # phonon bath: what else they lose is lost at the edges
         edge_energy_rate=-(dw_e_dt + dw_p_dt) - heat_phonons,
-        f_mid=_middle(f),
+        relaxation=relaxation(problem.energy, f_mid, f[0], f[-1]),
+        f_mid=f_mid,
         heat_phonons=heat_phonons,
         heat_phonons_profile=heat_profile,
     )

@@ -53,10 +53,10 @@ def test_show_gives_si_units_for_a_scenario_and_a_trajectory(tmp_path, capsys):
     text = capsys.readouterr().out
     with h5py.File(out, "r") as fh:
         noise = float(fh["observables/noise"][-1])
-    line = re.search(r"^noise\s+(\S+) E0/R  \((\S+) A\^2/Hz\)$", text, re.M)
+    line = re.search(r"^noise\s+(\S+) E0/R  \((\S+) A\^2/Hz\)  current noise spectral density$", text, re.M)
     assert float(line.group(1)) == pytest.approx(noise, rel=1e-5)
     assert float(line.group(2)) == pytest.approx(noise * 0.2e-3 * E / 12.0, rel=1e-5)
-    assert re.search(r"^fano\s+\S+ 1$", text, re.M)  # dimensionless: no SI twin
+    assert re.search(r"^fano\s+\S+ 1  Fano factor$", text, re.M)  # dimensionless: no SI twin
 
 
 FIELD = AGMN_SECTIONS + """

@@ -115,7 +115,7 @@ def test_a_wire_without_collisions_draws_no_empty_energy_exchange(tmp_path):
     with_pairs = trajectory_figure(run_scenario(scenario(wire(n_x=9, n=81), "evolve"), tmp_path / "pairs.h5"))
     try:  # the same figure with pairs: W_p on its own axis and the inset of |dW_e/dt|
         assert "W_p / (2 nu E0^2)" in [ax.get_ylabel() for ax in with_pairs.axes]
-        assert [inset.get_title() for inset in with_pairs.axes[2].child_axes] == ["|dW_e/dt| / (2 nu E0^2 / tau_D)"]
+        assert [inset.get_title() for inset in with_pairs.axes[2].child_axes] == ["|dW_e/dt| by collisions / (2 nu E0^2 / tau_D)"]
     finally:
         plt.close(with_pairs)
 

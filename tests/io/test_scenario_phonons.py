@@ -29,7 +29,7 @@ def test_default_sigma_and_bath_temperature():
     s = parse_scenario(BASE.format(phonons=""))
     m = phonons_of(s)
     d = s.derived
-    assert d["phonon_sigma_W_K^-(p+3)_m3"] == material("Ag").electron_phonon_sigma_W_K5_m3 == 0.5e9
+    assert d["phonon_sigma_W_per_m3_K^(p+3)"] == material("Ag").electron_phonon_sigma_W_K5_m3 == 0.5e9
     kappa_si = kappa_from_sigma(0.5e9, material("Ag").dos_per_spin_J_m3)
     assert m.kappa == pytest.approx(kappa_si * d["tau_D_s"] * d["energy_unit_J"] ** 3, rel=1e-12)
     assert m.temperature == pytest.approx(0.05 * BOLTZMANN_J_PER_K / d["energy_unit_J"], rel=1e-12)
@@ -40,7 +40,7 @@ def test_given_sigma_temperature_and_exponent():
     s = parse_scenario(BASE.format(phonons='sigma = "1e10 W K^-6 m^-3"\ntemperature = "20 mK"\nexponent = 3'))
     m = phonons_of(s)
     assert m.exponent == 3.0 and s.derived["phonon_temperature_K"] == pytest.approx(0.02)
-    assert s.derived["phonon_sigma_W_K^-(p+3)_m3"] == pytest.approx(1e10)
+    assert s.derived["phonon_sigma_W_per_m3_K^(p+3)"] == pytest.approx(1e10)
 
 
 @pytest.mark.parametrize("text, match", [

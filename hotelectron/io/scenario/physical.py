@@ -16,6 +16,7 @@ from ...materials import Material, material
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, HBAR_J_S, registry
 from ...kinetics.mechanisms.phonons import MAX_EXPONENT, MIN_EXPONENT, kappa_from_sigma
 from ...kinetics.mechanisms.spin_mediated import exchange_of_spin_flip_rate, kappa_per_s
+from ..quantities import PHONON_SIGMA_KEY
 from . import fields as fl
 from .zeeman import FIELD_KEYS, Field, field_section
 
@@ -384,7 +385,7 @@ def _phonons(ph, host, E0, tau_D, derived) -> dict:
         if not (math.isfinite(kappa) and kappa > 0):
             fl.fail("[phonons] sigma", ph.get("sigma", sigma), f"kappa_ph tau_D E0^(p+1) = {kappa!r} is not a "
                     "positive finite number", "a Sigma of moderate size")
-        derived.update({"phonon_sigma_W_K^-(p+3)_m3": sigma, "phonon_kappa_per_s_J^(p+1)": kappa_si})
+        derived.update({PHONON_SIGMA_KEY: sigma, "phonon_kappa_per_s_J^(p+1)": kappa_si})
     derived.update(phonon_temperature_K=T_ph, phonon_temperature_E0=T_ph * BOLTZMANN_J_PER_K / E0,
                    phonon_exponent=p, phonon_kappa=kappa)
     return {"kappa": kappa, "temperature": T_ph * BOLTZMANN_J_PER_K / E0, "exponent": p}
