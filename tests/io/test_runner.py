@@ -141,3 +141,21 @@ def test_a_steady_state_with_free_spins_written_and_read_back(tmp_path):
             values = fh[name][:]
             assert not np.signbit(values[values == 0]).any(), name
     np.testing.assert_array_equal(read_state(out).steady.P, solution.P)
+
+
+def test_a_file_of_an_older_version_goes_on_with_the_observables_it_declares(tmp_path):
+    """A file created before an observable existed (here: without relaxation) is resumed with its own
+    set: the frames written to it hold exactly the observables it declares."""
+    from hotelectron.io.quantities import WIRE_OBSERVABLES
+    from hotelectron.io.runner import _frame_writer, _wire_scalars
+    from hotelectron.io.storage import TrajectoryWriter, verify
+    from hotelectron.wire.evolution import equilibrium_state
+
+    p = wire(n_x=5, n=81)
+    older = tuple(name for name in WIRE_OBSERVABLES if name != "relaxation")
+    writer = TrajectoryWriter.create(tmp_path / "old.h5", p, observables=older)
+    _frame_writer(writer, p, _wire_scalars)(equilibrium_state(p), 0.01)
+    writer.close()
+    verify(tmp_path / "old.h5")
+    with h5py.File(tmp_path / "old.h5", "r") as fh:
+        assert sorted(fh["observables"]) == sorted(older) and fh["time"].shape == (1,)
