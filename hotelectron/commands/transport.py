@@ -1,14 +1,21 @@
 """``hotelectron transport``: Kondo resistivity and weak-localisation curves of a dilute magnetic alloy.
 
 Registered by :func:`add_parser`; prints a table (regime per temperature, "-" where no formula of
-VGL sections III-IV holds) and optionally plots both curves on a logarithmic temperature axis with
-T_sg, T* and T_K marked.
+VGL sections III-IV holds, with a note saying why under the table) and optionally plots both curves
+on a logarithmic temperature axis with T_K, T_sg, T*, T~_sg and T~* marked where they are defined (the
+legend says why the others are not).
+
+Sign convention of the weak-localisation column: the correction lowers the conductance, sigma A =
+sigma_Drude A - |Delta sigma_wl|; the column is its magnitude (e^2/2 pi hbar) sqrt(D tau_s/2) (1 + a + b)
+(VGL 45, D1-D2), positive, cut off by the spin-flip dephasing and enlarged by the pairs that freeze
+spin flips (a, b > 0). It grows with T above T_K because 1/tau_s falls there (Nagaoka-Hamann).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,7 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_parser", "alloy_from_scenario", "cmd_transport", "transport_curves"]
+__all__ = ["add_parser", "alloy_from_scenario", "cmd_transport", "refusal", "transport_curves", "transport_table"]
 
 
 def add_parser(subparsers):
@@ -92,6 +99,10 @@ def _alloy_from_args(args) -> tr.Alloy:
 
 
 def _regime(alloy, T):
+    from .. import transport as tr
+
+    if abs(math.log(T / alloy.kondo_temperature_K)) < tr.MIN_LOG:  # where neither side's logarithm holds
+        return "T~T_K"
     if T >= alloy.kondo_temperature_K:
         return "T>>T_K"
     return "T<<T_K, S=1/2" if alloy.spin == 0.5 else "T<<T_K, S>1/2"
@@ -99,23 +110,59 @@ def _regime(alloy, T):
 
 def transport_curves(alloy: tr.Alloy, temperatures_K, *, extrapolate=False):
     """``(rho, sigma, regimes)`` on the given temperatures; NaN where the regime's formula refuses."""
+    rho, sigma, regimes, _ = transport_table(alloy, temperatures_K, extrapolate=extrapolate)
+    return rho, sigma, regimes
+
+
+def transport_table(alloy: tr.Alloy, temperatures_K, *, extrapolate=False):
+    """``(rho, sigma, regimes, reasons)``: the curves as :func:`transport_curves`, and per temperature the
+    reasons (:func:`refusal`) for which each empty value was refused, ``(rho's, sigma's)``, None where
+    there is a value."""
     import numpy as np
 
     from .. import transport as tr
 
     rho = np.full(len(temperatures_K), np.nan)
     sigma = np.full(len(temperatures_K), np.nan)
+    reasons = []
     for i, T in enumerate(temperatures_K):
+        why = []
         for out, f in ((rho, tr.kondo_resistivity_ohm_m), (sigma, tr.weak_localisation_S_m)):
             try:
                 out[i] = f(alloy, float(T), extrapolate=extrapolate)
+                why.append(None)
             except ValueError as exc:
                 log.debug("T = %g K: %s", T, exc)
-    return rho, sigma, [_regime(alloy, T) for T in temperatures_K]
+                why.append(refusal(exc))
+        reasons.append(tuple(why))
+    return rho, sigma, [_regime(alloy, T) for T in temperatures_K], reasons
+
+
+def refusal(exc: ValueError) -> str:
+    """A formula's refusal without the temperature it was asked at, so that the rows refused for one
+    reason share one note: "Delta rho_K (VGL 27) is a T >> T_K formula: needs ln(T/T_K) >= 1, i.e. T >= 0.8155 K"."""
+    text = str(exc).replace(" (pass extrapolate=True to evaluate it anyway)", "")
+    text = re.sub(r"(?: at)? temperature_K = [-+.\deE]+", "", text)
+    return re.sub(r"(?: =)? [-+.\deE]+ exceeds", " exceeds", text)
+
+
+def _notes(reasons) -> tuple[list[str], list[str]]:
+    """Per row the note column ("no value: [1]", "no Delta rho_K: [2]", ""), and the numbered notes."""
+    numbers: dict[str, int] = {}
+    column = []
+    for why in reasons:
+        marks = [numbers.setdefault(r, len(numbers) + 1) for r in why if r is not None]
+        if not marks:
+            column.append("")
+            continue
+        what = ("no value" if all(r is not None for r in why)
+                else "no Delta rho_K" if why[0] is not None else "no |Delta sigma_wl|")
+        column.append(f"{what}: " + ",".join(f"[{m}]" for m in dict.fromkeys(marks)))
+    return column, [f"[{m}] {reason}" for reason, m in numbers.items()]
 
 
 def _scales(alloy):
-    """Marked temperatures that exist for this alloy: name -> kelvin."""
+    """The marked temperatures: name -> kelvin where defined, name -> why not (a string) elsewhere."""
     from .. import transport as tr
 
     out = {"T_K": alloy.kondo_temperature_K}
@@ -128,11 +175,21 @@ def _scales(alloy):
         try:
             out[name] = f()
         except ValueError as exc:
-            log.info("%s not defined: %s", name, exc)
+            out[name] = str(exc)
     return out
 
 
 def _plot(path, T, rho, sigma, scales):
+    import matplotlib.pyplot as plt
+
+    fig = transport_figure(T, rho, sigma, scales)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def transport_figure(T, rho, sigma, scales):
+    """Both curves against T with the scales marked (``scales`` as :func:`_scales`: a number where
+    defined, the reason where not, which the legend gives)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -142,17 +199,21 @@ def _plot(path, T, rho, sigma, scales):
     axes[0].plot(T, rho * 1e8, "o-", ms=3)
     axes[0].set_ylabel(r"$\Delta\rho_K$ ($\mu\Omega$ cm)")
     axes[1].plot(T, sigma, "o-", ms=3, color="C1")
-    axes[1].set_ylabel(r"$\Delta\sigma_{wl}$ (S m)")
+    axes[1].set_ylabel(r"$|\Delta\sigma_{wl}|$ (S m), $\sigma = \sigma_D - |\Delta\sigma_{wl}|$")
     axes[1].set_xlabel("T (K)")
     for ax in axes:
         ax.set_xscale("log")
         for i, (name, value) in enumerate(scales.items()):
-            if T[0] <= value <= T[-1]:
-                ax.axvline(value, color=f"C{i + 2}", ls="--", lw=1, label=name)
-    axes[0].legend(loc="best")
+            if isinstance(value, str):  # not defined: the legend says why
+                if ax is axes[0]:
+                    ax.plot([], [], " ", label=f"{name} not defined: {re.split(r'[:;]', value)[0]}")
+            elif T[0] <= value <= T[-1]:
+                ax.axvline(value, color=f"C{i + 2}", ls="--", lw=1, label=f"{name} = {value:.3g} K")
+            elif ax is axes[0]:
+                ax.plot([], [], " ", label=f"{name} = {value:.3g} K (outside the axis)")
+    axes[0].legend(loc="upper left", fontsize=7)  # the curves start at T_K and above
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def cmd_transport(args) -> int:
@@ -168,18 +229,29 @@ def cmd_transport(args) -> int:
         msg = f"need --tmin < --tmax and --points >= 2; got {tmin:g} K, {tmax:g} K, {args.points}"
         raise ValueError(msg)
     T = np.geomspace(tmin, tmax, args.points)
-    rho, sigma, regimes = transport_curves(alloy, T, extrapolate=args.extrapolate)
+    rho, sigma, regimes, reasons = transport_table(alloy, T, extrapolate=args.extrapolate)
     scales = _scales(alloy)
     print(f"# {alloy.host.name} with {alloy.n_s_ppm:g} ppm, S = {alloy.spin:g}, T_K = {alloy.kondo_temperature_K:g} K")
     print(f"# n_s/nu = {alloy.n_s_over_nu_K:.4g} K, Delta rho_U = {alloy.unitary_resistivity_ohm_m:.4g} ohm m")
-    print("# " + ", ".join(f"{k} = {v:.4g} K" for k, v in scales.items()))
-    print(f"{'T (K)':>12}  {'Delta rho_K (ohm m)':>20}  {'Delta sigma_wl (S m)':>20}  regime")
-    for t, r, s, reg in zip(T, rho, sigma, regimes):
+    print("# " + ", ".join(f"{k} = {v:.4g} K" for k, v in scales.items() if not isinstance(v, str)))
+    for name, why in scales.items():
+        if isinstance(why, str):
+            print(f"# {name} not defined: {why}")
+    print("# |Delta sigma_wl|: the magnitude of the weak-localisation correction, sigma A = sigma_Drude A - "
+          "|Delta sigma_wl| (VGL 45, D1-D2)")
+    notes, footnotes = _notes(reasons)
+    print(f"{'T (K)':>12}  {'Delta rho_K (ohm m)':>20}  {'|Delta sigma_wl| (S m)':>22}  {'regime':<14}  note")
+    for t, r, s, reg, note in zip(T, rho, sigma, regimes, notes):
         r_txt = f"{r:20.6e}" if math.isfinite(r) else f"{'-':>20}"
-        s_txt = f"{s:20.6e}" if math.isfinite(s) else f"{'-':>20}"
-        print(f"{t:12.5g}  {r_txt}  {s_txt}  {reg}")
-    if np.all(np.isnan(rho)) and np.all(np.isnan(sigma)):
-        log.warning("no formula of VGL III-IV holds on this temperature range; try --extrapolate")
+        s_txt = f"{s:22.6e}" if math.isfinite(s) else f"{'-':>22}"
+        print(f"{t:12.5g}  {r_txt}  {s_txt}  {reg:<14}  {note}".rstrip())
+    for line in footnotes:
+        print(f"# {line}")
+    empty = sum(1 for why in reasons if any(r is not None for r in why))
+    if empty:
+        log.warning("%d of %d temperatures lack a value (\"-\"): outside the validity of every formula of "
+                    "VGL III-IV, for the reasons [1]-[%d] under the table; --extrapolate evaluates them anyway",
+                    empty, len(T), len(footnotes))
     if args.plot:
         _plot(args.plot, T, rho, sigma, scales)
         log.info("wrote %s", args.plot)

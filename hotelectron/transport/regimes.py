@@ -12,6 +12,13 @@ outside its regime, unless called with ``extrapolate=True``:
   ``MAX_FERMI_LIQUID`` (1/2).
 * The underscreened (S > 1/2) resistivity must stay positive.
 
+Sign of the weak-localisation results. ``weak_localisation_*_S_m`` return the magnitude
+``|Delta sigma_wl| > 0`` of the weak-localisation correction to the wire's conductivity times its
+cross-section: the interference lowers the Drude value, ``sigma A = sigma_Drude A - |Delta sigma_wl|``
+(conductance G = sigma A / L). Dephasing cuts it off: spin flips at the rate 1/tau_s give
+``(e^2/2 pi hbar) sqrt(D tau_s/2)`` (VGL 45), and RKKY pairs, which freeze flips, make it larger
+(``1 + a + b`` with a, b > 0); above T_K it grows with T as the Kondo rate 1/tau_s falls.
+
 Quantitative accuracy needs more than that: the leading logarithms are good to ``O(1/ln)``.
 
 Exchange constant. Every rate, resistivity and RKKY scale here is quadratic in the exchange constant
@@ -393,7 +400,8 @@ def weak_localisation_low_T_S_m(alloy: Alloy, temperature_K, *, method="numeric"
 
 
 def weak_localisation_S_m(alloy: Alloy, temperature_K, *, method="numeric", extrapolate=False) -> float:
-    """Weak localisation: the ``T >> T_K`` form for ``T >= T_K``, the ``T << T_K`` form below."""
+    """Weak localisation ``|Delta sigma_wl|`` (magnitude: it lowers sigma A; module docstring): the
+    ``T >> T_K`` form for ``T >= T_K``, the ``T << T_K`` form below."""
     T = _temperature(temperature_K)
     if T >= alloy.kondo_temperature_K:
         return weak_localisation_high_T_S_m(alloy, T, method=method, extrapolate=extrapolate)

@@ -1,4 +1,5 @@
 import math
+import re
 
 import numpy as np
 import pytest
@@ -389,3 +390,66 @@ def test_transport_alloy_from_a_scenario_file(tmp_path):
     scenario.write_text("[impurities]\nspin = 2.5\n")
     with pytest.raises(ValueError, match="concentration is required"):
         transport_cli.alloy_from_scenario(scenario)
+
+
+def test_transport_table_says_why_a_row_is_empty_and_the_figure_which_scale_is_not_defined(tmp_path, capsys, caplog):
+    """The README's alloy (Au, 60 ppm, S = 5/2, T_K = 0.3 K) from 1 mK to 3 K, where every reason for an
+    empty row occurs (9 points: T~_sg undefined, the crossover on both sides of T_K): every "-" carries a note
+    whose reason is printed under the table, rows within ln|T/T_K| < 1 are the crossover T~T_K, one
+    warning counts the empty rows, and the legend says that T* is not defined (and why)."""
+    import argparse
+    import logging
+
+    import matplotlib.pyplot as plt
+
+    from hotelectron.commands import transport as transport_cli
+
+    parser = argparse.ArgumentParser()
+    transport_cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["transport", "--tmax", "3 K", "--points", "9"])
+    with caplog.at_level(logging.WARNING, logger="hotelectron"):
+        assert args.func(args) == 0
+    out = capsys.readouterr().out
+    notes = dict(re.findall(r"^# \[(\d+)\] (.+)$", out, re.M))
+    rows = [line for line in out.splitlines() if not line.startswith("#")][1:]
+    assert len(rows) == 9
+    empty = 0
+    al = tr.Alloy("Au", 2.5, 60.0, 0.3, 0.01)
+    for row in rows:
+        cells = row.split()
+        T = float(cells[0])
+        if "-" in cells[1:3]:
+            empty += 1
+            marks = re.findall(r"\[(\d+)\]", row)
+            assert marks and all(m in notes for m in marks), row
+        else:
+            assert "[" not in row
+        assert ("T~T_K" in row) == (abs(math.log(T / 0.3)) < tr.MIN_LOG), row
+    assert empty == 7 and len(notes) == 5
+    # the reasons are those of the formulas, without the temperature they were asked at
+    with pytest.raises(ValueError) as refused:
+        tr.kondo_resistivity_ohm_m(al, 0.5)
+    assert transport_cli.refusal(refused.value) in notes.values()
+    assert "T* not defined: Delta rho_K has no maximum" in out
+    assert "|Delta sigma_wl|" in out and "sigma_Drude A - |Delta sigma_wl|" in out
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "7 of 9" in warnings[0].getMessage()
+    T = np.geomspace(1e-3, 3.0, 9)
+    rho, sigma, _ = transport_cli.transport_curves(al, T)
+    fig = transport_cli.transport_figure(T, rho, sigma, transport_cli._scales(al))
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert any(label.startswith("T* not defined: Delta rho_K has no maximum") for label in labels), labels
+    assert any(label.startswith("T_K = 0.3 K") for label in labels), labels
+
+
+def test_weak_localisation_is_the_magnitude_of_a_conductivity_reduction():
+    """The sign convention: |Delta sigma_wl| = (e^2/2 pi hbar) sqrt(D tau_s/2) (1 + a + b) > 0, with
+    a, b > 0 (pairs freeze spin flips, less dephasing, a larger correction), rising with T above T_K
+    where the Kondo spin-flip rate falls."""
+    al = tr.Alloy("Au", 2.5, 60.0, 0.3, 0.01)
+    values = [tr.weak_localisation_S_m(al, T) for T in (1.0, 10.0, 100.0)]
+    assert all(v > 0 for v in values) and values[0] < values[1] < values[2]
+    bare = al.wl_scale_S_m(tr.spin_flip_time_s(al, 10.0))
+    assert values[1] > bare
+    assert tr.spin_flip_time_s(al, 1.0) < tr.spin_flip_time_s(al, 10.0)
