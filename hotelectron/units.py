@@ -32,6 +32,7 @@ __all__ = [
     "parse_quantity",
     "parse_temperature_K",
     "registry",
+    "unit_case_hint",
     "unit_text_problem",
 ]
 
@@ -151,6 +152,45 @@ def unit_text_problem(text: str) -> str | None:
     return None
 
 
+#: Symbols up to this length have every upper/lower-case spelling tried by :func:`unit_case_hint` (2^n).
+MAX_CASE_HINT_CHARS = 8
+
+
+def unit_case_hint(number_text: str, unit_text: str, dimensionality) -> str:
+    """A hint for unit text of the wrong dimension or unknown to pint, where another spelling of one
+    symbol in upper and lower case has ``dimensionality``: the fewest changed letters win, so "mk"
+    (pint: milli-Boltzmann constant) gives "mK", not "MK". Returns ``""`` when no spelling fits.
+
+    ``'; "mk" is read as milli-boltzmann_constant: did you mean "50 mK" (a temperature)?'``
+    """
+    reg = registry()
+    tokens = [m for m in re.finditer(r"[A-Za-z]+", unit_text) if len(m.group(0)) <= MAX_CASE_HINT_CHARS]
+    best = None
+    for m in tokens:
+        word = m.group(0)
+        for flips in range(1, 2 ** len(word)):
+            spelled = "".join(c.swapcase() if flips >> i & 1 else c for i, c in enumerate(word))
+            changes = bin(flips).count("1")
+            if spelled == word or (best is not None and changes >= best[0]):
+                continue
+            candidate = unit_text[:m.start()] + spelled + unit_text[m.end():]
+            try:
+                fits = reg.Quantity(1.0, reg.parse_units(candidate)).dimensionality == dimensionality
+            except Exception:  # noqa: BLE001 -- any spelling pint cannot read is simply not a candidate
+                continue
+            if fits:
+                best = (changes, word, spelled, candidate)
+    if best is None:
+        return ""
+    _, word, spelled, candidate = best
+    try:
+        prefix, name, _ = reg.parse_unit_name(word)[0]
+        read = f"{word!r} is read as {prefix + '-' if prefix else ''}{name}: "
+    except (IndexError, ValueError):  # not a unit at all
+        read = f"{word!r} is not a unit: "
+    return f"; {read}did you mean '{number_text} {candidate}' ({spelled!r} in place of {word!r})?"
+
+
 @functools.cache
 def registry() -> pint.UnitRegistry:
     """The package's single unit registry (created on first use, so importing costs nothing)."""
@@ -211,10 +251,12 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
             problem = unit_text_problem(unit_text)
             if problem is not None:
                 _fail(name, text, allowed, f"cannot read {unit_text!r} as a unit: {problem}")
+            target_dimension = reg.Quantity(1.0, reg.Unit(unit if unit is not None else si_unit)).dimensionality
+            hint = functools.partial(unit_case_hint, match.group(0).strip(), unit_text, target_dimension)
             try:
                 quantity = reg.Quantity(number, reg.parse_units(unit_text))
             except pint.UndefinedUnitError as exc:
-                _fail(name, text, allowed, f"unknown unit ({exc})")
+                _fail(name, text, allowed, f"unknown unit ({exc}){hint()}")
             # pint's expression parser reports malformed unit text with several exception types
             # (an AssertionError among them), all meaning "this is not a unit".
             except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError,
@@ -229,7 +271,8 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
     try:
         value = float(quantity.to(target).magnitude)
     except pint.DimensionalityError:
-        _fail(name, text, allowed, f"has dimension {quantity.dimensionality}, not {expected}")
+        _fail(name, text, allowed, f"has dimension {quantity.dimensionality}, not {expected}"
+                                   f"{hint() if isinstance(text, str) else ''}")
     except pint.errors.OffsetUnitCalculusError:
         _fail(name, text, allowed, "offset temperature scales (degC, degF) are not accepted, use K")
     if not math.isfinite(value):

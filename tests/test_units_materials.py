@@ -57,6 +57,32 @@ def test_parse_quantity_refuses_with_a_message_naming_field_value_and_allowed(te
     assert repr(text) in message and "expected a" in message
 
 
+@pytest.mark.parametrize(
+    ("text", "expected", "hint"),
+    [
+        ("50 mk", "temperature", "'mk' is read as milli-boltzmann_constant: did you mean '50 mK'"),
+        ("0.5 t", "magnetic_field", "'t' is read as metric_ton: did you mean '0.5 T'"),
+        ("0.3 mv", "voltage", "'mv' is not a unit: did you mean '0.3 mV'"),
+        ("5 UM", "length", "did you mean '5 um'"),
+        ("2 Ns", "time", "did you mean '2 ns'"),
+    ],
+)
+def test_a_unit_in_the_wrong_case_gets_the_spelling_of_the_expected_dimension(text, expected, hint):
+    """One symbol's letters in the other case, the fewest changes first ("mK", not "MK" megakelvin)."""
+    with pytest.raises(ValueError) as info:
+        units.parse_quantity(text, expected, "[x] y")
+    assert hint in str(info.value)
+    meant = hint.split("did you mean '")[1].rstrip("'")
+    units.parse_quantity(meant, expected, "[x] y")  # what the hint offers is accepted
+
+
+@pytest.mark.parametrize(("text", "expected"), [("1 t", "temperature"), ("5 xyz", "length"), ("3 m", "temperature")])
+def test_no_hint_where_no_spelling_has_the_dimension(text, expected):
+    with pytest.raises(ValueError) as info:
+        units.parse_quantity(text, expected, "[x] y")
+    assert "did you mean" not in str(info.value)
+
+
 def test_temperature_from_energy_and_back():
     # k_B = 0.0861733 meV/K (CODATA): 1 meV is 11.6045 K
     assert units.meV_to_kelvin(1.0) == pytest.approx(11.604518, rel=1e-7)

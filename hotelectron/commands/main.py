@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from .. import __version__
@@ -18,6 +19,8 @@ from . import bench, fit, info, probe, run, sweep, transport
 log = logging.getLogger("hotelectron")
 
 GROUPS = (info, run, sweep, transport, probe, fit, bench)
+#: Exit status when the output's reader went away: 128 + SIGPIPE, what a shell reports for a tool it stopped.
+BROKEN_PIPE = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +44,13 @@ def main(argv=None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # here, where a reader that went away is caught, not at the interpreter's exit
+        return status
+    except BrokenPipeError:  # the reader stopped (`hotelectron show FILE | head`): quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the flush at exit does not fail again
+        return BROKEN_PIPE
     except KeyboardInterrupt:
         log.error("interrupted; what was written is kept (a file being written is marked failed, or left "
                   "running when its worker was stopped) and --resume continues it")

@@ -111,17 +111,28 @@ def cmd_run(args, mode=None) -> int:
     scenario = _load(args.scenario)
     if mode is not None:
         scenario = dataclasses.replace(scenario, mode=mode)
+    finished = resume and _finished(output)  # run_scenario verifies it and says that nothing is left to do
     progress = RunProgress(scenario.end_time, args.quiet)
     try:
         run_scenario(scenario, output, resume=resume, progress=progress)
     finally:
         progress.close()
-    log.info("wrote %s", output)
+    if not finished:
+        log.info("wrote %s", output)
     if args.plot:
         from ..io.plots import plot_trajectory
 
         log.info("wrote %s", plot_trajectory(output, args.plot))
     return 0
+
+
+def _finished(path: Path) -> bool:
+    from ..io.storage import STATUS_FINISHED, read_status
+
+    try:
+        return path.is_file() and read_status(path) == STATUS_FINISHED
+    except (OSError, KeyError):  # a damaged file: run_scenario reports it
+        return False
 
 
 def cmd_steady(args) -> int:

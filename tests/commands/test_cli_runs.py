@@ -129,3 +129,42 @@ def test_show_and_plot_say_what_a_missing_file_or_a_folder_is(tmp_path):
     (folder / "summary.csv").write_text("index,point,status\n")
     for command in ("show", "plot"):
         assert_one_line_refusal(cli(command, folder), "results of a sweep or bias series", folder / "summary.csv")
+
+
+STEADY = small_scenario(0.02).split("[run]")[0] + '[run]\nmode = "steady"\n'
+
+
+def test_resuming_a_finished_file_writes_nothing_and_says_so(tmp_path):
+    scenario = tmp_path / "steady.toml"
+    scenario.write_text(STEADY)
+    out = tmp_path / "steady.h5"
+    cli("run", scenario, "-o", out, check=True)
+    before = out.stat().st_mtime_ns, out.read_bytes()
+    result = cli("run", scenario, "-o", out, "--resume", check=True)
+    assert "already finished; nothing to resume" in result.stderr
+    assert "wrote" not in result.stderr, result.stderr
+    assert (out.stat().st_mtime_ns, out.read_bytes()) == before
+
+
+def test_show_into_a_closed_pipe_exits_quietly(tmp_path):
+    """`hotelectron show FILE | head -3`: the reader is gone before the output is flushed. Like a Unix
+    tool stopped by SIGPIPE: no error message, status 128 + 13."""
+    scenario = tmp_path / "steady.toml"
+    scenario.write_text(STEADY)
+    out = tmp_path / "steady.h5"
+    cli("--quiet", "run", scenario, "-o", out, check=True)
+    child = subprocess.Popen([sys.executable, "-m", "hotelectron", "show", str(out)], env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # before the interpreter has started: every write meets a closed pipe
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 141, err
+    assert "Broken pipe" not in err and "ERROR" not in err and "Traceback" not in err, err
+
+
+def test_a_unit_in_the_wrong_case_is_explained_with_the_unit_meant(tmp_path):
+    """"50 mk" is pint's milli-(Boltzmann constant), an energy per kelvin: the refusal says how it was
+    read and offers "50 mK", the spelling with the fewest changed letters that is a temperature."""
+    scenario = tmp_path / "mk.toml"
+    scenario.write_text(SERIES.replace('temperature = "25 mK"', 'temperature = "50 mk"'))
+    assert_one_line_refusal(cli("show", scenario), "[reservoirs] temperature", "'mk' is read as milli-boltzmann_constant",
+                            "did you mean '50 mK'")

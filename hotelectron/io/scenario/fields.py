@@ -132,6 +132,11 @@ def quantity(value, expected, name, *, unit=None, positive=True) -> float:
     return parse_quantity(value, expected, name, unit=unit, positive=positive)
 
 
+def _hint(match, unit_text, unit) -> str:
+    """Another upper/lower-case spelling of the unit with the expected dimension (``units.unit_case_hint``)."""
+    return units.unit_case_hint(match.group(0).strip(), unit_text, registry().Quantity(1.0, unit).dimensionality)
+
+
 def si_quantity(value, name, unit, example: str, *, positive=True, what=None) -> float:
     """A number with a unit of the dimension of ``unit`` (a pint unit or its text), returned in ``unit``.
 
@@ -155,13 +160,14 @@ def si_quantity(value, name, unit, example: str, *, positive=True, what=None) ->
     try:
         parsed = reg.Quantity(magnitude, reg.parse_units(unit_text))
     except pint.UndefinedUnitError as exc:
-        fail(name, value, f"unknown unit ({exc})", allowed)
+        fail(name, value, f"unknown unit ({exc}){_hint(match, unit_text, unit)}", allowed)
     except _PINT_ERRORS as exc:
         fail(name, value, f"cannot read {unit_text!r} as a unit ({type(exc).__name__})", allowed)
     try:
         result = float(parsed.to(unit).magnitude)
     except pint.DimensionalityError:
-        fail(name, value, f"has dimension {parsed.dimensionality}, not {reg.Quantity(1.0, unit).dimensionality}", allowed)
+        fail(name, value, f"has dimension {parsed.dimensionality}, not {reg.Quantity(1.0, unit).dimensionality}"
+             f"{_hint(match, unit_text, unit)}", allowed)
     except pint.errors.OffsetUnitCalculusError:
         fail(name, value, "offset units are not accepted", allowed)
     if not math.isfinite(result):
