@@ -17,8 +17,10 @@ from hotelectron.wire.steady import release_workspaces
 # measured peak / estimate; the estimate counts the solver's arrays from its code, the measurement
 # also sees what the count leaves out (small temporaries) and misses numba's own allocations
 MEMORY_FACTOR = (0.8, 1.25)
-# file size / estimate: the estimate is uncompressed; gzip gains little on a driven wire
-OUTPUT_FACTOR = (0.7, 1.05)
+# file size / estimate: the estimate counts the data uncompressed and the HDF5 metadata generously, an
+# upper bound; gzip takes the frames of these driven wires to 0.6-0.9 of it (measured), and a floor of
+# one half catches an estimate that counts what the file does not hold
+OUTPUT_FACTOR = (0.5, 1.0)
 
 
 def wire(mode="evolve", n_x=9, n_energy=161, spin=0.5, end="0.02 tau_D", every="0.01 tau_D", extra=""):
@@ -63,17 +65,22 @@ def test_memory_estimate_matches_the_measured_peak(tmp_path, mode, n_x, n_energy
     assert MEMORY_FACTOR[0] <= ratio <= MEMORY_FACTOR[1], (mode, n_x, n_energy, spin, zeeman, ratio)
 
 
-@pytest.mark.parametrize(("mode", "pairs_every"), [("evolve", 1), ("evolve", 4), ("steady", 1)])
-def test_output_estimate_matches_the_file_size(tmp_path, mode, pairs_every):
+@pytest.mark.parametrize(("mode", "pairs_every", "n_x", "spin", "end", "frames"),
+                         [("evolve", 1, 17, 0.5, "0.4 tau_D", 21), ("evolve", 4, 17, 0.5, "0.4 tau_D", 21),
+                          ("steady", 1, 17, 0.5, None, 1), ("evolve", 1, 9, 2.5, "3 tau_D", 31)])
+def test_output_estimate_bounds_the_file_size(tmp_path, mode, pairs_every, n_x, spin, end, frames):
+    """The last case is like the default scenario: S = 5/2 pairs evolved until the frames have converged
+    (every 0.1 tau_D over 3 tau_D), whose file is 0.62 of the estimate (the shipped one's points: 0.58-0.70)."""
     extra = "" if mode == "steady" else f"pairs_every = {pairs_every}"
-    text = wire(mode, 17, 401, end="0.4 tau_D", every="0.02 tau_D", extra=extra)
+    every = "0.02 tau_D" if frames == 21 else "0.1 tau_D"
+    text = wire(mode, n_x, 401, spin=spin, end=end or "0.4 tau_D", every=every, extra=extra)
     scenario = parse_scenario(text)
     path = run_scenario(scenario, tmp_path / "run.h5")
     est = estimate(scenario)
     ratio = path.stat().st_size / est.output
-    print(f'output {mode} pairs_every={pairs_every}: file {path.stat().st_size} B, estimate {est.output:.0f} B, ratio {ratio:.3f}')
+    print(f'output {mode} pairs_every={pairs_every} S={spin}: file {path.stat().st_size} B, estimate {est.output:.0f} B, ratio {ratio:.3f}')
     assert OUTPUT_FACTOR[0] <= ratio <= OUTPUT_FACTOR[1], (mode, pairs_every, ratio, path.stat().st_size, est.output)
-    assert est.frames == (1 if mode == "steady" else 21)
+    assert est.frames == frames
 
 
 @pytest.mark.parametrize(("end", "every"), [(2.0, 0.1), (1.0, 0.3), (0.3, 0.1), (1e6, 10.0), (0.7, 0.7)])
