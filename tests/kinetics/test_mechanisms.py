@@ -173,3 +173,23 @@ def test_electron_electron_kernel_add_equals_its_numpy_twin(rng):
     electron_electron.add_weighted_reference(expected, weights, G, 0.7)
     electron_electron._add_weighted(K, weights, G, 0.7)
     np.testing.assert_allclose(K, expected, rtol=1e-15)
+
+
+def test_kernels_given_as_weights_times_G_are_the_kernels_added(rng):
+    """A mechanism that gives ``electron_hole_weights`` has exactly the kernel ``weights * G`` (what the
+    right-hand side builds in the pass that makes G); the others give None."""
+    from hotelectron.kinetics.grids import EnergyGrid
+    from hotelectron.kinetics.mechanisms import ElectronPhonon, TabulatedKernel
+
+    grid = EnergyGrid(41, 0.2)
+    G = rng.uniform(size=(3, 2 * grid.n - 1))
+    table = (tuple(np.geomspace(0.05, 10.0, 5)), tuple(rng.standard_normal(5)))
+    linear = [ElectronElectron(0.7, 1.5), ElectronElectron(0.3, 2.0), TabulatedKernel(*table)]
+    for mechanism in linear:
+        weights = mechanism.electron_hole_weights(grid)
+        expected = mechanism.out_kernel(grid, None, G)
+        assert np.array_equal(expected[:, [0, -1]], np.zeros((3, 2)))
+        np.testing.assert_allclose(weights * G, expected[:, 1:-1], rtol=1e-15, atol=0)
+    assert TabulatedKernel(*table, bath_temperature=0.1).electron_hole_weights(grid) is None
+    assert ElectronPhonon(1.0, 0.05).electron_hole_weights(grid) is None
+    assert system(S=1.5, n=41).pairs.electron_hole_weights(grid) is None

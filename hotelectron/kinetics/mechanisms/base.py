@@ -18,6 +18,12 @@ class Mechanism:
 
     conserves_energy = True
 
+    def electron_hole_weights(self, grid: EnergyGrid):
+        """``w[n - 1 + m]`` (|m| <= n - 1) if this mechanism's kernel is ``K[x, n + m] = w[n - 1 + m]
+        G[x, n - 1 + m]`` with nothing in the end cells, else None. The right-hand side builds such
+        kernels in the pass that makes G (``convolution._electron_hole_pass``)."""
+        return None
+
     def out_kernel(self, grid: EnergyGrid, P, G) -> np.ndarray:
         """The compact out-kernel ``K[x, n + m]`` of this mechanism alone (rate of eps -> eps - m d;
         the end cells hold the transfers beyond the grid width)."""
