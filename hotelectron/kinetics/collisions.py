@@ -103,16 +103,21 @@ class Collisions:
     def _add_kernels(self, mechanisms, P, G, K, dP=None):
         """Add the kernels of ``mechanisms`` into ``K`` and return dP/dt of the pairs (into ``dP`` if
         given; None without pairs)."""
-        if dP is not None and (np.shape(dP) != np.shape(P) or np.asarray(dP).dtype != float):
-            msg = f"dP must be a float array of the populations' shape {np.shape(P)}; got {np.shape(dP)}"
-            raise ValueError(msg)
-        dP = None if self.pairs is None else np.empty_like(P) if dP is None else dP
+        dP = self._check_rates(P, dP)
         for mechanism in mechanisms:
             if mechanism is self.pairs:
                 mechanism.add_kernel_and_rates(self.grid, P, G, K, dP)
             else:
                 mechanism.add_kernel(self.grid, P, G, K)
         return dP
+
+    def _check_rates(self, P, dP):
+        """The array for dP/dt: ``dP`` if given (refused unless a float array of P's shape, since the
+        compiled passes would write beyond it), else a fresh one; None without pairs."""
+        if dP is not None and (np.shape(dP) != np.shape(P) or np.asarray(dP).dtype != float):
+            msg = f"dP must be a float array of the populations' shape {np.shape(P)}; got {np.shape(dP)}"
+            raise ValueError(msg)
+        return None if self.pairs is None else np.empty_like(P, dtype=float) if dP is None else dP
 
     @cached_property
     def _linear_in_G(self):
@@ -185,11 +190,17 @@ class Collisions:
             K, dPdt = self.kernel_and_pair_rates(P, G, dP=out_P)
             return convolution._collision_integral(f, K, self.path, FF, sign=-1.0, out=out_f), dPdt
         f = np.ascontiguousarray(f, dtype=float)
+        dfdt = np.empty_like(f) if out_f is None else out_f
+        weights, others = self._linear_in_G
+        if others == (self.pairs,) and self.pairs is not None:  # populations and kernels linear in G alone
+            P = np.ascontiguousarray(P, dtype=float)
+            dPdt = self._check_rates(P, out_P)
+            if self.pairs.rhs_in_one_pass(self.grid, f, P, weights, dfdt, dPdt):
+                return dfdt, dPdt
         n_x, n = f.shape
         work = convolution.scratch(n_x, n)
         FF, G, K = work.spectrum("rhs: f"), work.array("rhs: G", (n_x, 2 * n - 1)), work.array("rhs: kernel", (n_x, 2 * n + 1))
         _, dPdt = self._fft_kernel(f, P, FF, G, K, out_P)
-        dfdt = np.empty_like(f) if out_f is None else out_f
         convolution._integral_pass(f, FF, K, -1.0, dfdt)
         return dfdt, dPdt
 

@@ -175,11 +175,12 @@ class Scratch:
         """A real (n_x, L) array: rows of the transform length."""
         return self.array(role, (self.n_x, self.L))
 
-    def blocks(self, role, threads, per_block, dtype=float):
-        """``(threads, per_block, BLOCK_ROWS, width)`` work rows of the fused passes: one set per thread,
-        of real rows (width L) or spectra (width L // 2 + 1, complex)."""
-        width = self.L if np.dtype(dtype) == np.dtype(float) else self.L // 2 + 1
-        return self.array(role, (threads, per_block, BLOCK_ROWS, width), dtype)
+    def blocks(self, threads):
+        """``(rows, spectra)``: the work space of the block passes, for each thread two blocks of
+        ``BLOCK_ROWS`` real rows of length L and four of spectra, ``(threads, 2, BLOCK_ROWS, L)`` and
+        ``(threads, 4, BLOCK_ROWS, L // 2 + 1)``."""
+        rows = self.array("block rows", (threads, 2, BLOCK_ROWS, self.L))
+        return rows, self.array("block spectra", (threads, 4, BLOCK_ROWS, self.L // 2 + 1), complex)
 
 
 _LOCAL = threading.local()
@@ -355,40 +356,48 @@ def _assemble(f, out_sum, in_sum, K, sign, I, D, with_derivative):
         _assemble_row(f[x], out_sum[x], in_sum[x], K[x], sign, I[x], D[x], with_derivative, np.empty(f.shape[1]))
 
 
+@jit
+def _integral_block(f, FF, K, ones, sign, I, D, with_derivative, FK, rows, spectra, tail):
+    """One block of rows of ``_integral_pass``: ``f``, ``FF``, ``K``, ``I``, ``D`` and ``FK`` (where the
+    kernel's spectrum goes) hold the block's r rows; ``rows`` (2, >= r, L), ``spectra`` (2, >= r,
+    L // 2 + 1) and ``tail`` (n) are work space."""
+    r, n = f.shape
+    L = rows.shape[2]
+    if K.shape[1] >= L:  # the compact kernel is its own transform input (module docstring)
+        _rfft_block(K[:, :L], FK)
+    else:  # L > 2n + 1: its rows zero-padded
+        block = rows[0, :r]
+        block[:, : K.shape[1]] = K
+        block[:, K.shape[1] :] = 0.0
+        _rfft_block(block, FK)
+    out_spectrum = spectra[0, :r]
+    in_spectrum = spectra[1, :r]
+    for i in range(r):
+        for q in range(FF.shape[1]):
+            ff = FF[i, q]
+            fk = FK[i, q]
+            out_spectrum[i, q] = (ones[q] - ff) * fk  # convolution of K with 1 - f
+            in_spectrum[i, q] = fk * ff.conjugate()  # correlation of K with f
+    _irfft_block(out_spectrum, rows[0, :r])
+    _irfft_block(in_spectrum, rows[1, :r])
+    for i in range(r):
+        _assemble_row(f[i], rows[0, i, n : 2 * n], rows[1, i, n:0:-1], K[i], sign, I[i], D[i], with_derivative, tail)
+
+
 @jit(parallel=True)
 def _integral_blocks(f, FF, K, ones, sign, I, D, with_derivative, FK, keep_spectrum, rows, spectra, tails):
-    """``_integral_pass`` compiled: for each block of rows, the kernel's spectrum (into ``FK`` if
-    ``keep_spectrum``), the spectra of the out- and in-sums, their back-transforms and ``_assemble_row``.
-    ``rows`` (threads, 2, B, L), ``spectra`` (threads, 3, B, L // 2 + 1) and ``tails`` (threads, n) are
-    each thread's work space; thread t takes the rows ``[t n_x / threads, (t + 1) n_x / threads)``."""
-    nx, n = f.shape
-    threads, _, B, L = rows.shape
+    """``_integral_pass`` compiled: ``_integral_block`` for each block of rows, the kernel's spectrum into
+    ``FK`` if ``keep_spectrum``. ``rows``, ``spectra`` (``Scratch.blocks``) and ``tails`` (threads, n)
+    are each thread's work space; thread t takes the rows ``[t n_x / threads, (t + 1) n_x / threads)``."""
+    nx = f.shape[0]
+    threads, _, B, _ = rows.shape
     for t in numba.prange(threads):
         stop = (t + 1) * nx // threads
         for lo in range(t * nx // threads, stop, B):
-            r = min(B, stop - lo)
-            FK_block = FK[lo : lo + r] if keep_spectrum else spectra[t, 0, :r]
-            if K.shape[1] >= L:  # the compact kernel is its own transform input (module docstring)
-                _rfft_block(K[lo : lo + r, :L], FK_block)
-            else:  # L > 2n + 1: its rows zero-padded
-                block = rows[t, 0, :r]
-                block[:, : K.shape[1]] = K[lo : lo + r]
-                block[:, K.shape[1] :] = 0.0
-                _rfft_block(block, FK_block)
-            out_spectrum = spectra[t, 1, :r]
-            in_spectrum = spectra[t, 2, :r]
-            for i in range(r):
-                for q in range(FF.shape[1]):
-                    ff = FF[lo + i, q]
-                    fk = FK_block[i, q]
-                    out_spectrum[i, q] = (ones[q] - ff) * fk  # convolution of K with 1 - f
-                    in_spectrum[i, q] = fk * ff.conjugate()  # correlation of K with f
-            _irfft_block(out_spectrum, rows[t, 0, :r])
-            _irfft_block(in_spectrum, rows[t, 1, :r])
-            for i in range(r):
-                x = lo + i
-                _assemble_row(f[x], rows[t, 0, i, n : 2 * n], rows[t, 1, i, n:0:-1], K[x], sign, I[x], D[x],
-                              with_derivative, tails[t])
+            hi = min(lo + B, stop)
+            FK_block = FK[lo:hi] if keep_spectrum else spectra[t, 2, : hi - lo]
+            _integral_block(f[lo:hi], FF[lo:hi], K[lo:hi], ones, sign, I[lo:hi], D[lo:hi], with_derivative, FK_block,
+                            rows[t], spectra[t, :2], tails[t])
 
 
 def _integral_pass(f, FF, K, sign, I, D=None, FK=None):
@@ -405,8 +414,7 @@ def _integral_pass(f, FF, K, sign, I, D=None, FK=None):
     work = scratch(n_x, n)
     kernel, threads = _threads_for(_integral_blocks, K.size)
     kernel(f, FF, K, _ones_spectrum(n, work.L), float(sign), I, I if D is None else D, D is not None,
-           _NO_SPECTRUM if FK is None else FK, FK is not None, work.blocks("integral rows", threads, 2),
-           work.blocks("integral spectra", threads, 3, complex), work.array("tails", (threads, n)))
+           _NO_SPECTRUM if FK is None else FK, FK is not None, *work.blocks(threads), work.array("tails", (threads, n)))
     return I
 
 
@@ -568,36 +576,42 @@ def _electron_hole_row(f, corr, step, G):
         G[n - 1 + m] = step * (max(corr[m], 0.0) + edges)
 
 
+@jit
+def _electron_hole_block(f, ones, step, weights, with_kernel, FF, G, K, rows, spectrum):
+    """One block of rows of ``_electron_hole_pass``: ``f``, ``FF``, ``G`` and ``K`` hold the block's r
+    rows; ``rows`` (>= r, L) and ``spectrum`` (>= r, L // 2 + 1) are work space."""
+    r, n = f.shape
+    block = rows[:r]
+    block[:, :n] = f
+    block[:, n:] = 0.0
+    _rfft_block(block, FF)
+    product = spectrum[:r]
+    for i in range(r):
+        for q in range(FF.shape[1]):
+            ff = FF[i, q]
+            product[i, q] = ff.conjugate() * (ones[q] - ff)  # correlation of f with 1 - f
+    _irfft_block(product, block)
+    for i in range(r):
+        _electron_hole_row(f[i], block[i], step, G[i])
+        if with_kernel:
+            K[i, 0] = 0.0
+            K[i, 2 * n] = 0.0
+            for j in range(2 * n - 1):
+                K[i, j + 1] = weights[j] * G[i, j]
+
+
 @jit(parallel=True)
 def _electron_hole_blocks(f, ones, step, weights, with_kernel, FF, G, K, rows, spectra):
-    """``_electron_hole_pass`` compiled: for each block of rows, f zero-padded and transformed into
-    ``FF``, the spectrum of the correlation, its back-transform, G and, ``with_kernel``, the kernel
-    ``K[x, n + m] = weights[n - 1 + m] G[x, n - 1 + m]`` (end cells 0). ``rows`` (threads, 1, B, L)
-    and ``spectra`` (threads, 1, B, L // 2 + 1) are each thread's work space."""
-    nx, n = f.shape
-    threads, _, B, L = rows.shape
+    """``_electron_hole_pass`` compiled: ``_electron_hole_block`` for each block of rows. ``rows`` and
+    ``spectra`` are each thread's work space (``Scratch.blocks``)."""
+    nx = f.shape[0]
+    threads, _, B, _ = rows.shape
     for t in numba.prange(threads):
         stop = (t + 1) * nx // threads
         for lo in range(t * nx // threads, stop, B):
-            r = min(B, stop - lo)
-            block = rows[t, 0, :r]
-            block[:, :n] = f[lo : lo + r]
-            block[:, n:] = 0.0
-            _rfft_block(block, FF[lo : lo + r])
-            product = spectra[t, 0, :r]
-            for i in range(r):
-                for q in range(FF.shape[1]):
-                    ff = FF[lo + i, q]
-                    product[i, q] = ff.conjugate() * (ones[q] - ff)  # correlation of f with 1 - f
-            _irfft_block(product, block)
-            for i in range(r):
-                x = lo + i
-                _electron_hole_row(f[x], block[i], step, G[x])
-                if with_kernel:
-                    K[x, 0] = 0.0
-                    K[x, 2 * n] = 0.0
-                    for j in range(2 * n - 1):
-                        K[x, j + 1] = weights[j] * G[x, j]
+            hi = min(lo + B, stop)
+            _electron_hole_block(f[lo:hi], ones, step, weights, with_kernel, FF[lo:hi], G[lo:hi],
+                                 K[lo:hi] if with_kernel else K, rows[t, 0], spectra[t, 0])
 
 
 def _electron_hole_pass(f, step, FF, G, K=None, weights=None):
@@ -614,8 +628,7 @@ def _electron_hole_pass(f, step, FF, G, K=None, weights=None):
     kernel, threads = _threads_for(_electron_hole_blocks, G.size)
     with_kernel = K is not None
     kernel(f, _ones_spectrum(n, work.L), float(step), weights if with_kernel else _NO_WEIGHTS, with_kernel, FF, G,
-           K if with_kernel else _NO_KERNEL, work.blocks("electron-hole rows", threads, 1),
-           work.blocks("electron-hole spectra", threads, 1, complex))
+           K if with_kernel else _NO_KERNEL, *work.blocks(threads))
     return FF, G, K
 
 

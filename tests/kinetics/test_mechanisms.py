@@ -123,10 +123,11 @@ def test_electron_electron_integral_is_second_order_in_the_energy_step(exponent)
 
 
 @pytest.mark.parametrize("S", [0.5, 2.5, 3.5])
-def test_pair_pass_equals_its_numpy_twin(rng, S):
-    """The compiled pass over the populations (kernel and rates) against ``kernel_and_rates_reference``,
-    on random populations, G and weights, with couplings whose links reach beyond the grid width."""
-    from hotelectron.kinetics import pair_dynamics
+def test_pair_pass_equals_its_numpy_twin(rng, monkeypatch, S):
+    """The compiled pass over the populations (kernel and rates; serial and threaded) against
+    ``kernel_and_rates_reference``, on random populations, G and weights, with couplings whose links
+    reach beyond the grid width."""
+    from hotelectron.kinetics import _numba, pair_dynamics
     from hotelectron.kinetics.mechanisms import pairs
 
     n, nx = 23, 3
@@ -141,7 +142,8 @@ def test_pair_pass_equals_its_numpy_twin(rng, S):
     K_ref, dP_ref = pairs.kernel_and_rates_reference(P, G, k, weights, c_up, c_down, a_up, a_down, 0.7, 0.3, n)
     assert K_ref[:, 0].min() > 0 and K_ref[:, -1].min() > 0  # the end cells are exercised
     start = rng.uniform(size=(nx, 2 * n + 1))
-    for with_rates in (True, False):
+    for with_rates, threshold in ((True, _numba.PARALLEL_MIN_WORK), (False, _numba.PARALLEL_MIN_WORK), (True, 1)):
+        monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", threshold)  # 1: the threaded compilation
         K = start.copy()
         dP = np.full_like(P, np.nan)
         pairs._kernel_and_rates(S)(P, G, k, weights, 0.7, 0.3, K, dP, with_rates)

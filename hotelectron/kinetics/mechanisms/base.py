@@ -64,6 +64,13 @@ class PopulationMechanism(Mechanism):
                    f"({grid.step!r}) so that pair transfers land on the energy grid")
             raise ValueError(msg)
 
+    def rhs_in_one_pass(self, grid: EnergyGrid, f, P, linear_weights, dfdt, dP) -> bool:
+        """The whole collision right-hand side of these populations and of the kernels ``linear_weights``
+        times G (``Mechanism.electron_hole_weights``) in one compiled pass, ``df/dt`` into ``dfdt`` and
+        ``dP/dt`` into ``dP``, if this mechanism has such a pass (True); else False and nothing is
+        written, and ``Collisions.rhs`` takes its three passes."""
+        return False
+
     def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
         """Add the kernel's change for a change ``dP`` of the populations (the kernel is linear in P
         and does not depend on G)."""
