@@ -13,9 +13,14 @@ medians reported:
   transform length of the engine), pocketfft with the engine's thread count, written into given
   arrays from inputs already zero-padded: the transforms and nothing else;
 - ``floor, fresh outputs``: the floor as first defined (until this script), ``scipy.fft.rfft`` of f, 1 - f and f padded
-  to L and ``irfft`` of two spectra, every output a fresh array.
+  to L and ``irfft`` of two spectra, every output a fresh array;
+- ``floor of the engine's transforms``: the same five transforms as the engine runs its own, DUCC0
+  (through rocket-fft) on blocks of 4 rows, each numba thread on its share of the rows: faster than
+  pocketfft's, so the ratio of the right-hand side to it is what the rest of the work costs.
 
-``--stages`` adds a breakdown of the right-hand side, each stage timed on its own in the same rounds.
+``--stages`` adds the three passes of the right-hand side (as it runs them for mechanisms without a
+one-pass route), each timed on its own in the same rounds.
+
 The floors are written here, independently of the package, so that the script measures the same floor
 against any version of the engine.
 """
@@ -53,7 +58,7 @@ def floor_into_arrays(arrays):
         c2r(s, (1,), L, False, 2, out, WORKERS)
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True)
 def _ducc0_blocks(padded_f, padded_h, padded_k, spectra, sums, block_rows):
     """The five transforms of ``floor_into_arrays`` by DUCC0, ``block_rows`` rows at a time on each
     numba thread (each thread one contiguous share of the rows)."""
@@ -86,8 +91,11 @@ def floor_fresh_outputs(f, L):
 
 
 def stage_calls(c, f, P):
-    """Each step of ``Collisions.rhs`` on the FFT path on its own, on arrays laid out as the right-hand
-    side lays them out (the package as it is now; the floors above do not depend on it)."""
+    """The three passes of ``Collisions.rhs`` on the FFT path (which it takes when the populations do not
+    have ``rhs_in_one_pass``), each on its own, on arrays laid out as the right-hand side lays them out
+    (the package as it is now; the floors above do not depend on it). With pairs at zero field and e-e
+    the right-hand side runs all three in one compiled pass, which keeps f's spectrum, G and the kernel
+    of each block of rows in the cache: the stages sum to more than it."""
     n_x, n = f.shape
     pairs, ee = c.mechanisms
     L = convolution.fft_length(n)
