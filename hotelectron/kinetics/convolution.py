@@ -560,20 +560,22 @@ def _correlate_direct(f, G):
 
 
 @jit
-def _electron_hole_row(f, corr, step, G):
-    """One row of G from the circular on-grid correlation ``corr[m mod L]`` of that row, plus the
-    closed-form edge terms: for ``m > 0``, electrons of the grid excited above it,
-    ``sum_{j >= n - m} f_j``, and electrons from below excited into it, ``sum_{j < m} (1 - f_j)``.
-    G >= 0 exactly, so FFT round-off where it vanishes is clipped."""
-    n = f.size
+def _electron_hole_row(corr, step, G):
+    """One row of G from the circular on-grid correlation ``corr[m mod L]`` of that row.
+
+    For ``m <= 0`` G is that correlation (f = 1 below and 0 above the grid add nothing there). For
+    ``m > 0`` it also counts electrons of the grid excited above it and electrons from below excited
+    into it; rather than summing those edge terms, it is taken from ``G(m d) = G(-m d) + m d``, exact
+    for any f that is 1 below and 0 above the grid (``G(m) - G(-m) = d sum_e [f(e) - f(e + m d)]``
+    telescopes to ``m d``; the numpy twin and the direct path sum the edge terms). G >= 0 exactly, so
+    FFT round-off where it vanishes is clipped."""
+    n = (G.size + 1) // 2
     L = corr.size
-    for m in range(-(n - 1), 0):
-        G[n - 1 + m] = step * max(corr[L + m], 0.0)
     G[n - 1] = step * max(corr[0], 0.0)
-    edges = 0.0
     for m in range(1, n):
-        edges += f[n - m] + (1.0 - f[m - 1])
-        G[n - 1 + m] = step * (max(corr[m], 0.0) + edges)
+        give = step * max(corr[L - m], 0.0)
+        G[n - 1 - m] = give
+        G[n - 1 + m] = give + m * step
 
 
 @jit
@@ -592,7 +594,7 @@ def _electron_hole_block(f, ones, step, weights, with_kernel, FF, G, K, rows, sp
             product[i, q] = ff.conjugate() * (ones[q] - ff)  # correlation of f with 1 - f
     _irfft_block(product, block)
     for i in range(r):
-        _electron_hole_row(f[i], block[i], step, G[i])
+        _electron_hole_row(block[i], step, G[i])
         if with_kernel:
             K[i, 0] = 0.0
             K[i, 2 * n] = 0.0
@@ -680,21 +682,18 @@ def _electron_hole(f, step, path, out=None):
 
 
 @jit(parallel=True)
-def _electron_hole_change_from_correlation(v, corr, step, dG):
-    """The change of G (``_electron_hole_row``) for a change ``v`` of f: the edge terms
-    become ``sum_{j >= n - m} v_j - sum_{j < m} v_j``, and nothing is clipped (a derivative)."""
-    nx, n = v.shape
+def _electron_hole_change_from_correlation(corr, step, dG):
+    """The change of G (``_electron_hole_row``) from the change ``corr`` of its correlation: for
+    ``m > 0`` that of ``G(-m d) + m d``, i.e. the same as at -m; nothing is clipped (a derivative)."""
+    nx = dG.shape[0]
+    n = (dG.shape[1] + 1) // 2
     L = corr.shape[1]
     for x in numba.prange(nx):
-        for m in range(-(n - 1), 0):
-            dG[x, n - 1 + m] = step * corr[x, L + m]
         dG[x, n - 1] = step * corr[x, 0]
-        suffix = 0.0
-        prefix = 0.0
         for m in range(1, n):
-            suffix += v[x, n - m]
-            prefix += v[x, m - 1]
-            dG[x, n - 1 + m] = step * (corr[x, m] + suffix - prefix)
+            d = step * corr[x, L - m]
+            dG[x, n - 1 - m] = d
+            dG[x, n - 1 + m] = d
 
 
 def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
@@ -707,7 +706,7 @@ def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
     _hole_change_spectrum(FF, FV, _ones_spectrum(n, work.L), spectrum)
     corr = irfft_rows(spectrum, work.L, work.real("first sums"))
     dG = np.empty((nx, 2 * n - 1))
-    _electron_hole_change_from_correlation(np.ascontiguousarray(v, dtype=float), corr, float(step), dG)
+    _electron_hole_change_from_correlation(corr, float(step), dG)
     return dG
 
 

@@ -101,6 +101,6 @@ def test_one_pass_right_hand_side_equals_its_numpy_twin(rng, monkeypatch, S, n, 
         np.testing.assert_allclose(dP, dP_ref, rtol=0, atol=1e-13 * np.max(np.abs(dP_ref)))
         results.append((df, dP))
     monkeypatch.setattr(pairs.PairScattering, "rhs_in_one_pass", lambda *args: False)
-    df, dP = c.rhs(f, P)  # the three passes
+    df, dP = c.rhs(f, P)  # the three passes: the same arithmetic, compiled in other contexts (fused multiply-adds)
     np.testing.assert_allclose(df, results[0][0], rtol=0, atol=1e-13 * scale)
-    np.testing.assert_array_equal(dP, results[0][1])
+    np.testing.assert_allclose(dP, results[0][1], rtol=0, atol=1e-14 * np.max(np.abs(dP_ref)))

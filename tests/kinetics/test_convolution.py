@@ -210,3 +210,16 @@ def test_compact_kernel_keeps_the_integral(rng, M):
     assert compact.shape == (2, 2 * n + 1)
     np.testing.assert_allclose(convolution.collision_integral(f, compact, "direct"),
                                convolution.collision_integral(f, K, "direct"), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("n", [16, 13])  # L = 2n and L > 2n + 1
+def test_change_of_G_is_the_centred_difference_of_the_direct_G(rng, n):
+    """G is bilinear in f, so the centred difference of the direct path's G (edge terms summed) is its
+    exact change: the FFT path's ``electron_hole_change`` (which takes m > 0 from m < 0) must equal it."""
+    f = rng.uniform(0.1, 0.9, size=(3, n))  # G > 0 everywhere: no clipping
+    v = rng.standard_normal((3, n))
+    step, h = 0.3, 1e-3
+    L = convolution.fft_length(n)
+    dG = convolution.electron_hole_change(f, v, step, scipy_rfft(f, L), scipy_rfft(v, L))
+    centred = (convolution.electron_hole(f + h * v, step, "direct") - convolution.electron_hole(f - h * v, step, "direct")) / (2 * h)
+    np.testing.assert_allclose(dG, centred, rtol=0, atol=1e-11 * step * n)
