@@ -321,22 +321,26 @@ def _ones_spectrum(n, L):
 
 
 @jit
-def _assemble_row(f, out_sum, in_sum, K, sign, I, D, with_derivative, tail):
-    """One row of ``_assemble``; ``tail`` is work space of length n."""
+def _assemble_row(f, out_sum, in_sum, K, sign, I, D, with_derivative, tails):
+    """One row of ``_assemble``; ``tails`` is work space of length n.
+
+    Both tails are prefix sums of the kernel, ``C(s) = sum_{p < s} K[p]``: ``tail_out[i] = C(M - n + 1 + i)``
+    and ``tail_in[i] = C(M - i)``, i.e. ``tails[i]`` and ``tails[n - 1 - i]`` with ``tails[j] = C(M - n + 1 + j)``.
+    """
     n = f.size
     M = (K.size - 1) // 2
-    q = M - (n - 1)
+    start = M - n + 1
     running = 0.0
-    for p in range(max(q, 0)):
+    for p in range(max(start, 0)):
         running += K[p]
-    for i in range(n - 1, -1, -1):
-        q = M - i  # running = sum_{p < max(q, 0)} K[p]
-        if i < n - 1 and q > 0:
-            running += K[q - 1]
-        tail[i] = running
+    tails[0] = running
+    for j in range(1, n):
+        if start + j >= 1:
+            running += K[start + j - 1]
+        tails[j] = running
     for i in range(n):
-        out_rate = out_sum[i] + tail[n - 1 - i]
-        in_rate = in_sum[i] + tail[i]
+        out_rate = out_sum[i] + tails[i]
+        in_rate = in_sum[i] + tails[n - 1 - i]
         I[i] = sign * (f[i] * out_rate - (1.0 - f[i]) * in_rate)
         if with_derivative:
             D[i] = out_rate + in_rate
@@ -377,11 +381,13 @@ def _integral_block(f, FF, K, ones, sign, I, D, with_derivative, FK, rows, spect
             ff = FF[i, q]
             fk = FK[i, q]
             out_spectrum[i, q] = (ones[q] - ff) * fk  # convolution of K with 1 - f
-            in_spectrum[i, q] = fk * ff.conjugate()  # correlation of K with f
+            # the correlation of K with f, conjugated: transformed back it comes out reversed, so that
+            # the in-sums run forward (from L - n) as the out-sums do (from n)
+            in_spectrum[i, q] = fk.conjugate() * ff
     _irfft_block(out_spectrum, rows[0, :r])
     _irfft_block(in_spectrum, rows[1, :r])
     for i in range(r):
-        _assemble_row(f[i], rows[0, i, n : 2 * n], rows[1, i, n:0:-1], K[i], sign, I[i], D[i], with_derivative, tail)
+        _assemble_row(f[i], rows[0, i, n : 2 * n], rows[1, i, L - n : L], K[i], sign, I[i], D[i], with_derivative, tail)
 
 
 @jit(parallel=True)
