@@ -513,8 +513,9 @@ def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
 
         dI = v D - f sum_m K[m] v_{i-m} - (1 - f) sum_m K[-m] v_{i-m} + I[f, dK],
 
-    with ``D``, ``FF`` and ``FK`` from the evaluation at f (``_collision_parts``). The two kernel
-    sums and the two of ``I[f, dK]`` share their transforms: five in all, as many as I itself.
+    with ``D``, ``FF`` and ``FK`` from the evaluation at f (``_integral_pass``, as
+    ``Collisions.linearise`` calls it). The two kernel sums and the two of ``I[f, dK]`` share their
+    transforms: five in all, as many as I itself.
     """
     n_x, n = f.shape
     work = scratch(n_x, n)
