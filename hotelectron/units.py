@@ -189,7 +189,8 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
         msg = f"unknown dimension {expected!r} for {name}; known: {', '.join(DIMENSIONS)}"
         raise ValueError(msg)
     si_unit, examples = DIMENSIONS[expected]
-    allowed = f"a {expected.replace('_', ' ')} with its unit, e.g. {examples}"
+    what = expected.replace("_", " ")
+    allowed = f"{'an' if what[0] in 'aeiou' else 'a'} {what} with its unit, e.g. {examples}"
     reg = registry()
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         _fail(name, text, allowed, "not a string or number")

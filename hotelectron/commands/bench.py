@@ -4,7 +4,6 @@ fit (``--fit``)."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 log = logging.getLogger("hotelectron")
 
@@ -34,8 +33,10 @@ def cmd_bench(args) -> int:
     if args.scenario and not args.wire:
         log.error("--scenario needs --wire")
         return 2
-    if args.json:  # before minutes of timing, not after
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    if args.json:  # before minutes of timing, not after (a missing folder is refused, as for run -o)
+        from ..io.outputs import check_replaceable_output
+
+        check_replaceable_output(args.json, ".json", "a JSON file")
     if sum(map(bool, (args.sweep, args.wire, args.fit))) > 1:
         log.error("--wire, --sweep and --fit exclude each other: choose one")
         return 2

@@ -34,6 +34,7 @@ def kernel_energies(result) -> np.ndarray:
 def kernel_report(result, source: str = "") -> str:
     """A plain-text summary of a :class:`~hotelectron.experiment.kernel.KernelResult`."""
     from ..experiment.kernel import K_UNIT
+    from .fit import conditions
 
     energies = kernel_energies(result)
     constrained = energies[result.constrained(energies)]
@@ -54,7 +55,7 @@ def kernel_report(result, source: str = "") -> str:
         lines.append(f"{row[0]:12.5g} {row[1]:14.6g} {row[2]:14.6g} {row[3]:14.6g} {row[4]:11.4g}")
     lines += ["", "curves:"]
     for c in result.curves:
-        lines.append(f"  {c.curve.kind:12s} U = {c.curve.bias_mV:g} mV, {c.curve.x.size} points, "
+        lines.append(f"  {c.curve.kind:12s} {conditions(c)}, {c.curve.x.size} points, "
                      f"chi2 {float((c.residual ** 2).sum()):.6g}  ({c.curve.source})")
     return "\n".join(lines) + "\n"
 
@@ -133,26 +134,32 @@ def write_kernel_outputs(folder: Path, result, source: str = "") -> str:
     return text
 
 
-#: what a kernel fit writes (a folder holding one of them is refused unless --overwrite)
+#: what a kernel fit writes
 KERNEL_OUTPUTS = ("kernel.json", "kernel.csv", "kernel.png", "report.txt", "fit.png")
 
 
-def fit_kernel(spec, folder: Path, args) -> int:
+def fit_kernel(spec, folder: Path, args, existing=()) -> int:
     """Run the ``[kernel]`` fit of a read fit file in this process and write its outputs into ``folder``;
     print the report. ``args``: the command line of ``hotelectron fit`` (Dask and resuming are for
-    parametric fits and are refused; ``--overwrite`` replaces an earlier kernel fit)."""
+    parametric fits and are refused); ``existing``: the outputs of a fit already in the folder (either
+    kind), refused unless ``--overwrite``, which removes them once the kernel is inferred."""
     from ..experiment.kernel import infer_kernel
+    from .fit import refuse_existing
 
     given = [option for option, on in (("--workers", args.workers is not None), ("--scheduler", bool(args.scheduler)),
                                         ("--resume", args.resume)) if on]
     if given:
         msg = f"{spec.source}: a [kernel] fit runs in this process and from its start: {given[0]} does not apply"
         raise ValueError(msg)
-    existing = [folder / name for name in KERNEL_OUTPUTS if (folder / name).exists()]
-    if existing and not args.overwrite:
-        msg = (f"{folder} already holds a fit ({', '.join(p.name for p in existing[:3])}); --overwrite replaces it")
-        raise ValueError(msg)
-    result = infer_kernel(spec.problem)
+    if not args.overwrite:
+        refuse_existing(folder, existing, "--overwrite replaces it")
+    try:
+        result = infer_kernel(spec.problem)
+    except ValueError as exc:  # after loading only the [kernel] section can be at fault: its message names the key
+        msg = f"{spec.source}: [kernel] {exc}"
+        raise ValueError(msg) from None
+    for path in existing:
+        path.unlink()
     text = write_kernel_outputs(folder, result, spec.source)
     log.info("wrote %s", ", ".join(str(folder / name) for name in KERNEL_OUTPUTS))
     print(text, end="")

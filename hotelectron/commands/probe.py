@@ -2,7 +2,9 @@
 
 Reads f(x, eps) of one frame of a trajectory, takes it at the probe position (linear interpolation
 in x), converts energies to meV with the file's energy unit eU and evaluates
-:func:`hotelectron.experiment.probe.probe_conductance`. Writes a CSV (the measured-data format
+:func:`hotelectron.experiment.probe.probe_conductance`. The probe sits in the field of the run (the
+file's ``[field] B``) unless ``--field`` says otherwise. Options are checked before any work (the
+outputs too, :mod:`hotelectron.io.outputs`) and every refusal names its option. Writes a CSV (the measured-data format
 of :mod:`hotelectron.experiment.data`, so that a fit reads it back) and optionally a figure.
 """
 
@@ -12,7 +14,11 @@ import logging
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_parser", "cmd_probe", "curve_from_file"]
+__all__ = ["add_parser", "cmd_probe", "probe_from_args", "read_frame"]
+
+#: the option that sets each field of ProbeParameters
+OPTIONS = {"gap_meV": "--gap", "dynes_meV": "--dynes", "temperature_K": "--probe-temperature", "field_T": "--field",
+           "g": "--g"}
 
 
 def add_parser(subparsers):
@@ -27,44 +33,59 @@ def add_parser(subparsers):
     p.add_argument("--gap", default="0.17 meV", help="probe gap Delta(0), e.g. '0.17 meV' (0 meV: normal probe)")
     p.add_argument("--dynes", default="1 ueV", help="Dynes broadening Gamma_D, e.g. '1 ueV'")
     p.add_argument("--probe-temperature", default="50 mK", help="probe temperature (sets Delta(T))")
-    p.add_argument("--field", default="0 T", help="magnetic field at the probe, e.g. '0.5 T'")
-    p.add_argument("--g", type=float, default=2.0, help="g factor of the probe's electrons (default 2)")
+    p.add_argument("--field", help="magnetic field at the probe, e.g. '0.5 T' (default: the trajectory's [field] B, "
+                                   "0 T without one; a different one is warned about)")
+    p.add_argument("--g", type=float, default=2.0, help="g factor of the probe's electrons, in (0, 20] (default 2)")
     p.add_argument("--position", type=float, default=0.5, help="probe position x/L in [0, 1] (default 0.5)")
     p.add_argument("--frame", choices=("last", "steady"), default="last",
                    help="which frame: the last one, or the steady state (the last frame of a steady run)")
-    p.add_argument("--points", type=int, default=801, help="probe biases (default 801)")
+    p.add_argument("--points", type=int, default=801, help=f"probe biases, at least {MIN_POINTS} (default 801)")
     p.add_argument("-o", "--output", metavar="CURVES.csv", help="write the curve as CSV")
     p.add_argument("--plot", metavar="FIG.png", help="write a figure of the curve")
     p.set_defaults(func=cmd_probe)
     return p
 
 
-def probe_from_args(args):
-    from ..experiment.probe import ProbeParameters
+#: probe biases at least (a curve of one point has no shape, and a fit refuses it)
+MIN_POINTS = 2
+
+
+def probe_from_args(args, file_field_T: float, path):
+    """The ProbeParameters of the options; the field is ``--field``, or the trajectory's field
+    ``file_field_T`` (T) when it is not given. A refusal names the option (or the trajectory's field)."""
+    from ..experiment.probe import ProbeParameterError, ProbeParameters
     from ..units import parse_quantity, parse_temperature_K
 
-    return ProbeParameters(
-        gap_meV=parse_quantity(args.gap, "energy", "--gap", unit="meV"),
-        dynes_meV=parse_quantity(args.dynes, "energy", "--dynes", unit="meV"),
-        temperature_K=parse_temperature_K(args.probe_temperature, "--probe-temperature", positive=False),
-        field_T=parse_quantity(args.field, "magnetic_field", "--field", unit="T"),
-        g=args.g,
-    )
+    field_T = file_field_T if args.field is None else parse_quantity(args.field, "magnetic_field", "--field", unit="T")
+    try:
+        probe = ProbeParameters(
+            gap_meV=parse_quantity(args.gap, "energy", "--gap", unit="meV"),
+            dynes_meV=parse_quantity(args.dynes, "energy", "--dynes", unit="meV"),
+            temperature_K=parse_temperature_K(args.probe_temperature, "--probe-temperature", positive=False),
+            field_T=field_T, g=args.g)
+    except ProbeParameterError as exc:
+        if exc.field == "field_T" and args.field is None:
+            msg = f"the field of {path}, B = {field_T:g} T (its [field] B; --field overrides it): {exc.reason}"
+        else:
+            given = {"gap_meV": args.gap, "dynes_meV": args.dynes, "temperature_K": args.probe_temperature,
+                     "field_T": args.field, "g": args.g}[exc.field]
+            msg = f"{OPTIONS[exc.field]} {given}: {exc.reason}"
+        raise ValueError(msg) from None
+    if field_T != file_field_T:
+        log.warning("--field %s differs from the field of %s (B = %g T); the probe is computed at --field",
+                    args.field, path, file_field_T)
+    return probe
 
 
-def curve_from_file(path, probe, *, position=0.5, frame="last", points=801):
-    """(U_mV, B_T, T_K, V_mV, R_T dI/dV) of one trajectory file."""
+def read_frame(path, *, position=0.5, frame="last"):
+    """(derived quantities of the run, energies in meV, f at x/L = ``position``) of a trajectory's last frame."""
     import json
 
     import h5py
     import numpy as np
 
-    from ..experiment.probe import probe_conductance
     from ..io.storage import verify
 
-    if not 0 <= position <= 1:
-        msg = f"--position {position!r} must lie in [0, 1] (a fraction of the wire length)"
-        raise ValueError(msg)
     verify(path)  # damaged data fails here (DamagedFileError, exit 2), not as a curve of wrong numbers
     with h5py.File(path, "r") as fh:
         if "f" not in fh or fh["f"].shape[0] == 0:
@@ -77,33 +98,56 @@ def curve_from_file(path, probe, *, position=0.5, frame="last", points=801):
         x = fh["grid/x"][...]
         eps = fh["grid/energy"][...]
         f_x = fh["f"][-1]
-    f = np.array([np.interp(position, x, f_x[:, k]) for k in range(eps.size)])
     if "energy_unit_meV" not in derived:
         msg = f"{path}: a dimensionless run has no energies in meV for the probe; run a physical scenario"
         raise ValueError(msg)
-    unit_meV = derived["energy_unit_meV"]
-    energy_meV = eps * unit_meV
-    reach = probe.gap_at_temperature_meV + abs(probe.zeeman_meV) + np.max(np.abs(energy_meV))
+    f = np.array([np.interp(position, x, f_x[:, k]) for k in range(eps.size)])
+    return derived, eps * derived["energy_unit_meV"], f
+
+
+def probe_curve(energy_meV, f, probe, points: int):
+    """(probe biases V in mV, R_T dI/dV) on ``points`` biases wide enough for every feature of the curve."""
+    import numpy as np
+
+    from ..experiment.probe import probe_conductance
+
+    # a normal probe (no gap) is flat whatever the field: its Zeeman shift does not widen the curve
+    shift = probe.gap_at_temperature_meV + abs(probe.zeeman_meV) if probe.gap_meV > 0 else 0.0
+    reach = shift + np.max(np.abs(energy_meV))
     bias_mV = np.linspace(-reach, reach, points)
-    g = probe_conductance(energy_meV, f, bias_mV, probe)
-    return (derived["bias_mV"], probe.field_T, derived["temperature_left_K"], bias_mV, g)
+    return bias_mV, probe_conductance(energy_meV, f, bias_mV, probe)
 
 
 def cmd_probe(args) -> int:
     from pathlib import Path
 
-    probe = probe_from_args(args)
+    from ..io.outputs import check_figure_output, check_file_output
+
     path = Path(args.trajectory)
     if not path.is_file():
         msg = f"{path}: no such trajectory file"
         raise FileNotFoundError(msg)
-    u, b, t, v, g = curve_from_file(path, probe, position=args.position, frame=args.frame, points=args.points)
+    if args.points < MIN_POINTS:
+        msg = f"--points {args.points}: at least {MIN_POINTS} probe biases are needed"
+        raise ValueError(msg)
+    if not 0 <= args.position <= 1:
+        msg = f"--position {args.position!r} must lie in [0, 1] (a fraction of the wire length)"
+        raise ValueError(msg)
+    if args.output:
+        check_file_output(args.output, [path])
+    if args.plot:
+        check_figure_output(args.plot, [path])
+    derived, energy_meV, f = read_frame(path, position=args.position, frame=args.frame)
+    probe = probe_from_args(args, float(derived.get("field_T", 0.0)), path)
+    v, g = probe_curve(energy_meV, f, probe, args.points)
+    u, b, t = derived["bias_mV"], probe.field_T, derived["temperature_left_K"]
     if args.output:
         from ..experiment.data import MeasuredCurve, write_csv
 
         comments = [f"hotelectron probe curves from {path.name}",
-                    f"probe: gap {probe.gap_meV} meV, dynes {probe.dynes_meV} meV, "
-                    f"temperature {probe.temperature_K} K, g {probe.g}; position x/L = {args.position}"]
+                    f"probe: gap {probe.gap_meV:g} meV, dynes {probe.dynes_meV:g} meV, "
+                    f"temperature {probe.temperature_K:g} K, field {probe.field_T:g} T, g {probe.g:g}; "
+                    f"position x/L = {args.position:g}"]
         write_csv(args.output, [MeasuredCurve(u, b, t, "conductance", v, g, source=path.name)], comments)
         log.info("wrote %s (%d points)", args.output, v.size)
     if args.plot:

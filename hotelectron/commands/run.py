@@ -84,6 +84,7 @@ def _run_series(args, series, mode) -> int:
     if output.suffix == ".h5":
         msg = f"-o {output}: a list of biases writes a folder of point files; give a folder name"
         raise ValueError(msg)
+    check_folder_output(output, [args.scenario], create=False)
     check_points(series, output)  # before the folder is made
     check_folder_output(output, [args.scenario])
     if args.plot:
@@ -128,19 +129,34 @@ def cmd_steady(args) -> int:
     return cmd_run(args, mode="steady")
 
 
+def _existing_file(path: Path, command: str) -> None:
+    """Refuse a path that does not exist or is a folder (for a sweep's or series' folder: the summary)."""
+    if path.is_dir():
+        summary = path / "summary.csv"
+        results = summary.is_file() or any(path.glob("point-*.h5"))
+        hint = (f"; it holds the results of a sweep or bias series: their table is {summary} "
+                f"(hotelectron plot {summary}), each point a trajectory point-NNNN.h5" if results else "")
+        msg = f"{path} is a folder, not a file; {command} takes a file{hint}"
+        raise ValueError(msg)
+    if not path.exists():
+        msg = f"{path} does not exist"
+        raise FileNotFoundError(msg)
+
+
 def cmd_show(args) -> int:
     """Print a scenario's derived quantities."""
     from ..io.quantities import physics_lines, unit_lines
     from ..io.scenario import parse_scenario
 
+    _existing_file(Path(args.scenario), "show")
     if Path(args.scenario).suffix == ".h5":
         return _show_trajectory(Path(args.scenario))
     series = _series(args.scenario)
     if series is None:
         scenarios = [(args.scenario, _load(args.scenario))]
     else:  # one block per bias
-        scenarios = [(f"{args.scenario} ({point.name}: bias {point.params['reservoirs.bias']})",
-                      parse_scenario(point.text, path=args.scenario)) for point in series.points()]
+        scenarios = [(f"{args.scenario} {point.label}", parse_scenario(point.text, path=f"{args.scenario} {point.label}"))
+                     for point in series.points()]
     from ..io.resources import estimate, format_bytes
 
     for title, scenario in scenarios:
@@ -198,9 +214,7 @@ def cmd_plot(args) -> int:
     from ..io.outputs import check_figure_output
 
     path = Path(args.file)
-    if not path.is_file():
-        msg = f"{path}: no such file"
-        raise FileNotFoundError(msg)
+    _existing_file(path, "plot")
     check_figure_output(args.output if args.output else path.with_suffix(".png"), [path])
     if path.suffix == ".csv":
         from ..sweep import plot_summary as draw

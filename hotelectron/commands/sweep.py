@@ -51,7 +51,7 @@ def check_points(sweep, output, workers: int = 1) -> None:
             check_resources(scenario, output, memory_factor=min(workers, len(scenarios)) if i == largest else 1,
                             total_output=total)
         except ValueError as exc:
-            msg = f"{point.name} ({', '.join(f'{k} = {v}' for k, v in point.params.items())}): {exc}"
+            msg = f"{point.label}: {exc}"
             raise type(exc)(msg) from None
 
 
@@ -82,6 +82,7 @@ def cmd_sweep(args) -> int:
 
     sweep = load_sweep(args.sweep)
     output = Path(args.output or sweep.output or Path(args.sweep).stem)
+    check_folder_output(output, [args.sweep], create=False)
     # with a remote scheduler the workers are elsewhere: one point's memory is checked here, as a lower bound
     check_points(sweep, output, 1 if args.serial or args.scheduler else args.workers or os.cpu_count() or 1)
     check_folder_output(output, [args.sweep])

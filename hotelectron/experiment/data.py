@@ -509,6 +509,10 @@ def read_hdf5(path, *, tunnel_resistance_ohm=None) -> MeasuredCurves:
     name = path.name
     curves, seen = [], {}
     with h5py.File(path, "r") as fh:
+        if "scenario" in fh.attrs and "f" in fh:
+            msg = (f"{name}: a trajectory of 'hotelectron run', not measured curves; 'hotelectron probe {name} -o "
+                   "curve.csv' makes the conductance a probe would measure of it")
+            raise DataFileError(msg)
         if len(fh) == 0:
             msg = f"{name}: no curves (the file has no top-level groups)"
             raise DataFileError(msg)

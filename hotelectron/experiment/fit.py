@@ -57,9 +57,9 @@ from .data import KINDS, MeasuredCurve
 from .probe import ProbeParameters
 from .solves import CurveState, LocalSolves, model_curve
 
-__all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "FitInterrupted", "FitModel", "FitProblem",
-           "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter", "Parameter",
-           "check_curve_scenario", "check_curves", "curve_overrides", "fit"]
+__all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "STATUS_STOPPED", "FitInterrupted", "FitModel",
+           "FitProblem", "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter", "FlatParameters",
+           "Parameter", "check_curve_scenario", "check_curves", "curve_overrides", "fit", "restore_result"]
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,11 @@ STEADY_TOL = 1e-12
 REL_STEP = 1e-6
 #: central-difference step of the Jacobian at the optimum (the covariance), relative
 COVARIANCE_STEP = 1e-4
-#: FitResult.status of a fit that ran to its end, and of one stopped by an interrupt
-STATUS_FINISHED, STATUS_INTERRUPTED = "finished", "interrupted"
+#: FitResult.status of a fit that converged, of one stopped by an interrupt, and of one the optimiser
+#: ended without convergence (evaluation budget spent): the last two at their best point, without errors
+STATUS_FINISHED, STATUS_INTERRUPTED, STATUS_STOPPED = "finished", "interrupted", "stopped"
+#: the field on the impurity spins: on whole energy steps, so the model is a step function of it
+FIELD_PREFIX = "field."
 
 
 def check_curves(curves, sigma) -> tuple[float, ...] | None:
@@ -109,6 +112,25 @@ def curve_overrides(curve: MeasuredCurve, base: dict) -> dict:
     return overrides
 
 
+def curve_name(curve: MeasuredCurve, index: int) -> str:
+    """``curve 1 (data.csv lines 5-105: U = 0.1 mV, B = 0.5 T, T = 0.05 K)`` for messages."""
+    conditions = [f"U = {curve.bias_mV:g} mV"]
+    if curve.field_T is not None:
+        conditions.append(f"B = {curve.field_T:g} T")
+    if curve.temperature_K is not None:
+        conditions.append(f"T = {curve.temperature_K:g} K")
+    where = f"{curve.source}: " if curve.source else ""
+    return f"curve {index} ({where}{', '.join(conditions)})"
+
+
+def curve_refusal(curve: MeasuredCurve, index: int, exc: Exception, parameters=()) -> ValueError:
+    """The refusal of curve ``index``'s scenario (or probe): which curve, what it set, and why (``exc``,
+    whose message names the scenario key)."""
+    given = "U" + ", B" * (curve.field_T is not None) + ", T" * (curve.temperature_K is not None)
+    also = f" and the parameters {', '.join(parameters)} at their start values" if parameters else ""
+    return ValueError(f"{curve_name(curve, index)}: the base scenario with this curve's {given}{also}: {exc}")
+
+
 def check_curve_scenario(scenario, curve: MeasuredCurve, index: int) -> None:
     """Refuse a curve's scenario that a fit cannot use: not in physical units, not steady, x = L/2 not a
     node, or (a ``distribution`` curve) energies beyond the energy grid."""
@@ -124,7 +146,7 @@ def check_curve_scenario(scenario, curve: MeasuredCurve, index: int) -> None:
     if curve.kind == "distribution":
         energy = scenario.problem.energy.values * scenario.derived["energy_unit_meV"]
         if curve.x[0] < energy[0] or curve.x[-1] > energy[-1]:
-            msg = (f"curve {index} ({curve.source}): energies [{curve.x[0]:g}, {curve.x[-1]:g}] meV reach beyond "
+            msg = (f"{curve_name(curve, index)}: energies [{curve.x[0]:g}, {curve.x[-1]:g}] meV reach beyond "
                    f"the energy grid [{energy[0]:g}, {energy[-1]:g}] meV; raise [grid] half_width")
             raise ValueError(msg)
 
@@ -162,6 +184,11 @@ class Parameter:
             raise ValueError(msg)
         if self.key in CURVE_KEYS:
             msg = f"{where}: the wire bias is set by each curve's U and cannot be a parameter"
+            raise ValueError(msg)
+        if self.key.startswith(FIELD_PREFIX):
+            msg = (f"{where}: the field cannot be fitted: the impurity Zeeman energy g mu_B B lies on whole energy "
+                   "steps, so the model is a step function of B and g (flat under a finite-difference step); each "
+                   "curve's B comes from its data file (a B column), g from the base scenario's [field] g")
             raise ValueError(msg)
         if self.key in PROBE_KEYS and self.unit not in (None, PROBE_KEYS[self.key][1]):
             msg = f"{where}: unit {self.unit!r}; a probe parameter is given in {PROBE_KEYS[self.key][1]}"
@@ -315,16 +342,18 @@ class FitResult:
 
     Attributes
     ----------
-    parameters : every parameter (free and fixed) at the optimum (interrupted: at the best point so far).
+    parameters : every parameter (free and fixed) at the optimum (interrupted or stopped: at the best
+        point so far).
     correlation : (n_free, n_free) correlation matrix of the free parameters, in their order; None
-        when the fit was interrupted.
+        when the fit was interrupted or stopped.
     chi2 : sum of squared residuals (over sigma); dof : points - free parameters.
     evaluations : model evaluations (each: one steady state per curve), Jacobians included.
     optimiser_evaluations : the optimiser's own evaluations (what ``max_evaluations`` bounds).
     steady_solves : steady states solved; newton_iterations : their Newton iterations in total.
     curves : best-fit curves.
     success, message : the optimiser's verdict.
-    status : ``"finished"``, or ``"interrupted"`` (the best point so far, no error estimate).
+    status : ``"finished"`` (converged), ``"interrupted"`` or ``"stopped"`` (the optimiser ended without
+        converging, e.g. at ``max_evaluations``): then the best point so far, no error estimate.
     fingerprint : :attr:`FitProblem.fingerprint` of the problem fitted.
     """
 
@@ -389,6 +418,18 @@ class FitResult:
 
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+class FlatParameters(ValueError):
+    """Free parameters the model does not depend on at the start: their columns of the finite-difference
+    Jacobian are exactly zero. ``parameters`` holds them (:class:`Parameter`)."""
+
+    def __init__(self, parameters, rel_step: float):
+        self.parameters = tuple(parameters)
+        labels = ", ".join(repr(p.label) for p in self.parameters)
+        super().__init__(f"the model does not depend on {labels} at the start: a change of {rel_step:g} (relative) "
+                         "moves no point of any curve (its Jacobian column is exactly zero); hold it fixed "
+                         "(free = false) or remove it")
 
 
 class FitInterrupted(KeyboardInterrupt):
@@ -482,18 +523,18 @@ class FitModel:
         self._check()
 
     def _check(self):
-        """Build every curve's scenario at the start values: unknown keys and bad values name the parameter."""
+        """Build every curve's scenario (and probe) at the start values: a refusal names the curve (its
+        data file, U, B, T), the parameters set and, in the scenario's own words, the key at fault."""
         start = {p.label: p.start for p in self.problem.parameters}
+        keys = [p.label for p in self.problem.parameters if p.key not in PROBE_KEYS]
         for i, curve in enumerate(self.problem.curves):
             try:
                 scenario = self.scenario(start, i)
+                if curve.kind == "conductance":
+                    self.probe(start, i)
             except ValueError as exc:
-                keys = [p.label for p in self.problem.parameters if p.key not in PROBE_KEYS]
-                msg = f"curve {i} (U = {curve.bias_mV:g} mV) with parameters {keys} at their start values: {exc}"
-                raise ValueError(msg) from exc
+                raise curve_refusal(curve, i, exc, keys) from None
             check_curve_scenario(scenario, curve, i)
-            if curve.kind == "conductance":
-                self.probe(start, i)
 
     def scenario(self, values: dict, index: int):
         """The validated scenario of curve ``index`` for ``values`` (label -> value)."""
@@ -574,6 +615,12 @@ class FitModel:
         self.anchors[index] = state
         return y, state.energy_meV, state.f_middle
 
+    def state(self, values: dict, index: int) -> CurveState:
+        """The steady state of curve ``index`` alone at ``values`` (its anchor moves there)."""
+        (_,), (state,) = self._run([(values, index)])
+        self.anchors[index] = state
+        return state
+
     def values(self, u) -> dict:
         """All parameter values (label -> value) for the scaled free vector ``u``."""
         values = {p.label: p.start for p in self.problem.parameters}
@@ -638,13 +685,21 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
     solves : LocalSolves (default: in this process) or DaskSolves (on a Dask cluster).
     progress : callable taking a :class:`FitStep`, called after every evaluation and Jacobian.
     start : FitStart, optional
-        Continue from the best point of an interrupted fit (its counts carry on, its states are the
-        first warm starts) instead of the parameters' start values.
+        Continue from the best point of an interrupted or stopped fit (its counts carry on, its states
+        are the first warm starts) instead of the parameters' start values.
+
+    Returns
+    -------
+    FitResult
+        Status ``"finished"`` at a converged optimum, with errors; ``"stopped"`` at the best point when
+        the optimiser ends without converging, without errors.
 
     Raises
     ------
     FitInterrupted
         On ``KeyboardInterrupt`` after at least one evaluation: its ``result`` holds the best point.
+    FlatParameters
+        When the model does not depend on a free parameter at the start (a zero Jacobian column).
     """
     from scipy.optimize import least_squares
 
@@ -684,12 +739,27 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
     def jac(u):
         r0 = last["r"] if "u" in last and np.array_equal(last["u"], u) else model.residuals(model.values(u))
         J = _jacobian(model, u, r0, problem.rel_step, bounds)
+        if "jacobians" not in last:  # the first, at the start: a flat column is a parameter the model ignores
+            last["jacobians"] = True
+            flat = [p for p, column in zip(free, J.T) if not np.any(column)]
+            if flat:
+                raise FlatParameters(flat, problem.rel_step)
         report("jacobian")
         return J
+
+    def best_so_far(status: str, why: str) -> FitResult:
+        """The result at the best point evaluated, without error estimate."""
+        message = (f"{why}: the best point of {last['nfev']} optimiser evaluations ({model.evaluations} "
+                   "model evaluations), without error estimate")
+        return _result(problem, model, model.values(best.u), best.states, None, None, best.chi2, False, message,
+                       last["nfev"], status)
 
     try:
         opt = least_squares(fun, u0, jac=jac, bounds=bounds, method="trf", x_scale=1.0, xtol=xtol, ftol=ftol,
                             gtol=gtol, max_nfev=budget)
+        if not opt.success:  # the budget spent (or another failure): not an optimum, no errors there
+            log.info("fit: the optimiser stopped without converging (%s)", opt.message)
+            return best_so_far(STATUS_STOPPED, f"stopped without converging ({opt.message})")
         u = opt.x
         r = model.residuals(model.values(u))
         report("covariance")
@@ -697,12 +767,7 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
     except KeyboardInterrupt:
         if best.u is None:  # nothing evaluated yet: nothing to keep
             raise
-        values = model.values(best.u)
-        message = (f"interrupted: the best point of {last['nfev']} optimiser evaluations ({model.evaluations} "
-                   "model evaluations), without error estimate")
-        result = _result(problem, model, values, best.states, None, None, best.chi2, False, message,
-                         last["nfev"], STATUS_INTERRUPTED)
-        raise FitInterrupted(result) from None
+        raise FitInterrupted(best_so_far(STATUS_INTERRUPTED, "interrupted")) from None
     chi2 = float(r @ r)
     try:
         cov_u = np.linalg.inv(J.T @ J) * (chi2 / dof)
@@ -738,3 +803,34 @@ def _result(problem, model, values, states, stderr, correlation, chi2, success, 
     dof = sum(c.x.size for c in problem.curves) - len(problem.free)
     return FitResult(fitted, correlation, chi2, dof, model.evaluations, model.steady_solves, model.newton_iterations,
                      curves, success, message, nfev, status, problem.fingerprint)
+
+
+def restore_result(data: dict, problem: FitProblem, states=(), solves=None) -> FitResult:
+    """The :class:`FitResult` that a ``fit.json`` (its content ``data``, written for ``problem``) records,
+    with the model curves computed again from the curves' steady states ``states`` (one per curve, or
+    None: that curve is solved again at the recorded values). For outputs lost after fit.json was
+    written: the values, errors, correlations and counts are those of the file."""
+    if data.get("fingerprint") != problem.fingerprint:
+        msg = "fit.json was written by another fit (other base scenario, data, parameters, bounds or probe)"
+        raise ValueError(msg)
+    model = FitModel(problem, solves)
+    try:
+        entries = data["parameters"]
+        values = {p.label: float(entries[p.label]["value"]) for p in problem.parameters}
+        stderr = [math.nan if entries[p.label]["stderr"] is None else float(entries[p.label]["stderr"])
+                  for p in problem.free]
+        matrix = data["correlation"]["matrix"]
+        counts = [int(data[name]) for name in ("evaluations", "steady_solves", "newton_iterations")]
+        recorded = (float(data["chi2"]), bool(data["success"]), str(data["message"]), int(data["optimiser_evaluations"]),
+                    str(data["status"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = f"fit.json lacks what the outputs are made from: {type(exc).__name__}: {exc}"
+        raise ValueError(msg) from None
+    states = list(states) + [None] * (len(problem.curves) - len(states))
+    model.seed(states)  # a state of another point is a warm start
+    for i, state in enumerate(states):
+        if state is None or state.text != model.scenario_text(values, i):
+            states[i] = model.state(values, i)
+    model.evaluations, model.steady_solves, model.newton_iterations = counts
+    return _result(problem, model, values, states, stderr, None if matrix is None else np.asarray(matrix, dtype=float),
+                   *recorded)

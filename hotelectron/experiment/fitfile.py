@@ -21,7 +21,9 @@
     unit = "1/ns/meV^0.5"               # the unit of start, min and max (probe.*: meV or K)
     curve = 0                           # optional: belongs to curve 0 only
 
-Errors are ``ValueError`` naming the file and ``[section] key``. Each key or section is read by a
+Errors are ``ValueError`` naming the file and ``[section] key`` (and the data file, for a curve). The
+curves' scenarios (the base with each curve's U, B, T and the parameters at their start values) are
+built here, so that what a fit would refuse is refused before any work. Each key or section is read by a
 function of its own; a new section takes such a function, its name in :data:`TOP_KEYS` and a field
 of :class:`FitFile`. How the fit runs (Dask workers, resuming) is given on the command line, not here.
 """
@@ -36,13 +38,15 @@ from pathlib import Path
 
 from ..units import parse_quantity, parse_temperature_K
 from .data import read_curves
-from .fit import FitProblem, Parameter
+from .fit import FitModel, FitProblem, Parameter
 from .kernelfile import kernel_problem
-from .probe import ProbeParameters
+from .probe import ProbeParameterError, ProbeParameters
 
 __all__ = ["FitFile", "load_fit_file", "parse_fit_file"]
 
 PROBE_FILE_KEYS = ("gap", "dynes", "temperature", "field", "g")
+#: the fields of ProbeParameters that PROBE_FILE_KEYS set, in their order
+PROBE_FIELDS = ("gap_meV", "dynes_meV", "temperature_K", "field_T", "g")
 PARAMETER_KEYS = ("start", "min", "max", "free", "unit", "curve")
 
 
@@ -70,7 +74,7 @@ def _probe(table, source: str) -> ProbeParameters:
     unknown = sorted(set(table) - set(PROBE_FILE_KEYS))
     if unknown:
         _fail(source, f"[probe] {unknown[0]}", f"unknown key; [probe] holds {list(PROBE_FILE_KEYS)}")
-    try:
+    try:  # the messages of the parsers name "[probe] key" themselves
         kwargs = {}
         if "gap" in table:
             kwargs["gap_meV"] = parse_quantity(table["gap"], "energy", "[probe] gap", unit="meV")
@@ -80,11 +84,17 @@ def _probe(table, source: str) -> ProbeParameters:
             kwargs["temperature_K"] = parse_temperature_K(table["temperature"], "[probe] temperature", positive=False)
         if "field" in table:
             kwargs["field_T"] = parse_quantity(table["field"], "magnetic_field", "[probe] field", unit="T")
-        if "g" in table:
-            kwargs["g"] = float(table["g"])
-        return ProbeParameters(**{"gap_meV": 0.0, **kwargs})
     except (ValueError, TypeError) as exc:
-        _fail(source, "[probe]", str(exc))
+        msg = f"{source}: {exc}"
+        raise ValueError(msg) from None
+    if "g" in table:
+        if isinstance(table["g"], bool) or not isinstance(table["g"], int | float):
+            _fail(source, "[probe] g", f"{table['g']!r} must be a number (the probe electrons' g factor)")
+        kwargs["g"] = float(table["g"])
+    try:
+        return ProbeParameters(**{"gap_meV": 0.0, **kwargs})
+    except ProbeParameterError as exc:
+        _fail(source, f"[probe] {PROBE_FILE_KEYS[PROBE_FIELDS.index(exc.field)]}", exc.reason)
 
 
 def _parameter(key: str, table, source: str) -> Parameter:
@@ -105,27 +115,52 @@ def _parameter(key: str, table, source: str) -> Parameter:
     try:
         return Parameter(key, table["start"], table.get("min", -math.inf), table.get("max", math.inf), free, unit,
                          table.get("curve"))
-    except ValueError as exc:
-        _fail(source, where, str(exc))
+    except ValueError as exc:  # "parameter 'key': why": the table named once
+        _fail(source, where, str(exc).removeprefix(f"parameter {key!r}: "))
 
 
-def _base(value, source: str, folder: Path) -> Path:
+def _base(value, source: str, folder: Path) -> tuple[Path, str]:
+    """The base scenario's path and text (TOML, or refused)."""
     if not isinstance(value, str):
         _fail(source, "base", "the path of the base scenario (a string) is required")
     path = folder / value
     if not path.is_file():
         _fail(source, "base", f"scenario file {str(path)!r} not found")
-    return path
+    try:
+        text = path.read_text(encoding="utf-8")
+        tomllib.loads(text)
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        _fail(source, "base", f"{path} is not a scenario (not valid TOML: {exc})")
+    return path, text
 
 
 def _data(value, source: str, folder: Path) -> list[Path]:
     files = [value] if isinstance(value, str) else value
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         _fail(source, "data", "a list of measured-data files (CSV or HDF5) is required")
-    for name in files:
-        if not (folder / name).is_file():
-            _fail(source, "data", f"data file {str(folder / name)!r} not found")
+    for k, name in enumerate(files):
+        path = folder / name
+        if not path.is_file():
+            _fail(source, "data", f"data file {str(path)!r} not found")
+        for other in files[:k]:
+            if (folder / other).samefile(path):
+                _fail(source, "data", f"{name!r} is the data file {other!r} again: each curve would count twice")
     return [folder / name for name in files]
+
+
+def _curves(files, source: str) -> list:
+    try:
+        return [curve for name in files for curve in read_curves(name).curves]
+    except (ValueError, OSError) as exc:  # the reader's messages name the data file, line and column
+        msg = f"{source}: data: {exc}"
+        raise ValueError(msg) from None
+
+
+def _problem_where(message: str) -> str:
+    """The part of a fit file a FitProblem refusal is about."""
+    if message.startswith("sigma"):
+        return "sigma"
+    return "[parameters]" if "parameter" in message else "data"
 
 
 def _sigma(value, source: str, n_curves: int):
@@ -170,23 +205,27 @@ def parse_fit_file(text: str, path=None) -> FitFile:
     if unknown:
         _fail(source, unknown[0], f"unknown key; a fit file holds {list(TOP_KEYS)}")
     folder = Path(path).parent if path is not None else Path.cwd()
-    base = _base(data.get("base"), source, folder)
+    base, base_text = _base(data.get("base"), source, folder)
     files = _data(data.get("data"), source, folder)
-    curves = [curve for name in files for curve in read_curves(name).curves]
+    curves = _curves(files, source)
     sigma = _sigma(data.get("sigma"), source, len(curves))
     inputs = tuple(str(p) for p in ([Path(path)] if path is not None else []) + [base, *files])
     if "kernel" in data:  # the kernel itself instead of parameters (experiment.kernelfile)
-        problem = kernel_problem(data, source, base.read_text(encoding="utf-8"), curves,
-                                 _probe(data.get("probe", {}), source), sigma)
+        problem = kernel_problem(data, source, base_text, curves, _probe(data.get("probe", {}), source), sigma)
         return FitFile(problem, _output(data.get("output"), source), 0, source, inputs)
     parameters = _parameters(data.get("parameters"), source)
     budget = _max_evaluations(data.get("max_evaluations", 200), source)
     output = _output(data.get("output"), source)
     probe = _probe(data.get("probe", {}), source)
     try:
-        problem = FitProblem(base.read_text(encoding="utf-8"), curves, parameters, probe, sigma=sigma)
+        problem = FitProblem(base_text, curves, parameters, probe, sigma=sigma)
     except ValueError as exc:
-        _fail(source, "fit", str(exc))
+        _fail(source, _problem_where(str(exc)), str(exc))
+    try:
+        FitModel(problem)  # every curve's scenario at the start values
+    except ValueError as exc:
+        msg = f"{source}: {exc}"
+        raise ValueError(msg) from None
     return FitFile(problem, output, budget, source, inputs)
 
 

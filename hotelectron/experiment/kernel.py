@@ -53,7 +53,10 @@ Choice of lambda (``regularisation``):
   Ann. Stat. 13, 1378 (1985)); less variable than GCV.
 * ``"l-curve"``: the corner of ``(ln |J theta' - d|, ln |L theta'|)`` (Hansen & O'Leary, SIAM J. Sci.
   Comput. 14, 1487 (1993)), the point of largest curvature over ln lambda.
-* a number: lambda fixed.
+* a number: lambda fixed, > 0 (at lambda = 0 nothing fixes the nodes the data do not see: Gauss-Newton
+  diverges), and within the range the criteria search (below), else refused once the scale of the
+  problem is known (after the power-law stage): far below it the same divergence, far above it only
+  the power law is left, which the fit has found already.
 
 All three criteria are evaluated on the final linearisation and reported, whichever was used. lambda
 is searched on ``[1e-10, 1e6] |J|_F^2 / |L|_F^2`` (21 points per decade, then refined); a GCV or REML
@@ -91,9 +94,9 @@ from ..sweep.spec import with_overrides
 from ..wire.response import SteadyResponse
 from ..wire.steady import steady_state
 from .data import MeasuredCurve
-from .fit import STEADY_TOL, FittedCurve, check_curve_scenario, check_curves, curve_overrides
+from .fit import STEADY_TOL, FittedCurve, check_curve_scenario, check_curves, curve_overrides, curve_refusal
 from .probe import ProbeParameters
-from .regularisation import METHODS, SCORES, Linearised, scan, second_differences
+from .regularisation import METHODS, SCORES, Linearised, lambda_grid, scan, second_differences
 from .solves import CurveState, model_curve
 
 __all__ = ["K_UNIT", "METHODS", "PARTNERS", "KernelModel", "KernelProblem", "KernelResult", "infer_kernel",
@@ -115,6 +118,15 @@ MAX_ROUNDS = 6
 LAMBDA_SETTLED = 2.0
 #: warn when the GCV and REML choices of lambda differ by more than this factor
 GCV_REML_WARN = 100.0
+#: ln K and its 2-sigma band (the figure's) must stay below this: exp of it is a float (ln of the largest, 709.8)
+LOG_K_MAX = 700.0
+
+
+def _numbers(values) -> str:
+    """Numbers for a message: ``3e-06, 0.0001, 0.003`` (at most 6, then how many more)."""
+    values = np.asarray(values, dtype=float).ravel()
+    text = ", ".join(f"{v:g}" for v in values[:6])
+    return text + (f", ... ({values.size} in all)" if values.size > 6 else "")
 
 
 def log_spaced(lowest_meV: float, highest_meV: float, count: int) -> tuple[float, ...]:
@@ -143,7 +155,7 @@ class KernelProblem:
     start : K at the nodes to start from, in ``1/(ns meV^2)`` (e.g. :func:`power_law`).
     partner : ``"electrons"`` (an e-e kernel) or ``"bath"`` (a bath at each curve's temperature).
     cutoff_meV : no transfer below this energy (K = 0 there; e.g. the pair model's V_min); 0: none.
-    regularisation : ``"gcv"``, ``"l-curve"`` or lambda itself (a number >= 0).
+    regularisation : ``"gcv"``, ``"reml"``, ``"l-curve"`` or lambda itself (a number > 0).
     probe : the probe's parameters (for ``conductance`` curves).
     sigma : per-curve standard deviation of y; None: 1 for all (the band is scaled by the residuals).
     steady_tol : residual of the steady solver, 1/tau_D.
@@ -170,15 +182,16 @@ class KernelProblem:
         object.__setattr__(self, "curves", tuple(self.curves))
         energies = np.asarray(self.energies_meV, dtype=float)
         if energies.ndim != 1 or energies.size < 3 or not np.all(np.isfinite(energies)) or np.any(energies <= 0):
-            msg = f"kernel nodes: at least 3 positive energies (meV) are needed; got {self.energies_meV!r}"
+            msg = f"kernel nodes: at least 3 positive energies (meV) are needed; got {_numbers(energies)}"
             raise ValueError(msg)
         spacing = np.diff(np.log(energies))
         if np.any(spacing <= 0) or np.max(np.abs(spacing / spacing[0] - 1)) > 1e-9:
-            msg = f"kernel nodes must increase and be equally spaced in ln E (log_spaced); got {self.energies_meV!r}"
+            msg = f"kernel nodes must increase and be equally spaced in ln E (log_spaced); got {_numbers(energies)} meV"
             raise ValueError(msg)
         start = np.asarray(self.start, dtype=float)
         if start.shape != energies.shape or not np.all(np.isfinite(start)) or np.any(start <= 0):
-            msg = f"kernel start: {energies.size} positive finite values of K ({K_UNIT}) are needed; got {self.start!r}"
+            msg = (f"kernel start: {energies.size} positive finite values of K ({K_UNIT}) are needed; got "
+                   f"{_numbers(start)}")
             raise ValueError(msg)
         object.__setattr__(self, "energies_meV", tuple(float(e) for e in energies))
         object.__setattr__(self, "start", tuple(float(s) for s in start))
@@ -189,8 +202,9 @@ class KernelProblem:
             msg = f"kernel partner {self.partner!r} must be one of {list(PARTNERS)}"
             raise ValueError(msg)
         reg = self.regularisation
-        if isinstance(reg, bool) or not (reg in METHODS or (isinstance(reg, int | float) and math.isfinite(reg) and reg >= 0)):
-            msg = f"kernel regularisation {reg!r} must be one of {list(METHODS)} or a number >= 0 (lambda itself)"
+        if isinstance(reg, bool) or not (reg in METHODS or (isinstance(reg, int | float) and math.isfinite(reg) and reg > 0)):
+            msg = (f"kernel regularisation {reg!r} must be one of {list(METHODS)} or a number > 0 (lambda itself; at 0 "
+                   "nothing fixes the nodes the data do not see)")
             raise ValueError(msg)
         object.__setattr__(self, "sigma", check_curves(self.curves, self.sigma))
         points = sum(c.x.size for c in self.curves)
@@ -337,8 +351,7 @@ def _curve_scenario(base: dict, curve: MeasuredCurve, index: int):
     try:
         scenario = parse_scenario(tomli_w.dumps(with_overrides(base, curve_overrides(curve, base), "base scenario")))
     except ValueError as exc:
-        msg = f"curve {index} (U = {curve.bias_mV:g} mV): {exc}"
-        raise ValueError(msg) from exc
+        raise curve_refusal(curve, index, exc) from None
     check_curve_scenario(scenario, curve, index)
     return scenario
 
@@ -552,6 +565,32 @@ def _converge(model: KernelModel, L, theta, lam: float, budget: int, linearisati
         r, J = linearise(theta)
 
 
+def _check_fixed_lambda(lam: float, J, L) -> None:
+    """Refuse a fixed lambda outside the range the criteria search on this problem (``lambda_grid``)."""
+    grid = lambda_grid(J, L)
+    if grid[0] <= lam <= grid[-1]:
+        return
+    why = ("so weak a penalty leaves the nodes the data do not see undetermined (Gauss-Newton diverges)" if lam < grid[0]
+           else "so strong a penalty leaves only the power law, the fit's first stage")
+    msg = (f"regularisation = {lam:g} lies outside [{grid[0]:.3g}, {grid[-1]:.3g}], the range of lambda the criteria "
+           f"search on these data at the best power law: {why}; choose lambda within it, or a criterion "
+           f"({', '.join(METHODS)})")
+    raise ValueError(msg)
+
+
+def _check_finite(problem: KernelProblem, theta, covariance, lam: float) -> None:
+    """Numerical trouble, not a result: ln K or its 2-sigma band beyond the range of floats (K would be inf)."""
+    sigma = np.sqrt(np.abs(np.diag(covariance)))
+    reach = np.abs(theta) + 2.0 * sigma
+    if np.all(np.isfinite(reach)) and np.max(reach) < LOG_K_MAX:
+        return
+    k = int(np.argmax(np.where(np.isfinite(reach), reach, np.inf)))
+    msg = (f"kernel fit: ln K = {theta[k]:.4g} +- {sigma[k]:.4g} at the node {problem.energies_meV[k]:g} meV: K or its "
+           f"band leaves the range of floating-point numbers (|ln K| + 2 sigma must stay below {LOG_K_MAX:g}); the "
+           f"data do not determine the kernel there at lambda = {lam:.4g}: narrow the nodes' range or regularise more")
+    raise RuntimeError(msg)
+
+
 def _criterion(problem: KernelProblem, solve: _Solve, L) -> tuple[float, dict]:
     """The lambda the criterion picks on the linearisation of ``solve``, and the scan behind it."""
     criteria = scan(solve.J, solve.J @ solve.theta - solve.r, L)
@@ -571,6 +610,14 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
        instead can cycle: the GCV function is flat and its minimum jumps between linearisations.
     3. GCV and REML: of the rounds, the one with the smallest score at its converged theta (for the
        L-curve, the last round; a fixed lambda, one round).
+
+    Raises
+    ------
+    ValueError
+        A fixed lambda outside the range the criteria search (``regularisation = ...`` named), or nodes
+        whose power law the data do not determine.
+    RuntimeError
+        ln K or its band beyond the range of floats: numerical trouble, not a result.
     """
     model = KernelModel(problem)
     L = second_differences(problem.energies_meV)
@@ -578,6 +625,8 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
     solve = _converge(model, L, np.log(np.asarray(problem.start)), math.inf, budget)
     budget -= solve.iterations
     solve = dataclasses.replace(solve, J=model.jacobian(solve.theta))  # every node from here on
+    if not isinstance(problem.regularisation, str):
+        _check_fixed_lambda(float(problem.regularisation), solve.J, L)
     rounds = []
     proposal, criteria = _criterion(problem, solve, L)
     for _ in range(MAX_ROUNDS):
@@ -601,6 +650,7 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
     N = r.size
     s2 = float(r @ r) / max(N - target.trace, 1.0)
     covariance = s2 * target.inverse()
+    _check_finite(problem, theta, covariance, lam)
     sigma = model.sigma
     curves = []
     for i, c in enumerate(problem.curves):

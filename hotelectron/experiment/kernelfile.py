@@ -23,7 +23,7 @@ import math
 
 from ..io.scenario import fields
 from ..units import parse_quantity, registry
-from .kernel import METHODS, PARTNERS, KernelProblem, log_spaced, power_law
+from .kernel import K_UNIT, METHODS, PARTNERS, KernelModel, KernelProblem, log_spaced, power_law
 
 __all__ = ["KERNEL_KEYS", "kernel_problem", "parse_kernel_section"]
 
@@ -39,8 +39,9 @@ def _fail(source: str, key: str, what: str):
 def _energy_meV(value, source: str, key: str) -> float:
     try:
         return parse_quantity(value, "energy", f"[kernel] {key}", unit="meV", positive=True)
-    except (ValueError, TypeError) as exc:
-        _fail(source, key, str(exc))
+    except (ValueError, TypeError) as exc:  # the message names "[kernel] key = value" itself
+        msg = f"{source}: {exc}"
+        raise ValueError(msg) from None
 
 
 def _start(table, source: str, energies) -> tuple[float, ...]:
@@ -54,9 +55,16 @@ def _start(table, source: str, energies) -> tuple[float, ...]:
     try:
         kappa = fields.si_quantity(table["kappa"], "[kernel] start.kappa", unit, f'"1 1/ns/meV^{abs(2 - a):g}"',
                                    what=f"energy^(a-2)/time with a = {a:g}")
-    except ValueError as exc:
-        _fail(source, "start", str(exc))
-    return power_law(energies, kappa, a)
+    except ValueError as exc:  # the message names "[kernel] start.kappa" itself
+        msg = f"{source}: {exc}"
+        raise ValueError(msg) from None
+    values = power_law(energies, kappa, a)
+    bad = [(e, k) for e, k in zip(energies, values) if not (math.isfinite(k) and k > 0)]
+    if bad:
+        _fail(source, "range", f"the start power law {kappa:g} E^-{a:g} is {bad[0][1]:g} {K_UNIT} at the node "
+              f"{bad[0][0]:g} meV, not a positive finite number: the nodes span too many decades for this exponent "
+              f"(from {energies[0]:g} to {energies[-1]:g} meV)")
+    return values
 
 
 def parse_kernel_section(table, source: str) -> dict:
@@ -86,8 +94,9 @@ def parse_kernel_section(table, source: str) -> dict:
     settings = {"energies_meV": energies, "start": _start(table["start"], source, energies), "partner": partner}
     regularisation = table.get("regularisation", "gcv")
     if isinstance(regularisation, bool) or not (regularisation in METHODS or (
-            isinstance(regularisation, int | float) and math.isfinite(regularisation) and regularisation >= 0)):
-        _fail(source, "regularisation", f"{regularisation!r} must be one of {list(METHODS)} or a number >= 0 (lambda)")
+            isinstance(regularisation, int | float) and math.isfinite(regularisation) and regularisation > 0)):
+        _fail(source, "regularisation", f"{regularisation!r} must be one of {list(METHODS)} or a number > 0 (lambda "
+              "itself: at 0 nothing fixes the nodes the data do not see, and Gauss-Newton diverges)")
     settings["regularisation"] = regularisation
     if "cutoff" in table:
         cutoff = _energy_meV(table["cutoff"], source, "cutoff")
@@ -112,7 +121,14 @@ def kernel_problem(data: dict, source: str, base: str, curves, probe, sigma) -> 
             raise ValueError(msg)
     settings = parse_kernel_section(data["kernel"], source)
     try:
-        return KernelProblem(base, tuple(curves), probe=probe, sigma=None if sigma is None else tuple(sigma), **settings)
+        problem = KernelProblem(base, tuple(curves), probe=probe, sigma=None if sigma is None else tuple(sigma),
+                                **settings)
     except ValueError as exc:
         msg = f"{source}: [kernel]: {exc}"
         raise ValueError(msg) from None
+    try:
+        KernelModel(problem)  # every curve's scenario, before any work
+    except ValueError as exc:
+        msg = f"{source}: {exc}"
+        raise ValueError(msg) from None
+    return problem

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io.scenario.zeeman import G_MAX
 from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 
 BOLTZMANN_MEV_PER_K = BOLTZMANN_J_PER_K / ELECTRON_VOLT_J * 1e3
@@ -34,6 +35,19 @@ BOHR_MAGNETON_MEV_PER_T = 9.2740100783e-24 / ELECTRON_VOLT_J * 1e3  # CODATA 201
 
 # BCS weak coupling: Delta(0) = 1.764 k_B T_c.
 BCS_RATIO = 1.764
+#: The spin shift g mu_B B/2 of a superconducting probe stays below this many gaps. The Clogston-Chandrasekhar
+#: limit destroys a thin film's superconductivity at a shift of Delta/sqrt(2); a hundred gaps is far
+#: beyond any probe that still has one, and only a typing error gets there.
+ZEEMAN_GAPS_MAX = 100.0
+
+
+class ProbeParameterError(ValueError):
+    """A probe parameter out of its range: ``field`` (the attribute of :class:`ProbeParameters`), its
+    ``value`` and the ``reason``, for callers that name their own option (``--g``, ``[probe] g``)."""
+
+    def __init__(self, field: str, value, reason: str):
+        self.field, self.value, self.reason = field, value, reason
+        super().__init__(f"probe {field} = {value!r}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -59,19 +73,22 @@ class ProbeParameters:
         for name in ("gap_meV", "dynes_meV", "temperature_K", "field_T", "g"):
             value = getattr(self, name)
             if not np.isfinite(value):
-                msg = f"probe {name} = {value!r} must be a finite number"
-                raise ValueError(msg)
-        for name in ("gap_meV", "dynes_meV", "temperature_K", "g"):
+                raise ProbeParameterError(name, value, "must be a finite number")
+        for name in ("gap_meV", "dynes_meV", "temperature_K"):
             if getattr(self, name) < 0:
-                msg = f"probe {name} = {getattr(self, name)!r} must be >= 0"
-                raise ValueError(msg)
+                raise ProbeParameterError(name, getattr(self, name), "must be >= 0")
+        if not 0 < self.g <= G_MAX:
+            raise ProbeParameterError("g", self.g, f"the g factor of the probe's electrons must lie in (0, {G_MAX:g}] "
+                                      "(2 for a free electron)")
         if self.gap_meV > 0 and self.dynes_meV == 0:
-            msg = "probe dynes_meV = 0 leaves the BCS DOS singular; give a broadening > 0"
-            raise ValueError(msg)
+            raise ProbeParameterError("dynes_meV", self.dynes_meV, "leaves the BCS DOS singular; give a broadening > 0")
         if self.gap_meV > 0 and self.temperature_K >= self.critical_temperature_K:
-            msg = (f"probe temperature_K = {self.temperature_K!r} is not below the probe's T_c = "
-                   f"{self.critical_temperature_K:.4g} K (gap {self.gap_meV} meV)")
-            raise ValueError(msg)
+            raise ProbeParameterError("temperature_K", self.temperature_K, f"is not below the probe's T_c = "
+                                      f"{self.critical_temperature_K:.4g} K (gap {self.gap_meV:g} meV)")
+        if self.gap_meV > 0 and abs(self.zeeman_meV) > ZEEMAN_GAPS_MAX * self.gap_meV:
+            raise ProbeParameterError("field_T", self.field_T, f"the spin shift g mu_B B/2 = {abs(self.zeeman_meV):.4g} "
+                                      f"meV (g = {self.g:g}) exceeds {ZEEMAN_GAPS_MAX:g} times the gap "
+                                      f"{self.gap_meV:g} meV: no superconductor survives such a field")
 
     @property
     def critical_temperature_K(self) -> float:

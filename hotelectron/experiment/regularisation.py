@@ -88,7 +88,7 @@ class Linearised:
         n = self.R_J.shape[1]
         Q, R = np.linalg.qr(np.vstack([self.R_J, math.sqrt(lam) * self.L]))
         if np.min(np.abs(np.diag(R))) <= 1e-14 * np.max(np.abs(np.diag(R))):
-            msg = ("the data do not determine the kernel's power law through the nodes (the Jacobian and the "
+            msg = ("nodes: the data do not determine the kernel's power law through the nodes (the Jacobian and the "
                    "penalty leave a direction free): choose nodes where the curves depend on K")
             raise np.linalg.LinAlgError(msg)
         theta = scipy.linalg.solve_triangular(R, Q[:n].T @ self.c)

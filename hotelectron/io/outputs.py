@@ -13,9 +13,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from .storage import DamagedFileError, error_cause, verify
+from .scenario.compare import describe, scenario_differences
+from .storage import DamagedFileError, error_cause, read_scenario, verify
 
-__all__ = ["check_figure_output", "check_folder_output", "check_trajectory_output", "intact"]
+__all__ = ["check_figure_output", "check_file_output", "check_folder_output", "check_replaceable_output",
+           "check_trajectory_output", "intact", "refuse_other_scenario"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -85,22 +87,45 @@ def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume:
 
 def check_figure_output(path, inputs=()) -> None:
     """Check a figure's path; an existing file is replaced only when it is a PNG (a figure)."""
+    check_replaceable_output(path, ".png", "a PNG figure", inputs)
+
+
+def check_replaceable_output(path, suffix: str, what: str, inputs=()) -> None:
+    """Check the path of an output that a new one replaces (a figure, a benchmark's JSON): in a folder
+    that exists and can be written, and an existing file only when its name ends in ``suffix``."""
     path = Path(path)
     _check_file(path, inputs)
     if path.exists():
-        if path.suffix.lower() != ".png":
-            msg = f"{path} exists and is not a PNG figure; choose another figure name"
+        if path.suffix.lower() != suffix:
+            msg = f"{path} exists and is not {what}; choose another name"
             raise ValueError(msg)
         _probe_file(path)
 
 
-def check_folder_output(path, inputs=()) -> None:
-    """Check (and create) the folder of a series' or a sweep's point files."""
+def check_file_output(path, inputs=()) -> None:
+    """Check the path of a plain output file (a CSV table): an existing one is replaced if it can be written."""
+    path = Path(path)
+    _check_file(path, inputs)
+    if path.exists():
+        _probe_file(path)
+
+
+def check_folder_output(path, inputs=(), *, create: bool = True) -> None:
+    """Check (and create) the folder of a series' or a sweep's point files. With ``create=False``
+    nothing is made: the nearest existing folder on the path must be writable (a read-only place is
+    reported as such before a resource check could blame the disk space)."""
     path = Path(path)
     _refuse_inputs(path, inputs)
     if path.exists() and not path.is_dir():
         msg = f"{path} is a file, not a folder; give a folder name for the point files"
         raise ValueError(msg)
+    if not create:
+        existing = next(folder for folder in (path, *path.absolute().parents) if folder.exists())
+        if not existing.is_dir():
+            msg = f"cannot create the folder {path}: {existing} is a file"
+            raise ValueError(msg)
+        _probe_folder(existing, path)
+        return
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -120,3 +145,13 @@ def intact(path, overwrite: bool, remedy: str) -> bool:
             raise DamagedFileError(msg) from None
         return False
     return True
+
+
+def refuse_other_scenario(path, text: str, remedy: str, other: str = "another scenario") -> None:
+    """Refuse to continue the trajectory at ``path`` with the scenario ``text`` when the file was
+    written for a different one (:func:`hotelectron.io.scenario.compare.scenario_differences`: the
+    parsed tables differ): its frames and the new ones would belong to two problems."""
+    differences = scenario_differences(read_scenario(path), text)
+    if differences:
+        msg = f"{path} was written for {other} ({describe(differences)}); {remedy}"
+        raise ValueError(msg)

@@ -14,6 +14,7 @@ scenario.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from pathlib import Path
 
@@ -250,13 +251,24 @@ def trajectory_figure(path):
         if _settles_early(times, obs.get("w_e")):
             # the exchange happens in the first frames: a time axis linear up to the first frame after
             # t = 0 and logarithmic beyond shows it together with the long approach to the steady state
-            ax.set_xscale("symlog", linthresh=float(times[1]), linscale=0.3)
-            ax.set_xlim(0, times[-1])
+            _symlog_time_axis(ax, float(times[1]), float(times[-1]))
         ax.legend(handles=handles, fontsize=7, loc="upper left")
         ax.set_title("energy exchange", fontsize=9)
     fig.suptitle(run_title(scenario_text, mode), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _symlog_time_axis(ax, linear_up_to: float, end: float) -> None:
+    """A time axis linear up to ``linear_up_to`` and logarithmic beyond, ticked at 0 and at the powers of
+    ten beyond the linear part: a power of ten inside it would sit on top of the label 0. The run
+    settles within its first tenth (``_settles_early``), so ``end > 10 linear_up_to`` holds a power of ten."""
+    from matplotlib.ticker import FixedLocator
+
+    ax.set_xscale("symlog", linthresh=linear_up_to, linscale=0.3)
+    ax.set_xlim(0, end)
+    powers = np.arange(math.ceil(math.log10(linear_up_to) - 1e-9), math.floor(math.log10(end) + 1e-9) + 1)
+    ax.xaxis.set_major_locator(FixedLocator([0.0, *(10.0 ** powers)]))
 
 
 def _settles_early(times, w_e) -> bool:

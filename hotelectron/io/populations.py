@@ -77,7 +77,7 @@ def read(fh: h5py.File, mechanism, index: int) -> np.ndarray:
 def _axis(fh: h5py.File, part) -> tuple[list, str, dict]:
     """The dimensions after x_interior of one species (created here), its long name and attributes."""
     if isinstance(part, FreeSpinScattering):
-        M = np.array([label[0] for label in part.labels], dtype=float)
+        M = np.array([label[0] for label in part.labels], dtype=float) + 0.0  # + 0.0: M = 0, never -0
         scale(fh, "M", M, "1", "projection M of a free impurity spin on the field")
         return ["M"], "free-spin populations of the levels M in the field (sum_M P_M = 1)", _zeeman(part)
     if "V" not in fh:
@@ -86,7 +86,7 @@ def _axis(fh: h5py.File, part) -> tuple[list, str, dict]:
     if not isinstance(part, FieldPairScattering):
         scale(fh, "level", np.arange(part.n_levels), "1", "pair multiplet J (0 ... 2S)")
         return ["V", "level"], "pair populations per state of the multiplet J (sum_J (2J+1) P_J = 1)", {}
-    J, M = (np.array([label[i] for label in part.labels], dtype=float) for i in (0, 1))
+    J, M = (np.array([label[i] for label in part.labels], dtype=float) + 0.0 for i in (0, 1))  # no -0
     scale(fh, "state", np.arange(J.size), "1", "pair state |J M> (index)")
     coordinate(fh, "state_J", "state", J, "1", "total spin J of the pair state")
     coordinate(fh, "state_M", "state", M, "1", "projection M of the pair spin on the field")
@@ -120,12 +120,14 @@ def check(fh: h5py.File, mechanism, path) -> None:
     expected = datasets(mechanism) if mechanism is not None else []
     if stored != expected:
         msg = (f"{path} holds the impurity populations {stored or 'none'}, the scenario {expected or 'none'} "
-               "(another field or other impurities)")
+               "(another field: [field] B, or [dimensionless] zeeman; or other impurities)")
         raise ValueError(msg)
     for part, name in zip(species(mechanism) if mechanism is not None else (), expected, strict=True):
         shape, zeeman = fh[name].shape[2:], int(fh[name].attrs.get("zeeman_steps", 0))
         want = (tuple(part.population_shape), int(getattr(part, "zeeman_steps", 0)))
         if (shape, zeeman) != want:
+            cause = ("another field ([field] B or g, or [dimensionless] zeeman)" if zeeman != want[1]
+                     else "other impurities or grids")
             msg = (f"{path}: its populations {name} {shape} with Zeeman energy {zeeman} steps do not match the "
-                   f"scenario's {want[0]} with {want[1]} steps")
+                   f"scenario's {want[0]} with {want[1]} steps: {cause}")
             raise ValueError(msg)

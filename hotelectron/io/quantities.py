@@ -182,6 +182,8 @@ def physics_lines(derived: dict) -> list[str]:
             per_s = f" = {rate / derived['tau_D_s']:.4g} 1/s" if "tau_D_s" in derived else ""
             text += f"; in the field the electrons flip them at (1 - p)/tau_s = {rate:.4g}/tau_D{per_s}"
         lines.append(text)
+    if "v_min_rule" in derived:
+        lines.append("cutoff      " + _cutoff_text(derived))
     if "spin_mediated_kappa" in derived:
         lines.append(f"spin-mediated e-e  kappa = {derived['spin_mediated_kappa_per_s'] * 1e-9:.4g} 1/ns "
                      f"= {derived['spin_mediated_kappa']:.4g}/tau_D, kernel kappa/E^2 (a = 2) of the unpaired "
@@ -197,6 +199,24 @@ def physics_lines(derived: dict) -> list[str]:
                     f"T_ph = {derived['phonon_temperature_K'] * 1e3:.4g} mK)")
         lines.append(f"phonons     {text}, kernel kappa_ph |E|^{p:g}")
     return lines
+
+
+def _cutoff_text(derived: dict) -> str:
+    """Which coupling cutoff V_min is active and why: given, the pair-probability rule, or half a step."""
+    v_min = derived["v_min"]
+    meV = f" = {derived['V_min_meV']:.4g} meV" if "V_min_meV" in derived else ""
+    head = f"V_min{meV} = {v_min:.4g} E0"
+    rule = derived["v_min_rule"]
+    if rule == "given":
+        return f"{head}, as given"
+    half_step = derived["energy_step_E0"] / 2
+    by_probability = derived["v_min_pair_probability"]
+    if rule == "pair_probability":
+        return (f"{head}: (8/3) T_sg/V_min = 0.3, the largest pair probability of the pair picture (half the energy "
+                f"step, {half_step:.3g} E0, lies below it)")
+    return (f"{head}: half the energy step, above the pair-probability cutoff (8/3) T_sg/0.3 = {by_probability:.3g} E0; "
+            "pairs with |V| below it count among the free spins, and the split moves with [grid] n_energy "
+            "(a given [impurities] coupling_cutoff or [dimensionless] v_min fixes it)")
 
 
 def _field_text(derived: dict) -> str:

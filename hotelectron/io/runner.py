@@ -5,7 +5,8 @@ progress is shown is the caller's choice (a ``progress(t, t_end)`` callback).
 A failure (bad numbers, non-convergence, a write that fails, an interrupt) marks the file ``failed``
 with the message and re-raises; frames written before it stay readable, and ``resume=True``
 continues a killed run. A file to be resumed is verified first (its checksums): a damaged one
-raises ``DamagedFileError``.
+raises ``DamagedFileError``; one written for another scenario (the parsed TOML tables differ,
+:func:`hotelectron.io.outputs.refuse_other_scenario`) raises ``ValueError`` before anything is written.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from ..wire.evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
 from ..wire.observables import observables
 from ..wire.steady import steady_state
+from .outputs import refuse_other_scenario
 from .quantities import BOX_OBSERVABLES, WIRE_OBSERVABLES, observable_names
 from .resources import check_resources
 from .storage import STATUS_FAILED, STATUS_FINISHED, TrajectoryWriter, frame_times, read_status, verify
@@ -28,6 +30,15 @@ __all__ = ["BOX_OBSERVABLES", "WIRE_OBSERVABLES", "run_scenario", "write_steady_
 log = logging.getLogger(__name__)
 
 EDGE_TOLERANCE = 1e-3  # energy lost at the grid edges, relative to the Joule power (or to |W_e| per tau_D)
+RESUME_OTHER = ("--resume continues a file only with the scenario that wrote it: replace the file with --overwrite "
+                "(without --resume), or choose another output")
+
+
+def failure_message(exc: BaseException) -> str:
+    """The ``message`` a failed file keeps: the error, or for an interrupt what happened."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); --resume continues it from its last complete frame"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _wire_scalars(problem, state):
@@ -104,6 +115,7 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         except (OSError, KeyError):
             verify(output)  # raises DamagedFileError, naming the file
             raise
+        refuse_other_scenario(output, scenario.text, RESUME_OTHER)
         if status == STATUS_FINISHED:
             verify(output)  # a finished file with damaged data is not a result
             log.info("%s is already finished; nothing to resume", output)
@@ -133,7 +145,7 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
                     progress(state.t, scenario.end_time)
             writer.set_attrs(steps=evolution.steps, rejected_steps=evolution.rejected)
     except BaseException as exc:  # an interrupt too: the file must say that the run did not finish
-        writer.close(STATUS_FAILED, f"{type(exc).__name__}: {exc}")
+        writer.close(STATUS_FAILED, failure_message(exc))
         raise
     writer.close()
     return output
@@ -147,7 +159,7 @@ def write_steady_state(scenario, output, solution) -> Path:
     try:
         _write_steady(writer, _frame_writer(writer, scenario.problem, _wire_scalars), solution)
     except BaseException as exc:
-        writer.close(STATUS_FAILED, f"{type(exc).__name__}: {exc}")
+        writer.close(STATUS_FAILED, failure_message(exc))
         raise
     writer.close()
     return output

@@ -62,7 +62,7 @@ from .netcdf import CHECKSUM, attach, scale
 from .quantities import OBSERVABLES, si_factor
 
 __all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "TrajectoryWriter", "WriteError",
-           "error_cause", "frame_crc32", "frame_times", "read_status", "verify"]
+           "error_cause", "frame_crc32", "frame_times", "read_scenario", "read_status", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,13 @@ def read_status(path) -> str:
     """The status attribute of a trajectory file."""
     with h5py.File(path, "r") as fh:
         return str(fh.attrs["status"])
+
+
+def read_scenario(path) -> str:
+    """The scenario text a trajectory file was written for (its ``scenario`` attribute)."""
+    with h5py.File(path, "r") as fh:
+        text = fh.attrs["scenario"]
+    return text.decode() if isinstance(text, bytes) else str(text)
 
 
 def _discard(fh: h5py.File, path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import h5py
 
-from ..io.outputs import intact
+from ..io.outputs import intact, refuse_other_scenario
 from ..io.storage import STATUS_FAILED, STATUS_FINISHED, WriteError
 from .spec import Point, Sweep
 from .summary import failed_row, summarise_file, write_summary
@@ -86,13 +86,12 @@ def _finished_row(point: Point, path: Path, overwrite: bool):
     """
     try:
         with h5py.File(path, "r") as fh:
-            status, text = str(fh.attrs["status"]), str(fh.attrs["scenario"])
+            status = str(fh.attrs["status"])
+            fh.attrs["scenario"]
     except (OSError, KeyError):
         return None
-    if text != point.text:
-        msg = (f"{path} was written for other parameters than {point.name} of this sweep; "
-               "resume only with the sweep file that made it, or choose another output folder")
-        raise ValueError(msg)
+    refuse_other_scenario(path, point.text, "resume only with the sweep file that made it, or choose another "
+                          "output folder", other=f"other parameters than {point.name} of this sweep")
     if status != STATUS_FINISHED:
         return None
     if not intact(path, overwrite, "--overwrite runs the point again"):
@@ -150,12 +149,21 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, overwr
     ``client``: a ``distributed.Client``; None runs the points one after another in this process.
     ``progress(finished, failed, total)`` is called as points end. Without ``resume`` a folder that
     already holds point files or a summary table is refused, so that no finished point is overwritten by accident;
-    ``overwrite`` replaces them (with ``resume``: only those that say finished but are damaged).
+    ``overwrite`` replaces them (with ``resume``: only those that say finished but are damaged). A
+    folder holding point files that this sweep does not write (more points than it has: another
+    sweep's or series') is refused in every case: they are not its own to replace.
     """
     output = Path(output).resolve()  # workers elsewhere must write where this process reads
     points = sweep.points()
     existing = sorted(output.glob("point-*.h5")) if output.exists() else []
     summary = output / SUMMARY_NAME
+    own = {f"{point.name}.h5" for point in points}
+    foreign = [path.name for path in existing if path.name not in own]
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        msg = (f"{output} holds {len(foreign)} point file(s) that the {len(points)} points here do not write "
+               f"({shown}): they belong to another sweep or series; choose another output folder, or remove them")
+        raise ValueError(msg)
     if (existing or summary.exists()) and not (resume or overwrite):
         what = f"{len(existing)} point file(s)" if existing else f"a {SUMMARY_NAME}"
         msg = f"{output} already holds {what}; --resume continues the sweep, --overwrite replaces them"
@@ -171,7 +179,7 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, overwr
         rows[row["index"]] = row
         counts["finished" if row["status"] == STATUS_FINISHED else "failed"] += 1
         if row["status"] != STATUS_FINISHED:
-            log.warning("%s failed: %s", f"point-{row['index']:04d}", row["error"])
+            log.warning("%s failed: %s", points[row["index"]].label, row["error"])
         write_summary([rows[i] for i in sorted(rows)], sweep.keys, summary)
         if progress is not None:
             progress(counts["finished"], counts["failed"], len(points))

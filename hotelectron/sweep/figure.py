@@ -17,9 +17,13 @@ the points are time evolutions, a last panel draws |dW_e/dt| (the electrons' who
 |dW_p/dt| (the energy handed to the pairs, and in a field to the free spins) against time on a log scale: how the wire settles from the
 quench to the steady state.
 
-A sweep over the magnetic field (first axis ``field.B``) marks on the right-hand panels the field at
-which the impurity Zeeman energy equals eU for each bias (g mu_B B = eU, from the Zeeman energy each
-point ran with): the field scale of the relaxation is proportional to U.
+A sweep over the magnetic field marks on the right-hand panels where the impurity Zeeman energy
+equals eU (g mu_B B = eU, from the Zeeman energy each point ran with): with ``field.B`` first, the
+field of each bias's line; with the bias first and the field among the other axes, the bias of each
+field's line. The field scale of the relaxation is proportional to U.
+
+Where a panel of f holds points whose collisionless double steps differ (several biases: k_B T/eU
+differs), each point's double step is drawn in its colour; one black line where they coincide.
 
 The title says what was run (the base scenario as in :func:`hotelectron.io.plots.run_title`, without
 the swept keys) and over which values.
@@ -47,6 +51,7 @@ SUMMARY_OBSERVABLES = (("relaxation", "relaxation: int |f(L/2) - double step| d 
                        ("t_eff_mid_K", "T_eff(L/2) (K)"), ("t_eff_mid", "T_eff(L/2) / (E0/k_B)"))
 MAX_CURVES = 12
 MAX_F_PANELS = 3
+SAME_CURVE = 0.01  # curves of f closer than this everywhere look the same in a panel
 ROUND_OFF = 1e-4  # relative spread below which a column is a conserved quantity, not a trend
 REFERENCE_FANO = ((1.0 / 3.0, "1/3 (cold, no e-e collisions)"), (3.0 ** 0.5 / 4.0, "sqrt(3)/4 (hot electrons)"))
 
@@ -139,11 +144,19 @@ def _energy_unit_is_bias(folder: Path, row) -> bool:
 
 
 def _field_scale(row, column: str) -> float | None:
-    """The field (in the unit of ``column``) whose Zeeman energy is one E0, from a point in a field."""
-    if not row.get("zeeman_run_E0") or "field_run_T" not in row:
-        return None
-    unit = _name_and_unit(column)[1] or "T"
-    return float(registry().Quantity(row["field_run_T"] / row["zeeman_run_E0"], "T").to(unit).magnitude)
+    """Where g mu_B B = eU on the axis ``column`` for a point in a field: along ``field.B`` the field
+    whose Zeeman energy is one E0 (eU), along ``reservoirs.bias`` the bias whose eU is the point's
+    Zeeman energy; None for another axis or a point without a field."""
+    unit = _name_and_unit(column)[1]
+    if column.startswith("field.B") and row.get("zeeman_run_E0") and "field_run_T" in row:
+        return float(registry().Quantity(row["field_run_T"] / row["zeeman_run_E0"], "T").to(unit or "T").magnitude)
+    if column.startswith("reservoirs.bias") and row.get("zeeman_run_meV") and unit:
+        reg = registry()  # eU = Delta_Z: U in mV is Delta_Z in meV (a bias given as an energy: in meV)
+        zeeman = reg.Quantity(row["zeeman_run_meV"], "meV")
+        as_bias = zeeman if zeeman.dimensionality == reg.Quantity(1, unit).dimensionality else reg.Quantity(
+            row["zeeman_run_meV"], "mV")
+        return float(as_bias.to(unit).magnitude)
+    return None
 
 
 def plot_summary(path, output=None) -> Path:
@@ -217,7 +230,7 @@ def summary_figure(path):
         _energy_rates(slots[len(shown)], folder, done[:MAX_CURVES], axes_cols)
     for ax in slots[right:]:
         ax.set_visible(False)
-    if first.startswith("field.B"):
+    if any(col.startswith("field.B") for _, col in axes_cols):
         _mark_field_scale([ax for ax in slots[:len(shown)]], groups, first, rest,
                           "eU" if _energy_unit_is_bias(folder, done[0]) else "E0")
     failed = len(rows) - len(done)
@@ -242,15 +255,23 @@ def _relative_to_zero_field(groups, first) -> bool:
 
 
 def _f_panels(top, bottom, members, middles, axes_cols, title):
-    """f(L/2, eps) of ``members`` with the collisionless double step (top) and f - double step (bottom)."""
-    curves = []
+    """f(L/2, eps) of ``members`` with the collisionless double step (top) and f - double step (bottom):
+    one black reference where the members' double steps coincide, else each member's in its colour."""
+    curves, steps = [], []
     for i, row in enumerate(members):
         energies, f, step = middles[row["point"]]
         color = f"C{i % 10}"
         top.plot(energies, f, color=color, label=_label(row, axes_cols))
         bottom.plot(energies, f - step, color=color)
         curves.append(f)
-    top.plot(energies, step, "k:", lw=1.2, label="collisionless double step")
+        if not any(_same_curve(step, other) for _, other, _, _ in steps):
+            steps.append((energies, step, color, row))
+    if len(steps) == 1:
+        top.plot(energies, step, "k:", lw=1.2, label="collisionless double step")
+    else:
+        for energies, step, color, row in steps:
+            top.plot(energies, step, ":", color=color, lw=1.2,
+                     label=f"collisionless double step, {_label(row, axes_cols)}")
     bottom.axhline(0.0, color="k", ls=":", lw=1.0)
     for ax in (top, bottom):
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
@@ -258,12 +279,17 @@ def _f_panels(top, bottom, members, middles, axes_cols, title):
     top.set_ylabel("f(L/2, eps), final frame")
     bottom.set_ylabel("f(L/2, eps) - double step")
     note = ""
-    if len(curves) > 1 and all(c.shape == curves[0].shape and abs(c - curves[0]).max() < 0.01 for c in curves):
+    if len(curves) > 1 and all(_same_curve(c, curves[0]) for c in curves):
         bias_series = axes_cols[0][0] == "reservoirs.bias"
-        note = ("curves collapse on eps/eU" if bias_series else "curves on top of each other") + " (differ by < 0.01)"
+        note = ("curves collapse on eps/eU" if bias_series else "curves on top of each other") + f" (differ by < {SAME_CURVE:g})"
     top.set_title("\n".join(t for t in (title, note) if t), fontsize=9)
     top.legend(fontsize=7, loc="lower left")
     bottom.set_title("the relaxation: f(L/2) minus the collisionless double step", fontsize=8)
+
+
+def _same_curve(a, b) -> bool:
+    """Whether two curves of f on the same grid look the same (differ by less than ``SAME_CURVE``)."""
+    return a.shape == b.shape and float(np.max(np.abs(a - b))) < SAME_CURVE
 
 
 def _observable_panel(ax, folder, name, label, groups, first, rest):
@@ -284,7 +310,8 @@ def _observable_panel(ax, folder, name, label, groups, first, rest):
 
 
 def _mark_field_scale(axes, groups, first, rest, unit):
-    """A dotted line at the field where g mu_B B = E0 (eU) for each group, in its colour."""
+    """A dotted line where g mu_B B = E0 (eU) for each group, in its colour: at its field along the
+    field axis, at its bias along the bias axis (:func:`_field_scale`)."""
     for j, (key, members) in enumerate(groups.items()):
         scale = next((b for b in (_field_scale(r, first) for r in members) if b is not None), None)
         if scale is None:

@@ -35,6 +35,11 @@ class Point:
     def name(self) -> str:
         return f"point-{self.index:04d}"
 
+    @property
+    def label(self) -> str:
+        """The point's name with its swept values, for messages: ``point-0001 (reservoirs.bias = 0.3 mV)``."""
+        return f"{self.name} ({', '.join(f'{k} = {v}' for k, v in self.params.items())})"
+
 
 @dataclasses.dataclass(frozen=True)
 class Sweep:

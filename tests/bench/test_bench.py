@@ -39,8 +39,27 @@ def test_quick_benchmark_covers_every_mechanism_path_and_size(quick_result):
     assert all(t["passed"] is None for t in quick_result["targets"])  # quick sizes check no target
 
 
+@pytest.mark.parametrize("case", ["missing folder", "directory", "not json", "unwritable"])
+def test_a_bad_json_path_is_refused_before_any_timing(tmp_path, monkeypatch, case):
+    from systems import assert_one_line_refusal, cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the benchmark ran before its --json path was checked")
+
+    for module in ("collisions", "fit", "sweep", "wire"):
+        for name in ("run", "run_fit_bench", "run_sweep_bench", "run_wire"):
+            monkeypatch.setattr(f"hotelectron.bench.{module}.{name}", no_work, raising=False)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the user's notes")
+    path = {"missing folder": tmp_path / "no" / "such" / "bench.json", "directory": tmp_path,
+            "not json": notes, "unwritable": Path("/proc/self/bench.json")}[case]
+    for kind in ([], ["--fit"], ["--wire"]):
+        assert_one_line_refusal(cli("bench", "--quick", *kind, "--json", path), path)
+    assert not (tmp_path / "no").exists() and notes.read_text() == "the user's notes"
+
+
 def test_json_schema_via_the_command_line(tmp_path, capsys):
-    path = tmp_path / "new folder" / "bench.json"
+    path = tmp_path / "bench.json"
     assert main(["-q", "bench", "--quick", "--json", str(path)]) == 0
     out = capsys.readouterr().out
     assert "direct/fft" in out and "full collision rhs" in out and "compile time" in out

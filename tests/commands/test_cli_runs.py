@@ -11,7 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from systems import cli, small_scenario
+from systems import SERIES, assert_one_line_refusal, cli, small_scenario
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
@@ -56,7 +56,7 @@ def test_every_shipped_scenario_runs_and_plots(scenario, tmp_path):
                 values = ds[:]
                 assert np.all(np.isfinite(values) | ("undefined" in ds.attrs)), name
     shown = cli("show", scenario, check=True).stdout
-    assert shown.count("n_energy") == len(biases)
+    assert sum(line.startswith("n_energy ") for line in shown.splitlines()) == len(biases)  # a block per bias
 
 
 def test_a_killed_run_resumes_to_the_result_of_an_uninterrupted_one(tmp_path):
@@ -106,3 +106,26 @@ def test_bad_scenarios_fail_with_a_message_and_no_finished_file(tmp_path, text, 
     assert result.returncode != 0
     assert key in result.stderr
     assert not out.exists()
+
+
+def test_a_refused_point_of_a_bias_series_is_named_with_its_bias(tmp_path):
+    """At 0.5 mV the grid's step, 0.01 eU, exceeds 2 k_B T = 0.0086 eU: that point alone is refused."""
+    scenario = tmp_path / "series.toml"
+    scenario.write_text(SERIES.replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = ["0.1 mV", "0.5 mV"]'))
+    assert_one_line_refusal(cli("show", scenario), "point-0001 (reservoirs.bias = 0.5 mV): [grid] n_energy = 401")
+    result = cli("run", scenario, "-o", tmp_path / "series")
+    assert result.returncode == 4
+    (line,) = [line for line in result.stderr.splitlines() if " failed: " in line]
+    assert "point-0001 (reservoirs.bias = 0.5 mV) failed: ValueError: [grid] n_energy = 401" in line
+
+
+def test_show_and_plot_say_what_a_missing_file_or_a_folder_is(tmp_path):
+    for command in ("show", "plot"):
+        for name in ("absent.h5", "absent.toml"):
+            assert_one_line_refusal(cli(command, tmp_path / name), f"{tmp_path / name} does not exist")
+        assert_one_line_refusal(cli(command, tmp_path), f"{tmp_path} is a folder, not a file; {command} takes a file")
+    folder = tmp_path / "series"
+    folder.mkdir()
+    (folder / "summary.csv").write_text("index,point,status\n")
+    for command in ("show", "plot"):
+        assert_one_line_refusal(cli(command, folder), "results of a sweep or bias series", folder / "summary.csv")

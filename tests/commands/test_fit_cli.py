@@ -1,6 +1,7 @@
 """``hotelectron fit``: a fit file over synthetic data written as CSV, its outputs (fit.json, the
-best-fit steady states as HDF5, report, figure), output safety, refusals (exit 2), and a real process
-interrupted by SIGINT and resumed."""
+best-fit steady states as HDF5, report, figure), output safety, refusals (exit 2, one line naming the fit
+file and the key), a fit stopped by its budget (exit 3) and resumed, outputs completed by --resume, and a
+real process interrupted by SIGINT and resumed."""
 
 import json
 import os
@@ -50,6 +51,8 @@ max = 0.5
 
 
 TRUTH = {"electron_electron.kappa": 1.0, "probe.gap": 0.17}
+#: one more LocalCluster worker than --workers allows on this machine
+TOO_MANY_WORKERS = 4 * (os.cpu_count() or 1) + 1
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +95,11 @@ def test_fit_command_writes_json_report_and_figure(finished):
     assert data["parameters"]["probe.gap"]["value"] == pytest.approx(0.17, rel=1e-4)
     assert len(data["curves"]) == 2 and data["evaluations"] > 0
     assert data["status"] == "finished" and data["fingerprint"]
-    assert "probe.gap" in (out / "report.txt").read_text()
+    report = (out / "report.txt").read_text()
+    assert "probe.gap" in report
+    # each curve's line says its U, B (none: no field anywhere) and T (the base scenario's: the data give none)
+    assert "conductance  U = 0.2 mV, T = 100 mK (base), 81 points" in report
+    assert "conductance  U = 0.3 mV, T = 100 mK (base), 81 points" in report
     assert (out / "fit.png").stat().st_size > 0
     assert "chi2/dof" in result.stdout
     # the best-fit steady states: one finished, checksummed trajectory per curve, named in fit.json,
@@ -137,13 +144,50 @@ def read_back(folder):
      "no free parameter"),
     (lambda t: t.replace("[probe]", "[probe]\ngapp = 1"), r"\[probe\] gapp"),
     (lambda t: t.replace("curves.csv", "missing.csv"), "missing.csv"),
+    # the field lies on whole energy steps: the model is a step function of it
+    (lambda t: t + '\n[parameters."field.B"]\nstart = 1.0\nunit = "T"\n',
+     r'fit.toml: \[parameters."field.B"\]: .*cannot be fitted.*step function'),
+    (lambda t: t + '\n[parameters."field.g"]\nstart = 2.1\n', r'fit.toml: \[parameters."field.g"\]: .*cannot be fitted'),
+    (lambda t: t.replace('data = ["curves.csv"]', 'data = ["curves.csv", "./curves.csv"]'),
+     r"fit.toml: data: './curves.csv' is the data file 'curves.csv' again"),
+    (lambda t: t.replace('base = "scenario.toml"', 'base = "curves.csv"'),
+     r"fit.toml: base: .*curves.csv is not a scenario \(not valid TOML"),
+    # a curve's scenario refused at the start values: the fit file, the data file and the key at fault
+    (lambda t: t + '\n[parameters."reservoirs.temperature"]\nstart = -5.0\nunit = "mK"\nfree = false\n',
+     r"fit.toml: curve 0 \(curves.csv lines \d+-\d+: U = 0.2 mV\): the base scenario with this curve's U and the "
+     r"parameters electron_electron.kappa, reservoirs.temperature at their start values: .*\[reservoirs\] temperature"),
+    (lambda t: t.replace('temperature = "100 mK"', 'temperature = "100 mK"\ng = -2'), r"fit.toml: \[probe\] g: .*\(0, 20\]"),
+    (lambda t: t.replace('temperature = "100 mK"', 'temperature = "100 mK"\nfield = "1e16 T"'),
+     r"fit.toml: \[probe\] field: .*exceeds 100 times the gap"),
 ])
 def test_bad_fit_file_exits_2(folder, caplog, change, match):
+    """Refused while the fit file is read, before any work: one line, and no output folder made."""
     (folder / "fit.toml").write_text(change(FIT))
     assert main(["-q", "fit", str(folder / "fit.toml"), "-o", str(folder / "out")]) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert len(errors) == 1
+    assert len(errors) == 1 and "\n" not in errors[0]
     assert re.search(match, errors[0]), errors[0]
+    assert "np.float64" not in errors[0]
+    assert not (folder / "out").exists()
+
+
+def test_a_trajectory_given_as_data_is_refused_naming_the_fit_file(folder, finished):
+    shutil.copy(finished[0] / "curve-00.h5", folder / "state.h5")
+    (folder / "fit.toml").write_text(FIT.replace('data = ["curves.csv"]', 'data = ["state.h5"]'))
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "out"), "fit.toml: data: state.h5",
+                            "a trajectory of 'hotelectron run', not measured curves")
+    assert not (folder / "out").exists()
+
+
+def test_a_parameter_the_model_does_not_depend_on_is_refused(folder):
+    """A wire's cross section sets its resistance, not f: its Jacobian column is exactly zero at the start,
+    and the fit stops there (exit 2) naming it, instead of reporting its start value as an optimum. The
+    output folder the command made is removed again: nothing was written."""
+    (folder / "fit.toml").write_text(FIT + '\n[parameters."wire.cross_section"]\nstart = 4500.0\nunit = "nm^2"\n')
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "out"),
+                            'fit.toml: [parameters."wire.cross_section"]: the model does not depend on',
+                            "Jacobian column is exactly zero", "free = false")
+    assert not (folder / "out").exists()
 
 
 def test_a_folder_that_holds_a_fit_is_refused_without_resume_or_overwrite(folder, finished):
@@ -168,6 +212,7 @@ def test_a_folder_that_holds_a_fit_is_refused_without_resume_or_overwrite(folder
 
 @pytest.mark.parametrize(("args", "words"), [
     (["--workers", "0"], ["--workers must be at least 1", "0"]),
+    (["--workers", str(TOO_MANY_WORKERS)], [f"--workers {TOO_MANY_WORKERS}: at most {TOO_MANY_WORKERS - 1}"]),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], ["--scheduler and --workers exclude each other"]),
     (["-o", "{folder}/curves.csv"], ["curves.csv", "input"]),
     (["-o", "{folder}/scenario.toml"], ["scenario.toml", "input"]),
@@ -198,7 +243,7 @@ def test_a_fit_interrupted_by_sigint_keeps_its_best_point_and_resumes(folder, fi
     reference = finished[0]
     out = folder / "out"
     child = subprocess.Popen([sys.executable, "-m", "hotelectron", "fit", str(folder / "fit.toml"), "-o", str(out),
-                              *options], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              *options], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
     deadline = time.monotonic() + 120
     lines = []
@@ -207,9 +252,10 @@ def test_a_fit_interrupted_by_sigint_keeps_its_best_point_and_resumes(folder, fi
         if "INFO hotelectron: evaluation 3 " in line or time.monotonic() > deadline:
             break
     os.killpg(child.pid, signal.SIGINT)
-    rest = child.communicate(timeout=120)[1]
+    stdout, rest = child.communicate(timeout=120)
     stderr = "".join(lines) + rest
     assert child.returncode == 130, stderr
+    assert stdout.startswith("hotelectron fit") and "INTERRUPTED" in stdout  # the report, as a finished fit prints it
     assert "evaluation 3 " in stderr and "chi2/dof" in stderr and "electron_electron.kappa = " in stderr
     assert "--resume continues" in stderr and "Traceback" not in stderr
     assert len([line for line in stderr.splitlines() if " ERROR " in line]) == 1, stderr
@@ -238,3 +284,111 @@ def test_a_fit_interrupted_by_sigint_keeps_its_best_point_and_resumes(folder, fi
         # both end at the noise-free optimum, the truth to ~1e-12 (test_fit.py)
         assert resumed["parameters"][label]["value"] == pytest.approx(p["value"], rel=1e-9), label
         assert resumed["parameters"][label]["value"] == pytest.approx(TRUTH[label], rel=1e-4), label
+
+
+def test_ctrl_c_while_the_outputs_are_written_is_held_until_all_are_there(folder, monkeypatch):
+    """fit.json is written last: when the figure is drawn the state files and the report are there and
+    fit.json is not. A SIGINT arriving then (as a terminal's Ctrl-C) is held until every output is written,
+    so that a fit.json saying finished always comes with the rest."""
+    import hotelectron.commands.fit as command
+
+    draw, seen = command.figure, {}
+
+    def interrupted(result, path):
+        seen.update(names={p.name for p in path.parent.iterdir() if not p.name.startswith(".")})
+        signal.raise_signal(signal.SIGINT)
+        draw(result, path)
+
+    monkeypatch.setattr(command, "figure", interrupted)
+    out = folder / "out"
+    result = cli("fit", folder / "fit.toml", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert seen["names"] == {"curve-00.h5", "curve-01.h5", "report.txt"}
+    assert {p.name for p in out.iterdir()} == {"curve-00.h5", "curve-01.h5", "report.txt", "fit.png", "fit.json"}
+    assert json.loads((out / "fit.json").read_text())["status"] == "finished"
+    assert "Ctrl-C came while the outputs were written: held until that was complete" in result.stderr
+
+
+def test_resume_of_a_finished_fit_writes_again_what_is_missing(folder, finished):
+    """From fit.json and the state files: the report as it was, the figure, and a lost state file solved
+    again at the fitted values; fit.json itself is left as it is."""
+    out = folder / "out"
+    shutil.copytree(finished[0], out)
+    report = (out / "report.txt").read_text()
+    written = (out / "fit.json").stat().st_mtime_ns
+    for name in ("report.txt", "fit.png"):
+        (out / name).unlink()
+    result = cli("fit", folder / "fit.toml", "-o", out, "--resume", check=True)
+    assert "writing again what is missing (report.txt, fit.png)" in result.stderr
+    # the same values, errors and per-curve chi^2 (the states read back): the report but for its first line
+    # (the fit file's path)
+    assert (out / "report.txt").read_text().splitlines()[1:] == report.splitlines()[1:]
+    assert (out / "fit.png").stat().st_size > 0 and (out / "fit.json").stat().st_mtime_ns == written
+    with h5py.File(out / "curve-01.h5", "r") as fh:
+        f = fh["f"][0]
+    (out / "curve-01.h5").unlink()
+    result = cli("fit", folder / "fit.toml", "-o", out, "--resume", check=True)
+    assert "writing again what is missing (curve-01.h5)" in result.stderr
+    verify(out / "curve-01.h5")
+    with h5py.File(out / "curve-01.h5", "r") as fh:
+        # both solved to a residual of 1e-12/tau_D (the fit's steady_tol), the new one from the collisionless
+        # start: they agree to the solver's tolerance times the conditioning of the steady problem (~10)
+        np.testing.assert_allclose(fh["f"][0], f, rtol=0, atol=1e-10)
+    assert (out / "fit.json").stat().st_mtime_ns == written
+
+
+def test_a_fit_stopped_by_max_evaluations_exits_3_and_resumes_with_a_larger_budget(folder, finished):
+    (folder / "fit.toml").write_text(FIT.replace('output = "out"', 'output = "out"\nmax_evaluations = 2'))
+    out = folder / "out"
+    result = cli("fit", folder / "fit.toml", "-o", out)
+    assert result.returncode == 3, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if " WARNING " in line or " ERROR " in line]
+    assert len(warnings) == 1 and "max_evaluations = 2" in warnings[0] and "--resume" in warnings[0], result.stderr
+    assert "STOPPED WITHOUT CONVERGING" in result.stdout
+    data = json.loads((out / "fit.json").read_text())
+    assert data["status"] == "stopped" and data["success"] is False and data["optimiser_evaluations"] == 2
+    assert all(p["stderr"] is None for p in data["parameters"].values()) and data["correlation"]["matrix"] is None
+    # the same budget has nothing left to spend
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", out, "--resume"), "max_evaluations = 2",
+                            "raise max_evaluations")
+    (folder / "fit.toml").write_text(FIT)  # the default budget, 200; the same fit (max_evaluations is not in it)
+    result = cli("fit", folder / "fit.toml", "-o", out, "--resume", check=True)
+    assert "resuming the fit" in result.stderr
+    resumed, expected = json.loads((out / "fit.json").read_text()), json.loads((finished[0] / "fit.json").read_text())
+    assert resumed["status"] == "finished" and resumed["optimiser_evaluations"] > 2
+    for label, p in expected["parameters"].items():
+        assert resumed["parameters"][label]["value"] == pytest.approx(p["value"], rel=1e-9), label
+        assert resumed["parameters"][label]["stderr"] is not None
+
+
+def test_a_folder_holding_a_kernel_fit_takes_a_parametric_fit_only_with_overwrite(folder):
+    out = folder / "out"
+    out.mkdir()
+    for name in ("kernel.json", "kernel.csv", "report.txt"):
+        (out / name).write_text("{}")
+    for flags in ([], ["--resume"]):  # --resume continues a parametric fit, not a kernel fit
+        assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", out, *flags), "holds a [kernel] fit",
+                                "--overwrite replaces it")
+    cli("-q", "fit", folder / "fit.toml", "-o", out, "--overwrite", check=True)
+    assert {p.name for p in out.iterdir()} == {"curve-00.h5", "curve-01.h5", "report.txt", "fit.png", "fit.json"}
+
+
+def test_the_allexit_of_an_interrupted_dask_gather_is_not_logged(caplog):
+    """Ctrl-C during a Dask batch cancels its futures; the gather's waiting tasks then end with distributed's
+    internal AllExit, which asyncio would log as "Task exception was never retrieved" with a traceback when
+    they are collected. The commands' Dask setup drops exactly those records, and no others."""
+    import asyncio
+
+    from distributed.client import AllExit
+
+    from hotelectron.commands.cluster import quiet_dask
+
+    quiet_dask()
+    loop = asyncio.new_event_loop()
+    try:
+        for exception in (AllExit(), RuntimeError("a task's own failure")):
+            loop.call_exception_handler({"message": "Task exception was never retrieved", "exception": exception})
+    finally:
+        loop.close()
+    logged = [r for r in caplog.records if r.name == "asyncio"]
+    assert len(logged) == 1 and isinstance(logged[0].exc_info[1], RuntimeError)

@@ -74,11 +74,17 @@ def folder(tmp_path_factory):
 def test_a_kernel_fit_writes_the_kernel_with_its_band(folder):
     """The command infers the kernel (GCV by default), writes kernel.json, kernel.csv (units in the
     header, 200 rows), kernel.png, fit.png and report.txt, and the slope of K over its nodes is -2
-    within 0.1."""
+    within 0.1. The folder held a parametric fit's outputs: refused without --overwrite, removed with it."""
     (folder / "fit.toml").write_text(FIT)
-    result = cli("-q", "fit", folder / "fit.toml", "-o", folder / "out", check=True)
-    assert "the kernel itself" in result.stdout and "gcv" in result.stdout
     out = folder / "out"
+    out.mkdir()
+    (out / "curve-00.h5").write_text("")
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", out), "already holds a fit (curve-00.h5)",
+                            "--overwrite")
+    result = cli("-q", "fit", folder / "fit.toml", "-o", out, "--overwrite", check=True)
+    assert "the kernel itself" in result.stdout and "gcv" in result.stdout
+    assert "U = 0.1 mV, T = 100 mK (base), 121 points" in result.stdout  # each curve's U, B, T
+    assert {p.name for p in out.iterdir()} == {"kernel.json", "kernel.csv", "kernel.png", "report.txt", "fit.png"}
     data = json.loads((out / "kernel.json").read_text())
     assert data["partner"] == "electrons" and data["unit"] == "1/(ns meV^2)" and data["converged"]
     assert data["regularisation"]["method"] == "gcv"
@@ -125,4 +131,17 @@ def test_a_folder_holding_a_kernel_fit_is_refused_without_overwrite(folder):
     (folder / "fit.toml").write_text(FIT)
     (folder / "held").mkdir(exist_ok=True)
     (folder / "held" / "kernel.json").write_text("{}")
-    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "held"), "already holds a fit", "--overwrite")
+    assert_one_line_refusal(cli("fit", folder / "fit.toml", "-o", folder / "held"), "already holds a [kernel] fit",
+                            "--overwrite")
+
+
+@pytest.mark.parametrize("value, words", [
+    # refused while the fit file is read: at lambda = 0 nothing fixes the nodes the data do not see
+    ("0.0", ["bad.toml: [kernel] regularisation: 0.0", "a number > 0", "Gauss-Newton diverges"]),
+    # refused once the scale of the problem is known, after the power-law stage
+    ("1e300", ["bad.toml: [kernel] regularisation = 1e+300 lies outside", "leaves only the power law"]),
+])
+def test_a_fixed_lambda_of_zero_or_far_out_is_refused_and_leaves_no_folder(folder, value, words):
+    (folder / "bad.toml").write_text(FIT.replace("[kernel]\n", f"[kernel]\nregularisation = {value}\n"))
+    assert_one_line_refusal(cli("fit", folder / "bad.toml", "-o", folder / "lam"), *words)
+    assert not (folder / "lam").exists()

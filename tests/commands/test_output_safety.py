@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import h5py
@@ -113,6 +114,52 @@ def test_a_full_disk_mid_run_stops_cleanly_and_resume_gives_the_uninterrupted_fi
         for name in DATASETS + (("state_J", "state_M", "P_spins", "observables/w_spins") if field else ()):
             np.testing.assert_array_equal(a[name][:], b[name][:])
         assert a["P"].shape[-1] == (4 if field else 2)
+
+
+class CtrlC:
+    """A run's progress callback that stops it after ``frames`` frames as Ctrl-C does."""
+
+    def __init__(self, frames):
+        self.left = frames
+
+    def __call__(self, *_):
+        self.left -= 1
+        if self.left <= 0:
+            raise KeyboardInterrupt
+
+    def close(self):
+        pass
+
+
+def test_resume_refuses_a_file_written_for_another_scenario_and_continues_its_own(tmp_path, reference, monkeypatch):
+    """A file is continued only by the scenario that wrote it (compared as parsed tables: comments and
+    spacing do not matter); another physical value would put two problems into one trajectory."""
+    scenario = write_scenario(tmp_path)
+    out = tmp_path / "stopped.h5"
+    monkeypatch.setattr("hotelectron.commands.run.RunProgress", lambda *_: CtrlC(8))
+    result = cli("--quiet", "run", scenario, "-o", out)
+    monkeypatch.undo()
+    assert result.returncode == 130, result.stderr
+    with h5py.File(out, "r") as fh:
+        assert fh.attrs["status"] == "failed" and fh["time"].shape[0] == 9
+        assert fh.attrs["message"].startswith("interrupted (Ctrl-C)")
+    assert "interrupted (Ctrl-C)" in cli("show", out, check=True).stdout
+    stopped = out.read_bytes()
+
+    other = write_scenario(tmp_path, SMALL.replace("pair_rate = 2.0", "pair_rate = 2.5"), "other.toml")
+    assert_one_line_refusal(cli("run", other, "-o", out, "--resume"), out, "another scenario",
+                            "[dimensionless] pair_rate = 2.0 in the file, 2.5 now")
+    assert_one_line_refusal(cli("run", other, "-o", out, "--resume", "--overwrite"), out, "another scenario")
+    assert out.read_bytes() == stopped
+
+    field = write_scenario(tmp_path, FIELD, "field.toml")
+    assert_one_line_refusal(cli("run", field, "-o", out, "--resume"), out, "[dimensionless] zeeman absent in the file, 0.4 now")
+    same = write_scenario(tmp_path, "# the same run, reformatted\n" + SMALL.replace(" = ", "   =   "), "same.toml")
+    cli("--quiet", "run", same, "-o", out, "--resume", check=True)
+    with h5py.File(out, "r") as a, h5py.File(reference, "r") as b:
+        assert a.attrs["status"] == "finished"
+        for name in DATASETS:
+            np.testing.assert_array_equal(a[name][:], b[name][:])
 
 
 def flip_chunk(path, dataset, row):
@@ -405,7 +452,9 @@ def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_pa
     scenario = write_scenario(tmp_path, SERIES, "series.toml")
     folder = tmp_path / "series"
     assert_one_line_refusal(cli("run", scenario, "-o", scenario), scenario)
-    assert_one_line_refusal(cli("run", scenario, "-o", unwritable / "series"), "series")
+    # reported as a place that cannot be written, before the resource check could blame the disk space
+    assert_one_line_refusal(cli("run", scenario, "-o", unwritable / "series"), f"cannot write {unwritable / 'series'}: ")
+    assert_one_line_refusal(cli("run", scenario, "-o", unwritable / "a" / "series"), "cannot write")
     result = cli("--quiet", "run", scenario, "-o", folder)
     assert result.returncode == 0, result.stderr
     first = {p.name: p.read_bytes() for p in folder.glob("point-*.h5")}
@@ -415,6 +464,30 @@ def test_a_series_folder_is_checked_and_its_results_kept_unless_overwrite(tmp_pa
     result = cli("--quiet", "run", scenario, "-o", folder, "--overwrite")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in folder.glob("point-*.h5")) == sorted(first)
+
+
+def test_a_series_never_replaces_point_files_it_does_not_write(tmp_path):
+    """A folder that also holds a sweep's points (here point-0002, beyond the series' two) is refused with
+    --overwrite and --resume alike: the series may replace only its own point files and summary."""
+    scenario = write_scenario(tmp_path, SERIES, "series.toml")
+    folder = tmp_path / "series"
+    assert cli("--quiet", "run", scenario, "-o", folder).returncode == 0
+    (folder / "point-0002.h5").write_bytes((folder / "point-0001.h5").read_bytes())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for flags in ([], ["--overwrite"], ["--resume"], ["--resume", "--overwrite"]):
+        assert_one_line_refusal(cli("run", scenario, "-o", folder, *flags), folder, "1 point file(s)", "point-0002.h5",
+                                "another sweep or series")
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_the_shipped_series_and_sweeps_write_into_different_folders():
+    from hotelectron.sweep import load_sweep
+
+    shipped = Path(__file__).parents[2] / "scenarios"
+    for path in sorted((shipped / "sweeps").glob("*.toml")):
+        sweep = load_sweep(path)
+        base = tomllib.loads(path.read_text())["base"]
+        assert (sweep.output or path.stem) != Path(base).stem, path
 
 
 def test_a_damaged_finished_point_stops_a_resumed_sweep_unless_overwrite(tmp_path):
@@ -440,7 +513,7 @@ def test_a_sweep_folder_is_checked_before_any_work_and_replaced_only_with_overwr
     sweep.write_text('base = "base.toml"\n\n[axes]\n"reservoirs.bias" = ["0.1 mV", "0.2 mV"]\n')
     folder = tmp_path / "points"
     assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", sweep), sweep)
-    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", unwritable / "p"), "p")
+    assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", unwritable / "p"), f"cannot write {unwritable / 'p'}: ")
     assert_one_line_refusal(cli("sweep", sweep, "--serial", "-o", folder, "--plot", sweep), sweep)
     assert sweep.read_text().startswith('base = "base.toml"')
     result = cli("--quiet", "sweep", sweep, "--serial", "-o", folder)

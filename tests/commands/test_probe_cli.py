@@ -1,8 +1,12 @@
-"""``hotelectron probe``: the curve it writes, and one-line refusals with exit 2."""
+"""``hotelectron probe``: the curve it writes, the field it sits in, and one-line refusals with exit 2
+naming the option."""
+
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from systems import assert_one_line_refusal, cli
 
 from hotelectron.commands.main import main
 from hotelectron.experiment.data import read_curves
@@ -14,6 +18,17 @@ def collisionless(tmp_path_factory):
     path = tmp_path_factory.mktemp("probe") / "cl.h5"
     assert main(["-q", "run", "scenarios/collisionless.toml", "-o", str(path)]) == 0
     return path
+
+
+@pytest.fixture(scope="module")
+def in_field(tmp_path_factory):
+    """The collisionless wire's steady state (5 nodes) in a field of 0.5 T, recorded in the file."""
+    folder = tmp_path_factory.mktemp("probe-field")
+    text = Path("scenarios/collisionless.toml").read_text().replace('mode = "evolve"', 'mode = "steady"')
+    lines = [line for line in text.splitlines() if not line.startswith(("end_time", "output_every"))]
+    (folder / "field.toml").write_text("\n".join(lines).replace("n_x = 17", "n_x = 5") + '\n[field]\nB = "0.5 T"\n')
+    cli("-q", "run", folder / "field.toml", "-o", folder / "field.h5", check=True)
+    return folder / "field.h5"
 
 
 def test_probe_writes_csv_with_double_step_peaks(collisionless, tmp_path):
@@ -62,3 +77,48 @@ def test_file_without_f_exits_2(tmp_path, caplog):
         fh.attrs["derived"] = "{}"
     assert main(["-q", "probe", str(path)]) == 2
     assert "is damaged or not a trajectory file" in caplog.text  # verified before any reading
+
+
+def test_the_probe_sits_in_the_field_of_the_trajectory(in_field, tmp_path):
+    """Without --field the probe takes the run's [field] B (and writes it with the curve, for a fit to read);
+    a different --field is taken, with a warning."""
+    args = ["probe", in_field, "--gap", "0.17 meV", "--dynes", "1 ueV"]
+    result = cli(*args, "-o", tmp_path / "file.csv", check=True)
+    assert "WARNING" not in result.stderr
+    cli(*args, "--field", "0.5 T", "-o", tmp_path / "given.csv", check=True)
+    (default,), (given,) = read_curves(tmp_path / "file.csv"), read_curves(tmp_path / "given.csv")
+    assert default.field_T == 0.5 and np.array_equal(default.y, given.y)
+    result = cli(*args, "--field", "0 T", "-o", tmp_path / "zero.csv", check=True)
+    warnings = [line for line in result.stderr.splitlines() if " WARNING " in line]
+    assert len(warnings) == 1 and "--field 0 T differs from the field of" in warnings[0] and "B = 0.5 T" in warnings[0]
+    (zero,) = read_curves(tmp_path / "zero.csv")
+    assert zero.field_T == 0.0 and not np.allclose(zero.y, default.y)  # unsplit coherence peaks
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--points", "-5"], ["--points -5: at least 2 probe biases"]),
+    (["--points", "1"], ["--points 1: at least 2 probe biases"]),
+    (["--g", "-2"], ["--g -2.0: the g factor of the probe's electrons must lie in (0, 20]"]),
+    (["--g", "1e300"], ["--g 1e+300:", "(0, 20]"]),
+    (["--field", "1e16 T"], ["--field 1e16 T: the spin shift g mu_B B/2 = 5.788e+14 meV", "100 times the gap"]),
+    (["--dynes", "0 ueV"], ["--dynes 0 ueV: leaves the BCS DOS singular"]),
+    (["--probe-temperature", "2 K"], ["--probe-temperature 2 K: is not below the probe's T_c"]),
+    (["-o", "/proc/self/c.csv"], ["cannot write /proc/self/c.csv"]),
+    (["--plot", "{tmp}"], ["is a directory"]),
+])
+def test_bad_options_are_refused_naming_them_before_any_work(in_field, tmp_path, monkeypatch, args, words):
+    import hotelectron.experiment.probe as probe
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the curve was computed before the refusal")
+
+    monkeypatch.setattr(probe, "probe_conductance", no_work)
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert_one_line_refusal(cli("probe", in_field, "--gap", "0.17 meV", *args), *words)
+
+
+def test_a_field_beyond_any_probe_in_the_trajectory_is_refused_naming_it(in_field, tmp_path):
+    """A gap of 0.25 ueV is more than 100 times below the spin shift at 0.5 T (28.9 ueV): the file's field is named."""
+    assert_one_line_refusal(cli("probe", in_field, "--gap", "0.25 ueV", "--dynes", "0.01 ueV",
+                                "--probe-temperature", "0 K"),
+                            f"the field of {in_field}, B = 0.5 T (its [field] B; --field overrides it)", "100 times")

@@ -14,7 +14,7 @@ import pytest
 from systems import FIT_WIRE as BASE
 
 from hotelectron.experiment.data import MeasuredCurve
-from hotelectron.experiment.fit import FitModel, FitProblem, Parameter, fit
+from hotelectron.experiment.fit import FitModel, FitProblem, FitStart, FlatParameters, Parameter, fit
 from hotelectron.experiment.probe import ProbeParameters
 
 KAPPA_UNIT = "1/ns/meV^0.5"
@@ -104,6 +104,35 @@ def test_per_curve_parameter():
     got = [result["electron_electron.kappa[0]"].value, result["electron_electron.kappa[1]"].value,
            result["probe.gap"].value]
     np.testing.assert_allclose(got, [0.8, 1.2, TRUE_GAP], rtol=NOISE_FREE_RTOL)
+
+
+def test_a_parameter_the_model_does_not_depend_on_is_refused():
+    """Distribution curves do not pass through the probe: its Dynes broadening moves no point, that column
+    of the first Jacobian is exactly zero, and the fit stops there naming it (kappa's column is not zero)
+    instead of reporting its start as an optimum."""
+    curves = synthetic("distribution", (0.2,), {"electron_electron.kappa": (TRUE_KAPPA, KAPPA_UNIT)})
+    dynes = Parameter("probe.dynes", 2e-3, 1e-4, 1e-2)
+    with pytest.raises(FlatParameters, match="'probe.dynes'") as caught:
+        fit(FitProblem(BASE, curves, [kappa(1.3), dynes], PROBE))
+    assert [p.label for p in caught.value.parameters] == ["probe.dynes"]
+
+
+def test_a_fit_stopped_by_its_budget_is_not_finished_and_resumes_to_the_optimum(conductance_curves):
+    """max_evaluations = 2: status "stopped" at the best point, no errors (not an optimum); a FitStart from
+    its fit.json content continues with a larger budget to where an unbounded fit ends."""
+    problem = FitProblem(BASE, conductance_curves, [kappa(1.3 * TRUE_KAPPA), gap(0.78 * TRUE_GAP)], PROBE)
+    stopped = fit(problem, max_evaluations=2)
+    assert stopped.status == "stopped" and not stopped.success and "stopped without converging" in stopped.message
+    assert stopped.optimiser_evaluations == 2 and stopped.correlation is None
+    assert all(p.stderr is None for p in stopped.parameters)
+    data = json.loads(stopped.to_json())
+    assert data["status"] == "stopped" and data["correlation"]["matrix"] is None
+    start = FitStart.from_dict(data, problem, states=[c.state for c in stopped.curves])
+    resumed = fit(problem, start=start)
+    assert resumed.status == "finished" and resumed.success and resumed.optimiser_evaluations > 2
+    assert resumed["electron_electron.kappa"].value == pytest.approx(TRUE_KAPPA, rel=NOISE_FREE_RTOL)
+    assert resumed["probe.gap"].value == pytest.approx(TRUE_GAP, rel=NOISE_FREE_RTOL)
+    assert all(p.stderr is not None for p in resumed.free)
 
 
 # -- noise: chi^2, errors -----------------------------------------------------------------------------
@@ -231,6 +260,9 @@ def test_unknown_scenario_key_is_named(conductance_curves):
     (lambda: Parameter("reservoirs.bias", 0.2, unit="mV"), "reservoirs.bias"),
     (lambda: Parameter("probe.gap", 0.2, unit="ueV"), "unit 'ueV'"),
     (lambda: Parameter("probe.gap", float("nan")), "start = nan"),
+    # the Zeeman energy lies on whole energy steps: the model is a step function of B and g
+    (lambda: Parameter("field.B", 1.0, 0.9, 1.1, unit="T"), "field.B'.*cannot be fitted.*step function"),
+    (lambda: Parameter("field.g", 2.1, 1.5, 2.5), "field.g'.*cannot be fitted"),
 ])
 def test_bad_parameter(make, match):
     with pytest.raises(ValueError, match=match):

@@ -7,6 +7,7 @@ U = 0.05, 0.1, 0.2, 0.4 mV, each f(L/2, E) at 201 energies over +-1.2 eU with Ga
 """
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -307,6 +308,8 @@ def test_the_penalty_is_the_curvature_integral_of_ln_K():
     ({"start": (1.0, -1.0, 1.0)}, "start"),
     ({"partner": "phonons"}, "partner"),
     ({"regularisation": "morozov"}, "regularisation"),
+    ({"regularisation": 0.0}, r"regularisation 0.0 .*> 0"),  # nothing would fix the nodes the data do not see
+    ({"start": (1.0, float("inf"), 1.0)}, r"got 1, inf, 1$"),  # numbers as numbers, not np.float64(...)
     ({"cutoff_meV": 0.5}, "cutoff"),
     ({"sigma": (0.01,)}, "sigma"),
 ])
@@ -316,6 +319,38 @@ def test_bad_kernel_problems_are_refused(kwargs, match):
                  "start": (1.0, 1.0, 1.0)}
     with pytest.raises(ValueError, match=match):
         KernelProblem(**{**arguments, **kwargs})
+
+
+def test_a_kernel_beyond_the_range_of_floats_is_numerical_trouble_not_a_result():
+    """ln K + 2 sigma must stay below 700 at every node (the band at any energy is then finite: sigma there
+    is at most the largest at the nodes); beyond it exp overflows, and the fit stops (exit 3) instead."""
+    from hotelectron.experiment.kernel import LOG_K_MAX, _check_finite
+
+    problem = KernelProblem(wire_text(241), [MeasuredCurve(0.1, None, None, "distribution", np.linspace(-0.1, 0.1, 11),
+                                                           np.full(11, 0.5))], log_spaced(0.01, 0.1, 3), (1.0, 1.0, 1.0))
+    theta = np.array([1.0, 2.0, 3.0])
+    _check_finite(problem, theta, np.diag([1.0, 1.0, 1.0]), 1.0)  # an ordinary band passes
+    edge = ((LOG_K_MAX - 3.0) / 2.0) ** 2  # the last node's 2-sigma band at the limit
+    _check_finite(problem, theta, np.diag([1.0, 1.0, 0.999 * edge]), 1.0)
+    for variance in (1.001 * edge, np.inf, np.nan):
+        with pytest.raises(RuntimeError, match="node 0.1 meV.*range of floating-point numbers"):
+            _check_finite(problem, theta, np.diag([1.0, 1.0, variance]), 1.0)
+
+
+def test_a_fixed_lambda_outside_the_searched_range_is_refused():
+    """The criteria search lambda on [1e-10, 1e6] |J|_F^2/|L|_F^2; a fixed lambda far outside either leaves the
+    undetermined nodes free or the power law alone, and is refused naming regularisation."""
+    from hotelectron.experiment.kernel import _check_fixed_lambda
+    from hotelectron.experiment.regularisation import lambda_grid
+
+    rng = np.random.default_rng(5)
+    J, L = rng.standard_normal((40, 7)), second_differences(log_spaced(0.01, 1.0, 7))
+    low, high = lambda_grid(J, L)[[0, -1]]
+    for lam in (low, math.sqrt(low * high), high):
+        _check_fixed_lambda(lam, J, L)
+    for lam, why in ((low / 2, "undetermined"), (2 * high, "power law"), (1e300, "power law")):
+        with pytest.raises(ValueError, match=re.escape(f"regularisation = {lam:g} lies outside") + f".*{why}"):
+            _check_fixed_lambda(lam, J, L)
 
 
 def test_a_dimensionless_base_and_a_bath_between_two_temperatures_are_refused():

@@ -44,6 +44,8 @@ def test_kappa_is_converted_to_mev_and_ns_for_any_exponent():
     ({"start": {"kappa": "2 1/ns/meV^0.5", "exponent": 5}}, "start"),
     ({"regularisation": "morozov"}, "regularisation"),
     ({"regularisation": -1.0}, "regularisation"),
+    ({"regularisation": 0.0}, "regularisation"),
+    ({"range": ["3 ueV", "1e300 meV"]}, "range: the start power law"),
     ({"cutoff": "1 meV"}, "cutoff"),
     ({"max_iterations": 0}, "max_iterations"),
     ({"smoothness": 1.0}, "smoothness"),
@@ -58,3 +60,18 @@ def test_missing_keys_are_named():
         section = {k: v for k, v in SECTION.items() if k != key}
         with pytest.raises(ValueError, match=rf"\[kernel\] {key}: required"):
             parse_kernel_section(section, "fit.toml")
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"regularisation": 0.0}, "at 0 nothing fixes the nodes the data do not see"),
+    ({"range": ["3 ueV", "1e300 meV"]}, "0 1/(ns meV^2) at the node"),
+    ({"range": [3, "0.3 meV"]}, "[kernel] range = 3: the unit is missing; expected an energy"),
+    ({"cutoff": "4 mK"}, "[kernel] cutoff = '4 mK': has dimension [temperature]"),
+])
+def test_refusals_say_why_in_one_plain_line(change, says):
+    """The key once (not "[kernel] range: [kernel] range = ..."), numbers as numbers (not np.float64(...))."""
+    with pytest.raises(ValueError) as caught:
+        parse_kernel_section({**SECTION, **change}, "fit.toml")
+    message = str(caught.value)
+    assert says in message and "np.float64" not in message and "\n" not in message, message
+    assert message.count("[kernel]") == 1, message

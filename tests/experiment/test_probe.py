@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from hotelectron.experiment.probe import ProbeParameters, conductance, dos
+from hotelectron.experiment.probe import ProbeParameterError, ProbeParameters, conductance, dos
 
 GAP, DYNES = 1.0, 1e-3  # energies in units of the gap
 
@@ -113,12 +113,20 @@ def test_double_step_is_average_of_two_shifted_bcs_curves():
 
 @pytest.mark.parametrize("field, value, match", [
     ("gap_meV", -0.1, "gap_meV"), ("dynes_meV", 0.0, "dynes_meV"), ("temperature_K", 5.0, "T_c"),
-    ("g", float("nan"), "finite")])
+    ("g", float("nan"), "finite"), ("g", 0.0, r"\(0, 20\]"), ("g", -2.0, r"\(0, 20\]"), ("g", 1e300, r"\(0, 20\]"),
+    # g mu_B B/2 = 100 gaps at B = 100 * 0.17 meV / 0.0579 meV/T = 293.7 T (g = 2)
+    ("field_T", 1e16, "exceeds 100 times the gap"), ("field_T", 294.0, "exceeds 100 times the gap")])
 def test_bad_probe_parameters_are_refused(field, value, match):
     kwargs = dict(gap_meV=0.17, dynes_meV=1e-3, temperature_K=0.05)
     kwargs[field] = value
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ProbeParameterError, match=match) as caught:
         ProbeParameters(**kwargs)
+    assert caught.value.field == field  # what a caller names as its own option
+
+
+def test_the_largest_field_a_probe_takes_and_a_normal_probe_in_any_field():
+    assert ProbeParameters(gap_meV=0.17, field_T=293.0).zeeman_meV == pytest.approx(16.97, rel=1e-3)
+    assert ProbeParameters(gap_meV=0.0, field_T=1e16).gap_meV == 0  # no gap: the field does not enter
 
 
 def test_probe_temperature_lowers_the_gap():

@@ -165,3 +165,21 @@ def test_free_spins_are_drawn_beside_the_pairs(tmp_path):
         np.testing.assert_allclose(electrons - electrons[0] + pairs + spins, 0, atol=1e-6 * (electrons[0] - electrons[-1]))
     finally:
         plt.close(fig)
+
+
+def test_the_tick_labels_of_the_symlog_time_axis_do_not_overlap(tmp_path):
+    """A run that settles in its first tenth gets a time axis linear up to the first frame (0.05 tau_D)
+    and logarithmic beyond; 10^-2 inside the linear part sat on top of the label 0."""
+    import matplotlib.pyplot as plt
+
+    p = wire(n_x=5, n=81)
+    s = scenario(p, "evolve")
+    s.end_time, s.output_every = 10.0, 0.05
+    fig = trajectory_figure(run_scenario(s, tmp_path / "long.h5"))
+    fig.canvas.draw()
+    ax = next(a for a in fig.axes if a.get_xscale() == "symlog")  # W_e's (its twin shares the axis)
+    labels = [label for label in ax.get_xticklabels() if label.get_visible() and label.get_text()]
+    assert [label.get_position()[0] for label in labels] == [0.0, 0.1, 1.0, 10.0]
+    boxes = sorted((label.get_window_extent() for label in labels), key=lambda box: box.x0)
+    assert all(left.x1 < right.x0 for left, right in zip(boxes, boxes[1:]))
+    plt.close(fig)

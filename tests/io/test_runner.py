@@ -111,7 +111,7 @@ def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
     p = wire(n_x=9, n=81)
     out = tmp_path / "cut.h5"
     interrupted(scenario(in_a_field(p, 5)), out)
-    for other, words in ((p, "(80, 2) with 0 steps"), (in_a_field(p, 6), "(80, 4) with 6 steps"),
+    for other, words in ((p, "(80, 2) with 0 steps"), (in_a_field(p, 6), "(80, 4) with 6 steps: another field ([field] B or g, or [dimensionless] zeeman)"),
                          (wire(n_x=9, n=81, pairs=False), "the scenario none"),
                          (in_a_field(p, 5, 0.002), "['P'], the scenario ['P', 'P_spins']")):
         with pytest.raises(ValueError, match=re.escape(words)):
@@ -137,4 +137,7 @@ def test_a_steady_state_with_free_spins_written_and_read_back(tmp_path):
     out = write_steady_state(scenario, tmp_path / "steady.h5", solution)
     with h5py.File(out, "r") as fh:
         assert {"w_spins", "dw_spins_dt"} <= set(fh["observables"]) and fh["P_spins"].shape == (1, 3, 6)
+        for name in ("state_J", "state_M"):  # the state J = M = 0 is stored as 0, not -0
+            values = fh[name][:]
+            assert not np.signbit(values[values == 0]).any(), name
     np.testing.assert_array_equal(read_state(out).steady.P, solution.P)

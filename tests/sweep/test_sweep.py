@@ -289,7 +289,8 @@ def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_pa
     fig = tmp_path / "summary.png"
     result = cli("sweep", sweep, "-o", tmp_path / "out", "--workers", "2", "--plot", fig)
     assert result.returncode == 4
-    assert "point-0001 failed" in result.stderr and "[reservoirs] temperature" in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "point-0001 (" in line]
+    assert "reservoirs.temperature = -5 mK" in line and ") failed: " in line and "[reservoirs] temperature" in line
     assert fig.stat().st_size > 10_000
     again = cli("plot", tmp_path / "out" / "summary.csv", "-o", tmp_path / "again.png", check=True)
     assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
@@ -299,7 +300,8 @@ def test_resume_refuses_files_of_another_sweep(tmp_path):
     sweep = load_sweep(write_sweep(tmp_path))
     run_sweep(sweep, tmp_path / "out")
     other = load_sweep(write_sweep(tmp_path, temperatures='["30 mK", "60 mK"]'))
-    with pytest.raises(ValueError, match="other parameters"):
+    with pytest.raises(ValueError, match=r"point-0000.h5 was written for other parameters than point-0000 of this "
+                       r"sweep \(\[reservoirs\] temperature = '25 mK' in the file, '30 mK' now\)"):
         run_sweep(other, tmp_path / "out", resume=True)
 
 
@@ -390,6 +392,47 @@ def test_a_sweep_over_the_field_and_its_figure(tmp_path):
     finally:
         plt.close(fig)
     assert plot_summary(result.summary, tmp_path / "summary.png").stat().st_size > 10_000
+
+
+def test_a_sweep_over_bias_then_field_draws_each_bias_double_step_and_marks_eu_at_the_zeeman_energy(tmp_path):
+    """Bias first, field second: a panel of f per field holds both biases, whose double steps differ
+    (k_B T / eU = 0.043 and 0.022): each is drawn. Against the bias, the line at 1.0367 T (Delta_Z =
+    0.12 meV: 48 and 24 steps at 0.1 and 0.2 mV) is marked at U = Delta_Z / e = 0.12 mV."""
+    import matplotlib.pyplot as plt
+
+    from hotelectron.sweep.figure import summary_figure
+
+    (tmp_path / "base.toml").write_text(FIELD_BASE)
+    (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[axes]\n"reservoirs.bias" = ["0.1 mV", "0.2 mV"]\n'
+                                         '"field.B" = ["0 T", "1.0367 T"]\n')
+    result = run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
+    rows = read_summary(result.summary)
+    assert [r["status"] for r in rows] == ["finished"] * 4
+    zeeman_meV = {r["zeeman_run_meV"] for r in rows if r["field.B [T]"] > 0}
+    assert len(zeeman_meV) == 1  # the field sits on both grids
+    fig = summary_figure(result.summary)
+    try:
+        for column, field in enumerate(("B = 0 T", "B = 1.037 T")):
+            top = fig.axes[column]
+            assert top.get_title().startswith(field)
+            references = {line.get_label(): line.get_ydata() for line in top.get_lines()
+                          if line.get_label().startswith("collisionless double step")}
+            assert sorted(references) == [f"collisionless double step, bias = {b} mV" for b in (0.1, 0.2)]
+            for row in (r for r in rows if f"B = {r['field.B [T]']:.4g} T" == field):
+                with h5py.File(tmp_path / "out" / row["file"], "r") as fh:
+                    f = fh["f"][0]
+                expected = (f[0] + f[-1]) / 2  # the middle of the wire without collisions
+                np.testing.assert_allclose(references[f"collisionless double step, bias = {row['reservoirs.bias [mV]']:.4g} mV"],
+                                           expected, rtol=0, atol=1e-15)
+        panels = {ax.get_ylabel(): ax for ax in fig.axes if ax.get_visible()}
+        ax = panels["relaxation: int |f(L/2) - double step| d eps / E0"]
+        assert ax.get_xlabel() == "bias (mV)"
+        (marker,) = [line for line in ax.get_lines() if line.get_label().startswith("g mu_B B = eU")]
+        assert marker.get_label() == "g mu_B B = eU (B = 1.037 T)"
+        assert marker.get_xdata()[0] == pytest.approx(zeeman_meV.pop(), rel=1e-12)
+        assert marker.get_xdata()[0] == pytest.approx(2 * 9.2740100783e-24 * 1.0367 / 1.602176634e-19 * 1e3, rel=5e-3)
+    finally:
+        plt.close(fig)
 
 
 def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_pairs(tmp_path):

@@ -97,7 +97,13 @@ coupling_cutoff
     V_min with pair probability (8/3) T_sg / V_min <= 0.3, i.e. V_min = (8/3) T_sg / 0.3, but at
     least half an energy step. A given cutoff below half a step is refused; a pair probability above
     0.3 is warned about (``Scenario.warnings`` and the log), above 1 refused (SPEC section 2). V_min
-    must lie on the energy grid (V_min <= half_width E0).
+    must lie on the energy grid (V_min <= half_width E0). Derived ``v_min_rule`` says which cutoff is
+    active (``"given"``, ``"pair_probability"`` or ``"half_step"``), ``v_min_pair_probability`` the
+    value of (8/3) T_sg / 0.3. Where half a step is active, the pairs with |V| below it count among
+    the free spins (the unpaired fraction moves with the grid); that holds for V << Delta_Z, k_B T,
+    and where free spins are in the model (a field, or [spin_mediated]) a V_min above 0.1
+    min(Delta_Z, k_B T) (k_B T of the colder reservoir) is warned about, naming ``[grid] n_energy``
+    (with one that fixes it) and this key.
 
 From them: Gamma = 4 nu / (tau_s n_s S(S+1)) and the dimensionless strengths
 ``pair_rate = tau_D k_B T_sg / (tau_s E0)``, ``pair_relaxation = Gamma tau_D E0``,
@@ -138,13 +144,16 @@ kernel in a field is not built).
 [field] (optional: a magnetic field on the impurity spins, SPEC section 9; :mod:`.zeeman`)
 ------------------------------------------------------------------------------------
 B
-    The field, >= 0 (``"0.5 T"``, ``"500 mT"``; only |B| enters). Required in the section.
+    The field (``"0.5 T"``, ``"500 mT"``, or in Gaussian units ``"5000 G"``, ``"5 kG"``, ``"5000 Oe"``:
+    1e-4 T each). Only |B| enters: a negative field is a field in the other direction. Required in the
+    section.
 g
-    The impurity g factor, a plain number in (0, 20], default 2. The Zeeman energy
+    The impurity g factor, a plain number in [0.1, 20], default 2. The Zeeman energy
     Delta_Z = g mu_B B (0.1158 meV per tesla for g = 2) must be a whole number of energy steps: it is
     rounded to one when that changes it by at most 0.5 %; a given ``[grid] n_energy`` that would change
     it more is refused naming ``[field] B`` (with an n_energy and a field that fit), and the default
-    n_energy is the smallest valid one. A Zeeman energy beyond 2 half_width is refused.
+    n_energy is the smallest valid one. A Zeeman energy beyond 2 half_width, or below half an energy
+    step, is refused; the fields and grids a refusal suggests are accepted as printed.
 
 With impurities and B > 0 the pairs are resolved into their states (J, M) (``FieldPairScattering``)
 and the unpaired impurities, a fraction 1 - (8/3) T_sg/V_min, are free spins with the levels
@@ -176,7 +185,8 @@ phonon_kappa, phonon_temperature, phonon_exponent
     Electron-phonon strength (> 0, in 1/(tau_D E0^(p+1))), phonon temperature in E0 (default the
     reservoirs') and p (default 2).
 zeeman
-    The impurity Zeeman energy Delta_Z in E0 (>= 0), on the grid in whole steps as ``[field] B``.
+    The impurity Zeeman energy Delta_Z in E0 (a negative value is a field in the other direction:
+    |zeeman| runs), on the grid in whole steps as ``[field] B``.
 
 [grid] (optional)
 -----------------

@@ -57,6 +57,9 @@ DEFAULT_MARGIN_BIAS = 3.5
 MAX_STEP_OVER_T = 2.0
 #: A default n_energy above this is reported in the warnings (slow runs).
 LARGE_N_ENERGY = 4001
+#: Where the default coupling cutoff is half an energy step and free spins are in the model, warn when it
+#: exceeds this fraction of min(Delta_Z, k_B T): the pairs below it are counted as free spins.
+STEP_CUTOFF_WARN = 0.1
 #: At most this many frames: 1e5 frames of the default grid (33 x 801) already hold 21 GB, and
 #: resolve a run to 1e-5 of its length, more than any figure or fit uses.
 MAX_FRAMES = 100_000
@@ -177,6 +180,8 @@ def _grid(table, phys: Physics, warnings):
                    f"(k_B T = {T_max:.4g} E0); give [reservoirs] temperature of moderate size")
             raise ValueError(msg)
         half_width = math.ceil(2 * width) / 2
+    if zeeman > 0:
+        zm.check_width(phys.magnetic_field, half_width)
     if phys.pairs is not None and half_width - mu_max < WARN_MARGIN_BIAS * bias:
         warnings.append(
             f"[grid] half_width = {half_width:g}: only {half_width - mu_max:.3g} eU beyond the reservoir potentials; "
@@ -190,13 +195,14 @@ def _grid(table, phys: Physics, warnings):
         # physical scenarios must resolve the reservoirs' Fermi edge; a [dimensionless] one (where
         # T = 0 is allowed) only gets a warning, its grid is the theorist's numerical choice
         if not on_grid or (not resolved and phys.energy_unit_J is not None):
-            suggestion = _first_valid(n_energy, half_width, potentials, T_min)
+            suggestion = _first_valid(n_energy, half_width, potentials, T_min, zeeman)  # one that is accepted
             why = (f"energy step {step:.4g} E0 with potentials {phys.mu_left:g}, {phys.mu_right:g} E0"
                    + (f" and k_B T = {T_min:.4g} E0" if T_min > 0 else ""))
             hint = f"; e.g. n_energy = {suggestion}" if suggestion else "; no such n_energy: change half_width or the potentials"
             fl.fail("[grid] n_energy", n_energy, why, _rules(half_width, T_min) + hint)
         if zeeman > 0 and not zm.fits(zeeman, n_energy, half_width):
-            zm.refuse_off_grid(phys.magnetic_field, step, _first_valid(n_energy, half_width, potentials, T_min, zeeman))
+            zm.refuse_off_grid(phys.magnetic_field, step, half_width,
+                               _first_valid(n_energy, half_width, potentials, T_min, zeeman))
         if not resolved:
             warnings.append(f"[grid] n_energy = {n_energy}: the energy step {step:.3g} E0 exceeds "
                             f"{MAX_STEP_OVER_T:g} k_B T = {MAX_STEP_OVER_T * T_min:.3g} E0; the Fermi edge is not resolved")
@@ -264,9 +270,14 @@ def _impurities(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int) ->
     section = phys.pair_section
     key = "coupling_cutoff" if section == "impurities" else "v_min"
     name = f"[{section}] {key}"
-    if p["v_min"] is None:
-        v_min = max(8.0 / 3.0 * p["T_sg"] / PAIR_PROBABILITY_WARN, grid.step / 2)
+    derived = phys.derived
+    if p["v_min"] is None:  # T_sg is known (else v_min is required)
+        by_probability = 8.0 / 3.0 * p["T_sg"] / PAIR_PROBABILITY_WARN
+        v_min = max(by_probability, grid.step / 2)
+        derived.update(v_min_rule="pair_probability" if by_probability >= grid.step / 2 else "half_step",
+                       v_min_pair_probability=by_probability)
     else:
+        derived.update(v_min_rule="given")
         v_min = p["v_min"]
         if v_min < grid.step / 2:
             fl.fail(name, v_min, "below half an energy step (such couplings transfer no whole step)",
@@ -275,7 +286,6 @@ def _impurities(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int) ->
         fl.fail(name, v_min, f"the coupling cutoff {v_min:.4g} E0 lies beyond the energy grid "
                 f"(half-width {grid.half_width:g} E0): no pair on it would exchange energy",
                 "a larger bias, a wider [grid] half_width or a smaller cutoff")
-    derived = phys.derived
     if p["T_sg"] is not None:
         probability = 8.0 / 3.0 * p["T_sg"] / v_min
         derived.update(pair_probability=probability, unpaired_fraction=1.0 - probability)
@@ -292,6 +302,9 @@ def _impurities(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int) ->
     if phys.energy_unit_J is not None:
         derived.update(V_min_K=v_min * phys.energy_unit_J / BOLTZMANN_J_PER_K,
                        V_min_meV=v_min * phys.energy_unit_J / ELECTRON_VOLT_J * 1e3)
+    free_spins = p["T_sg"] is not None and (zeeman_steps > 0 or phys.spin_mediated is not None)
+    if free_spins and derived["v_min_rule"] == "half_step":
+        _warn_step_cutoff(phys, grid, zeeman_steps * grid.step, name, warnings)
     if not zeeman_steps:
         return [PairScattering(p["S"], p["rate"], p["relaxation"], couplings)]
     pairs = FieldPairScattering(p["S"], p["rate"], p["relaxation"], couplings, zeeman_steps)
@@ -302,6 +315,28 @@ def _impurities(phys: Physics, grid: EnergyGrid, warnings, zeeman_steps: int) ->
     spins = FreeSpinScattering.beside(pairs, p["T_sg"])
     derived.update(free_spin_rate=spins.rate)
     return [pairs, spins]
+
+
+def _warn_step_cutoff(phys: Physics, grid: EnergyGrid, zeeman: float, name: str, warnings) -> None:
+    """Warn where the default cutoff is half an energy step and not small against the energies that the
+    free spins' treatment of the pairs below it needs it small against: the unpaired impurities are the
+    free spins, and a pair with |V| < V_min is counted among them, which holds for V << Delta_Z, k_B T
+    (it then acts as two free spins)."""
+    T_min = min(phys.temperature_left, phys.temperature_right)
+    scale = min(zeeman, T_min) if zeeman > 0 else T_min
+    v_min = grid.step / 2
+    if v_min <= STEP_CUTOFF_WARN * scale:
+        return
+    what = "min(Delta_Z, k_B T)" if zeeman > 0 else "k_B T"
+    finer = _first_valid(math.ceil(grid.half_width / (STEP_CUTOFF_WARN * scale)) + 1, grid.half_width,
+                         (phys.mu_left, phys.mu_right), T_min, zeeman)
+    refine = f"[grid] n_energy = {finer}" if finer else "a larger [grid] n_energy"
+    warnings.append(
+        f"{name}: the default V_min = {v_min:.3g} E0 is half the energy step (the pair-probability cutoff "
+        f"(8/3) T_sg/{PAIR_PROBABILITY_WARN:g} = {phys.derived['v_min_pair_probability']:.3g} E0 lies below it), "
+        f"{v_min / scale:.2g} of {what} = {scale:.3g} E0 (more than {STEP_CUTOFF_WARN:g}): the pairs with "
+        f"|V| < V_min are counted among the free spins, which holds only for V << {what}; "
+        f"{refine} (V_min <= {STEP_CUTOFF_WARN:g} {what}) or a given {name} makes the split independent of the grid")
 
 
 def _spin_mediated(phys: Physics) -> ElectronElectron:
