@@ -127,6 +127,18 @@ _ROW_AXIS = np.array([1], dtype=np.int64)
 
 
 @jit
+def _pad_rows(source, rows):
+    """``rows[i, :w] = source[i]`` and zeros beyond, for each row of ``source`` (r, w): the transform's
+    zero-padded input. Written as loops: numba takes seconds to compile the same as 2D slice assignments."""
+    r, w = source.shape
+    for i in range(r):
+        for j in range(w):
+            rows[i, j] = source[i, j]
+        for j in range(w, rows.shape[1]):
+            rows[i, j] = 0.0
+
+
+@jit
 def _rfft_block(rows, spectrum):
     """rfft of every row of ``rows`` (length L) into ``spectrum`` (L // 2 + 1), on the calling thread."""
     _ducc.r2c(rows, spectrum, _ROW_AXIS, True, 1.0, 1)
@@ -371,8 +383,7 @@ def _integral_block(f, FF, K, ones, sign, I, D, with_derivative, FK, rows, spect
         _rfft_block(K[:, :L], FK)
     else:  # L > 2n + 1: its rows zero-padded
         block = rows[0, :r]
-        block[:, : K.shape[1]] = K
-        block[:, K.shape[1] :] = 0.0
+        _pad_rows(K, block)
         _rfft_block(block, FK)
     out_spectrum = spectra[0, :r]
     in_spectrum = spectra[1, :r]
@@ -591,8 +602,7 @@ def _electron_hole_block(f, ones, step, weights, with_kernel, FF, G, K, rows, sp
     rows; ``rows`` (>= r, L) and ``spectrum`` (>= r, L // 2 + 1) are work space."""
     r, n = f.shape
     block = rows[:r]
-    block[:, :n] = f
-    block[:, n:] = 0.0
+    _pad_rows(f, block)
     _rfft_block(block, FF)
     product = spectrum[:r]
     for i in range(r):
