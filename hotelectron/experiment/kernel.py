@@ -109,8 +109,8 @@ K_UNIT = "1/(ns meV^2)"
 PARTNERS = ("electrons", "bath")
 #: the data constrain the kernel where the 1-sigma band of ln K is narrower than this (about +-30 %)
 CONSTRAINED_LOG_WIDTH = 0.25
-#: relative residual of the linear-response solves: the Jacobian to ~1e-8 (on a 17 x 241 wire ~11 GMRES
-#: products per node and curve, against 13 at 1e-10)
+#: relative residual of the linear-response solves: the Jacobian to ~1e-8 (on a 17 x 241 wire with a
+#: tabulated kernel 5 GMRES products per node and curve, against 6 at 1e-10)
 RESPONSE_RTOL = 1e-8
 #: rounds of (criterion, Gauss-Newton at its lambda) at most, and when a proposed lambda counts as
 #: one already solved at (within this factor)

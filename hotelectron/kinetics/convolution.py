@@ -519,14 +519,14 @@ def _direct_parts(f, K):
     return I, D
 
 
-def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
+def linear_response(f, D, FF, FK, v, dK, FV=None, sign=1.0, out=None) -> np.ndarray:
     """The change of the collision integral for a change ``v`` of f and ``dK`` of the kernel (FFT path):
 
         dI = v D - f sum_m K[m] v_{i-m} - (1 - f) sum_m K[-m] v_{i-m} + I[f, dK],
 
     with ``D``, ``FF`` and ``FK`` from the evaluation at f (``_integral_pass``, as
     ``Collisions.linearise`` calls it). The two kernel sums and the two of ``I[f, dK]`` share their
-    transforms: five in all, as many as I itself.
+    transforms: five in all, as many as I itself. Returns ``sign`` times dI, written into ``out`` if given.
     """
     n_x, n = f.shape
     work = scratch(n_x, n)
@@ -537,10 +537,18 @@ def linear_response(f, D, FF, FK, v, dK, FV=None) -> np.ndarray:
     in_spectrum = work.spectrum("second product")
     _linear_spectra(FF, FK, FdK, FV, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
     out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
-    dI = np.empty_like(f)
-    _assemble(f, out_sum, in_sum, dK, 1.0, dI, dI, False)
-    dI += v * D
+    dI = np.empty_like(f) if out is None else out
+    _assemble(f, out_sum, in_sum, dK, float(sign), dI, dI, False)
+    _add_product(dI, np.ascontiguousarray(v, dtype=float), D, float(sign))
     return dI
+
+
+@jit
+def _add_product(out, v, D, sign):
+    """``out += sign v D``: the local part of ``linear_response``, without a temporary."""
+    out, v, D = out.ravel(), v.ravel(), D.ravel()
+    for j in range(out.size):
+        out[j] += sign * v[j] * D[j]
 
 
 def edge_fluxes(f, K) -> tuple[np.ndarray, np.ndarray]:
@@ -713,16 +721,16 @@ def _electron_hole_change_from_correlation(corr, step, dG):
             dG[x, n - 1 + m] = d
 
 
-def electron_hole_change(f, v, step: float, FF, FV) -> np.ndarray:
+def electron_hole_change(f, v, step: float, FF, FV, out=None) -> np.ndarray:
     """The change ``dG[x, n - 1 + m]`` of the electron-hole function for a change ``v`` of f (FFT
-    path; ``FF``, ``FV`` the spectra of f and v). G is bilinear in f, so this is exact; beyond the grid
-    width G does not depend on f and its change vanishes."""
+    path; ``FF``, ``FV`` the spectra of f and v), written into ``out`` if given. G is bilinear in f,
+    so this is exact; beyond the grid width G does not depend on f and its change vanishes."""
     nx, n = f.shape
     work = scratch(nx, n)
     spectrum = work.spectrum("first product")
     _hole_change_spectrum(FF, FV, _ones_spectrum(n, work.L), spectrum)
     corr = irfft_rows(spectrum, work.L, work.real("first sums"))
-    dG = np.empty((nx, 2 * n - 1))
+    dG = np.empty((nx, 2 * n - 1)) if out is None else out
     _electron_hole_change_from_correlation(corr, float(step), dG)
     return dG
 

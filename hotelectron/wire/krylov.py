@@ -24,20 +24,35 @@ __all__ = ["GMRES", "KrylovResult", "norm"]
 # Vector work in compiled loops rather than BLAS: OpenBLAS threads spin while they wait, and on a
 # busy machine a dot product of 1e5 numbers then cost milliseconds.
 @jit
+def _dot(a, b, length):
+    """``sum a[i] b[i]`` over ``i < length`` with four partial sums: a single running sum waits for
+    each addition (the compiler may not reorder them), four keep the floating-point unit busy (a
+    norm of 64575 numbers: 70 us with one sum, 18 us with four)."""
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    end = length - length % 4
+    for i in range(0, end, 4):
+        s0 += a[i] * b[i]
+        s1 += a[i + 1] * b[i + 1]
+        s2 += a[i + 2] * b[i + 2]
+        s3 += a[i + 3] * b[i + 3]
+    for i in range(end, length):
+        s0 += a[i] * b[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
 def _norm(a):
-    total = 0.0
-    for i in range(a.size):
-        total += a[i] * a[i]
-    return math.sqrt(total)
+    return math.sqrt(_dot(a, a, a.size))
 
 
 @jit
 def _orthogonalise(w, V, k, column):
     """Modified Gram-Schmidt of ``w`` against ``V[0..k]``; the coefficients go into ``column``."""
     for j in range(k + 1):
-        h = 0.0
-        for i in range(w.size):
-            h += w[i] * V[j, i]
+        h = _dot(w, V[j], w.size)
         column[j] = h
         for i in range(w.size):
             w[i] -= h * V[j, i]
@@ -86,15 +101,16 @@ class GMRES:
     def solve(self, matvec, precondition, b, *, x0=None, rtol: float = 1e-3) -> KrylovResult:
         """Solve ``A x = b`` with ``A = matvec`` and the right preconditioner ``precondition`` (~ A^-1).
 
-        ``matvec`` and ``precondition`` map flat float arrays to new flat arrays. The start is
-        ``x0`` (default ``M b``); the solve stops when ``|b - A x| <= rtol |b|`` and returns the best
-        iterate found, converged or not (the callers judge).
+        ``matvec`` and ``precondition`` map flat float arrays to flat arrays, new ones or arrays of
+        their own that stay valid until their next call. The start is ``x0`` (default ``M b``); the
+        solve stops when ``|b - A x| <= rtol |b|`` and returns the best iterate found (a new array),
+        converged or not (the callers judge).
         """
         b = np.asarray(b, dtype=float)
         b_norm = norm(b)
         if b_norm == 0.0:
             return KrylovResult(np.zeros_like(b), 0, 0.0, True)
-        x = precondition(b) if x0 is None else np.array(x0, dtype=float)
+        x = np.array(precondition(b) if x0 is None else x0, dtype=float)
         r = b - matvec(x)
         beta = norm(r)
         if not np.isfinite(beta) or beta <= rtol * b_norm:

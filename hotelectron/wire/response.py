@@ -13,10 +13,12 @@ the steady state by the ``df`` that solves
 R' the Jacobian of the steady solver: the diffusion operator plus the collision engine's exact
 Jacobian products (:meth:`Collisions.jvp`, the pairs' stationary response included). The collision
 integral is linear in the kernel at fixed f, so the right-hand side is the engine's integral of
-``dK`` alone. Each right-hand side is one GMRES solve, preconditioned like the Newton steps by
-``-(nu(x) - d^2/dx^2)^-1`` (tridiagonal along x, batched over energies; nu the local out-scattering
-rate), to a relative residual ``rtol``. This gives derivatives of the steady state exact to that
-tolerance, where finite differences of steady states carry the solver's noise divided by the step.
+``dK`` alone. Each right-hand side is one GMRES solve, preconditioned like the Newton steps of the
+steady solver (:mod:`hotelectron.wire.steady_preconditioner`: diffusion, the local rate and the
+in-scattering inverted, the conserved moments restored), to a relative residual ``rtol``: on the
+9 x 241 wires of the tests 5-7 products for 1e-10 where the local rate alone, ``-(nu(x) -
+d^2/dx^2)^-1``, needed 7-15. This gives derivatives of the steady state exact to that tolerance,
+where finite differences of steady states carry the solver's noise divided by the step.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..kinetics import convolution
-from .krylov import GMRES
 from .problem import WireProblem
+from .steady import SteadyResidual, Workspace
 
 __all__ = ["SteadyResponse"]
 
@@ -50,31 +52,27 @@ class SteadyResponse:
         self.rtol = rtol
         self.interior = np.ascontiguousarray(np.asarray(f, dtype=float)[1:-1])
         self.shape = self.interior.shape
-        _dfdt, _dP, self.linearisation = self.collisions.linearise(self.interior, None, stationary=True)
-        self._rate = np.broadcast_to(self.linearisation.K.sum(axis=1, keepdims=True), self.shape)
-        self._gmres = GMRES(self.interior.size, maxiter)
-        self.products = 0
+        self._steady = SteadyResidual(problem, work=Workspace(self.shape, maxiter))
+        _R, self.linearisation = self._steady.evaluate(self.interior)
+        self._precondition = self._steady.preconditioner(self.linearisation)
+        self._gmres = self._steady.work.gmres
+
+    @property
+    def products(self) -> int:
+        """Jacobian products so far."""
+        return self._steady.products
 
     @property
     def electron_hole(self) -> np.ndarray:
         """G of the steady state on the interior nodes (what kernels that depend on f are built from)."""
         return self.linearisation.G
 
-    def _jvp(self, v):
-        self.products += 1
-        v = v.reshape(self.shape)
-        out = self.problem.laplacian_homogeneous(v)
-        out += self.collisions.jvp(self.linearisation, v)[0]
-        return out.ravel()
-
-    def _precondition(self, r):
-        return -self.problem.diffusion_solve(r.reshape(self.shape), self._rate).ravel()
-
     def to_kernel_change(self, dK) -> np.ndarray:
         """``df`` (n_x, n_energy; zero at the reservoirs) for a change ``dK`` of the compact kernel on
         the interior nodes (shape (n_x - 2, 2M + 1), as ``Collisions.kernel`` builds it)."""
         rhs = convolution.collision_integral(self.interior, dK, self.collisions.path)
-        result = self._gmres.solve(self._jvp, self._precondition, rhs.ravel(), rtol=self.rtol)
+        result = self._gmres.solve(lambda v: self._steady.jvp(self.linearisation, v), self._precondition,
+                                   rhs.ravel(), rtol=self.rtol)
         if not result.converged:
             msg = (f"steady-state response: GMRES reached a relative residual {result.residual:.2e} "
                    f"(wanted {self.rtol:g}) in {result.products} products")

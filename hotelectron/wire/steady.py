@@ -22,12 +22,19 @@ with an error saying that ``f_tol`` is below the grid's round-off.
 A start close to the answer saves Newton steps. Fits pass the steady state at nearby parameters
 (``initial``): after a relative change of 1e-6 in a rate one Newton iteration is left. A cold solve
 of a large wire starts from the steady state of the same wire on ``COARSE_NODES`` nodes, interpolated
-along x (benchmark wire: 3 iterations instead of 4).
+along x (benchmark wire: 3 iterations instead of 4). From there the first Newton step is the
+preconditioned residual, ``M(-R)``, without the Jacobian product that would check its linear
+residual: the residual at the new point judges it (it must fall below the forcing term times the
+old one, else GMRES goes on from it). There the preconditioner alone is as good as a checked step
+(benchmark wire: linear residual 0.021, residual ratio 0.021; 33 x 641 nodes: 0.011 and 0.011),
+while from the collisionless start it often is not (0.13-0.15 at a forcing of 0.1).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +45,7 @@ from .krylov import GMRES, norm
 from .problem import WireProblem
 from .steady_preconditioner import SteadyPreconditioner
 
-__all__ = ["SteadyState", "steady_state"]
+__all__ = ["SteadyResidual", "SteadyState", "Workspace", "release_workspaces", "steady_state"]
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +84,76 @@ class SteadyState:
 
 
 @jit
-def _add_second_difference(v, out, inv_h2):
-    """``out += d^2 v/dx^2`` on the interior nodes, v zero at the reservoirs: the diffusion part of the
-    Jacobian added in one pass (``WireProblem.laplacian_homogeneous`` is its twin)."""
+def _add_second_difference(v, left, right, out, inv_h2):
+    """``out += d^2 v/dx^2`` on the interior nodes, with the rows ``left`` and ``right`` beyond the
+    ends: the diffusion part of the residual (the reservoirs there) and of the Jacobian (zeros) in one
+    pass (``WireProblem.laplacian_interior`` and ``laplacian_homogeneous`` are its twins)."""
     n, m = v.shape
     for j in range(n):
+        below = left if j == 0 else v[j - 1]
+        above = right if j == n - 1 else v[j + 1]
         for i in range(m):
-            value = -2.0 * v[j, i]
-            if j > 0:
-                value += v[j - 1, i]
-            if j < n - 1:
-                value += v[j + 1, i]
-            out[j, i] += value * inv_h2
+            out[j, i] += (below[i] - 2.0 * v[j, i] + above[i]) * inv_h2
 
 
-class _Residual:
-    """The residual, its Jacobian products and the preconditioner at one iterate."""
+@jit
+def _all_finite(a) -> bool:
+    for value in a.ravel():
+        if not math.isfinite(value):
+            return False
+    return True
 
-    def __init__(self, problem: WireProblem, fixed_pairs=None):
+
+class Workspace:
+    """The arrays a steady solve of one size works in, kept from solve to solve: the Krylov basis,
+    the product and the preconditioned vector, the preconditioner (factorised again for each
+    linearisation) and linearisations no longer needed (written into by the next evaluation).
+
+    Fresh arrays of this size in every solve cost page faults as the memory returns to the system
+    and comes back: on the benchmark wire some 4000 a solve, a tenth of its time in system time.
+    ``workspace(shape, krylov_maxiter)`` gives this thread's, kept for the last ``KEPT_WORKSPACES``
+    sizes (a solve and its nested start).
+    """
+
+    def __init__(self, shape, krylov_maxiter: int):
+        self.shape = shape
+        self.gmres = GMRES(shape[0] * shape[1], krylov_maxiter)
+        self.product = np.empty(shape)
+        self.preconditioned = np.empty(shape[0] * shape[1])
+        self.preconditioner = None
+        self.spares = []  # (R, lin)
+        self.busy = False
+
+
+KEPT_WORKSPACES = 2
+_LOCAL = threading.local()
+
+
+def workspace(shape, krylov_maxiter: int) -> Workspace:
+    """This thread's ``Workspace`` for interior arrays of ``shape`` (a new one if that is in use)."""
+    kept = getattr(_LOCAL, "workspaces", None)
+    if kept is None:
+        kept = _LOCAL.workspaces = {}
+    key = (tuple(shape), krylov_maxiter)
+    found = kept.pop(key, None)
+    if found is None or found.busy:
+        found = Workspace(shape, krylov_maxiter)
+    while len(kept) >= KEPT_WORKSPACES:
+        kept.pop(next(iter(kept)))
+    kept[key] = found  # most recently used last
+    return found
+
+
+def release_workspaces() -> None:
+    """Let go of this thread's kept ``Workspace``s (their memory returns once no solve uses them),
+    e.g. after a large solve in a long-lived process."""
+    _LOCAL.workspaces = {}
+
+
+class SteadyResidual:
+    """The residual, its Jacobian products and the preconditioner at one iterate, in ``work``."""
+
+    def __init__(self, problem: WireProblem, fixed_pairs=None, work: Workspace | None = None):
         self.problem = problem
         self.collisions = problem.collisions
         self.fixed_pairs = fixed_pairs
@@ -102,6 +161,10 @@ class _Residual:
         self.products = 0
         grid = problem.energy
         self.shape = (problem.wire.n - 2, grid.n)
+        self.work = Workspace(self.shape, 60) if work is None else work
+        self._inv_h2 = 1.0 / problem.wire.step**2
+        self._zero_row = np.zeros(grid.n)
+        self._zero_pairs = None if fixed_pairs is None else np.zeros_like(fixed_pairs)
         # pairs tied to a bath, or phonons, take energy from the electrons: only the particles are conserved then
         bath = (fixed_pairs is not None and self.collisions.pairs is not None) or not self.collisions.conserves_energy
         self._conserved = 1 if bath else 2
@@ -109,36 +172,49 @@ class _Residual:
     def evaluate(self, u):
         """``(R, state)``: the residual at the interior ``u`` and what products need there."""
         self.evaluations += 1
-        if not np.all(np.isfinite(u)):
+        if not _all_finite(u):
             msg = "steady-state iteration produced non-finite values of f"
             raise FloatingPointError(msg)
-        R = self.problem.laplacian_interior(u)
         c = self.collisions
+        spare_R, spare_lin = self.work.spares.pop() if self.work.spares else (None, None)
         if not c.mechanisms:
-            return R, None
-        if self.fixed_pairs is not None:
-            dfdt, _dP, lin = c.linearise(u, self.fixed_pairs)
+            R, lin = np.zeros(self.shape), None
         else:
-            dfdt, _dP, lin = c.linearise(u, None, stationary=True)
-        R += dfdt
+            R, _dP, lin = c.linearise(u, self.fixed_pairs, stationary=self.fixed_pairs is None, out=(spare_R, None),
+                                      reuse=spare_lin)
+        _add_second_difference(u, self.problem.f_left, self.problem.f_right, R, self._inv_h2)
         return R, lin
 
+    def release(self, R, lin):
+        """Hand back a residual and its linearisation that are no longer needed: the next evaluation
+        writes into their arrays."""
+        if lin is not None and len(self.work.spares) < 2:
+            self.work.spares.append((R, lin))
+
     def jvp(self, lin, v):
-        """``R' v`` for a flat v over the interior nodes; a new flat array."""
+        """``R' v`` for a flat v over the interior nodes: a flat array valid until the next product."""
         self.products += 1
         v = np.ascontiguousarray(v, dtype=float).reshape(self.shape)
         if lin is None:
-            return self.problem.laplacian_homogeneous(v).ravel()
-        zeros = None if lin.stationary or lin.P is None else np.zeros_like(lin.P)
-        out = self.collisions.jvp(lin, v, zeros)[0]
-        _add_second_difference(v, out, 1.0 / self.problem.wire.step**2)
+            out = np.zeros(self.shape)
+        else:
+            out = self.collisions.jvp(lin, v, self._zero_pairs, out=self.work.product)[0]
+        _add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
         return out.ravel()
 
     def preconditioner(self, lin):
-        """``M ~ R'^-1`` at the linearisation ``lin`` (:mod:`hotelectron.wire.steady_preconditioner`)."""
+        """``M ~ R'^-1`` at the linearisation ``lin`` (:mod:`hotelectron.wire.steady_preconditioner`): a
+        map of flat arrays whose result is valid until its next call (one preconditioner, factorised
+        again at each linearisation, writes into one array)."""
         if lin is None:  # diffusion alone: solved exactly
             return lambda r: -self.problem.diffusion_solve(r.reshape(self.shape), np.zeros(self.shape)).ravel()
-        return SteadyPreconditioner(self.problem, lin, self._conserved)
+        M = self.work.preconditioner
+        if M is not None and M.serves(self.problem, self._conserved):
+            M.factor(lin)
+        else:
+            M = self.work.preconditioner = SteadyPreconditioner(self.problem, lin, self._conserved)
+        out = self.work.preconditioned
+        return lambda r: M(r, out)
 
     def pairs(self, lin):
         if self.collisions.pairs is None:
@@ -203,8 +279,9 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
     is smooth in x. Taken from the steady state of the same wire on ``COARSE_NODES`` nodes (same
     energies and mechanisms, solved to ``COARSE_TOL`` in at most ``COARSE_ITERATIONS`` Newton
     iterations) and interpolated by the polynomial through those nodes, it starts Newton's method
-    closer than the collisionless f. Only for wires of at least ``COARSE_CELLS`` interior cells, where
-    the coarse solve costs less than what it saves.
+    closer than the collisionless f. The polynomial reproduces the linear part exactly, so f itself is
+    interpolated. Only for wires of at least ``COARSE_CELLS`` interior cells, where the coarse solve
+    costs less than what it saves.
     """
     if fixed_pairs is not None or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms:
         return problem.collisionless(), None
@@ -217,7 +294,7 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
         log.debug("steady state: no start from %d nodes (%s)", COARSE_NODES, error)
         return problem.collisionless(), None
     weights = _lagrange_weights(coarse_problem.wire.values, problem.wire.values)
-    return problem.collisionless() + weights @ (coarse.f - coarse_problem.collisionless()), coarse
+    return weights @ coarse.f, coarse
 
 
 def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, initial=None,
@@ -248,10 +325,19 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     if start.shape != (problem.wire.n, problem.energy.n):
         msg = f"initial must have the shape (n_x, n_energy) = {(problem.wire.n, problem.energy.n)}; got {start.shape}"
         raise ValueError(msg)
-    state = _Residual(problem, fixed_pairs)
     u = start[1:-1].copy()
+    work = workspace(u.shape, krylov_maxiter)
+    work.busy = True
+    try:
+        return _newton(problem, f_tol, maxiter, u, SteadyResidual(problem, fixed_pairs, work), coarse)
+    finally:
+        work.busy = False
+
+
+def _newton(problem, f_tol, maxiter, u, state, coarse) -> SteadyState:
+    """Newton's method from the interior ``u`` (module docstring); ``coarse`` the nested start's solution."""
     R, lin = state.evaluate(u)
-    gmres = GMRES(u.size, krylov_maxiter)
+    gmres = state.work.gmres
     round_off = 4 * np.finfo(float).eps / problem.wire.step**2  # of d^2 f/dx^2 for f of order one
     iterations = 0
     eta = ETA_MAX
@@ -262,16 +348,33 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
             raise RuntimeError(msg)
         R_norm = norm(R)
         eta = _forcing(eta, R_norm, previous, R_max, f_tol)
-        result = gmres.solve(lambda v: state.jvp(lin, v), state.preconditioner(lin), -R.ravel(), rtol=eta)
+        precondition = state.preconditioner(lin)
+        guess = None
+        if coarse is not None and iterations == 0:  # from the nested start: M(-R), checked by the residual alone
+            guess = precondition(-R.ravel())
+            trial = u + guess.reshape(u.shape)
+            R_trial, lin_trial = state.evaluate(trial)
+            if norm(R_trial) <= eta * R_norm:
+                state.release(R, lin)
+                previous, u, R, lin = R_norm, trial, R_trial, lin_trial
+                iterations += 1
+                log.debug("Newton iteration 1: residual %.3e, the preconditioned residual as the step",
+                          float(np.max(np.abs(R))))
+                continue
+            state.release(R_trial, lin_trial)
+        result = gmres.solve(lambda v: state.jvp(lin, v), precondition, -R.ravel(), x0=guess, rtol=eta)
         step = result.x.reshape(u.shape)
         if R_max <= max(ROUND_OFF * f_tol, round_off):  # near the end: a step that does not halve R meets round-off
             trial = u + step
             R_trial, lin_trial = state.evaluate(trial)
             trial_max = float(np.max(np.abs(R_trial)))
             if trial_max < R_max:
+                state.release(R, lin)
                 previous, u, R, lin = R_norm, trial, R_trial, lin_trial
                 iterations += 1
                 log.debug("Newton iteration %d: residual %.3e, %d products", iterations, trial_max, result.products)
+            else:
+                state.release(R_trial, lin_trial)
             if trial_max > 0.5 * R_max:
                 reached = min(trial_max, R_max)
                 if reached > ROUND_OFF * f_tol:
@@ -291,8 +394,10 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
             if lam < 1e-3:
                 msg = f"steady state: no descent along the Newton direction at iteration {iterations + 1} (residual {R_max:.3e})"
                 raise RuntimeError(msg)
+            state.release(R_trial, lin_trial)
             lam *= 0.5
         previous = R_norm
+        state.release(R, lin)
         u, R, lin = trial, R_trial, lin_trial
         iterations += 1
         log.debug("Newton iteration %d: residual %.3e, %d products, step length %g", iterations,
@@ -302,5 +407,7 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     log.info("steady state of %d x %d: %d Newton iterations, %d residual evaluations, %d Jacobian products, "
              "residual %.2e%s", problem.wire.n, problem.energy.n, iterations, state.evaluations, state.products, residual,
              " (start: %d residuals, %d products on %d nodes)" % (*start_work, COARSE_NODES) if coarse is not None else "")
-    return SteadyState(problem.with_reservoirs(u), state.pairs(lin), iterations, residual, state.evaluations,
-                       state.products, *start_work)
+    solution = SteadyState(problem.with_reservoirs(u), state.pairs(lin), iterations, residual, state.evaluations,
+                           state.products, *start_work)
+    state.release(R, lin)  # for the next solve of this size (the pairs are not among what it overwrites)
+    return solution

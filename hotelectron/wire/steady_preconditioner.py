@@ -43,6 +43,8 @@ and the coarse grid; GMRES corrects for those.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.fft
 
@@ -236,24 +238,30 @@ def _restore_moments(u, moments_u, moments_r, off, gram_inverse, w, energies):
             u[x, i] += (c_N + c_E * energies[i]) * w[x, i]
 
 
-def _coarse_grid(K, n, block):
-    """``(length, K^, left, weight)``: the circular length of the coarse grid; the spectrum of the
-    on-grid kernel ``K[M + m]``, ``|m| <= n - 1``, summed over blocks of transfers (m to the nearest
+@functools.cache
+def _coarse_layout(n, block):
+    """``(length, cells, left, weight)`` of the coarse grid for n points in blocks of ``block``: its
+    circular length; the cell of each on-grid transfer ``m = -(n - 1) ... n - 1`` (m to the nearest
     multiple of ``block``); and the linear interpolation from the centres of the blocks of energy
-    points to the points (constant beyond the first and last centre)."""
+    points to the points (``left[i]`` and the next cell, with ``weight[i]`` on the next; constant
+    beyond the first and last centre). Read-only: shared by every preconditioner of that grid."""
     n_coarse = -(-n // block)
     length = scipy.fft.next_fast_len(2 * n_coarse - 1, real=True)
     m = np.arange(-(n - 1), n)
-    kernel = np.zeros((K.shape[0], length))
-    _coarse_kernel(K, np.floor(m / block + 0.5).astype(np.int64) % length, kernel)
+    cells = np.floor(m / block + 0.5).astype(np.int64) % length
     t = np.clip((np.arange(n) - 0.5 * (block - 1)) / block, 0, n_coarse - 1)  # in blocks, centres at integers
     left = np.minimum(t.astype(np.int64), max(n_coarse - 2, 0))
     weight = t - left if n_coarse > 1 else np.zeros(n)
-    return length, scipy.fft.rfft(kernel, axis=1), left, weight
+    for a in (cells, left, weight):
+        a.setflags(write=False)
+    return length, cells, left, weight
 
 
 class SteadyPreconditioner:
     """``M r ~ A^-1 r`` at one linearisation of the steady problem (module docstring).
+
+    The arrays are made once for the shape; ``factor`` moves the preconditioner to another
+    linearisation of the same problem (each Newton step), without allocating.
 
     Parameters
     ----------
@@ -271,38 +279,57 @@ class SteadyPreconditioner:
         n_x, n = lin.f.shape
         block = coarsening(n) if block is None else block
         self.shape, self.block, self.conserved = (n_x, n), block, conserved
-        self.f = lin.f
-        h2 = problem.wire.step**2
-        self.off = -1.0 / h2
-        # the local part, D - d^2/dx^2, on the energy grid
-        diag = lin.D + 2.0 / h2
-        self._ratio, self._inverse = np.empty_like(diag), np.empty_like(diag)
-        _factor_columns(diag, self.off, self._ratio, self._inverse)
-        # the in-scattering on the coarse grid, with the total rate nu
-        self.length, self._symbol, self._left, self._weight = _coarse_grid(lin.K, n, block)
-        diag = lin.K.sum(axis=1)[:, None] + 2.0 / h2 - self._symbol
-        self._coarse_ratio, self._coarse_inverse = np.empty_like(diag), np.empty_like(diag)
-        _factor_columns(diag, self.off, self._coarse_ratio, self._coarse_inverse)
+        self.off = -1.0 / problem.wire.step**2
+        self.length, self._cells, self._left, self._weight = _coarse_layout(n, block)
         self._coarse = -(-n // block)
+        q = self.length // 2 + 1
+        # the local part, D - d^2/dx^2, on the energy grid; the in-scattering on the coarse grid
+        self._diag = np.empty(self.shape)
+        self._ratio, self._inverse = np.empty(self.shape), np.empty(self.shape)
+        self._kernel = np.empty((n_x, self.length))
+        self._symbol = np.empty((n_x, q), dtype=complex)
+        self._coarse_diag = np.empty((n_x, q), dtype=complex)
+        self._coarse_ratio, self._coarse_inverse = np.empty((n_x, q), dtype=complex), np.empty((n_x, q), dtype=complex)
         self._means = np.zeros((n_x, self.length))  # zero beyond the coarse grid: the transform's padding
-        self._spectrum = np.empty(diag.shape, dtype=complex)
-        self._spectra = np.empty((2,) + diag.shape, dtype=complex)
+        self._spectrum = np.empty((n_x, q), dtype=complex)
+        self._spectra = np.empty((2, n_x, q), dtype=complex)
         self._corrections = np.empty((2, n_x, self.length))
         self._s = np.empty(self.shape)
         self._energies = grid.values
+        self._step = grid.step
         self._Z = np.stack([np.full(n, grid.step), grid.step * grid.values])
         self._moments = np.empty((2, n_x, 2))
         self._w = np.empty(self.shape)
         k = max(conserved, 1)
-        gram = np.zeros((n_x, k, k))
-        _gram(lin.f, grid.step, grid.values, k, self._w, gram)
-        self._gram_inverse = np.linalg.inv(gram)
+        self._gram = np.zeros((n_x, k, k))
+        self._serves = (problem.energy, problem.wire, conserved)
+        self.factor(lin)
+
+    def serves(self, problem: WireProblem, conserved: int) -> bool:
+        """Whether ``factor`` may move this preconditioner to a linearisation of ``problem``: the same
+        grids and conserved moments."""
+        return (problem.energy, problem.wire, conserved) == self._serves
+
+    def factor(self, lin: Linearisation) -> None:
+        """Factorise at ``lin`` (a linearisation of the same problem and shape)."""
+        self.f = lin.f
+        np.subtract(lin.D, 2.0 * self.off, out=self._diag)
+        _factor_columns(self._diag, self.off, self._ratio, self._inverse)
+        # the kernel summed over blocks of transfers, and the total rate nu
+        self._kernel[...] = 0.0
+        _coarse_kernel(lin.K, self._cells, self._kernel)
+        rfft_rows(self._kernel, self._symbol)
+        np.subtract((lin.K.sum(axis=1) - 2.0 * self.off)[:, None], self._symbol, out=self._coarse_diag)
+        _factor_columns(self._coarse_diag, self.off, self._coarse_ratio, self._coarse_inverse)
+        self._gram[...] = 0.0
+        _gram(lin.f, self._step, self._energies, self._gram.shape[1], self._w, self._gram)
+        self._gram_inverse = np.linalg.inv(self._gram)
 
     def symbol_solve(self, r) -> np.ndarray:
         """``M r`` without the moment correction."""
-        return self._apply(np.ascontiguousarray(r, dtype=float).reshape(self.shape))
+        return self._apply(np.ascontiguousarray(r, dtype=float).reshape(self.shape), np.empty(self.shape))
 
-    def _apply(self, r):
+    def _apply(self, r, u):
         s, moments = self._s, self._moments
         _thomas_rows(r, self.off, self._ratio, self._inverse, self.block, self._coarse, self._Z, s, self._means,
                      moments[1])
@@ -310,14 +337,13 @@ class SteadyPreconditioner:
         _in_scattering(self._spectrum, self._symbol, self.off, self._coarse_ratio, self._coarse_inverse, self._spectra)
         n_x = self.shape[0]
         irfft_rows(self._spectra.reshape(2 * n_x, -1), self.length, self._corrections.reshape(2 * n_x, -1))
-        u = np.empty(self.shape)
         _combine(s, self.f, self._corrections, self._left, self._weight, self._Z, u, moments[0])
         return u
 
-    def __call__(self, r) -> np.ndarray:
-        """``M r`` for a flat ``r`` over the interior nodes; returns a new flat array."""
+    def __call__(self, r, out=None) -> np.ndarray:
+        """``M r`` for a flat ``r`` over the interior nodes; a new flat array, or ``out`` (flat)."""
         r = np.ascontiguousarray(r, dtype=float).reshape(self.shape)
-        u = self._apply(r)
+        u = self._apply(r, np.empty(self.shape) if out is None else out.reshape(self.shape))
         if self.conserved:
             k = self.conserved
             _restore_moments(u, self._moments[0, :, :k], self._moments[1, :, :k], self.off, self._gram_inverse,

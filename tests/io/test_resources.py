@@ -12,6 +12,7 @@ from hotelectron.io.resources import ResourceError, check_resources, estimate, f
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.io.storage import frame_times
+from hotelectron.wire.steady import release_workspaces
 
 # measured peak / estimate; the estimate counts the solver's arrays from its code, the measurement
 # also sees what the count leaves out (small temporaries) and misses numba's own allocations
@@ -34,9 +35,12 @@ def peak_bytes(text, path):
     """The peak of traced allocations of a run, after a run of the same scenario compiled everything.
 
     Same scenario, not a smaller one: a large grid takes the threaded twins of the kernels, whose
-    compilation inside the traced run would count numba's own allocations as the solver's."""
+    compilation inside the traced run would count numba's own allocations as the solver's. The warm
+    run's kept steady-solve arrays are let go, so that the traced run allocates them as a fresh
+    process does."""
     scenario = parse_scenario(text)
     run_scenario(scenario, path.with_suffix(".warm.h5"))
+    release_workspaces()
     tracemalloc.start()
     try:
         run_scenario(scenario, path)

@@ -104,3 +104,23 @@ def test_one_pass_right_hand_side_equals_its_numpy_twin(rng, monkeypatch, S, n, 
     df, dP = c.rhs(f, P)  # the three passes: the same arithmetic, compiled in other contexts (fused multiply-adds)
     np.testing.assert_allclose(df, results[0][0], rtol=0, atol=1e-13 * scale)
     np.testing.assert_allclose(dP, results[0][1], rtol=0, atol=1e-14 * np.max(np.abs(dP_ref)))
+
+
+@pytest.mark.parametrize("stationary", [True, False])
+def test_a_linearisation_written_into_a_spare_one_equals_a_fresh_one(rng, stationary):
+    """``linearise(reuse=old)`` overwrites the old linearisation's arrays: the right-hand side, the
+    linearisation and the Jacobian products equal those of a fresh call bit for bit."""
+    c = system(S=2.5, n=161)
+    f, P = hot_state(c, rng)
+    g, Q = hot_state(c, rng)
+    g = np.clip(g + 0.01 * rng.standard_normal(g.shape), 0, 1)
+    df, dP, lin = c.linearise(g, Q, stationary=stationary)
+    spare = c.linearise(f, P, stationary=stationary)
+    again_df, again_dP, again = c.linearise(g, Q, stationary=stationary, out=(spare[0], None), reuse=spare[2])
+    assert again_df is spare[0] and again.FF is spare[2].FF and again.K is spare[2].K
+    assert np.array_equal(again_df, df) and (stationary or np.array_equal(again_dP, dP))
+    for name in ("G", "K", "D", "FF", "FK"):
+        assert np.array_equal(getattr(again, name), getattr(lin, name)), name
+    v_f, v_P = rng.standard_normal(f.shape), rng.standard_normal(P.shape)
+    for exact, reused in zip(c.jvp(lin, v_f, v_P), c.jvp(again, v_f, v_P)):
+        assert (exact is None and reused is None) or np.array_equal(exact, reused)

@@ -154,6 +154,35 @@ def test_pair_pass_equals_its_numpy_twin(rng, monkeypatch, S):
             assert np.all(np.isnan(dP))  # nothing written
 
 
+@pytest.mark.parametrize("S", [0.5, 1.0, 2.5])
+def test_stationary_pair_kernel_change_is_the_kernel_of_the_stationary_change(rng, S):
+    """The fused pass of the Jacobian products with stationary pairs against its two steps: the change
+    of the stationary populations (``stationary_pairs_change``) and the kernel of that change
+    (``kernel_and_rates_reference``), with links beyond the grid width (end cells, closed-form G)."""
+    from hotelectron.kinetics import pair_dynamics
+    from hotelectron.kinetics.mechanisms import pairs
+
+    n, nx, step = 23, 3, 0.3
+    k = np.concatenate([-np.arange(1, 31)[::-1], np.arange(1, 31)])  # transfers up to 2S |k| >= 30 > n
+    m = np.arange(1, n)
+    excess = rng.uniform(size=(nx, n - 1))  # G(m) - G(-m) = m d, as for any f
+    G = np.concatenate([excess[:, ::-1], rng.uniform(size=(nx, 1)), excess + m * step], axis=1)
+    P = pair_dynamics.stationary_pairs(G, k, step, S)
+    dG = rng.standard_normal(G.shape)
+    half = rng.uniform(size=k.size // 2)
+    weights = np.concatenate([half[::-1], half])
+    c_up, c_down = pairs._electron_weights(S)
+    a_up, a_down = pair_dynamics.chain_coefficients(S)
+    dP = pair_dynamics.stationary_pairs_change(P, G, dG, k, step)
+    expected, _ = pairs.kernel_and_rates_reference(dP, G, k, weights, c_up, c_down, a_up, a_down, 1.0, step, n)
+    start = rng.uniform(size=(nx, 2 * n + 1))
+    dK = start.copy()
+    pairs._stationary_kernel_change(S)(P, G, dG, k, weights, step, dK)
+    np.testing.assert_allclose(dK - start, expected, rtol=0, atol=1e-13 * np.abs(expected).max())
+    if S > 0.5:
+        assert np.abs(expected[:, -1]).min() > 0  # the end cells are exercised
+
+
 def test_pair_pass_refuses_couplings_that_are_not_mirror_pairs():
     from hotelectron.kinetics.mechanisms import pairs
 

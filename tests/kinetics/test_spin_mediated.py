@@ -3,24 +3,29 @@
 The channel table and the prefactor are checked against second-order amplitudes built from explicit
 spin matrices (no commutator algebra), the conventions against the package's independently written
 Kondo formulas (``transport``), and the kernel in a field against its limits (zero field, large
-transfers, the suppression below Delta_Z) and detailed balance.
+transfers, the suppression below Delta_Z) and detailed balance. The same amplitudes with broadened
+intermediate states show why the poles at +-Delta_Z are the first-order flips counted twice.
 """
 
+import functools
 import math
 
 import numpy as np
 import pytest
+from scipy.integrate import quad
 from spin_reference import spin_matrices
 from systems import fermi
 
 from hotelectron.kinetics.collisions import Collisions
 from hotelectron.kinetics.grids import EnergyGrid
+from hotelectron.kinetics.levels import free_spin_levels
 from hotelectron.kinetics.mechanisms import ElectronElectron
 from hotelectron.kinetics.mechanisms.spin_mediated import (
     POLE,
     SPIN_CHANGE,
     boltzmann_populations,
     channel_weights,
+    exchange_of_spin_flip_rate,
     field_kernel,
     kappa_per_s,
     kondo_exchange,
@@ -35,16 +40,22 @@ PAULI = (np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.array([[1
 
 
 # -- the independent route: second order in J from explicit spin matrices --------------------------
+@functools.cache
+def exchange_operators(S):
+    """``S.sigma`` of electron 1 and of electron 2 on spin x electron 1 x electron 2 (spin basis
+    m = S, S-1, ..., -S), and M of each product state."""
+    Sv = spin_matrices(S)
+    one = np.eye(2)
+    V1 = sum(np.kron(np.kron(Sv[a], PAULI[a]), one) for a in range(3))
+    V2 = sum(np.kron(np.kron(Sv[a], one), PAULI[a]) for a in range(3))
+    return V1, V2, np.repeat(np.arange(S, -S - 1, -1), 4)
+
+
 def explicit_rates(S, zeeman, loss, populations):
     """``{q: W_q}`` for ``H = S.sigma`` (J = 1): electron 1 loses ``loss``, the spin goes M -> M + q,
     ``W_q = sum_M p_M sum_{final, partner spins} (1/2) sum_{sigma_1} |A|^2`` with the amplitude of both
     orders of the two scatterings through every intermediate state, energies ``zeeman * M``."""
-    Sv = spin_matrices(S)  # basis m = S, S-1, ..., -S
-    m = np.arange(S, -S - 1, -1)
-    one = np.eye(2)
-    V1 = sum(np.kron(np.kron(Sv[a], PAULI[a]), one) for a in range(3))  # spin and electron 1
-    V2 = sum(np.kron(np.kron(Sv[a], one), PAULI[a]) for a in range(3))  # spin and electron 2
-    M = np.repeat(m, 4)
+    V1, V2, M = exchange_operators(S)
     # E_i - E_n: electron 1 first, ``loss + Z (M_i - M_n)``; electron 2 first, ``-gain + Z (M_i - M_n)``
     # with the partner's gain ``loss - Z (M_f - M_i)``, i.e. ``-loss + Z (M_f - M_n)``
     first = 1.0 / (loss + zeeman * (M[None, :] - M[:, None]))  # [n, i]
@@ -194,6 +205,66 @@ def test_boltzmann_spins_and_fermi_electrons_obey_detailed_balance(S, zeeman):
     hot = boltzmann_populations(S, zeeman, 2 * T)
     assert not np.allclose(field_kernel(S, hot, zeeman, -E, G), np.exp(-E / T) * field_kernel(S, hot, zeeman, E, G),
                            rtol=1e-3)
+
+
+# -- the poles at +-Delta_Z: real intermediate states -----------------------------------------------
+def broadened_kernel(S, zeeman, loss, populations, widths, G):
+    """``sum_{i, f} p_i (1/2) sum_sigma |A_fi|^2 G(loss - q zeeman)`` (J = 1) for the explicit
+    second-order amplitude of ``explicit_rates`` with every intermediate spin state n broadened,
+    ``E_i - E_n + i gamma_n / 2`` (widths and populations for M = -S..S ascending)."""
+    V1, V2, M = exchange_operators(S)
+    half_width = 0.5j * np.repeat(np.asarray(widths)[::-1], 4)
+    first = 1.0 / (loss + zeeman * (M[None, :] - M[:, None]) + half_width[:, None])  # [n, i]
+    second = 1.0 / (-loss + zeeman * (M[:, None] - M[None, :]) + half_width[None, :])  # [f, n]
+    A = np.einsum("fn,ni,ni->fi", V2, V1, first) + np.einsum("fn,ni,fn->fi", V1, V2, second)
+    p = np.repeat(np.asarray(populations)[::-1], 4)
+    partner = G(loss - (M[:, None] - M[None, :]) * zeeman)
+    return float(np.sum(0.5 * np.abs(A) ** 2 * p[None, :] * partner))
+
+
+@pytest.mark.parametrize("S, zeeman", [(0.5, 0.8), (1.5, -0.5), (2.5, 0.5)])
+def test_each_first_order_flip_is_the_resonance_of_two_second_order_terms(S, zeeman):
+    """Why the field kernel is no mechanism on top of the first-order free spins (module docstring).
+
+    Broaden every intermediate spin level n by its whole first-order scattering rate (the spin-conserving
+    S_z part included), ``gamma_n = 4 pi (nu J)^2 sum_M' w[n, M'] G(Delta_Z (n - M'))`` with the
+    package's free-spin weights w. With kappa from the spin-flip rate (``exchange_of_spin_flip_rate``,
+    ``kappa_per_s``), the second-order kernel integrated over a window around a spin-flip transfer
+    +-Delta_Z is twice the first-order flip rate ``(1/tau_s) sum_M c_{M, M+-1} P_M`` of the free spins,
+    for Boltzmann spins with a Fermi gas (stationary): once where the electron flips first, once where the
+    partner did. Populations away from the stationary ones break the factor 2. Window ``w = T/100``:
+    the non-resonant part contributes at most ``4 gamma/(pi w)`` relative, the partner's G curvature
+    about ``(w/T)^2``."""
+    host = material("Ag")
+    nu, n_s = host.dos_per_spin_J_m3, 1e-6 * host.atomic_density_m3
+    nuJ = 1e-4  # small, so that gamma << the window << T; the ratio tested does not depend on it
+    rate = 2 * math.pi * n_s / nu * nuJ**2 * S * (S + 1) / HBAR_J_S  # 1/tau_s of this exchange
+    exchange = exchange_of_spin_flip_rate(rate, n_s, S, nu)
+    assert exchange == pytest.approx(nuJ, rel=1e-12)
+    kappa = kappa_per_s(n_s, S, nu, exchange)
+    T = 1.0  # energies in units of T: kappa and the rates are per second whatever the energy unit
+    G = fermi_gas(T)
+    levels = free_spin_levels(S, zeeman)
+    w = levels.weights  # [M, M'] = sum_a |<M'|S^a|M>|^2, M = -S..S
+    M = np.arange(-S, S + 1)
+    widths = 4 * math.pi * nuJ**2 * np.sum(w * G(zeeman * (M[:, None] - M[None, :])), axis=1)
+    window = 1e-2 * T
+    tolerance = 4 * widths.max() / (math.pi * window) + (window / T) ** 2
+    rng = np.random.default_rng(7)
+    for populations, stationary in [(boltzmann_populations(S, zeeman, T), True), (random_populations(S, rng), False)]:
+        deviation = []
+        for change in (1, -1):  # the spin goes M -> M + change; the electron loses change * Delta_Z
+            pole = change * zeeman
+            integral = quad(lambda E: broadened_kernel(S, zeeman, E, populations, widths, G), pole - window,
+                            pole + window, points=[pole], limit=400, epsabs=0, epsrel=1e-8)[0]
+            second_order = kappa / (4 * S * (S + 1)) * integral
+            first_order = rate * sum(w[k, k + change] / (S * (S + 1)) * populations[k]
+                                     for k in range(M.size) if 0 <= k + change < M.size)
+            deviation.append(abs(second_order / (2 * first_order) - 1))
+        if stationary:
+            assert max(deviation) <= tolerance
+        else:
+            assert max(deviation) > 10 * tolerance
 
 
 # -- inputs ------------------------------------------------------------------------------------------

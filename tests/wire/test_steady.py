@@ -6,7 +6,7 @@ from systems import wire
 from hotelectron.kinetics.grids import EnergyGrid, WireGrid
 from hotelectron.wire import WireProblem
 from hotelectron.wire.observables import observables
-from hotelectron.wire.steady import _Residual, steady_state
+from hotelectron.wire.steady import SteadyResidual, steady_state
 
 
 def test_without_collisions_the_steady_state_is_the_linear_interpolation():
@@ -186,10 +186,36 @@ def test_direct_path_reaches_the_fft_path_steady_state_and_evolves_with_exact_pr
     assert np.max(np.abs(exact - centred)) < 1e-6 * np.max(np.abs(exact))
 
 
-def test_jacobian_products_add_the_diffusion_like_its_twin(rng):
+def test_residuals_and_jacobian_products_add_the_diffusion_like_its_twins(rng):
     p = wire(n_x=9, n=81)
-    state = _Residual(p)
-    _, lin = state.evaluate(p.collisionless()[1:-1])
+    state = SteadyResidual(p)
+    u = p.collisionless()[1:-1] + 0.01 * rng.standard_normal((7, 81))
+    R, lin = state.evaluate(u)
+    expected = p.laplacian_interior(u) + p.collisions.linearise(u, stationary=True)[0]
+    assert np.max(np.abs(R - expected)) <= 1e-12 * np.max(np.abs(expected))
     v = rng.standard_normal(lin.f.shape)
     expected = p.laplacian_homogeneous(v) + p.collisions.jvp(lin, v)[0]
     assert np.max(np.abs(state.jvp(lin, v.ravel()).reshape(v.shape) - expected)) <= 1e-12 * np.max(np.abs(expected))
+    u[3, 5] = np.nan
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        state.evaluate(u)
+
+
+def test_solves_of_one_size_share_their_arrays_without_changing_the_answer():
+    """A thread keeps the arrays of a solve (Krylov basis, preconditioner, linearisations) for the next
+    one of the same size: wires that differ in a rate, in the energy grid or in the moments the
+    collisions conserve (pairs held at Gibbs populations, a bath) reach the same f, bit for bit, as in
+    a thread that solves them first."""
+    import threading
+
+    base = wire(n_x=9, n=81)
+    gibbs = base.pairs.gibbs(7, 0.02)
+    cases = [(base, None), (wire(n_x=9, n=81, kappa=0.5), None), (base, gibbs), (wire(n_x=9, n=81, half_width=2.0), None)]
+    in_turn = [steady_state(p, fixed_pairs=pairs) for p, pairs in cases]
+    for (p, pairs), kept in zip(cases, in_turn):
+        fresh = []
+        thread = threading.Thread(target=lambda: fresh.append(steady_state(p, fixed_pairs=pairs)))
+        thread.start()
+        thread.join()
+        assert np.array_equal(fresh[0].f, kept.f) and np.array_equal(fresh[0].P, kept.P)
+        assert (fresh[0].evaluations, fresh[0].products) == (kept.evaluations, kept.products)

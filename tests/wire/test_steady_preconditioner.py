@@ -6,7 +6,7 @@ from systems import wire
 
 from hotelectron.kinetics.collisions import Linearisation
 from hotelectron.wire.krylov import GMRES
-from hotelectron.wire.steady import _Residual, steady_state
+from hotelectron.wire.steady import SteadyResidual, steady_state
 from hotelectron.wire.steady_preconditioner import SteadyPreconditioner, coarsening, steady_preconditioner_reference
 
 
@@ -24,11 +24,25 @@ def laplacian_matrix(problem):
 @pytest.mark.parametrize("block", [1, 2, 3])  # 161 = 53 * 3 + 2: a short last block
 def test_compiled_preconditioner_matches_its_readable_twin(rng, block):
     p = wire(n_x=9, n=161)
-    _, lin = _Residual(p).evaluate(p.collisionless()[1:-1])
+    _, lin = SteadyResidual(p).evaluate(p.collisionless()[1:-1])
     r = rng.standard_normal(lin.f.shape)
     fast = SteadyPreconditioner(p, lin, 2, block=block).symbol_solve(r)
     reference = steady_preconditioner_reference(p, lin, r, block)
     assert np.max(np.abs(fast - reference)) <= 1e-12 * np.max(np.abs(reference))
+
+
+def test_a_preconditioner_factorised_again_equals_a_new_one(rng):
+    """One preconditioner serves every Newton step of a solve: factorised at another linearisation
+    it gives exactly what a new one built there gives."""
+    p = wire(n_x=9, n=161)
+    state = SteadyResidual(p)
+    u = p.collisionless()[1:-1]
+    _, first = state.evaluate(u)
+    _, second = state.evaluate(u + 0.01 * rng.standard_normal(u.shape))
+    r = rng.standard_normal(u.size)
+    M = SteadyPreconditioner(p, first, 2)
+    M.factor(second)
+    assert np.array_equal(M(r), SteadyPreconditioner(p, second, 2)(r))
 
 
 @pytest.mark.parametrize("filled", [True, False])
@@ -77,7 +91,7 @@ def test_the_conserved_moments_of_the_preconditioned_residual_are_exact(rng, con
     """Z^T A M r = Z^T r: the collisions drop out of the moments they conserve, so the diffusion of the
     moments of M r must reproduce those of r (particles; and energy unless a bath takes it)."""
     p = wire(n_x=17, n=161)
-    _, lin = _Residual(p).evaluate(p.collisionless()[1:-1])
+    _, lin = SteadyResidual(p).evaluate(p.collisionless()[1:-1])
     M = SteadyPreconditioner(p, lin, conserved)
     r = rng.standard_normal(lin.f.shape)
     u = M(r.ravel()).reshape(r.shape)
@@ -93,7 +107,7 @@ def test_the_in_scattering_halves_the_krylov_iterations(n_x, n):
     relaxation of smooth changes in energy that the local rate alone leaves (measured: 6 products
     against 11 and 12)."""
     p = wire(n_x=n_x, n=n)
-    state = _Residual(p)
+    state = SteadyResidual(p)
     u = steady_state(p).f[1:-1]
     _, lin = state.evaluate(u)
     b = state.evaluate(u + 0.01 * (p.collisionless()[1:-1] - u))[0].ravel()
@@ -112,7 +126,7 @@ def test_the_in_scattering_halves_the_krylov_iterations(n_x, n):
 def test_the_coarse_grid_keeps_at_least_512_cells():
     assert [coarsening(n) for n in (81, 513, 1025, 2049, 4097)] == [1, 1, 2, 4, 8]
     p = wire(n_x=5, n=1025)
-    _, lin = _Residual(p).evaluate(p.collisionless()[1:-1])
+    _, lin = SteadyResidual(p).evaluate(p.collisionless()[1:-1])
     M = SteadyPreconditioner(p, lin, 2)
     assert M.block == 2 and M.length == scipy.fft.next_fast_len(2 * 513 - 1, real=True)
 

@@ -76,6 +76,11 @@ class PopulationMechanism(Mechanism):
         and does not depend on G)."""
         self.add_kernel(grid, dP, G, K)
 
+    def add_stationary_kernel_change(self, grid: EnergyGrid, P, G, dG, K) -> None:
+        """Add the kernel's change when G changes by ``dG`` and the populations, stationary for G
+        (``P``), follow it: the kernel of ``stationary_change``. A subclass may do both in one pass."""
+        self.add_kernel(grid, self.stationary_change(P, G, dG, grid), G, K)
+
     def energy(self, P) -> np.ndarray:
         """Impurity energy per position in units of ``2 nu E0^2`` (``energy_weights`` contracted with P)."""
         axes = "abcdefgh"[: np.ndim(P) - 1]  # the axes after x, summed

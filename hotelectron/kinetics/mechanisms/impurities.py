@@ -122,6 +122,11 @@ class Impurities(PopulationMechanism):
         return self._join([part.stationary_change(block, G, dG, grid)
                            for part, block in zip(self.species, self.split(P))])
 
+    def add_stationary_kernel_change(self, grid: EnergyGrid, P, G, dG, K) -> None:
+        # species by species: no joined change of all populations (the steady solver's products)
+        for part, block in zip(self.species, self.split(P)):
+            part.add_stationary_kernel_change(grid, block, G, dG, K)
+
     def gibbs(self, n_x: int, temperature: float) -> np.ndarray:
         return self._join([part.gibbs(n_x, temperature) for part in self.species])
 

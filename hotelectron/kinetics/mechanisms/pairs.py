@@ -158,6 +158,68 @@ def _rhs_blocks(S: float):
     return rhs_blocks
 
 
+@functools.cache
+def _stationary_kernel_change(S: float):
+    """The kernel's change of spin-S pairs that stay stationary while G changes by dG, in one pass over
+    the populations: ``pair_dynamics.stationary_pairs_change`` (each link's balance differentiated,
+    solved along the chain away from the link whose G is the closed form ``m d > 0``, then the
+    multiple of P that keeps the normalisation) followed by the kernel of that change, as
+    ``_kernel_and_rates`` adds it (couplings in mirror pairs ``+a``, ``-a``; links beyond the grid
+    width into the end cells, where dG vanishes). Compiled for that S like ``_kernel_and_rates``.
+
+    ``kernel_change(P, G, dG, k, weights, step, dK)`` adds into the compact ``dK`` (width 2n + 1).
+    """
+    c_up_array, c_down_array = _electron_weights(S)
+    c_up, c_down = tuple(float(c) for c in c_up_array), tuple(float(c) for c in c_down_array)
+    links = len(c_up) - 1
+
+    @jit(parallel=True)
+    def kernel_change(P, G, dG, k, weights, step, dK):
+        nx, nk, _ = P.shape
+        n = (dK.shape[1] - 1) // 2
+        for x in numba.prange(nx):
+            da = np.empty(links + 1)  # the change at +a, from J = 0 up
+            db = np.empty(links + 1)  # at -a, from J = 2S down
+            below = 0.0
+            above = 0.0
+            for ia in range(nk // 2, nk):
+                ib = nk - 1 - ia
+                a = k[ia]
+                da[0] = 0.0
+                for j in range(links):
+                    m = a * (j + 1)
+                    da[j + 1] = (da[j] * _g_at(G, x, -m, step) + P[x, ia, j] * _g_change_at(dG, x, -m)
+                                 - P[x, ia, j + 1] * _g_change_at(dG, x, m)) / _g_at(G, x, m, step)
+                db[links] = 0.0
+                for j in range(links - 1, -1, -1):
+                    m = a * (j + 1)
+                    db[j] = (db[j + 1] * _g_at(G, x, -m, step) + P[x, ib, j + 1] * _g_change_at(dG, x, -m)
+                             - P[x, ib, j] * _g_change_at(dG, x, m)) / _g_at(G, x, m, step)
+                drift_a = 0.0
+                drift_b = 0.0
+                for J in range(links + 1):
+                    drift_a += (2 * J + 1) * da[J]
+                    drift_b += (2 * J + 1) * db[J]
+                for J in range(links + 1):
+                    da[J] -= drift_a * P[x, ia, J]
+                    db[J] -= drift_b * P[x, ib, J]
+                w = weights[ia]
+                for j in range(links):
+                    m = a * (j + 1)
+                    plus = w * (c_up[j] * da[j] + c_down[j + 1] * db[j + 1])
+                    minus = w * (c_down[j + 1] * da[j + 1] + c_up[j] * db[j])
+                    if m < n:
+                        dK[x, n + m] += plus
+                        dK[x, n - m] += minus
+                    else:
+                        above += plus
+                        below += minus
+            dK[x, 0] += below
+            dK[x, 2 * n] += above
+
+    return kernel_change
+
+
 _NO_RATES = np.empty((1, 1, 1))
 
 
@@ -316,6 +378,13 @@ class PairScattering(PopulationMechanism):
     def stationary_change(self, P, G, dG, grid: EnergyGrid) -> np.ndarray:
         """The change of the stationary populations ``P`` (for G) when G changes by ``dG``."""
         return pair_dynamics.stationary_pairs_change(P, G, dG, self.couplings.k, grid.step)
+
+    def add_stationary_kernel_change(self, grid: EnergyGrid, P, G, dG, K) -> None:
+        """``add_kernel`` of ``stationary_change`` in one pass over the populations (no dP array)."""
+        weights = 4.0 / 3.0 * self.rate * self.couplings.weights
+        _check_mirrored(self.couplings.k, weights)
+        _stationary_kernel_change(self.S)(np.ascontiguousarray(P), G, dG, self.couplings.k, weights,
+                                          float(grid.step), K)
 
     def rates(self, P, G, grid: EnergyGrid) -> np.ndarray:
         """``dP/dt`` (VGL 63) for the electrons of ``G``."""

@@ -9,7 +9,7 @@ a = 2 no power of E0 enters). Scenarios take the exchange of their own spin-flip
 ``kondo_exchange`` bounded by unitarity, ``(nu J)^2 = 1/(4 (ln^2(E*/T_K) + pi^2 S(S+1)))``, and
 ``kappa = (pi/2)(n_s/nu) S(S+1)/(ln^2 + pi^2 S(S+1))^2``: the leading logarithm where it is large, and the
 kernel and the free spins' first-order flips rest on one coupling. In a Zeeman field the kernel derived below
-(``field_kernel``) is NOT a mechanism yet: see "In a field" at the end.
+(``field_kernel``) is NOT a mechanism: see "In a field" at the end.
 
 Sources and what was taken from them
 ------------------------------------
@@ -96,20 +96,50 @@ Limits of validity
   are not resolved: the a = 2 kernel's centre cell is empty.
 - Free spins only: impurities bound in RKKY pairs (SPEC section 2) are not included.
 
-In a field: why ``field_kernel`` is not a mechanism yet
-------------------------------------------------------
+In a field: why ``field_kernel`` is not a mechanism
+---------------------------------------------------
 Channels 3-6 have poles at E = +-Delta_Z where the intermediate spin state is real: a spin flip by
 one electron and one by the other, two first-order processes of the free-spin kinetics (SPEC
-section 9). Broadened by the spin's decay rate gamma (with the first-order rates of this package about
-(pi/ln^2)(S(S+1) - M^2) k_B T, comparable to T at ln ~ 3), the resonance carries the weight of those
-sequential flips; removing it and letting gamma -> 0 leaves Hadamard's finite part of
-``int g(E)/(E - p)^2``, a distribution with negative weight at the pole. That kernel was implemented on the grid (cell integrals 1/(d (j^2 - 1/4)), the pole's
-own cell -4/d, second order in the step, exact detailed balance and conservation): in wire runs
-(17 x 161, eU = 1, Delta_Z = 0.5-1 eU, T = 0.02 and 0.1 eU) f left [0, 1] within 0.3-3 tau_D, alone
-and next to the first-order free spins at the physical ratio kappa t0 = 4 (nu J)^2 t0/tau_s. A usable
-field kernel needs the Lorentzian width gamma and the sequential subtraction consistent with the
-free spins' populations and first-order rates, per position: a coupling to the free-spin species, not
-a separate kernel. ``field_kernel`` is the verified formula for that work.
+section 9). Two ways of removing them were tried; neither gives a positive kinetics, for one reason.
+
+1. Hadamard's finite part (the sequential part removed, width -> 0), a distribution with negative
+   weight at the pole, implemented on the grid (cell integrals 1/(d (j^2 - 1/4)), the pole's own cell
+   -4/d, second order in the step, exact detailed balance and conservation): in wire runs (17 x 161,
+   eU = 1, Delta_Z = 0.5-1 eU, T = 0.02 and 0.1 eU) f left [0, 1] within 0.3-3 tau_D, alone and next
+   to the first-order free spins at the physical ratio kappa t0 = 4 (nu J)^2 t0/tau_s.
+2. The broadened T-matrix: each intermediate level n gets the width of its whole first-order
+   scattering, the spin-conserving S_z part included,
+   ``gamma_n = 4 pi (nu J)^2 sum_M' w[n, M'] G(Delta_Z (n - M'))`` (w of ``free_spin_levels``). With
+   this width the resonance where electron 1 flips first, summed over what the partner does, is
+   electron 1's first-order flip rate ``(1/tau_s) c_{M M'} P_M`` for any populations (in the
+   prototype to 1e-12; without the S_z part it is 1.05-4.1 times that). The resonance where the partner flipped first
+   adds that rate again when the populations are stationary: every first-order flip is the real
+   intermediate state of two second-order terms, as the first and as the second flip
+   (``test_each_first_order_flip_is_the_resonance_of_two_second_order_terms``: 2 to 5e-6 for
+   Boltzmann spins and a Fermi gas, S = 1/2, 3/2, 5/2). Subtracting the sequential part therefore
+   removes each flip twice, and first order plus the subtracted kernel has the line shape
+   ``2 L_gamma - delta`` at each on-shell transfer: negative in the transfer's own cell once gamma
+   exceeds about the step. Measured with a numpy prototype on uniform hot electrons (double step
+   eU = 1 at T = 0.02 eU, Delta_Z = 0.5 eU, stationary spins, ``(nu J)^2 = 1/(4 (ln^2 + pi^2
+   S(S+1)))`` at ln = 3.4): S = 1/2, net weight in the transfer's cell -0.37 (d = 0.025, gamma/d =
+   0.8-2.5) and -0.65 (d = 0.0125, gamma/d = 1.7-5.0) times the first-order rate; the in-scattering
+   coefficient A of ``df/dt = (1 - f) A - f B`` goes negative at the upper step (min A = -2 % of the
+   largest first-order A for S = 5/2 at T = 0.02 eU, -21 % at T = 0.002 eU), so 0 <= f <= 1 is not
+   preserved.
+
+A positive form must count each flip once. A candidate, not built: |A|^2 with every width doubled
+and no separate first-order free-spin kinetics. It is positive by construction; its resonances
+carry half of the two above, i.e. the first-order rates at stationary populations; away from the
+transfers (|E - p| >> gamma) it is ``field_kernel``, whatever the widths; the broadened kernel is
+time-reversal symmetric (W_if(E) = W_fi(-E) to 7e-16 in the prototype), and the chain of its
+resonant events has the first-order stationary populations (to 2e-16, S = 1/2-5/2). Open: the
+doubling is a counting argument, not a derivation, so the line shape within gamma of a transfer is
+not derived (its weight and its 1/E^2 tails are; one Lorentzian of width gamma_i + gamma_n per flip
+would not do: the 1/(E - p)^2 coefficient of ``field_kernel`` is 0.1-1.3 times that of its tails,
+S = 1/2-5/2); it replaces
+``FreeSpinScattering`` in a field; its kernel depends on the electrons through the widths, per
+position. Until then ``field_kernel`` is the verified formula and a field scenario has
+no spin-mediated e-e scattering.
 """
 
 from __future__ import annotations
