@@ -27,7 +27,10 @@ The FFT path is two compiled passes, each over blocks of ``BLOCK_ROWS`` rows, so
 intermediates stay in the core's cache (``Collisions.rhs`` puts the kernels of the mechanisms between
 them): ``_electron_hole_pass`` makes f's spectrum, G and the kernels that are a fixed row of weights
 times G (e-e), ``_integral_pass`` the kernel's spectrum, the spectra of the out- and in-sums, their
-back-transforms and the integral with its exact tails. Their transforms are DUCC0's (the successor of
+back-transforms and the integral with its exact tails. Each is a loop over its block function
+(``_electron_hole_block``, ``_integral_block``); a mechanism with a compiled pass over rows of its own
+puts all three in one pass (``PairScattering.rhs_in_one_pass``), so that G and the kernel of a block
+never leave the cache either. Their transforms are DUCC0's (the successor of
 the pocketfft behind ``scipy.fft``) called from the compiled code through rocket-fft, on the thread
 that works on the block. The other transforms (Jacobian products, preconditioners) are pocketfft's,
 ``rfft_rows`` and ``irfft_rows``, writing into given arrays. Arrays that live only during one
