@@ -314,8 +314,8 @@ class FittedParameter:
 @dataclass(frozen=True, eq=False)
 class FittedCurve:
     """A measured curve with its best-fit model ``model`` (on ``curve.x``), the best-fit steady state
-    ``state`` of its scenario (f on the whole wire, its grids and scenario text) and the probe of the
-    model at the optimum (``conductance`` curves)."""
+    ``state`` of its scenario (f on the whole wire, its grids and scenario text) and the probe at the
+    optimum (what a ``conductance`` curve's model measures f with)."""
 
     curve: MeasuredCurve
     model: np.ndarray
