@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -117,7 +118,30 @@ def report(result, source: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+#: model points per narrowest feature of a conductance curve in the figure, and at most this many per curve
+FIGURE_POINTS_PER_FEATURE, FIGURE_POINTS_MAX = 8, 20_001
+
+
+def model_abscissae(fitted):
+    """Where the figure draws the best-fit model of ``fitted``: over the data's range, at the nodes of f's
+    energy grid for f itself (linear between them), and for a conductance FIGURE_POINTS_PER_FEATURE points
+    across its narrowest feature, the Dynes width or the energy step of f (at most FIGURE_POINTS_MAX)."""
+    import numpy as np
+
+    x, energy = fitted.curve.x, fitted.energy_meV
+    lo, hi = float(x.min()), float(x.max())
+    if fitted.curve.kind != "conductance":
+        return np.union1d([lo, hi], energy[(energy > lo) & (energy < hi)])
+    widths = [float(np.min(np.diff(energy)))]
+    if fitted.probe.gap_meV > 0:
+        widths.append(fitted.probe.dynes_meV)
+    points = math.ceil((hi - lo) / min(widths) * FIGURE_POINTS_PER_FEATURE) + 1
+    return np.linspace(lo, hi, min(max(points, x.size), FIGURE_POINTS_MAX))
+
+
 def figure(result, path) -> None:
+    """Per curve: the data as points and the best-fit model as a line drawn on a fine grid (not only at
+    the data: coherence peaks would be polylines), and below the normalised residuals."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,8 +152,9 @@ def figure(result, path) -> None:
                              gridspec_kw={"height_ratios": [3, 1]})
     for k, c in enumerate(result.curves):
         top, bottom = axes[0, k], axes[1, k]
-        top.plot(c.curve.x, c.curve.y, ".", ms=3, color="0.4", label="data")
-        top.plot(c.curve.x, c.model, "-", color="C3", label="fit")
+        fine = model_abscissae(c)
+        top.plot(c.curve.x, c.curve.y, "o", ms=2.5, mfc="none", mew=0.6, color="0.35", label="data")
+        top.plot(fine, c.model_at(fine), "-", lw=1.1, color="C3", label="fit")
         top.set_title(conditions(c), fontsize=9)
         top.set_ylabel("R_T dI/dV" if c.curve.kind == "conductance" else "f")
         top.legend(loc="best", fontsize=8)

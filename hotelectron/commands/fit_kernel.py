@@ -107,9 +107,15 @@ def kernel_figure(result, path) -> None:
                    fontsize=9)
     scan = result.scan
     right.plot(scan["lambda"], scan["gcv"], "-", color="0.3")
-    for name, color in (("gcv", "C2"), ("reml", "C4"), ("l-curve", "C1")):
-        right.axvline(result.criteria[name], color=color, ls="--", lw=1, label=f"{name}: {result.criteria[name]:.3g}")
-    right.axvline(result.lam, color="C0", lw=1.5, label=f"used: {result.lam:.3g}")
+    # lambda used: a wide pale band under the criteria's thin lines, so that a criterion at (or next
+    # to) it stays visible; each criterion also marks the GCV curve with its own symbol
+    right.axvline(result.lam, color="C0", lw=6, alpha=0.3, zorder=1, label=f"used ({result.method}): {result.lam:.3g}")
+    log_lambda = np.log(scan["lambda"])
+    for name, color, style, marker in (("gcv", "C2", "--", "v"), ("reml", "C4", ":", "s"), ("l-curve", "C1", "-.", "^")):
+        lam = result.criteria[name]
+        right.axvline(lam, color=color, ls=style, lw=1.2, zorder=3)
+        right.plot([lam], [np.interp(np.log(lam), log_lambda, scan["gcv"])], marker=marker, ms=6, mfc="none",
+                   color=color, ls=style, lw=1.2, zorder=4, label=f"{name}: {lam:.3g}")
     right.set_xscale("log")
     right.set_xlabel("lambda")
     right.set_ylabel("GCV function")

@@ -5,7 +5,8 @@ in x), converts energies to meV with the file's energy unit eU and evaluates
 :func:`hotelectron.experiment.probe.probe_conductance`. The probe sits in the field of the run (the
 file's ``[field] B``) unless ``--field`` says otherwise. Options are checked before any work (the
 outputs too, :mod:`hotelectron.io.outputs`) and every refusal names its option. Writes a CSV (the measured-data format
-of :mod:`hotelectron.experiment.data`, so that a fit reads it back) and optionally a figure.
+of :mod:`hotelectron.experiment.data`, so that a fit reads it back) and optionally a figure; without
+either it prints a table of the curve under a header naming the run, the probe and the bias range.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-__all__ = ["add_parser", "cmd_probe", "probe_from_args", "read_frame"]
+__all__ = ["add_parser", "cmd_probe", "describe", "probe_from_args", "read_frame"]
 
 #: the option that sets each field of ProbeParameters
 OPTIONS = {"gap_meV": "--gap", "dynes_meV": "--dynes", "temperature_K": "--probe-temperature", "field_T": "--field",
@@ -30,17 +31,22 @@ def add_parser(subparsers):
         "Dynes-broadened, Zeeman-split BCS probe (SPEC section 10).",
     )
     p.add_argument("trajectory", help="HDF5 file written by 'hotelectron run'")
-    p.add_argument("--gap", default="0.17 meV", help="probe gap Delta(0), e.g. '0.17 meV' (0 meV: normal probe)")
-    p.add_argument("--dynes", default="1 ueV", help="Dynes broadening Gamma_D, e.g. '1 ueV'")
-    p.add_argument("--probe-temperature", default="50 mK", help="probe temperature (sets Delta(T))")
+    p.add_argument("--gap", default="0.17 meV",
+                   help="probe gap Delta(0) (default %(default)s, aluminium; '0 meV': a normal probe)")
+    p.add_argument("--dynes", default="1 ueV", help="Dynes broadening Gamma_D (default %(default)s)")
+    p.add_argument("--probe-temperature", default="50 mK",
+                   help="probe temperature, sets Delta(T) (default %(default)s)")
     p.add_argument("--field", help="magnetic field at the probe, e.g. '0.5 T' (default: the trajectory's [field] B, "
                                    "0 T without one; a different one is warned about)")
     p.add_argument("--g", type=float, default=2.0, help="g factor of the probe's electrons, in (0, 20] (default 2)")
     p.add_argument("--position", type=float, default=0.5, help="probe position x/L in [0, 1] (default 0.5)")
     p.add_argument("--frame", choices=("last", "steady"), default="last",
                    help="which frame: the last one, or the steady state (the last frame of a steady run)")
-    p.add_argument("--points", type=int, default=801, help=f"probe biases, at least {MIN_POINTS} (default 801)")
-    p.add_argument("-o", "--output", metavar="CURVES.csv", help="write the curve as CSV")
+    p.add_argument("--points", type=int, default=801,
+                   help=f"probe biases, at least {MIN_POINTS} (default 801), evenly over V = +-(half width of the "
+                        "energy grid + Delta(T) + g mu_B B/2)")
+    p.add_argument("-o", "--output", metavar="CURVES.csv",
+                   help=f"write the curve as CSV (without -o or --plot: {PRINTED_ROWS} of the biases are printed)")
     p.add_argument("--plot", metavar="FIG.png", help="write a figure of the curve")
     p.set_defaults(func=cmd_probe)
     return p
@@ -48,6 +54,8 @@ def add_parser(subparsers):
 
 #: probe biases at least (a curve of one point has no shape, and a fit refuses it)
 MIN_POINTS = 2
+#: rows of the printed table (without -o or --plot); the CSV has them all
+PRINTED_ROWS = 21
 
 
 def probe_from_args(args, file_field_T: float, path):
@@ -122,11 +130,10 @@ def cmd_probe(args) -> int:
     from pathlib import Path
 
     from ..io.outputs import check_figure_output, check_file_output
+    from .run import existing_file
 
     path = Path(args.trajectory)
-    if not path.is_file():
-        msg = f"{path}: no such trajectory file"
-        raise FileNotFoundError(msg)
+    existing_file(path, "probe")
     if args.points < MIN_POINTS:
         msg = f"--points {args.points}: at least {MIN_POINTS} probe biases are needed"
         raise ValueError(msg)
@@ -144,10 +151,7 @@ def cmd_probe(args) -> int:
     if args.output:
         from ..experiment.data import MeasuredCurve, write_csv
 
-        comments = [f"hotelectron probe curves from {path.name}",
-                    f"probe: gap {probe.gap_meV:g} meV, dynes {probe.dynes_meV:g} meV, "
-                    f"temperature {probe.temperature_K:g} K, field {probe.field_T:g} T, g {probe.g:g}; "
-                    f"position x/L = {args.position:g}"]
+        comments = [f"hotelectron probe curves from {path.name}", describe(probe, args.position)]
         write_csv(args.output, [MeasuredCurve(u, b, t, "conductance", v, g, source=path.name)], comments)
         log.info("wrote %s (%d points)", args.output, v.size)
     if args.plot:
@@ -168,6 +172,27 @@ def cmd_probe(args) -> int:
         plt.close(fig)
         log.info("wrote %s", args.plot)
     if not args.output and not args.plot:
-        for vi, gi in zip(v[:: max(1, v.size // 20)], g[:: max(1, v.size // 20)]):
-            print(f"{vi:10.5f} mV  {gi:.6f}")
+        print_table(path, derived, args, probe, v, g)
     return 0
+
+
+def describe(probe, position: float) -> str:
+    """The probe and its place, as the CSV's header and the printed table give them."""
+    return (f"probe: gap {probe.gap_meV:g} meV (Delta(T) = {probe.gap_at_temperature_meV:.6g} meV), "
+            f"dynes {probe.dynes_meV:g} meV, temperature {probe.temperature_K:g} K, field {probe.field_T:g} T, "
+            f"g {probe.g:g}; position x/L = {position:g}")
+
+
+def print_table(path, derived, args, probe, v, g) -> None:
+    """A header naming the run, the probe and the bias range, then about PRINTED_ROWS evenly spaced
+    rows (V, R_T dI/dV)."""
+    every = max(1, (v.size - 1) // (PRINTED_ROWS - 1))
+    print(f"# hotelectron probe {path}: {args.frame} frame, wire bias U = {derived['bias_mV']:g} mV, "
+          f"bath T = {derived['temperature_left_K']:g} K")
+    print(f"# {describe(probe, args.position)}")
+    shown = v[::every].size
+    print(f"# V from {v[0]:.6g} to {v[-1]:.6g} mV = +-(half width of the energy grid + Delta(T) + g mu_B B/2); "
+          f"{shown} of {v.size} biases (-o CURVES.csv writes them all)")
+    print(f"# {'V (mV)':>10s}  R_T dI/dV")
+    for vi, gi in zip(v[::every], g[::every]):
+        print(f"{vi:12.5f}  {gi:.6f}")

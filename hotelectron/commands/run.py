@@ -140,14 +140,19 @@ def cmd_steady(args) -> int:
     return cmd_run(args, mode="steady")
 
 
-def _existing_file(path: Path, command: str) -> None:
-    """Refuse a path that does not exist or is a folder (for a sweep's or series' folder: the summary)."""
+def existing_file(path: Path, command: str) -> None:
+    """Refuse a path that does not exist or is a folder; for a sweep's or series' folder, name its
+    point files and its summary table."""
     if path.is_dir():
-        summary = path / "summary.csv"
-        results = summary.is_file() or any(path.glob("point-*.h5"))
-        hint = (f"; it holds the results of a sweep or bias series: their table is {summary} "
-                f"(hotelectron plot {summary}), each point a trajectory point-NNNN.h5" if results else "")
-        msg = f"{path} is a folder, not a file; {command} takes a file{hint}"
+        msg = f"{path} is a folder, not a file; {command} takes a file"
+        points, summary = sorted(path.glob("point-*.h5")), path / "summary.csv"
+        if points or summary.is_file():
+            msg += "; it holds the results of a sweep or bias series"
+        if points:
+            listed = points[0] if len(points) == 1 else f"{points[0]} ... {points[-1].name}"
+            msg += f": {len(points)} point trajectories {listed} (e.g. hotelectron {command} {points[0]})"
+        if summary.is_file():
+            msg += f"; their table is {summary} (hotelectron plot {summary})"
         raise ValueError(msg)
     if not path.exists():
         msg = f"{path} does not exist"
@@ -159,7 +164,7 @@ def cmd_show(args) -> int:
     from ..io.quantities import physics_lines, unit_lines
     from ..io.scenario import parse_scenario
 
-    _existing_file(Path(args.scenario), "show")
+    existing_file(Path(args.scenario), "show")
     if Path(args.scenario).suffix == ".h5":
         return _show_trajectory(Path(args.scenario))
     series = _series(args.scenario)
@@ -225,7 +230,7 @@ def cmd_plot(args) -> int:
     from ..io.outputs import check_figure_output
 
     path = Path(args.file)
-    _existing_file(path, "plot")
+    existing_file(path, "plot")
     check_figure_output(args.output if args.output else path.with_suffix(".png"), [path])
     if path.suffix == ".csv":
         from ..sweep import plot_summary as draw

@@ -313,13 +313,20 @@ class FittedParameter:
 
 @dataclass(frozen=True, eq=False)
 class FittedCurve:
-    """A measured curve with its best-fit model ``model`` (on ``curve.x``) and the best-fit steady
-    state ``state`` of its scenario (f on the whole wire, its grids and scenario text)."""
+    """A measured curve with its best-fit model ``model`` (on ``curve.x``), the best-fit steady state
+    ``state`` of its scenario (f on the whole wire, its grids and scenario text) and the probe at the
+    optimum (what a ``conductance`` curve's model measures f with)."""
 
     curve: MeasuredCurve
     model: np.ndarray
     sigma: float
     state: CurveState
+    probe: ProbeParameters
+
+    def model_at(self, x) -> np.ndarray:
+        """The best-fit model on other abscissae ``x`` than the data's (a fine grid for a figure: given
+        f at L/2, the probe model costs no steady state)."""
+        return model_curve(self.curve.kind, x, self.probe, self.energy_meV, self.f_middle)
 
     @property
     def residual(self) -> np.ndarray:
@@ -798,7 +805,7 @@ def _result(problem, model, values, states, stderr, correlation, chi2, success, 
                                    float(errors[p.label]) if p.label in errors and math.isfinite(errors[p.label]) else None)
                    for p in problem.parameters)
     sigma = problem.sigma or (1.0,) * len(problem.curves)
-    curves = tuple(FittedCurve(c, model.model_curve(values, i, state), sigma[i], state)
+    curves = tuple(FittedCurve(c, model.model_curve(values, i, state), sigma[i], state, model.probe(values, i))
                    for i, (c, state) in enumerate(zip(problem.curves, states, strict=True)))
     dof = sum(c.x.size for c in problem.curves) - len(problem.free)
     return FitResult(fitted, correlation, chi2, dof, model.evaluations, model.steady_solves, model.newton_iterations,

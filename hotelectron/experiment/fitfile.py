@@ -36,6 +36,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..io.filekind import check_kind
 from ..units import parse_quantity, parse_temperature_K
 from .data import read_curves
 from .fit import FitModel, FitProblem, Parameter
@@ -128,9 +129,11 @@ def _base(value, source: str, folder: Path) -> tuple[Path, str]:
         _fail(source, "base", f"scenario file {str(path)!r} not found")
     try:
         text = path.read_text(encoding="utf-8")
-        tomllib.loads(text)
+        check_kind(tomllib.loads(text), "scenario", path)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         _fail(source, "base", f"{path} is not a scenario (not valid TOML: {exc})")
+    except ValueError as exc:  # a sweep or fit file as the base
+        _fail(source, "base", str(exc))
     return path, text
 
 
@@ -201,6 +204,7 @@ def parse_fit_file(text: str, path=None) -> FitFile:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
         _fail(source, "TOML", f"not valid TOML: {exc}")
+    check_kind(data, "fit", path)
     unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
         _fail(source, unknown[0], f"unknown key; a fit file holds {list(TOP_KEYS)}")

@@ -655,7 +655,7 @@ def infer_kernel(problem: KernelProblem) -> KernelResult:
     curves = []
     for i, c in enumerate(problem.curves):
         state = model.curve_state(theta, i)
-        curves.append(FittedCurve(c, model.observe(i, state.f_middle), float(sigma[i]), state))
+        curves.append(FittedCurve(c, model.observe(i, state.f_middle), float(sigma[i]), state, model.probes[i]))
     method = problem.regularisation if isinstance(problem.regularisation, str) else "fixed"
     if not converged:
         log.warning("kernel fit: %s", message)

@@ -12,6 +12,7 @@ Units are dimensionless: energies in E0, times in t0 (see the mechanisms for the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -101,16 +102,53 @@ class Collisions:
             K = np.zeros((G.shape[0], 2 * self.grid.n + 1))
         else:
             K[...] = 0.0
-        if dP is not None and (np.shape(dP) != np.shape(P) or np.asarray(dP).dtype != float):
-            msg = f"dP must be a float array of the populations' shape {np.shape(P)}; got {np.shape(dP)}"
-            raise ValueError(msg)
-        dP = None if self.pairs is None else np.empty_like(P) if dP is None else dP
-        for mechanism in self.mechanisms:
+        return K, self._add_kernels(self.mechanisms, P, G, K, dP)
+
+    def _add_kernels(self, mechanisms, P, G, K, dP=None):
+        """Add the kernels of ``mechanisms`` into ``K`` and return dP/dt of the pairs (into ``dP`` if
+        given; None without pairs)."""
+        dP = self._check_rates(P, dP)
+        for mechanism in mechanisms:
             if mechanism is self.pairs:
                 mechanism.add_kernel_and_rates(self.grid, P, G, K, dP)
             else:
                 mechanism.add_kernel(self.grid, P, G, K)
-        return K, dP
+        return dP
+
+    def _check_rates(self, P, dP):
+        """The array for dP/dt: ``dP`` if given (refused unless a float array of P's shape, since the
+        compiled passes would write beyond it), else a fresh one; None without pairs."""
+        if dP is not None and (np.shape(dP) != np.shape(P) or np.asarray(dP).dtype != float):
+            msg = f"dP must be a float array of the populations' shape {np.shape(P)}; got {np.shape(dP)}"
+            raise ValueError(msg)
+        return None if self.pairs is None else np.empty_like(P, dtype=float) if dP is None else dP
+
+    @cached_property
+    def _linear_in_G(self):
+        """``(weights, others)``: the summed ``electron_hole_weights`` of the mechanisms whose kernel is
+        weights times G (built in the pass that makes G; zeros if none) and the other mechanisms."""
+        weights = np.zeros(2 * self.grid.n - 1)
+        others = []
+        for mechanism in self.mechanisms:
+            w = mechanism.electron_hole_weights(self.grid)
+            if w is None:
+                others.append(mechanism)
+            else:
+                weights += w
+        return weights, tuple(others)
+
+    def _fft_kernel(self, f, P, FF, G, K, dP=None, stationary=False):
+        """The FFT path's first half: f's spectrum into ``FF``, G into ``G``, the compact kernel of all
+        mechanisms into ``K`` and ``(P, dP/dt)``: the populations given or, ``stationary``, those in
+        balance with f (then dP/dt is None)."""
+        weights, others = self._linear_in_G
+        convolution._electron_hole_pass(f, self.grid.step, FF, G, K, weights)
+        if stationary:  # the kernels alone: no rates
+            P = self.stationary_pairs(f, G) if self.pairs is not None else None
+            for mechanism in others:
+                mechanism.add_kernel(self.grid, P, G, K)
+            return P, None
+        return P, self._add_kernels(others, P, G, K, dP)
 
     def _electron_hole_and_spectrum(self, f):
         """``(f, G, FF)``: f as a C-contiguous float array, its G and, on the FFT path, its spectrum.
@@ -118,8 +156,13 @@ class Collisions:
         The spectrum of f serves both G and the convolutions, so one FFT of f per evaluation suffices.
         """
         f = np.ascontiguousarray(f, dtype=float)
-        FF = convolution._spectrum(f) if self.path == "fft" else None
-        return f, convolution._electron_hole(f, self.grid.step, self.path, FF), FF
+        if self.path == "direct":
+            return f, convolution._electron_hole(f, self.grid.step, "direct"), None
+        n_x, n = f.shape
+        FF = np.empty((n_x, convolution.fft_length(n) // 2 + 1), complex)
+        G = np.empty((n_x, 2 * n - 1))
+        convolution._electron_hole_pass(f, self.grid.step, FF, G)
+        return f, G, FF
 
     # -- what the solvers call --------------------------------------------------------------------
     def integral(self, f, P=None, G=None, mechanisms=None) -> np.ndarray:
@@ -140,25 +183,30 @@ class Collisions:
         Both are fresh arrays, or written into ``out = (df/dt, dP/dt)`` (either may be None): a caller
         that keeps them from call to call saves the page faults of fresh ones, about 9 ms of CPU time
         for the 75 MB of populations of pairs in a field at n_x = 128, n_energy = 2048
-        (``benchmarks/bench_field_rhs.py``). On the FFT path everything else (f's spectrum, G, the
-        kernel and the products of spectra) lives in this thread's scratch
-        (``convolution.scratch``), reused from call to call: five transforms and one pass over the pair
-        populations, no other large allocation.
+        (``benchmarks/bench_field_rhs.py``). On the FFT path three passes do it all: one makes f's
+        spectrum, G and the kernels linear in G (e-e), one over the pair populations adds their kernel
+        and writes dP/dt, one transforms the kernel and assembles df/dt
+        (``convolution._electron_hole_pass``, ``_integral_pass``); f's spectrum, G and the kernel live
+        in this thread's scratch (``convolution.scratch``), reused from call to call.
         """
         out_f, out_P = (None, None) if out is None else out
         if self.path == "direct":
             f, G, FF = self._electron_hole_and_spectrum(f)
             K, dPdt = self.kernel_and_pair_rates(P, G, dP=out_P)
             return convolution._collision_integral(f, K, self.path, FF, sign=-1.0, out=out_f), dPdt
-        # f's spectrum, G, the kernel and its spectrum live only during the call: scratch holds them
         f = np.ascontiguousarray(f, dtype=float)
+        dfdt = np.empty_like(f) if out_f is None else out_f
+        weights, others = self._linear_in_G
+        if others == (self.pairs,) and self.pairs is not None:  # populations and kernels linear in G alone
+            P = np.ascontiguousarray(P, dtype=float)
+            dPdt = self._check_rates(P, out_P)
+            if self.pairs.rhs_in_one_pass(self.grid, f, P, weights, dfdt, dPdt):
+                return dfdt, dPdt
         n_x, n = f.shape
         work = convolution.scratch(n_x, n)
-        FF = convolution._spectrum(f, work.spectrum("rhs: f"))
-        G = convolution._electron_hole(f, self.grid.step, "fft", FF, work.array("rhs: G", (n_x, 2 * n - 1)))
-        K, dPdt = self.kernel_and_pair_rates(P, G, work.array("rhs: kernel", (n_x, 2 * n + 1)), out_P)
-        dfdt = convolution._collision_integral(f, K, "fft", FF, work.spectrum("rhs: kernel"), in_place=True, sign=-1.0,
-                                               out=out_f)
+        FF, G, K = work.spectrum("rhs: f"), work.array("rhs: G", (n_x, 2 * n - 1)), work.array("rhs: kernel", (n_x, 2 * n + 1))
+        _, dPdt = self._fft_kernel(f, P, FF, G, K, out_P)
+        convolution._integral_pass(f, FF, K, -1.0, dfdt)
         return dfdt, dPdt
 
     def linearise(self, f, P=None, stationary: bool = False, out=None, reuse=None):
@@ -176,21 +224,28 @@ class Collisions:
         """
         out_f, out_P = (None, None) if out is None else out
         f = np.ascontiguousarray(f, dtype=float)
-        fft = self.path == "fft"
-        old = reuse if fft and reuse is not None and reuse.f.shape == f.shape and reuse.K.shape[0] == f.shape[0] else None
-        FF = convolution._spectrum(f, None if old is None else old.FF) if fft else None
-        G = convolution._electron_hole(f, self.grid.step, self.path, FF, None if old is None else old.G)
-        K = None if old is None else old.K
-        if stationary:
-            P = self.stationary_pairs(f, G) if self.pairs is not None else None
-            K, dPdt = self.kernel(P, G, out=K), None
+        if self.path == "direct":
+            G = convolution._electron_hole(f, self.grid.step, "direct")
+            if stationary:
+                P = self.stationary_pairs(f, G) if self.pairs is not None else None
+                K, dPdt = self.kernel(P, G), None
+            else:
+                K, dPdt = self.kernel_and_pair_rates(P, G, dP=out_P)
+            I, D = convolution._direct_parts(f, K)
+            I = np.negative(I, out=I if out_f is None else out_f)
+            # the products use the spectra of the same sums
+            return I, dPdt, Linearisation(f, P, G, K, D, convolution._spectrum(f),
+                                          convolution._kernel_spectrum(K, self.grid.n), stationary)
+        n_x, n = f.shape
+        if reuse is not None and reuse.f.shape == f.shape:
+            FF, FK, G, K, D = reuse.FF, reuse.FK, reuse.G, reuse.K, reuse.D
         else:
-            K, dPdt = self.kernel_and_pair_rates(P, G, K, dP=out_P)
-        parts = (out_f, None, None) if old is None else (out_f, old.D, old.FK)
-        I, D, FK = convolution._collision_parts(f, K, self.path, FF, sign=-1.0, out=parts)
-        if FK is None:  # direct path: it gives the values; products use the spectra of the same sums
-            FF = convolution._spectrum(f)
-            FK = convolution._kernel_spectrum(K, self.grid.n)
+            spectrum_width = convolution.fft_length(n) // 2 + 1
+            FF, FK = np.empty((n_x, spectrum_width), complex), np.empty((n_x, spectrum_width), complex)
+            G, K, D = np.empty((n_x, 2 * n - 1)), np.empty((n_x, 2 * n + 1)), np.empty_like(f)
+        P, dPdt = self._fft_kernel(f, P, FF, G, K, out_P, stationary)
+        I = np.empty_like(f) if out_f is None else out_f
+        convolution._integral_pass(f, FF, K, -1.0, I, D, FK)
         return I, dPdt, Linearisation(f, P, G, K, D, FF, FK, stationary)
 
     def jvp(self, lin: Linearisation, v_f, v_P=None, out=None):

@@ -17,14 +17,25 @@ any M); only jumps that cross the grid edges change the number of
 electrons on the grid, and ``edge_fluxes`` measures them.
 
 Two paths give the same numbers: ``direct`` (numba, O(N^2) per position, the reference) and ``fft``
-(pocketfft convolutions, O(N log N)). The FFT path transforms rows of length ``L = fft_length(n) >= 2n``
+(FFT convolutions, O(N log N)). The FFT path transforms rows of length ``L = fft_length(n) >= 2n``
 and reads the compact kernel as it stands: its row ``K[x, q]``, ``q = n + m``, is the transform's
 input for ``q < L`` (zeros beyond). A cyclic convolution of that length wraps nothing into the on-grid
 sums, and the end cells (``q = 0`` and, if ``L > 2n``, ``q = 2n``) meet only the zero padding of f, so
 the kernel is transformed without a copy whenever ``L <= 2n + 1`` (every power-of-two n).
-The transforms are pocketfft's (what ``scipy.fft`` runs) writing into given arrays, and the arrays
-that live only during one evaluation come from a per-thread ``Scratch``: fresh 4 MB arrays per call
-cost page faults and memory traffic comparable to the transforms themselves. The electron-hole function
+
+The FFT path is two compiled passes, each over blocks of ``BLOCK_ROWS`` rows, so that a block's
+intermediates stay in the core's cache (``Collisions.rhs`` puts the kernels of the mechanisms between
+them): ``_electron_hole_pass`` makes f's spectrum, G and the kernels that are a fixed row of weights
+times G (e-e), ``_integral_pass`` the kernel's spectrum, the spectra of the out- and in-sums, their
+back-transforms and the integral with its exact tails. Each is a loop over its block function
+(``_electron_hole_block``, ``_integral_block``); a mechanism with a compiled pass over rows of its own
+puts all three in one pass (``PairScattering.rhs_in_one_pass``), so that G and the kernel of a block
+never leave the cache either. Their transforms are DUCC0's (the successor of
+the pocketfft behind ``scipy.fft``) called from the compiled code through rocket-fft, on the thread
+that works on the block. The other transforms (Jacobian products, preconditioners) are pocketfft's,
+``rfft_rows`` and ``irfft_rows``, writing into given arrays. Arrays that live only during one
+evaluation come from a per-thread ``Scratch``: fresh 4 MB arrays per call cost page faults and memory
+traffic comparable to the transforms themselves. The electron-hole function
 
     G[x, n - 1 + m] = d sum_e f(e) (1 - f(e + m d)),     |m| <= n - 1,
 
@@ -40,6 +51,7 @@ import threading
 import numba
 import numpy as np
 import scipy.fft
+from rocket_fft import lowlevel as _ducc
 
 from . import _numba
 from ._numba import jit
@@ -108,6 +120,47 @@ def irfft_rows(spectrum, L, out):
     return _pocketfft_c2r(spectrum, (1,), L, False, 2, out, workers)
 
 
+# The fused passes (``_electron_hole_pass``, ``_integral_pass``) transform inside compiled code, a block
+# of rows at a time on the thread that works on them: DUCC0 (pocketfft's successor, by the same author)
+# through rocket-fft's low-level interface, writing into given arrays. A block's rows stay in the
+# core's cache from one step to the next, where the batched transforms above stream every
+# intermediate (4 MB each at 128 x 4096) through memory between separate passes.
+BLOCK_ROWS = 4  # DUCC0 transforms 4 rows at once in AVX2 registers; 1 row alone took 2x as long
+_ROW_AXIS = np.array([1], dtype=np.int64)
+
+
+@jit
+def _pad_rows(source, rows):
+    """``rows[i, :w] = source[i]`` and zeros beyond, for each row of ``source`` (r, w): the transform's
+    zero-padded input. Written as loops: numba takes seconds to compile the same as 2D slice assignments."""
+    r, w = source.shape
+    for i in range(r):
+        for j in range(w):
+            rows[i, j] = source[i, j]
+        for j in range(w, rows.shape[1]):
+            rows[i, j] = 0.0
+
+
+@jit
+def _rfft_block(rows, spectrum):
+    """rfft of every row of ``rows`` (length L) into ``spectrum`` (L // 2 + 1), on the calling thread."""
+    _ducc.r2c(rows, spectrum, _ROW_AXIS, True, 1.0, 1)
+
+
+@jit
+def _irfft_block(spectrum, rows):
+    """The inverse of ``_rfft_block`` (irfft, with its 1/L), the length L taken from ``rows``."""
+    _ducc.c2r(spectrum, rows, _ROW_AXIS, False, 1.0 / rows.shape[1], 1)
+
+
+def _threads_for(kernel, work):
+    """``(compilation, threads)`` of a fused pass over arrays of ``work`` elements: the threaded one over
+    all numba threads, or the serial one over one (``_numba.PARALLEL_MIN_WORK``)."""
+    if work >= _numba.PARALLEL_MIN_WORK:
+        return kernel.parallel, numba.get_num_threads()
+    return kernel.serial, 1
+
+
 class Scratch:
     """Work arrays of the FFT path for one shape (n_x, n), reused from call to call by one thread.
 
@@ -136,6 +189,13 @@ class Scratch:
     def real(self, role):
         """A real (n_x, L) array: rows of the transform length."""
         return self.array(role, (self.n_x, self.L))
+
+    def blocks(self, threads):
+        """``(rows, spectra)``: the work space of the block passes, for each thread two blocks of
+        ``BLOCK_ROWS`` real rows of length L and four of spectra, ``(threads, 2, BLOCK_ROWS, L)`` and
+        ``(threads, 4, BLOCK_ROWS, L // 2 + 1)``."""
+        rows = self.array("block rows", (threads, 2, BLOCK_ROWS, self.L))
+        return rows, self.array("block spectra", (threads, 4, BLOCK_ROWS, self.L // 2 + 1), complex)
 
 
 _LOCAL = threading.local()
@@ -201,17 +261,6 @@ def _convolve_direct(f, K, out_sum, in_sum):
 
 # Products of spectra in compiled loops: numpy's complex temporaries cost more than the FFTs here.
 @jit(parallel=True)
-def _integral_spectra(FF, FK, ones, out_spectrum, in_spectrum):
-    """``(1 - f)^ K^`` (convolution) and ``K^ conj(f^)`` (correlation) for the out- and in-sums."""
-    for x in numba.prange(FF.shape[0]):
-        for q in range(FF.shape[1]):
-            ff = FF[x, q]
-            fk = FK[x, q]
-            out_spectrum[x, q] = (ones[q] - ff) * fk
-            in_spectrum[x, q] = fk * ff.conjugate()
-
-
-@jit(parallel=True)
 def _linear_spectra(FF, FK, FdK, FV, ones, out_spectrum, in_spectrum):
     """The spectra of ``linear_response``: ``(1 - f)^ dK^ - K^ v^`` and ``K^ conj(v^) + dK^ conj(f^)``."""
     for x in numba.prange(FF.shape[0]):
@@ -222,15 +271,6 @@ def _linear_spectra(FF, FK, FdK, FV, ones, out_spectrum, in_spectrum):
             fv = FV[x, q]
             out_spectrum[x, q] = (ones[q] - ff) * fdk - fk * fv
             in_spectrum[x, q] = fk * fv.conjugate() + fdk * ff.conjugate()
-
-
-@jit(parallel=True)
-def _correlation_spectrum(FF, ones, spectrum):
-    """``conj(f^) (1 - f)^``: the spectrum of the correlation in G."""
-    for x in numba.prange(FF.shape[0]):
-        for q in range(FF.shape[1]):
-            ff = FF[x, q]
-            spectrum[x, q] = ff.conjugate() * (ones[q] - ff)
 
 
 @jit(parallel=True)
@@ -269,22 +309,6 @@ def _sums_from_spectra(out_spectrum, in_spectrum, n):
     return out_full[:, n : 2 * n], in_full[:, n:0:-1]
 
 
-def _convolve_fft(f, K, FF=None, FK=None, in_place=False):
-    """On-grid out- and in-sums by FFT and the kernel's spectrum ``FK``; ``FF`` is ``_spectrum(f)``
-    when the caller has it already, ``FK`` an array for the kernel's spectrum (else a fresh one).
-    ``in_place``: the spectra of the out- and in-sums overwrite ``FF`` and ``FK`` (a caller that keeps
-    neither): less memory traffic."""
-    n_x, n = f.shape
-    work = scratch(n_x, n)
-    FF = _spectrum(f) if FF is None else FF
-    FK = _kernel_spectrum(K, n, FK)
-    out_spectrum = FF if in_place else work.spectrum("first product")
-    in_spectrum = FK if in_place else work.spectrum("second product")
-    _integral_spectra(FF, FK, _ones_spectrum(n, work.L), out_spectrum, in_spectrum)
-    out_sum, in_sum = _sums_from_spectra(out_spectrum, in_spectrum, n)
-    return out_sum, in_sum, (None if in_place else FK)
-
-
 def fft_length(n):
     """Length of the zero-padded transforms: at least 2n (no wrap-around into the on-grid sums, with the
     kernel's end cells in the row; module docstring), and fast for pocketfft."""
@@ -311,6 +335,32 @@ def _ones_spectrum(n, L):
     return _ONES_SPECTRA[key]
 
 
+@jit
+def _assemble_row(f, out_sum, in_sum, K, sign, I, D, with_derivative, tails):
+    """One row of ``_assemble``; ``tails`` is work space of length n.
+
+    Both tails are prefix sums of the kernel, ``C(s) = sum_{p < s} K[p]``: ``tail_out[i] = C(M - n + 1 + i)``
+    and ``tail_in[i] = C(M - i)``, i.e. ``tails[i]`` and ``tails[n - 1 - i]`` with ``tails[j] = C(M - n + 1 + j)``.
+    """
+    n = f.size
+    M = (K.size - 1) // 2
+    start = M - n + 1
+    running = 0.0
+    for p in range(max(start, 0)):
+        running += K[p]
+    tails[0] = running
+    for j in range(1, n):
+        if start + j >= 1:
+            running += K[start + j - 1]
+        tails[j] = running
+    for i in range(n):
+        out_rate = out_sum[i] + tails[i]
+        in_rate = in_sum[i] + tails[n - 1 - i]
+        I[i] = sign * (f[i] * out_rate - (1.0 - f[i]) * in_rate)
+        if with_derivative:
+            D[i] = out_rate + in_rate
+
+
 @jit(parallel=True)
 def _assemble(f, out_sum, in_sum, K, sign, I, D, with_derivative):
     """``I = f (out_sum + tail_out) - (1 - f)(in_sum + tail_in)`` with the exact tails of ``K``, and
@@ -321,25 +371,93 @@ def _assemble(f, out_sum, in_sum, K, sign, I, D, with_derivative):
     prefix sum at ``M - (n - 1 - i)``: one running sum per position gives both. I is multiplied by
     ``sign`` (-1 gives df/dt); D is written only ``with_derivative``.
     """
-    nx, n = f.shape
-    M = (K.shape[1] - 1) // 2
-    for x in numba.prange(nx):
-        tail = np.empty(n)
-        q = M - (n - 1)
-        running = 0.0
-        for p in range(max(q, 0)):
-            running += K[x, p]
-        for i in range(n - 1, -1, -1):
-            q = M - i  # running = sum_{p < max(q, 0)} K[x, p]
-            if i < n - 1 and q > 0:
-                running += K[x, q - 1]
-            tail[i] = running
-        for i in range(n):
-            out_rate = out_sum[x, i] + tail[n - 1 - i]
-            in_rate = in_sum[x, i] + tail[i]
-            I[x, i] = sign * (f[x, i] * out_rate - (1.0 - f[x, i]) * in_rate)
-            if with_derivative:
-                D[x, i] = out_rate + in_rate
+    for x in numba.prange(f.shape[0]):
+        _assemble_row(f[x], out_sum[x], in_sum[x], K[x], sign, I[x], D[x], with_derivative, np.empty(f.shape[1]))
+
+
+@jit
+def _integral_block(f, FF, K, ones, sign, I, D, with_derivative, FK, rows, spectra, tail):
+    """One block of rows of ``_integral_pass``: ``f``, ``FF``, ``K``, ``I``, ``D`` and ``FK`` (where the
+    kernel's spectrum goes) hold the block's r rows; ``rows`` (2, >= r, L), ``spectra`` (2, >= r,
+    L // 2 + 1) and ``tail`` (n) are work space."""
+    r, n = f.shape
+    L = rows.shape[2]
+    if K.shape[1] >= L:  # the compact kernel is its own transform input (module docstring)
+        _rfft_block(K[:, :L], FK)
+    else:  # L > 2n + 1: its rows zero-padded
+        block = rows[0, :r]
+        _pad_rows(K, block)
+        _rfft_block(block, FK)
+    out_spectrum = spectra[0, :r]
+    in_spectrum = spectra[1, :r]
+    for i in range(r):
+        for q in range(FF.shape[1]):
+            ff = FF[i, q]
+            fk = FK[i, q]
+            out_spectrum[i, q] = (ones[q] - ff) * fk  # convolution of K with 1 - f
+            # the correlation of K with f, conjugated: transformed back it comes out reversed, so that
+            # the in-sums run forward (from L - n) as the out-sums do (from n)
+            in_spectrum[i, q] = fk.conjugate() * ff
+    _irfft_block(out_spectrum, rows[0, :r])
+    _irfft_block(in_spectrum, rows[1, :r])
+    for i in range(r):
+        _assemble_row(f[i], rows[0, i, n : 2 * n], rows[1, i, L - n : L], K[i], sign, I[i], D[i], with_derivative, tail)
+
+
+@jit(parallel=True)
+def _integral_blocks(f, FF, K, ones, sign, I, D, with_derivative, FK, keep_spectrum, rows, spectra, tails):
+    """``_integral_pass`` compiled: ``_integral_block`` for each block of rows, the kernel's spectrum into
+    ``FK`` if ``keep_spectrum``. ``rows``, ``spectra`` (``Scratch.blocks``) and ``tails`` (threads, n)
+    are each thread's work space; thread t takes the rows ``[t n_x / threads, (t + 1) n_x / threads)``."""
+    nx = f.shape[0]
+    threads, _, B, _ = rows.shape
+    for t in numba.prange(threads):
+        stop = (t + 1) * nx // threads
+        for lo in range(t * nx // threads, stop, B):
+            hi = min(lo + B, stop)
+            FK_block = FK[lo:hi] if keep_spectrum else spectra[t, 2, : hi - lo]
+            _integral_block(f[lo:hi], FF[lo:hi], K[lo:hi], ones, sign, I[lo:hi], D[lo:hi], with_derivative, FK_block,
+                            rows[t], spectra[t, :2], tails[t])
+
+
+def _integral_pass(f, FF, K, sign, I, D=None, FK=None):
+    """``sign`` times the collision integral of f (C-contiguous float) for the compact kernel ``K``
+    (width 2n + 1) into ``I``, from f's spectrum ``FF`` (``_electron_hole_pass``); also its derivative
+    by f_i at a fixed kernel into ``D`` and the kernel's spectrum into ``FK`` where given.
+
+    Everything between f's spectrum and I happens a block of ``BLOCK_ROWS`` rows at a time in one
+    compiled pass: the kernel's transform, the two products of spectra, the two back-transforms and the
+    assembly with the exact tails, so no intermediate leaves the cache (``integral_pass_reference`` is
+    the numpy twin).
+    """
+    n_x, n = f.shape
+    work = scratch(n_x, n)
+    kernel, threads = _threads_for(_integral_blocks, K.size)
+    kernel(f, FF, K, _ones_spectrum(n, work.L), float(sign), I, I if D is None else D, D is not None,
+           _NO_SPECTRUM if FK is None else FK, FK is not None, *work.blocks(threads), work.array("tails", (threads, n)))
+    return I
+
+
+def integral_pass_reference(f, K, sign=1.0):
+    """``(I, D, FK)`` of ``_integral_pass`` in numpy (for tests): the on-grid sums by scipy.fft from the
+    kernel laid out as the pass reads it, the tails by prefix sums."""
+    n_x, n = f.shape
+    L = fft_length(n)
+    laid_out = np.zeros((n_x, L))
+    width = min(K.shape[1], L)
+    laid_out[:, :width] = K[:, :width]
+    FK = scipy.fft.rfft(laid_out, axis=1)
+    FF = scipy.fft.rfft(f, L, axis=1)
+    out_sum = scipy.fft.irfft((_ones_spectrum(n, L) - FF) * FK, L, axis=1)[:, n : 2 * n]
+    in_sum = scipy.fft.irfft(FK * np.conj(FF), L, axis=1)[:, n:0:-1]
+    tail_out, tail_in = _tails(K, n)
+    out_rate, in_rate = out_sum + tail_out, in_sum + tail_in
+    return sign * (f * out_rate - (1 - f) * in_rate), out_rate + in_rate, FK
+
+
+_NO_SPECTRUM = np.empty((0, 0), complex)
+_NO_KERNEL = np.empty((0, 0))
+_NO_WEIGHTS = np.empty(0)
 
 
 def collision_integral(f, K, path: str = "fft") -> np.ndarray:
@@ -358,18 +476,32 @@ def collision_integral(f, K, path: str = "fft") -> np.ndarray:
     return _collision_integral(np.ascontiguousarray(f, dtype=float), K, path)
 
 
-def _collision_integral(f, K, path, FF=None, FK=None, in_place=False, sign=1.0, out=None):
+def _collision_integral(f, K, path, FF=None, sign=1.0, out=None):
     """``sign`` times ``collision_integral`` for C-contiguous float ``f``, into ``out`` if given;
-    ``FF = _spectrum(f)`` may be passed in, and an array ``FK`` for the kernel's spectrum;
-    ``in_place`` lets the FFT path overwrite both (``_convolve_fft``)."""
+    ``FF = _spectrum(f)`` may be passed in."""
     K = np.ascontiguousarray(K, dtype=float)
+    I = np.empty_like(f) if out is None else out
     if path == "direct":
         out_sum, in_sum = _direct_sums(f, K)
-    else:
-        out_sum, in_sum, _ = _convolve_fft(f, K, FF, FK, in_place)
-    I = np.empty_like(f) if out is None else out
-    _assemble(f, out_sum, in_sum, K, float(sign), I, I, False)
-    return I
+        _assemble(f, out_sum, in_sum, K, float(sign), I, I, False)
+        return I
+    FF = _spectrum(f) if FF is None else FF
+    return _integral_pass(f, FF, compact_kernel(K, f.shape[1]), sign, I)
+
+
+def compact_kernel(K, n):
+    """The kernel ``K[x, M + m]`` of any M in the compact form of width 2n + 1 (module docstring):
+    the transfers ``|m| <= n - 1`` in their cells, those beyond lumped into the end cells, where
+    they enter the integral exactly through the tails. ``K`` itself when it is compact already."""
+    M = (K.shape[1] - 1) // 2
+    if M == n:
+        return K
+    compact = np.zeros((K.shape[0], 2 * n + 1))
+    width = min(M, n - 1)
+    compact[:, n - width : n + width + 1] = K[:, M - width : M + width + 1]
+    compact[:, 0] = K[:, : max(M - n + 1, 0)].sum(axis=1)
+    compact[:, 2 * n] = K[:, M + n :].sum(axis=1)
+    return compact
 
 
 def _direct_sums(f, K):
@@ -379,21 +511,15 @@ def _direct_sums(f, K):
     return out_sum, in_sum
 
 
-def _collision_parts(f, K, path, FF=None, sign=1.0, out=None):
-    """``(I, D, FK)``: ``sign`` times the integral, its derivative by f_i at a fixed kernel (the rates
-    out of and into each level, tails included; not multiplied by ``sign``) and, on the FFT path, the
-    kernel's spectrum (else None). ``out = (I, D, FK)`` gives arrays for them (any may be None)."""
-    out_I, out_D, out_FK = (None, None, None) if out is None else out
+def _direct_parts(f, K):
+    """``(I, D)`` by the direct path: the integral and its derivative by f_i at a fixed kernel (the
+    rates out of and into each level, tails included); ``_integral_pass`` gives both on the FFT path."""
     K = np.ascontiguousarray(K, dtype=float)
-    FK = None
-    if path == "direct":
-        out_sum, in_sum = _direct_sums(f, K)
-    else:
-        out_sum, in_sum, FK = _convolve_fft(f, K, FF, out_FK)
-    I = np.empty_like(f) if out_I is None else out_I
-    D = np.empty_like(f) if out_D is None else out_D
-    _assemble(f, out_sum, in_sum, K, float(sign), I, D, True)
-    return I, D, FK
+    I = np.empty_like(f)
+    D = np.empty_like(f)
+    out_sum, in_sum = _direct_sums(f, K)
+    _assemble(f, out_sum, in_sum, K, 1.0, I, D, True)
+    return I, D
 
 
 def linear_response(f, D, FF, FK, v, dK, FV=None, sign=1.0, out=None) -> np.ndarray:
@@ -401,9 +527,9 @@ def linear_response(f, D, FF, FK, v, dK, FV=None, sign=1.0, out=None) -> np.ndar
 
         dI = v D - f sum_m K[m] v_{i-m} - (1 - f) sum_m K[-m] v_{i-m} + I[f, dK],
 
-    with ``D``, ``FF`` and ``FK`` from the evaluation at f (``_collision_parts``). The two kernel
-    sums and the two of ``I[f, dK]`` share their transforms: five in all, as many as I itself.
-    Returns ``sign`` times dI, written into ``out`` if given.
+    with ``D``, ``FF`` and ``FK`` from the evaluation at f (``_integral_pass``, as
+    ``Collisions.linearise`` calls it). The two kernel sums and the two of ``I[f, dK]`` share their
+    transforms: five in all, as many as I itself. Returns ``sign`` times dI, written into ``out`` if given.
     """
     n_x, n = f.shape
     work = scratch(n_x, n)
@@ -462,26 +588,98 @@ def _correlate_direct(f, G):
             G[x, n - 1 + m] = total
 
 
-@jit(parallel=True)
-def _electron_hole_from_correlation(f, corr, step, G):
-    """G from the circular on-grid correlation ``corr[x, m mod L]``, plus the closed-form edge terms.
+@jit
+def _electron_hole_row(corr, step, G):
+    """One row of G from the circular on-grid correlation ``corr[m mod L]`` of that row.
 
-    For ``m > 0``: electrons of the grid excited above it, ``sum_{j >= n - m} f_j``, and electrons from
-    below excited into it, ``sum_{j < m} (1 - f_j)``. G >= 0 exactly, so FFT round-off where it
-    vanishes is clipped.
+    For ``m <= 0`` G is that correlation (f = 1 below and 0 above the grid add nothing there). For
+    ``m > 0`` it also counts electrons of the grid excited above it and electrons from below excited
+    into it; rather than summing those edge terms, it is taken from ``G(m d) = G(-m d) + m d``, exact
+    for any f that is 1 below and 0 above the grid (``G(m) - G(-m) = d sum_e [f(e) - f(e + m d)]``
+    telescopes to ``m d``; the numpy twin and the direct path sum the edge terms). G >= 0 exactly, so
+    FFT round-off where it vanishes is clipped."""
+    n = (G.size + 1) // 2
+    L = corr.size
+    G[n - 1] = step * max(corr[0], 0.0)
+    for m in range(1, n):
+        give = step * max(corr[L - m], 0.0)
+        G[n - 1 - m] = give
+        G[n - 1 + m] = give + m * step
+
+
+@jit
+def _electron_hole_block(f, ones, step, weights, with_kernel, FF, G, K, rows, spectrum):
+    """One block of rows of ``_electron_hole_pass``: ``f``, ``FF``, ``G`` and ``K`` hold the block's r
+    rows; ``rows`` (>= r, L) and ``spectrum`` (>= r, L // 2 + 1) are work space."""
+    r, n = f.shape
+    block = rows[:r]
+    _pad_rows(f, block)
+    _rfft_block(block, FF)
+    product = spectrum[:r]
+    for i in range(r):
+        for q in range(FF.shape[1]):
+            ff = FF[i, q]
+            product[i, q] = ff.conjugate() * (ones[q] - ff)  # correlation of f with 1 - f
+    _irfft_block(product, block)
+    for i in range(r):
+        _electron_hole_row(block[i], step, G[i])
+        if with_kernel:
+            K[i, 0] = 0.0
+            K[i, 2 * n] = 0.0
+            for j in range(2 * n - 1):
+                K[i, j + 1] = weights[j] * G[i, j]
+
+
+@jit(parallel=True)
+def _electron_hole_blocks(f, ones, step, weights, with_kernel, FF, G, K, rows, spectra):
+    """``_electron_hole_pass`` compiled: ``_electron_hole_block`` for each block of rows. ``rows`` and
+    ``spectra`` are each thread's work space (``Scratch.blocks``)."""
+    nx = f.shape[0]
+    threads, _, B, _ = rows.shape
+    for t in numba.prange(threads):
+        stop = (t + 1) * nx // threads
+        for lo in range(t * nx // threads, stop, B):
+            hi = min(lo + B, stop)
+            _electron_hole_block(f[lo:hi], ones, step, weights, with_kernel, FF[lo:hi], G[lo:hi],
+                                 K[lo:hi] if with_kernel else K, rows[t, 0], spectra[t, 0])
+
+
+def _electron_hole_pass(f, step, FF, G, K=None, weights=None):
+    """f's spectrum into ``FF`` (zero-padded to ``fft_length``: what the integral needs too), the
+    electron-hole function into ``G`` and, if ``K`` is given, the compact kernel of the mechanisms
+    that are linear in G, ``K[x, n + m] = weights[n - 1 + m] G[x, n - 1 + m]`` (end cells 0), so that
+    no other pass has to zero the kernel or read G for them. For C-contiguous float ``f``.
+
+    One compiled pass a block of ``BLOCK_ROWS`` rows at a time (``electron_hole_pass_reference`` is
+    the numpy twin).
     """
-    nx, n = f.shape
-    L = corr.shape[1]
-    for x in numba.prange(nx):
-        for m in range(-(n - 1), 0):
-            G[x, n - 1 + m] = step * max(corr[x, L + m], 0.0)
-        G[x, n - 1] = step * max(corr[x, 0], 0.0)
-        suffix_f = 0.0
-        prefix_h = 0.0
-        for m in range(1, n):
-            suffix_f += f[x, n - m]
-            prefix_h += 1.0 - f[x, m - 1]
-            G[x, n - 1 + m] = step * (max(corr[x, m], 0.0) + (suffix_f + prefix_h))
+    n_x, n = f.shape
+    work = scratch(n_x, n)
+    kernel, threads = _threads_for(_electron_hole_blocks, G.size)
+    with_kernel = K is not None
+    kernel(f, _ones_spectrum(n, work.L), float(step), weights if with_kernel else _NO_WEIGHTS, with_kernel, FF, G,
+           K if with_kernel else _NO_KERNEL, *work.blocks(threads))
+    return FF, G, K
+
+
+def electron_hole_pass_reference(f, step, weights=None):
+    """``(FF, G, K)`` of ``_electron_hole_pass`` in numpy (for tests): the correlation by scipy.fft, the
+    edge terms by cumulative sums (K None without weights)."""
+    n_x, n = f.shape
+    L = fft_length(n)
+    FF = scipy.fft.rfft(f, L, axis=1)
+    corr = scipy.fft.irfft(np.conj(FF) * (_ones_spectrum(n, L) - FF), L, axis=1)
+    m = np.arange(-(n - 1), n)
+    G = np.maximum(corr[:, m % L], 0.0)
+    suffix_f = np.cumsum(f[:, ::-1], axis=1)[:, : n - 1]  # sum_{j >= n - m} f_j
+    prefix_h = np.cumsum(1.0 - f, axis=1)[:, : n - 1]  # sum_{j < m} (1 - f_j)
+    G[:, n:] += suffix_f + prefix_h
+    G *= step
+    if weights is None:
+        return FF, G, None
+    K = np.zeros((n_x, 2 * n + 1))
+    K[:, 1:-1] = weights * G
+    return FF, G, K
 
 
 def electron_hole(f, step: float, path: str = "fft") -> np.ndarray:
@@ -495,44 +693,35 @@ def electron_hole(f, step: float, path: str = "fft") -> np.ndarray:
     return _electron_hole(np.ascontiguousarray(f, dtype=float), step, path)
 
 
-def _electron_hole(f, step, path, FF=None, out=None):
-    """``electron_hole`` for C-contiguous float ``f``; ``FF = _spectrum(f)`` may be passed in, and an
-    array ``out`` for G."""
+def _electron_hole(f, step, path, out=None):
+    """``electron_hole`` for C-contiguous float ``f``, into ``out`` if given."""
     nx, n = f.shape
+    G = np.empty((nx, 2 * n - 1)) if out is None else out
     if path == "direct":
-        G = np.empty((nx, 2 * n - 1))
         _correlate_direct(f, G)
         m = np.arange(1, n)
         suffix_f = np.cumsum(f[:, ::-1], axis=1)[:, : n - 1]  # sum_{j >= n - m} f_j
         prefix_h = np.cumsum(1.0 - f, axis=1)[:, : n - 1]  # sum_{j < m} (1 - f_j)
         G[:, n - 1 + m] += suffix_f + prefix_h
-        return step * G
-    work = scratch(nx, n)
-    FF = _spectrum(f) if FF is None else FF
-    FH = work.spectrum("first product")
-    _correlation_spectrum(FF, _ones_spectrum(n, work.L), FH)
-    corr = irfft_rows(FH, work.L, work.real("first sums"))
-    G = np.empty((nx, 2 * n - 1)) if out is None else out
-    _electron_hole_from_correlation(f, corr, float(step), G)
+        G *= step
+        return G
+    _electron_hole_pass(f, step, scratch(nx, n).spectrum("spectrum of f"), G)
     return G
 
 
 @jit(parallel=True)
-def _electron_hole_change_from_correlation(v, corr, step, dG):
-    """The change of G (``_electron_hole_from_correlation``) for a change ``v`` of f: the edge terms
-    become ``sum_{j >= n - m} v_j - sum_{j < m} v_j``, and nothing is clipped (a derivative)."""
-    nx, n = v.shape
+def _electron_hole_change_from_correlation(corr, step, dG):
+    """The change of G (``_electron_hole_row``) from the change ``corr`` of its correlation: for
+    ``m > 0`` that of ``G(-m d) + m d``, i.e. the same as at -m; nothing is clipped (a derivative)."""
+    nx = dG.shape[0]
+    n = (dG.shape[1] + 1) // 2
     L = corr.shape[1]
     for x in numba.prange(nx):
-        for m in range(-(n - 1), 0):
-            dG[x, n - 1 + m] = step * corr[x, L + m]
         dG[x, n - 1] = step * corr[x, 0]
-        suffix = 0.0
-        prefix = 0.0
         for m in range(1, n):
-            suffix += v[x, n - m]
-            prefix += v[x, m - 1]
-            dG[x, n - 1 + m] = step * (corr[x, m] + suffix - prefix)
+            d = step * corr[x, L - m]
+            dG[x, n - 1 - m] = d
+            dG[x, n - 1 + m] = d
 
 
 def electron_hole_change(f, v, step: float, FF, FV, out=None) -> np.ndarray:
@@ -545,7 +734,7 @@ def electron_hole_change(f, v, step: float, FF, FV, out=None) -> np.ndarray:
     _hole_change_spectrum(FF, FV, _ones_spectrum(n, work.L), spectrum)
     corr = irfft_rows(spectrum, work.L, work.real("first sums"))
     dG = np.empty((nx, 2 * n - 1)) if out is None else out
-    _electron_hole_change_from_correlation(np.ascontiguousarray(v, dtype=float), corr, float(step), dG)
+    _electron_hole_change_from_correlation(corr, float(step), dG)
     return dG
 
 

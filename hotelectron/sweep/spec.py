@@ -17,6 +17,8 @@ from pathlib import Path
 
 import tomli_w
 
+from ..io.filekind import check_kind
+
 __all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "with_overrides"]
 
 SWEEP_KEYS = {"base", "output", "axes", "zip"}
@@ -133,6 +135,7 @@ def parse_sweep(text: str, path=None) -> Sweep:
         _fail(source, f"not valid TOML: {exc}")
     except RecursionError:
         _fail(source, f"not valid TOML: {_TOO_DEEP}")
+    check_kind(data, "sweep", path)
     unknown = sorted(set(data) - SWEEP_KEYS)
     if unknown:
         _fail(source, f"unknown key(s) {unknown}; a sweep file holds {sorted(SWEEP_KEYS)}")

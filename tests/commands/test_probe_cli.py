@@ -10,7 +10,7 @@ from systems import assert_one_line_refusal, cli
 
 from hotelectron.commands.main import main
 from hotelectron.experiment.data import read_curves
-from hotelectron.experiment.probe import dos
+from hotelectron.experiment.probe import ProbeParameters, dos
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,45 @@ def test_a_field_beyond_any_probe_in_the_trajectory_is_refused_naming_it(in_fiel
     assert_one_line_refusal(cli("probe", in_field, "--gap", "0.25 ueV", "--dynes", "0.01 ueV",
                                 "--probe-temperature", "0 K"),
                             f"the field of {in_field}, B = 0.5 T (its [field] B; --field overrides it)", "100 times")
+
+
+def test_the_printed_table_names_the_run_the_probe_and_the_range(collisionless, tmp_path):
+    """Without -o or --plot: a header with the probe's parameters (the defaults) and the units, then 21 rows
+    of the same curve the CSV holds, over V = +-(half width of the energy grid + Delta(T))."""
+    import json
+
+    result = cli("-q", "probe", collisionless, check=True)
+    header = [line for line in result.stdout.splitlines() if line.startswith("#")]
+    rows = np.array([line.split() for line in result.stdout.splitlines() if not line.startswith("#")], dtype=float)
+    assert f"# hotelectron probe {collisionless}: last frame, wire bias U = 0.2 mV, bath T = 0.025 K" == header[0]
+    assert header[1].startswith("# probe: gap 0.17 meV (Delta(T) = 0.17 meV), dynes 0.001 meV, temperature 0.05 K, "
+                                "field 0 T, g 2; position x/L = 0.5")
+    assert "21 of 801 biases" in header[2] and header[3].split() == ["#", "V", "(mV)", "R_T", "dI/dV"]
+    with h5py.File(collisionless) as fh:
+        derived = json.loads(fh.attrs["derived"])
+    gap = ProbeParameters(0.17, 1e-3, 0.05).gap_at_temperature_meV  # Delta(50 mK) = 0.17 meV (1 - 2e-7)
+    reach = derived["half_width_E0"] * derived["energy_unit_meV"] + gap
+    cli("-q", "probe", collisionless, "-o", tmp_path / "all.csv", check=True)
+    (curve,) = read_curves(tmp_path / "all.csv")
+    assert curve.x[0] == pytest.approx(-reach, rel=1e-12) and curve.x[-1] == pytest.approx(reach, rel=1e-12)
+    assert rows.shape == (21, 2)
+    np.testing.assert_allclose(rows[:, 0], curve.x[::40], atol=5e-6)  # printed to 5 and 6 decimals
+    np.testing.assert_allclose(rows[:, 1], curve.y[::40], atol=5e-7)
+    assert "probe: gap 0.17 meV (Delta(T) = 0.17 meV), dynes 0.001 meV" in (tmp_path / "all.csv").read_text()
+
+
+def test_help_gives_the_probe_defaults():
+    text = " ".join(cli("probe", "--help").stdout.split())
+    for words in ("(default 0.17 meV", "(default 1 ueV)", "(default 50 mK)", "+-(half width of the energy grid"):
+        assert words in text
+
+
+def test_a_series_folder_is_named_with_its_point_files(tmp_path):
+    folder = tmp_path / "default"
+    folder.mkdir()
+    for k in range(3):
+        (folder / f"point-{k:04d}.h5").write_bytes(b"")
+    assert_one_line_refusal(cli("probe", folder), f"{folder} is a folder, not a file; probe takes a file",
+                            f"3 point trajectories {folder / 'point-0000.h5'} ... point-0002.h5",
+                            f"(e.g. hotelectron probe {folder / 'point-0000.h5'})")
+    assert_one_line_refusal(cli("probe", tmp_path / "absent.h5"), f"{tmp_path / 'absent.h5'} does not exist")

@@ -328,3 +328,22 @@ def test_a_curve_in_a_field_puts_the_wire_impurities_in_it_too():
     assert "field.B" not in curve_overrides(curve, {"wire": {}})  # no spins in the wire: the probe alone
     at_zero = MeasuredCurve(0.2, None, None, "conductance", x, np.ones_like(x), "test")
     assert "field.B" not in curve_overrides(at_zero, {"impurities": {}})
+
+
+def test_the_best_fit_model_between_the_data_points(noisy):
+    """FittedCurve.model_at is the model the fit used (the same f at L/2 through the probe at the fitted
+    gap) on any V. The figure draws it on ``model_abscissae``: the line through those points follows the
+    model (on a grid 8 times finer) within a tenth of the noise, where the line through the data's V (10
+    ueV apart, coherence peaks a few ueV wide) strays from it by more than the noise."""
+    from hotelectron.commands.fit import model_abscissae
+
+    _, result = noisy
+    for c in result.curves:
+        np.testing.assert_array_equal(c.model_at(c.curve.x), c.model)
+        assert c.probe.gap_meV == result["probe.gap"].value
+        fine = model_abscissae(c)
+        assert fine[0] == c.curve.x.min() and fine[-1] == c.curve.x.max()
+        finer = np.linspace(fine[0], fine[-1], 8 * (fine.size - 1) + 1)
+        model = c.model_at(finer)
+        assert np.abs(np.interp(finer, fine, c.model_at(fine)) - model).max() < 0.1 * SIGMA
+        assert np.abs(np.interp(finer, c.curve.x, c.model) - model).max() > SIGMA

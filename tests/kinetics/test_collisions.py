@@ -73,6 +73,39 @@ def test_pair_rates_go_into_a_given_array(rng):
             c.rhs(f, P, out=(None, np.empty(P.shape[:-1] + (P.shape[-1] - 1,))))
 
 
+@pytest.mark.parametrize(("S", "n", "n_x"), [(2.5, 64, 7), (1.5, 41, 1)])  # L = 2n and L > 2n + 1 (41: L = 90)
+def test_one_pass_right_hand_side_equals_its_numpy_twin(rng, monkeypatch, S, n, n_x):
+    """Pairs and e-e in one pass (``PairScattering.rhs_in_one_pass``, serial and threaded) against the
+    numpy twins of its three parts in a row (f's spectrum and G with the e-e kernel, the pair pass, the
+    integral) and against the three passes it replaces; rows not a multiple of the block."""
+    from hotelectron.kinetics import _numba, convolution, pair_dynamics
+    from hotelectron.kinetics.mechanisms import pairs
+
+    c = system(S=S, n=n)
+    p = c.pairs
+    f = rng.uniform(size=(n_x, n))
+    P = rng.uniform(size=(n_x, p.couplings.size, p.n_levels))
+    weights, others = c._linear_in_G
+    assert others == (p,)
+    _, G, K = convolution.electron_hole_pass_reference(f, c.grid.step, weights)
+    w = 4.0 / 3.0 * p.rate * p.couplings.weights
+    K_pairs, dP_ref = pairs.kernel_and_rates_reference(P, G, p.couplings.k, w, *pairs._electron_weights(S),
+                                                       *pair_dynamics.chain_coefficients(S), p.relaxation, c.grid.step, n)
+    df_ref, _, _ = convolution.integral_pass_reference(f, K + K_pairs, -1.0)
+    scale = np.max(f * (K + K_pairs).sum(axis=1)[:, None])
+    results = []
+    for threshold in (_numba.PARALLEL_MIN_WORK, 1):  # the serial compilation, then the threaded one
+        monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", threshold)
+        df, dP = c.rhs(f, P)
+        np.testing.assert_allclose(df, df_ref, rtol=0, atol=1e-12 * scale)
+        np.testing.assert_allclose(dP, dP_ref, rtol=0, atol=1e-13 * np.max(np.abs(dP_ref)))
+        results.append((df, dP))
+    monkeypatch.setattr(pairs.PairScattering, "rhs_in_one_pass", lambda *args: False)
+    df, dP = c.rhs(f, P)  # the three passes: the same arithmetic, compiled in other contexts (fused multiply-adds)
+    np.testing.assert_allclose(df, results[0][0], rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(dP, results[0][1], rtol=0, atol=1e-14 * np.max(np.abs(dP_ref)))
+
+
 @pytest.mark.parametrize("stationary", [True, False])
 def test_a_linearisation_written_into_a_spare_one_equals_a_fresh_one(rng, stationary):
     """``linearise(reuse=old)`` overwrites the old linearisation's arrays: the right-hand side, the

@@ -136,3 +136,90 @@ def test_row_transforms_equal_scipy_fft_and_keep_their_input(rng, monkeypatch):
         back = np.empty((5, 48))
         convolution.irfft_rows(spectrum, 48, back)
         np.testing.assert_allclose(back, a, rtol=1e-13, atol=1e-14)
+
+
+def _both_compilations(monkeypatch):
+    """Yield once for the serial compilation of the fused passes and once for the threaded one (forced
+    on small arrays), so that both are checked."""
+    from hotelectron.kinetics import _numba
+
+    yield "serial"
+    monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", 1)
+    yield "threaded"
+
+
+# n_x not a multiple of the block (and 1 row for 2 threads); L = 2n and L > 2n + 1 (13: L = 27)
+@pytest.mark.parametrize(("n_x", "n"), [(1, 16), (7, 13), (9, 64)])
+def test_electron_hole_pass_equals_its_numpy_twin(rng, monkeypatch, n_x, n):
+    """f's spectrum, G and the kernel ``weights * G`` of the fused pass against the numpy twin (the
+    transforms of scipy.fft, edge terms by cumulative sums); round-off of the transforms only."""
+    f = rng.uniform(size=(n_x, n))
+    step = 0.3
+    weights = rng.uniform(size=2 * n - 1)
+    FF_ref, G_ref, K_ref = convolution.electron_hole_pass_reference(f, step, weights)
+    L = convolution.fft_length(n)
+    for _ in _both_compilations(monkeypatch):
+        FF = np.full((n_x, L // 2 + 1), np.nan, complex)
+        G = np.full((n_x, 2 * n - 1), np.nan)
+        K = np.full((n_x, 2 * n + 1), np.nan)
+        convolution._electron_hole_pass(f, step, FF, G, K, weights)
+        np.testing.assert_allclose(FF, FF_ref, rtol=0, atol=1e-13 * n)
+        np.testing.assert_allclose(G, G_ref, rtol=0, atol=1e-13 * step * n)
+        np.testing.assert_allclose(K, K_ref, rtol=0, atol=1e-13 * step * n)
+        G_alone = np.full_like(G, np.nan)
+        convolution._electron_hole_pass(f, step, FF, G_alone)  # without a kernel
+        np.testing.assert_array_equal(G_alone, G)
+
+
+@pytest.mark.parametrize(("n_x", "n"), [(1, 16), (7, 13), (9, 64)])
+def test_integral_pass_equals_its_numpy_twin(rng, monkeypatch, n_x, n):
+    """The collision integral, its derivative D and the kernel's spectrum of the fused pass against the
+    numpy twin, for a random compact kernel and either sign."""
+    f = rng.uniform(size=(n_x, n))
+    K = rng.uniform(size=(n_x, 2 * n + 1)) * 10.0
+    FF = scipy_rfft(f, convolution.fft_length(n))
+    scale = np.max(f * K.sum(axis=1)[:, None])
+    for _ in _both_compilations(monkeypatch):
+        for sign in (1.0, -1.0):
+            I_ref, D_ref, FK_ref = convolution.integral_pass_reference(f, K, sign)
+            I, D = np.full_like(f, np.nan), np.full_like(f, np.nan)
+            FK = np.full_like(FF, np.nan)
+            convolution._integral_pass(f, FF, K, sign, I, D, FK)
+            np.testing.assert_allclose(I, I_ref, rtol=0, atol=1e-13 * scale)
+            np.testing.assert_allclose(D, D_ref, rtol=0, atol=1e-13 * scale)
+            np.testing.assert_allclose(FK, FK_ref, rtol=0, atol=1e-13 * np.max(np.abs(FK_ref)))
+            I_alone = np.full_like(f, np.nan)
+            convolution._integral_pass(f, FF, K, sign, I_alone)  # without D and FK
+            np.testing.assert_array_equal(I_alone, I)
+
+
+def scipy_rfft(f, L):
+    import scipy.fft
+
+    return scipy.fft.rfft(f, L, axis=1)
+
+
+@pytest.mark.parametrize("M", [3, 16, 17, 40])  # shorter than, equal to (n - 1, n) and longer than the grid
+def test_compact_kernel_keeps_the_integral(rng, M):
+    """Lumping the transfers beyond the grid width into the end cells changes no collision integral
+    (the direct path, which takes any M, on the original and the compact kernel)."""
+    n = 17
+    f = rng.uniform(size=(2, n))
+    K = rng.uniform(size=(2, 2 * M + 1))
+    compact = convolution.compact_kernel(K, n)
+    assert compact.shape == (2, 2 * n + 1)
+    np.testing.assert_allclose(convolution.collision_integral(f, compact, "direct"),
+                               convolution.collision_integral(f, K, "direct"), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("n", [16, 13])  # L = 2n and L > 2n + 1
+def test_change_of_G_is_the_centred_difference_of_the_direct_G(rng, n):
+    """G is bilinear in f, so the centred difference of the direct path's G (edge terms summed) is its
+    exact change: the FFT path's ``electron_hole_change`` (which takes m > 0 from m < 0) must equal it."""
+    f = rng.uniform(0.1, 0.9, size=(3, n))  # G > 0 everywhere: no clipping
+    v = rng.standard_normal((3, n))
+    step, h = 0.3, 1e-3
+    L = convolution.fft_length(n)
+    dG = convolution.electron_hole_change(f, v, step, scipy_rfft(f, L), scipy_rfft(v, L))
+    centred = (convolution.electron_hole(f + h * v, step, "direct") - convolution.electron_hole(f - h * v, step, "direct")) / (2 * h)
+    np.testing.assert_allclose(dG, centred, rtol=0, atol=1e-11 * step * n)

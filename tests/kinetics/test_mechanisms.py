@@ -123,10 +123,11 @@ def test_electron_electron_integral_is_second_order_in_the_energy_step(exponent)
 
 
 @pytest.mark.parametrize("S", [0.5, 2.5, 3.5])
-def test_pair_pass_equals_its_numpy_twin(rng, S):
-    """The compiled pass over the populations (kernel and rates) against ``kernel_and_rates_reference``,
-    on random populations, G and weights, with couplings whose links reach beyond the grid width."""
-    from hotelectron.kinetics import pair_dynamics
+def test_pair_pass_equals_its_numpy_twin(rng, monkeypatch, S):
+    """The compiled pass over the populations (kernel and rates; serial and threaded) against
+    ``kernel_and_rates_reference``, on random populations, G and weights, with couplings whose links
+    reach beyond the grid width."""
+    from hotelectron.kinetics import _numba, pair_dynamics
     from hotelectron.kinetics.mechanisms import pairs
 
     n, nx = 23, 3
@@ -141,7 +142,8 @@ def test_pair_pass_equals_its_numpy_twin(rng, S):
     K_ref, dP_ref = pairs.kernel_and_rates_reference(P, G, k, weights, c_up, c_down, a_up, a_down, 0.7, 0.3, n)
     assert K_ref[:, 0].min() > 0 and K_ref[:, -1].min() > 0  # the end cells are exercised
     start = rng.uniform(size=(nx, 2 * n + 1))
-    for with_rates in (True, False):
+    for with_rates, threshold in ((True, _numba.PARALLEL_MIN_WORK), (False, _numba.PARALLEL_MIN_WORK), (True, 1)):
+        monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", threshold)  # 1: the threaded compilation
         K = start.copy()
         dP = np.full_like(P, np.nan)
         pairs._kernel_and_rates(S)(P, G, k, weights, 0.7, 0.3, K, dP, with_rates)
@@ -202,3 +204,23 @@ def test_electron_electron_kernel_add_equals_its_numpy_twin(rng):
     electron_electron.add_weighted_reference(expected, weights, G, 0.7)
     electron_electron._add_weighted(K, weights, G, 0.7)
     np.testing.assert_allclose(K, expected, rtol=1e-15)
+
+
+def test_kernels_given_as_weights_times_G_are_the_kernels_added(rng):
+    """A mechanism that gives ``electron_hole_weights`` has exactly the kernel ``weights * G`` (what the
+    right-hand side builds in the pass that makes G); the others give None."""
+    from hotelectron.kinetics.grids import EnergyGrid
+    from hotelectron.kinetics.mechanisms import ElectronPhonon, TabulatedKernel
+
+    grid = EnergyGrid(41, 0.2)
+    G = rng.uniform(size=(3, 2 * grid.n - 1))
+    table = (tuple(np.geomspace(0.05, 10.0, 5)), tuple(rng.standard_normal(5)))
+    linear = [ElectronElectron(0.7, 1.5), ElectronElectron(0.3, 2.0), TabulatedKernel(*table)]
+    for mechanism in linear:
+        weights = mechanism.electron_hole_weights(grid)
+        expected = mechanism.out_kernel(grid, None, G)
+        assert np.array_equal(expected[:, [0, -1]], np.zeros((3, 2)))
+        np.testing.assert_allclose(weights * G, expected[:, 1:-1], rtol=1e-15, atol=0)
+    assert TabulatedKernel(*table, bath_temperature=0.1).electron_hole_weights(grid) is None
+    assert ElectronPhonon(1.0, 0.05).electron_hole_weights(grid) is None
+    assert system(S=1.5, n=41).pairs.electron_hole_weights(grid) is None

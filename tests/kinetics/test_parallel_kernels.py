@@ -39,9 +39,9 @@ def test_a_call_picks_the_threaded_kernel_only_above_the_threshold(monkeypatch, 
             return kernel(*args)
         return call
 
-    assemble = cv._assemble  # a ParallelKernel: record which compilation each call runs
+    integral = cv._integral_blocks  # a ParallelKernel: record which compilation each call runs
     for tag in ("serial", "parallel"):
-        monkeypatch.setattr(assemble, tag, recorded(getattr(assemble, tag), tag))
+        monkeypatch.setattr(integral, tag, recorded(getattr(integral, tag), tag))
     small = collision_integral(f, K, "fft")
     monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", 1)
     large = collision_integral(f, K, "fft")

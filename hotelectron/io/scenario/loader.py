@@ -20,6 +20,7 @@ from ...kinetics.mechanisms import (ElectronElectron, ElectronPhonon, FieldPairS
                                    PairScattering)
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
+from ..filekind import SCENARIO_SECTIONS, check_kind
 from ..resources import parse_bytes
 from . import fields as fl
 from . import zeeman as zm
@@ -30,8 +31,7 @@ __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated",
-            "dimensionless", "grid", "run")
+SECTIONS = SCENARIO_SECTIONS
 PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated")
 GRID_KEYS = ("n_x", "n_energy", "half_width")
 RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
@@ -429,13 +429,15 @@ def parse_scenario(text: str, path=None) -> Scenario:
     where = "scenario" if path is None else str(path)
     try:
         data = tomllib.loads(text)
-        parts = _build(data)
     except tomllib.TOMLDecodeError as exc:
         msg = f"{where}: not valid TOML: {exc}"
         raise ValueError(msg) from None
     except RecursionError:  # tomllib recurses once per nested array or inline table
         msg = f"{where}: not valid TOML: arrays or inline tables nested too deeply"
         raise ValueError(msg) from None
+    check_kind(data, "scenario", path)  # a sweep or fit file: say so, not "[base]: unknown section"
+    try:
+        parts = _build(data)
     except ValueError as exc:
         if path is None:
             raise

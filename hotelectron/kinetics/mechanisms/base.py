@@ -18,6 +18,12 @@ class Mechanism:
 
     conserves_energy = True
 
+    def electron_hole_weights(self, grid: EnergyGrid):
+        """``w[n - 1 + m]`` (|m| <= n - 1) if this mechanism's kernel is ``K[x, n + m] = w[n - 1 + m]
+        G[x, n - 1 + m]`` with nothing in the end cells, else None. The right-hand side builds such
+        kernels in the pass that makes G (``convolution._electron_hole_pass``)."""
+        return None
+
     def out_kernel(self, grid: EnergyGrid, P, G) -> np.ndarray:
         """The compact out-kernel ``K[x, n + m]`` of this mechanism alone (rate of eps -> eps - m d;
         the end cells hold the transfers beyond the grid width)."""
@@ -57,6 +63,13 @@ class PopulationMechanism(Mechanism):
             msg = (f"the coupling grid step ({self.couplings.step!r}) must equal the energy step "
                    f"({grid.step!r}) so that pair transfers land on the energy grid")
             raise ValueError(msg)
+
+    def rhs_in_one_pass(self, grid: EnergyGrid, f, P, linear_weights, dfdt, dP) -> bool:
+        """The whole collision right-hand side of these populations and of the kernels ``linear_weights``
+        times G (``Mechanism.electron_hole_weights``) in one compiled pass, ``df/dt`` into ``dfdt`` and
+        ``dP/dt`` into ``dP``, if this mechanism has such a pass (True); else False and nothing is
+        written, and ``Collisions.rhs`` takes its three passes."""
+        return False
 
     def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:
         """Add the kernel's change for a change ``dP`` of the populations (the kernel is linear in P

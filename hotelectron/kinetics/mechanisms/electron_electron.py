@@ -84,6 +84,10 @@ class ElectronElectron(Mechanism):
         """``int |E|^-a dE`` over the cells ``|m| - 1/2 .. |m| + 1/2`` (in steps), m = -(n-1)..n-1 (read-only)."""
         return _cell_weights(grid.n, grid.step, self.exponent)
 
+    def electron_hole_weights(self, grid: EnergyGrid) -> np.ndarray:
+        """``kappa w_m``: the kernel is these weights times G (``Mechanism.electron_hole_weights``)."""
+        return self.kappa * self.cell_weights(grid)
+
     def add_kernel(self, grid: EnergyGrid, P, G, K) -> None:
         """Add ``kappa w_m G(m d)`` into the compact kernel ``K`` (width 2n + 1; nothing beyond the grid)."""
         _add_weighted(K, self.cell_weights(grid), G, float(self.kappa))

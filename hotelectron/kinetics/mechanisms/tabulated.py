@@ -155,7 +155,7 @@ class TabulatedKernel(Mechanism):
     def _add(self, grid: EnergyGrid, G, w, K) -> None:
         """Add the kernel of the (one-sided) cell weights ``w`` (m = 1..reach) into ``K``."""
         n = grid.n
-        row = np.concatenate([w[: n - 1][::-1], [0.0], w[: n - 1]])
+        row = _row(w, n)
         if self.bath_temperature is None:
             _add_weighted(K, row, G, 1.0)  # K[:, 1:-1] += row * G without temporaries
             return
@@ -164,6 +164,13 @@ class TabulatedKernel(Mechanism):
         K[:, 1:-1] += row * G_b[reach - (n - 1): reach + n]
         # cell -n lumps every absorption of n steps or more; emissions that long never change the grid
         K[:, 0] += float(np.sum(w[n - 1:] * G_b[: reach - n + 1][::-1]))
+
+    def electron_hole_weights(self, grid: EnergyGrid):
+        """The row of cell weights when the partner is the electrons (the kernel is then these weights
+        times G, ``Mechanism.electron_hole_weights``); None for a bath."""
+        if self.bath_temperature is not None:
+            return None
+        return _row(self.cell_weights(grid), grid.n)
 
     def add_kernel(self, grid: EnergyGrid, P, G, K) -> None:
         """Add ``w_m G(m d)`` (G of the electrons, or of the bath) into the compact kernel ``K``."""
@@ -179,6 +186,11 @@ class TabulatedKernel(Mechanism):
         """Add the kernel's change (at fixed electrons) for a change ``direction`` of the node values
         theta (a vector over the nodes: a unit vector gives ``dK / dtheta_j``) into ``K``."""
         self._add(grid, G, self.cell_weight_derivatives(grid) @ np.asarray(direction, dtype=float), K)
+
+
+def _row(w, n) -> np.ndarray:
+    """The one-sided cell weights ``w`` (m = 1, 2, ...) as a row over m = -(n - 1) .. n - 1."""
+    return np.concatenate([w[: n - 1][::-1], [0.0], w[: n - 1]])
 
 
 def log_interpolation(energies, E) -> np.ndarray:
