@@ -188,7 +188,7 @@ def cmd_show(args) -> int:
         print(f"resources  {estimate(scenario).describe()}")
     if len(scenarios) > 1:
         outputs = sum(estimate(scenario).output for _, scenario in scenarios)
-        print(f"# resources of the series: {len(scenarios)} runs one after another, output ~ {format_bytes(outputs)}")
+        print(f"# resources of the series: {len(scenarios)} runs one after another, output <= {format_bytes(outputs)}")
     return 0
 
 

@@ -120,11 +120,12 @@ class Estimate:
         return self.frames * self.frame_bytes + self.pair_frames * self.pair_frame_bytes + self.fixed_bytes
 
     def describe(self) -> str:
-        """``memory ~ X (state a, kernels b, work c); output ~ Y (N frames x Z)``."""
+        """``memory ~ X (state a, kernels b, work c); output <= Y (N frames x Z uncompressed)``: the output
+        is an upper bound (module docstring)."""
         per_frame = self.output / self.frames
         return (f"memory ~ {format_bytes(self.memory)} (state {format_bytes(self.state)}, kernels "
-                f"{format_bytes(self.kernels)}, work {format_bytes(self.work)}); output ~ {format_bytes(self.output)} "
-                f"({self.frames} frame{'s' if self.frames != 1 else ''} x {format_bytes(per_frame)})")
+                f"{format_bytes(self.kernels)}, work {format_bytes(self.work)}); output <= {format_bytes(self.output)} "
+                f"({self.frames} frame{'s' if self.frames != 1 else ''} x {format_bytes(per_frame)} uncompressed)")
 
 
 def estimate(scenario) -> Estimate:
@@ -216,7 +217,8 @@ def check_resources(scenario, output=None, *, memory_factor: int = 1, total_outp
         msg = f"{what} exceeds the available memory {format_bytes(available)}; reduce {GRID_KEYS}"
         raise ResourceError(msg)
     out = est.output if total_output is None else total_output
-    written = f"output estimate {format_bytes(out)} ({est.frames} frames x {format_bytes(est.output / est.frames)})"
+    written = (f"output estimate {format_bytes(out)} ({est.frames} frames x {format_bytes(est.output / est.frames)}, "
+               "uncompressed: an upper bound)")
     limit = getattr(scenario, "max_output_bytes", None)
     if limit is not None and out > limit:
         msg = f"{written} exceeds [run] max_output = {format_bytes(limit)}; reduce {GRID_KEYS}, {OUTPUT_KEYS}, or raise [run] max_output"
