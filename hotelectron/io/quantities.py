@@ -82,13 +82,16 @@ OBSERVABLES = {
                         "density_rate"),
     "w_spins": Quantity("free-spin Zeeman energy per unit volume (part of w_p)", "2 nu E0^2", "J/m^3", "density"),
     "dw_spins_dt": Quantity("rate of change of w_spins", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
-    "edge_out_flux": Quantity("particles leaving the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
-    "edge_in_flux": Quantity("particles entering the energy grid at its edges", "2 nu E0/tau_D", "1/(m^3 s)", "particle_rate"),
-    "edge_energy_rate": Quantity("energy lost at the energy-grid edges", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    "edge_out_flux": Quantity("particles leaving the energy grid at its edges, per unit volume", "2 nu E0/tau_D",
+                              "1/(m^3 s)", "particle_rate"),
+    "edge_in_flux": Quantity("particles entering the energy grid at its edges, per unit volume", "2 nu E0/tau_D",
+                             "1/(m^3 s)", "particle_rate"),
+    "edge_energy_rate": Quantity("energy lost at the energy-grid edges, per unit volume", "2 nu E0^2/tau_D", "W/m^3",
+                                 "density_rate"),
     "relaxation": Quantity("int |f(L/2) - double step| d eps: distance from the collisionless double step", "E0",
                            "meV", "energy_meV"),
     # per unit volume of the wire (for a wire numerically also the total power in E0^2/(e^2 R))
-    "heat_phonons": Quantity("heat given to the phonons", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
+    "heat_phonons": Quantity("heat given to the phonons, per unit volume", "2 nu E0^2/tau_D", "W/m^3", "density_rate"),
 }
 
 

@@ -36,7 +36,9 @@ the double step, the number that the figures plot against bias, field or kernel 
 Collisional energy rates: ``dw_e_dt`` and ``dw_p_dt`` are the collision terms' energy rates alone (what
 the electrons gain from the impurities and the other electrons; pairs do not diffuse, so for them it
 is the whole change). In a wire the electrons' total rate is ``d w_e/dt = dw_e_dt + joule_power -
-heat_left - heat_right`` (per unit volume in these units; the heats exact in a steady state), so at a
+heat_left - heat_right`` (the same number per unit volume in 2 nu E0^2/tau_D and in total in
+E0^2/(e^2 R)), exactly for the discrete equations at any time: the diffusion term summed with the node
+weights is the difference of the energy currents on the end links. So at a
 steady state ``d w_e/dt = 0`` while ``dw_e_dt = -(dw_p_dt + heat_phonons + edge_energy_rate)`` need
 not vanish. In a closed box the two rates coincide.
 
