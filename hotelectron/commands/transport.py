@@ -98,14 +98,16 @@ def _alloy_from_args(args) -> tr.Alloy:
     )
 
 
-def _regime(alloy, T):
+def _regime(alloy, T, extrapolate=False):
+    """The regime whose formulas apply at T; T~T_K where neither side's logarithm reaches MIN_LOG (with
+    ``extrapolate``, the side whose formulas were stretched there)."""
     from .. import transport as tr
 
-    if abs(math.log(T / alloy.kondo_temperature_K)) < tr.MIN_LOG:  # where neither side's logarithm holds
-        return "T~T_K"
-    if T >= alloy.kondo_temperature_K:
-        return "T>>T_K"
-    return "T<<T_K, S=1/2" if alloy.spin == 0.5 else "T<<T_K, S>1/2"
+    side = ("T>>T_K" if T >= alloy.kondo_temperature_K else
+            "T<<T_K, S=1/2" if alloy.spin == 0.5 else "T<<T_K, S>1/2")
+    if abs(math.log(T / alloy.kondo_temperature_K)) < tr.MIN_LOG:
+        return f"T~T_K: {side} extrapolated" if extrapolate else "T~T_K"
+    return side
 
 
 def transport_curves(alloy: tr.Alloy, temperatures_K, *, extrapolate=False):
@@ -135,7 +137,7 @@ def transport_table(alloy: tr.Alloy, temperatures_K, *, extrapolate=False):
                 log.debug("T = %g K: %s", T, exc)
                 why.append(refusal(exc))
         reasons.append(tuple(why))
-    return rho, sigma, [_regime(alloy, T) for T in temperatures_K], reasons
+    return rho, sigma, [_regime(alloy, T, extrapolate) for T in temperatures_K], reasons
 
 
 def refusal(exc: ValueError) -> str:
@@ -249,9 +251,10 @@ def cmd_transport(args) -> int:
         print(f"# {line}")
     empty = sum(1 for why in reasons if any(r is not None for r in why))
     if empty:
-        log.warning("%d of %d temperatures lack a value (\"-\"): outside the validity of every formula of "
-                    "VGL III-IV, for the reasons [1]-[%d] under the table; --extrapolate evaluates them anyway",
-                    empty, len(T), len(footnotes))
+        marks = "[1]" if len(footnotes) == 1 else f"[1]-[{len(footnotes)}]"
+        hint = "" if args.extrapolate else "; --extrapolate stretches the formulas beyond their bounds"
+        log.warning("%d of %d temperatures lack a value (\"-\"): no formula of VGL III-IV holds there "
+                    "(the reasons %s under the table)%s", empty, len(T), marks, hint)
     if args.plot:
         _plot(args.plot, T, rho, sigma, scales)
         log.info("wrote %s", args.plot)
