@@ -40,6 +40,7 @@ base = "base.toml"
 "electron_electron.kappa_dimensionless" = [0.3, 0.6]
 """
 
+REPO = Path(__file__).parents[2]
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 RUN_DEPENDENT = {"wall_s"}  # the only columns allowed to differ between two runs of one sweep
 
@@ -92,13 +93,45 @@ def test_points_are_the_product_of_axes_and_zipped_groups(tmp_path):
         ('bse = "base.toml"\n[axes]\n"a.b" = [1]', "unknown key"),
         ('base = "base.toml"\n[axes]\n"a.b" = [[1]]', "numbers or strings"),
         ('base = "base.toml"\n[axes\n', "not valid TOML"),
-        ('base = "base.toml"\n[axes]\n"a.b" = ["1 mV", "1 mV"]', "given twice"),
+        ('base = "base.toml"\n[axes]\n"a.b" = ["1 mV", "1 mV"]', "the value '1 mV' is given twice"),
+        ('base = "base.toml"\n[[zip]]\n"a.b" = ["1 mV", "1 mV"]\n"a.c" = [2, 2]', r"the tuple \('1 mV', 2\) is given twice"),
     ],
 )
 def test_bad_sweep_files_are_refused_naming_the_problem(tmp_path, text, message):
     (tmp_path / "base.toml").write_text(BASE)
     with pytest.raises(ValueError, match=message):
         parse_sweep(text, path=tmp_path / "sweep.toml")
+
+
+def test_a_zipped_column_may_repeat_a_value_when_the_tuples_differ(tmp_path):
+    """(7.1 ppm, 0.3 K) and (15 ppm, 0.3 K) are two points: repeats are refused per tuple of a zip."""
+    (tmp_path / "base.toml").write_text(BASE)
+    sweep = parse_sweep('base = "base.toml"\n[[zip]]\n"reservoirs.temperature" = ["25 mK", "50 mK"]\n'
+                        '"electron_electron.kappa_dimensionless" = [0.3, 0.3]', path=tmp_path / "sweep.toml")
+    assert [p.params for p in sweep.points()] == [
+        {"reservoirs.temperature": t, "electron_electron.kappa_dimensionless": 0.3} for t in ("25 mK", "50 mK")]
+
+
+def readme_sweep_block() -> tuple[str, int]:
+    """The example sweep file of the README's "Parameter sweeps" and the number of points it states."""
+    import re
+
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("## Parameter sweeps")[1].split("\n## ")[0]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    stated = re.search(r"This sweep has [\d x]+= (\d+) points", section)
+    return block, int(stated.group(1))
+
+
+def test_the_readme_example_sweep_expands_to_its_stated_points_without_warnings(caplog):
+    """The README's sweep on the shipped default scenario (Ag:Mn): as many points as it says, each a
+    valid scenario that warns of nothing (baths above T_K, ln(eU/T_K) >= 3)."""
+    block, stated = readme_sweep_block()
+    sweep = parse_sweep(block, path=REPO / "scenarios" / "sweeps" / "readme_example.toml")
+    points = sweep.points()
+    assert len(points) == len(sweep) == stated == 12
+    assert len({tuple(p.params.values()) for p in points}) == stated
+    for point in points:
+        assert parse_scenario(point.text).warnings == (), point.label
 
 
 def test_dotted_keys_and_a_base_bias_series_become_axes(tmp_path):
