@@ -24,12 +24,13 @@ SWEEP_KEYS = {"base", "output", "axes", "zip"}
 
 @dataclasses.dataclass(frozen=True)
 class Point:
-    """One point of a sweep: its index, the swept values by key (``"reservoirs.bias"``) and the
-    full scenario text that runs it."""
+    """One point of a sweep: its index, the swept values by key (``"reservoirs.bias"``), the full
+    scenario text that runs it and the sweep (or series) file it belongs to."""
 
     index: int
     params: dict
     text: str
+    source: str = "sweep"
 
     @property
     def name(self) -> str:
@@ -39,6 +40,12 @@ class Point:
     def label(self) -> str:
         """The point's name with its swept values, for messages: ``point-0001 (reservoirs.bias = 0.3 mV)``."""
         return f"{self.name} ({', '.join(f'{k} = {v}' for k, v in self.params.items())})"
+
+    @property
+    def where(self) -> str:
+        """The sweep file and the point, as the scenario loader names it in its warnings:
+        ``sweeps/x.toml point-0001 (reservoirs.bias = 0.3 mV)``."""
+        return f"{self.source} {self.label}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +79,8 @@ class Sweep:
         points = []
         for index, combo in enumerate(itertools.product(*factors)):
             params = {k: v for part in combo for k, v in part.items()}
-            points.append(Point(index, params, tomli_w.dumps(with_overrides(self.base, params, self.source))))
+            text = tomli_w.dumps(with_overrides(self.base, params, self.source))
+            points.append(Point(index, params, text, self.source))
         return points
 
 

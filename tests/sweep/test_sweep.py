@@ -18,7 +18,7 @@ from systems import AGMN_SECTIONS, SERIES, cli
 
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
-from hotelectron.sweep import load_sweep, local_client, parse_sweep, plot_summary, read_summary, run_sweep
+from hotelectron.sweep import load_sweep, local_client, parse_sweep, plot_summary, read_summary, run_point, run_sweep
 
 # the Cu wire of the shared bias series, one bias, steady
 BASE = SERIES.split("[run]")[0].replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"') + '[run]\nmode = "steady"\n'
@@ -327,6 +327,34 @@ def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_pa
     assert fig.stat().st_size > 10_000
     again = cli("plot", tmp_path / "out" / "summary.csv", "-o", tmp_path / "again.png", check=True)
     assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
+
+
+def test_a_sweep_names_the_point_of_each_warning_once_and_workers_do_not_repeat_it(tmp_path, caplog):
+    """Both baths below T_K = 40 mK: the loader's Kondo-screening warning, once per point, named by the
+    sweep file and the point's values (as a bias series names its points); run_point, which the
+    workers run, and the command's resource check parse the point again without repeating it."""
+    import logging
+
+    (tmp_path / "base.toml").write_text(FIELD_BASE)
+    path = tmp_path / "sweep.toml"
+    path.write_text('base = "base.toml"\n[axes]\n"reservoirs.temperature" = ["30 mK", "35 mK"]\n')
+    sweep = load_sweep(path)
+    with caplog.at_level(logging.WARNING, logger="hotelectron"):
+        result = run_sweep(sweep, tmp_path / "out")
+    assert [r["status"] for r in read_summary(result.summary)] == ["finished"] * 2
+    warned = [r.getMessage() for r in caplog.records if "Kondo-screened" in r.getMessage()]
+    assert len(warned) == 2
+    for message, point in zip(warned, sweep.points(), strict=True):
+        assert message.startswith(f"{path} {point.name} (reservoirs.temperature = {point.params['reservoirs.temperature']}): "
+                                  "[reservoirs] temperature")
+    caplog.clear()
+    point = sweep.points()[0]
+    with caplog.at_level(logging.WARNING, logger="hotelectron"):
+        assert run_point(point.text, str(tmp_path / "again.h5"), point.params, 0)["status"] == "finished"
+    assert not caplog.records
+    result = cli("sweep", path, "-o", tmp_path / "cli", "--serial", check=True)
+    warned = [line for line in result.stderr.splitlines() if "Kondo-screened" in line]
+    assert len(warned) == 2 and all(f"{path} point-000" in line for line in warned), result.stderr
 
 
 def test_resume_refuses_files_of_another_sweep(tmp_path):
