@@ -4,10 +4,12 @@ drawing).
 The figure has two rows. On the left, f(L/2, eps) of the finished points against eps/E0 (eps/eU for a
 biased wire, so that a bias series collapses where the distribution scales with eU: the panel says so
 when the curves lie on top of each other), one curve per value of the first swept parameter and, when
-the other parameters take at most ``MAX_F_PANELS`` combinations, one column per combination; the
+the other parameters take at most ``MAX_F_PANELS`` combinations, one column per combination (beyond,
+one panel holds every point, a colour per value of the first parameter); the
 collisionless double step is drawn for reference, and below each panel the difference f(L/2) - double
 step shows the relaxation itself, which is often too small to see in f. On the right, against the
-first swept parameter with one line per value of the others: that relaxation as one number,
+first swept parameter with one line per combination of the others (markers alone for a line of
+fewer than ``MIN_LINE_POINTS`` points): that relaxation as one number, on an axis from 0,
 int |f(L/2) - double step| d eps / E0 (in a sweep over the field, relative to its value at B = 0, so
 that the lines of several biases share a scale); the Fano factor (with the cold-electron 1/3 and hot-electron
 sqrt(3)/4 lines); T_eff(L/2) (with the Wiedemann-Franz value of each point). A panel whose values do
@@ -17,7 +19,13 @@ the points are time evolutions, a last panel draws |dW_e/dt| (the electrons' who
 |dW_p/dt| (the energy handed to the pairs, and in a field to the free spins) against time on a log scale: how the wire settles from the
 quench to the steady state.
 
-A sweep over the magnetic field marks on the right-hand panels where the impurity Zeeman energy
+The lines on the right share one legend below all panels, an entry per combination up to
+``MAX_LINES``, beyond grouped by value (:class:`Colours`); colours never repeat. Reference lines are
+named in the panel titles and beside the axes, where they cover no data. The energy rates are in W
+where every point fixes E0 and the resistance (so that points of different eU compare), and a
+curve of |dW_e/dt| ends, as its legend says, where the change of W_e reaches its round-off.
+
+A sweep over the magnetic field, or a bias series in a field, marks on the right-hand panels where the impurity Zeeman energy
 equals eU (g mu_B B = eU, from the Zeeman energy each point ran with): with ``field.B`` first, the
 field of each bias's line; with the bias first and the field among the other axes, the bias of each
 field's line. The field scale of the relaxation is proportional to U.
@@ -102,10 +110,6 @@ def axis_label(column: str) -> str:
 
 def _group_text(columns, values) -> str:
     return ", ".join(value_text(c, v) for c, v in zip(columns, values, strict=True))
-
-
-def _label(row, axes_cols) -> str:
-    return ", ".join(value_text(col, row[col]) for _, col in axes_cols)
 
 
 def _sweep_axes(header: list[str]) -> list[tuple[str, str]]:
@@ -300,9 +304,6 @@ class Colours:
     """
 
     def __init__(self, done, first, rest, groups):
-        import matplotlib.lines as mlines
-
-        self._line = mlines.Line2D
         self.first = first
         values = sorted({r[first] for r in done}, key=lambda v: (isinstance(v, str), v))
         self.first_colour = dict(zip(values, _palette(len(values)), strict=True))
@@ -343,7 +344,9 @@ class Colours:
 
     def legend_entries(self, markers_only: bool = False) -> list:
         """(handle, label) of the right-hand panels' lines; ``markers_only`` where none is joined."""
-        return [(self._line([], [], **{**style, **({"ls": "none"} if markers_only and "marker" in style else {})}), label)
+        from matplotlib.lines import Line2D
+
+        return [(Line2D([], [], **{**style, **({"ls": "none"} if markers_only and "marker" in style else {})}), label)
                 for style, label in self.entries]
 
 
@@ -388,13 +391,14 @@ def _f_panels(top, bottom, members, middles, colours, title, grouped):
     a colour per value of the first swept parameter: one black reference where the members' double
     steps coincide, else each member's in its colour. ``grouped``: the panel holds the curves of
     every combination of the other parameters, several per colour."""
+    from matplotlib.lines import Line2D
+
     curves, steps, legend = [], [], {}
     for row in members:
         energies, f, step = middles[row["point"]]
         color = colours.first_colour[row[colours.first]]
         text = value_text(colours.first, row[colours.first])
-        line, = top.plot(energies, f, color=color, lw=1.0 if grouped else 1.5,
-                         label=text if grouped else _label(row, [(None, colours.first)]))
+        line, = top.plot(energies, f, color=color, lw=1.0 if grouped else 1.5, label=text)
         legend.setdefault(text, line)
         bottom.plot(energies, f - step, color=color, lw=1.0 if grouped else 1.5)
         curves.append(f)
@@ -405,10 +409,9 @@ def _f_panels(top, bottom, members, middles, colours, title, grouped):
         legend["collisionless double step"] = reference
     else:
         for energies, step, color, row in steps:
-            reference, = top.plot(energies, step, ":", color=color, lw=1.2,
-                                  label=f"collisionless double step, {_label(row, [(None, colours.first)])}")
-        legend["collisionless double step (dotted)"] = \
-            colours._line([], [], color="0.3", ls=":", lw=1.2)
+            top.plot(energies, step, ":", color=color, lw=1.2,
+                     label=f"collisionless double step, {value_text(colours.first, row[colours.first])}")
+        legend["collisionless double step (dotted)"] = Line2D([], [], color="0.3", ls=":", lw=1.2)
     bottom.axhline(0.0, color="k", ls=":", lw=1.0)
     for ax in (top, bottom):
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
@@ -517,6 +520,8 @@ def _energy_rates(ax, folder, rows, axes_cols, colours=None):
     resistance (comparable across points whose E0 = eU differ), else in W/m^3 where every point fixes
     E0, else in units of each point's own E0^2/(e^2 R). A solid curve ends where the difference of W_e
     between frames falls to its round-off (``ROUND_OFF_W_E`` of W_e): beyond, it is not drawn."""
+    from matplotlib.lines import Line2D
+
     derived = []
     for row in rows:
         with h5py.File(folder / row["file"], "r") as fh:
@@ -544,8 +549,6 @@ def _energy_rates(ax, folder, rows, axes_cols, colours=None):
             styles.setdefault(f"dashed: to the {'pairs and free spins' if spins else 'pairs'}", "--")
     styles = {"solid: the electrons' whole energy" + (f" (ends at its round-off, {ROUND_OFF_W_E:g} W_e)" if cut else ""):
               "-", **styles}
-    from matplotlib.lines import Line2D
-
     legend.update({text: Line2D([], [], color="0.3", ls=ls) for text, ls in styles.items()})
     taus = {d.get("tau_D_s") for d in derived}
     tau = taus.pop() if len(taus) == 1 else None
