@@ -34,11 +34,13 @@ def check_points(sweep, output, workers: int = 1) -> None:
     of them more disk than the output folder has. Invalid points are left to the sweep (failed rows)."""
     from ..io.resources import check_resources, estimate
     from ..io.scenario import parse_scenario
+    from ..sweep.execute import loader_warnings_silenced
 
     scenarios = []
     for point in sweep.points():
         try:
-            scenarios.append((point, parse_scenario(point.text)))
+            with loader_warnings_silenced():  # the sweep logs them, once per point, when it validates it
+                scenarios.append((point, parse_scenario(point.text)))
         except ValueError:
             continue
     if not scenarios:

@@ -9,11 +9,14 @@ A sweep file (TOML):
 
     [axes]                               # Cartesian product; keys are "section.key" of the scenario
     "reservoirs.bias" = ["0.1 mV", "0.2 mV", "0.3 mV"]
-    "reservoirs.temperature" = ["25 mK", "50 mK"]
+    "reservoirs.temperature" = ["50 mK", "100 mK"]
 
     [[zip]]                              # varied together (equal lengths), times the axes above
-    "impurities.concentration" = ["7.1 ppm", "15 ppm"]
-    "impurities.kondo_temperature" = ["0.3 K", "0.25 K"]
+    "impurities.concentration" = ["10 ppm", "20 ppm"]
+    "impurities.kondo_temperature" = ["40 mK", "40 mK"]
+
+A value given twice is refused: on a plain axis a repeated value, in a zipped group a repeated tuple
+(a zipped column may repeat a value, as the Kondo temperature does here).
 
 Any scenario key can be an axis, with the units a scenario accepts there; a key may add an entry the
 base lacks. A base whose ``[reservoirs] bias`` is a list (a bias series) has its biases as the first

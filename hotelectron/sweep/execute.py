@@ -9,6 +9,7 @@ frame.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -49,13 +50,30 @@ def _resumable(path: Path) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def loader_warnings_silenced():
+    """Keep the scenario loader from logging its warnings (a point's are logged once, named, when
+    the sweep validates it; a worker or a second check repeating them unnamed would only add noise)."""
+    from ..io.scenario import loader
+
+    def not_a_warning(record: logging.LogRecord) -> bool:
+        return record.levelno != logging.WARNING
+
+    loader.log.addFilter(not_a_warning)
+    try:
+        yield
+    finally:
+        loader.log.removeFilter(not_a_warning)
+
+
 def run_point(text: str, path: str, params: dict, index: int) -> dict:
     """Run one point (a complete scenario text) into ``path``; returns its summary row.
 
     Runs in a worker process: everything it needs travels in its arguments, and every failure of
     the run is returned as a row rather than raised, so that the sweep goes on. A file left by a
     killed run continues from its last complete frame (a steady state, having no path to continue,
-    starts again); a file that cannot be continued is replaced.
+    starts again); a file that cannot be continued is replaced. The scenario's warnings are not
+    logged again here: the sweep logged them, naming the point, when it validated it.
     """
     from ..io.runner import run_scenario
     from ..io.scenario import parse_scenario
@@ -63,7 +81,8 @@ def run_point(text: str, path: str, params: dict, index: int) -> dict:
     path = Path(path)
     start = time.perf_counter()
     try:
-        scenario = parse_scenario(text)
+        with loader_warnings_silenced():
+            scenario = parse_scenario(text)
         resume = scenario.mode != "steady" and _resumable(path)
         try:
             run_scenario(scenario, path, resume=resume)
@@ -106,13 +125,14 @@ def _finished_row(point: Point, path: Path, overwrite: bool):
 
 
 def _validated(point: Point):
-    """None when the point's scenario is valid, else its failed row (checked before any worker runs)."""
+    """None when the point's scenario is valid, else its failed row (checked before any worker runs).
+    Its warnings are logged here, once, named by the sweep file and the point's swept values."""
     from ..io.scenario import parse_scenario
 
     try:
-        parse_scenario(point.text)
-    except ValueError as exc:
-        return failed_row(point.index, point.params, None, f"ValueError: {exc}", 0.0)
+        parse_scenario(point.text, path=point.where)
+    except ValueError as exc:  # the row names the point: its error need not
+        return failed_row(point.index, point.params, None, f"ValueError: {str(exc).removeprefix(point.where + ': ')}", 0.0)
     return None
 
 

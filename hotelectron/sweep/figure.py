@@ -4,10 +4,12 @@ drawing).
 The figure has two rows. On the left, f(L/2, eps) of the finished points against eps/E0 (eps/eU for a
 biased wire, so that a bias series collapses where the distribution scales with eU: the panel says so
 when the curves lie on top of each other), one curve per value of the first swept parameter and, when
-the other parameters take at most ``MAX_F_PANELS`` combinations, one column per combination; the
+the other parameters take at most ``MAX_F_PANELS`` combinations, one column per combination (beyond,
+one panel holds every point, a colour per value of the first parameter); the
 collisionless double step is drawn for reference, and below each panel the difference f(L/2) - double
 step shows the relaxation itself, which is often too small to see in f. On the right, against the
-first swept parameter with one line per value of the others: that relaxation as one number,
+first swept parameter with one line per combination of the others (markers alone for a line of
+fewer than ``MIN_LINE_POINTS`` points): that relaxation as one number, on an axis from 0,
 int |f(L/2) - double step| d eps / E0 (in a sweep over the field, relative to its value at B = 0, so
 that the lines of several biases share a scale); the Fano factor (with the cold-electron 1/3 and hot-electron
 sqrt(3)/4 lines); T_eff(L/2) (with the Wiedemann-Franz value of each point). A panel whose values do
@@ -17,7 +19,13 @@ the points are time evolutions, a last panel draws |dW_e/dt| (the electrons' who
 |dW_p/dt| (the energy handed to the pairs, and in a field to the free spins) against time on a log scale: how the wire settles from the
 quench to the steady state.
 
-A sweep over the magnetic field marks on the right-hand panels where the impurity Zeeman energy
+The lines on the right share one legend below all panels, an entry per combination up to
+``MAX_LINES``, beyond grouped by value (:class:`Colours`); colours never repeat. Reference lines are
+named in the panel titles and beside the axes, where they cover no data. The energy rates are in W
+where every point fixes E0 and the resistance (so that points of different eU compare), and a
+curve of |dW_e/dt| ends, as its legend says, where the change of W_e reaches its round-off.
+
+A sweep over the magnetic field, or a bias series in a field, marks on the right-hand panels where the impurity Zeeman energy
 equals eU (g mu_B B = eU, from the Zeeman energy each point ran with): with ``field.B`` first, the
 field of each bias's line; with the bias first and the field among the other axes, the bias of each
 field's line. The field scale of the relaxation is proportional to U.
@@ -32,6 +40,7 @@ the swept keys) and over which values.
 from __future__ import annotations
 
 import json
+import textwrap
 import tomllib
 from pathlib import Path
 
@@ -40,6 +49,7 @@ import numpy as np
 import tomli_w
 
 from ..io.plots import double_step, run_title, wiedemann_franz_reference
+from ..io.quantities import OBSERVABLES, si_factor
 from ..kinetics.grids import EnergyGrid
 from ..units import BOLTZMANN_J_PER_K, registry
 from .summary import read_summary
@@ -49,11 +59,19 @@ __all__ = ["plot_summary", "summary_figure"]
 SUMMARY_OBSERVABLES = (("relaxation", "relaxation: int |f(L/2) - double step| d eps / E0"),
                        ("current_middle", "current I(L/2) / (E0 / eR)"), ("fano", "Fano factor S_I / 2eI"),
                        ("t_eff_mid_K", "T_eff(L/2) (K)"), ("t_eff_mid", "T_eff(L/2) / (E0/k_B)"))
-MAX_CURVES = 12
-MAX_F_PANELS = 3
+MAX_F_PANELS = 3  # columns of f, one per combination of the other parameters; beyond, one panel for all
+MAX_LINES = 10  # lines with a colour and legend entry each on the right; beyond, grouped (Colours)
+MIN_LINE_POINTS = 4  # a line of fewer points is drawn as markers alone
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P")
 SAME_CURVE = 0.01  # curves of f closer than this everywhere look the same in a panel
 ROUND_OFF = 1e-4  # relative spread below which a column is a conserved quantity, not a trend
-REFERENCE_FANO = ((1.0 / 3.0, "1/3 (cold, no e-e collisions)"), (3.0 ** 0.5 / 4.0, "sqrt(3)/4 (hot electrons)"))
+ROUND_OFF_W_E = 1e-12  # differences of W_e between frames below this fraction of W_e: round-off
+TITLE_CHARS_PER_INCH = 13  # of a 10 pt title line
+PANEL_TITLE_CHARS = 64  # of a 9 pt line across a panel
+LEGEND_HEADROOM = 0.3  # of the decades of the energy-rate panel added above its curves
+REFERENCE_FANO = ((1.0 / 3.0, "1/3 (cold, no e-e collisions)", "1/3", ":"),
+                  (3.0 ** 0.5 / 4.0, "sqrt(3)/4 (hot electrons)", "sqrt(3)/4", "--"))
 
 
 def varies(values) -> bool:
@@ -92,10 +110,6 @@ def axis_label(column: str) -> str:
 
 def _group_text(columns, values) -> str:
     return ", ".join(value_text(c, v) for c, v in zip(columns, values, strict=True))
-
-
-def _label(row, axes_cols) -> str:
-    return ", ".join(value_text(col, row[col]) for _, col in axes_cols)
 
 
 def _sweep_axes(header: list[str]) -> list[tuple[str, str]]:
@@ -203,6 +217,7 @@ def summary_figure(path):
     for row in done:
         energies, f, step = middles[row["point"]]
         row["relaxation"] = float(np.sum(np.abs(f - step)) * (energies[1] - energies[0]))
+    bias_unit = _energy_unit_is_bias(folder, done[0])
 
     shown = [(name, label) for name, label in SUMMARY_OBSERVABLES if name in done[0]]
     if _relative_to_zero_field(groups, first):
@@ -213,33 +228,150 @@ def summary_figure(path):
     constant = [(n, l) for n, l in shown if not any(varies([r[n] for r in members]) for members in along)]
     shown = [item for item in shown if item not in constant]
     evolving = _evolved(folder / done[0]["file"])
+    colours = Colours(done, first, rest, groups)
 
     if 1 < len(groups) <= MAX_F_PANELS:  # a column per value of the other parameters, a curve per first
-        f_groups = [(_group_text(rest, key), members, axes_cols[:1]) for key, members in groups.items()]
+        f_groups = [(_group_text(rest, key), members) for key, members in groups.items()]
     else:
-        f_groups = [("", done, axes_cols)]
+        f_groups = [("", done)]
     right = len(shown) + evolving
     columns = len(f_groups) + (right + 1) // 2
-    fig, axes = plt.subplots(2, columns, figsize=(4.6 * columns, 8.4), squeeze=False)
-    for j, (title, members, labelled) in enumerate(f_groups):
-        _f_panels(axes[0, j], axes[1, j], members[:MAX_CURVES], middles, labelled, title)
+    width = 4.6 * columns
+    markers_only = all(len(members) < MIN_LINE_POINTS for members in groups.values())
+    shared = colours.legend_entries(markers_only)  # the lines of the right-hand panels, shared below them
+    legend_rows = -(-len(shared) // _legend_columns(shared, width)) if shared else 0
+    fig = plt.figure(figsize=(width, 8.4 + 0.2 * legend_rows), layout="constrained")
+    axes = fig.subplots(2, columns, squeeze=False)
+    for j, (title, members) in enumerate(f_groups):
+        _f_panels(axes[0, j], axes[1, j], members, middles, colours, title, len(groups) > MAX_F_PANELS)
     slots = [axes[i, j] for j in range(len(f_groups), columns) for i in range(2)]
     for ax, (name, label) in zip(slots, shown):
-        _observable_panel(ax, folder, name, label, groups, first, rest)
+        _observable_panel(ax, folder, name, label, groups, first, colours)
     if evolving:
-        _energy_rates(slots[len(shown)], folder, done[:MAX_CURVES], axes_cols)
+        _energy_rates(slots[len(shown)], folder, done, axes_cols, colours)
     for ax in slots[right:]:
         ax.set_visible(False)
-    if any(col.startswith("field.B") for _, col in axes_cols):
-        _mark_field_scale([ax for ax in slots[:len(shown)]], groups, first, rest,
-                          "eU" if _energy_unit_is_bias(folder, done[0]) else "E0")
+    field_swept = any(col.startswith("field.B") for _, col in axes_cols)
+    if field_swept or (first.startswith("reservoirs.bias") and any(r.get("zeeman_run_meV") for r in done)):
+        _mark_field_scale(slots[:len(shown)], groups, first, rest, "eU" if bias_unit else "E0", colours)
+    if shared:
+        handles, labels = zip(*shared, strict=True)
+        fig.legend(handles, labels, loc="outside lower center", ncol=_legend_columns(shared, width), fontsize=8,
+                   title=colours.legend_title, title_fontsize=8, frameon=False)
     failed = len(rows) - len(done)
-    notes = [f"{label.split(':')[0].split(' (')[0].split(' /')[0]} does not change with {_name_and_unit(first)[0]}"
-             for _, label in constant]
-    fig.suptitle(_title(folder, done, axes_cols) + (f", {failed} failed" if failed else "")
-                 + (f"\n(not drawn: {'; '.join(notes)})" if notes else ""), fontsize=10)
-    fig.tight_layout()
+    notes = [_constant_note(name, label, done, first, bias_unit) for name, label in constant]
+    title = (_title(folder, done, axes_cols) + (f", {failed} failed" if failed else "")
+             + (f"\n(not drawn: {'; '.join(notes)})" if notes else ""))
+    fig.suptitle(_wrapped(title, width), fontsize=10)
     return fig
+
+
+def _wrapped(text: str, width_in: float) -> str:
+    """Each line of a title broken at spaces to fit a figure ``width_in`` inches wide (10 pt text)."""
+    return "\n".join(textwrap.fill(line, max(40, int(width_in * TITLE_CHARS_PER_INCH)), break_long_words=False)
+                     for line in text.split("\n"))
+
+
+def _legend_columns(entries, width_in: float) -> int:
+    """As many legend columns as labels of the longest entry fit across the figure (8 pt text)."""
+    longest = max(len(label) for _, label in entries)
+    return max(1, min(len(entries), int(width_in / (0.065 * longest + 0.7))))
+
+
+def _constant_note(name: str, label: str, done: list, first: str, bias_unit: bool) -> str:
+    """Why a panel is not drawn. The current is in units of each point's E0/(eR): it grows with the bias,
+    but for a biased wire (E0 = eU) it is U/R at every point, the conservation of charge."""
+    if name == "current_middle":
+        values = [float(r[name]) for r in done]
+        mean = sum(values) / len(values)
+        if bias_unit and not varies([*values, 1.0]):
+            return "current I(L/2) = U/R to round-off at every point"
+        return f"current I(L/2) = {mean:.6g} E0/(eR) at every point"
+    return f"{label.split(':')[0].split(' (')[0].split(' /')[0]} does not change with {_name_and_unit(first)[0]}"
+
+
+class Colours:
+    """The colours of a sweep's figure, none repeated.
+
+    On the left (f and the energy rates) a colour per value of the first swept parameter. On the
+    right a line per combination of the others: with at most ``MAX_LINES`` combinations each has its
+    own colour and legend entry; beyond, the lines are grouped: a colour per value of the other
+    parameter with the most values (parameters zipped together count as one) and a line style and
+    marker per combination of the rest, so the legend has an entry per value, not per combination.
+    Colours come from tab10 up to 10, else from a sequential colormap sampled at as many points as
+    needed, and never repeat; the 24 styles (4 line styles x 6 markers) repeat only beyond 24
+    combinations of the rest.
+    """
+
+    def __init__(self, done, first, rest, groups):
+        self.first = first
+        values = sorted({r[first] for r in done}, key=lambda v: (isinstance(v, str), v))
+        self.first_colour = dict(zip(values, _palette(len(values)), strict=True))
+        self.rest = rest
+        keys = list(groups)
+        self.styles, self.entries, self.legend_title = {}, [], None
+        if len(keys) <= 1:
+            self.styles = {key: {"color": "C0", "ls": "-", "marker": "o"} for key in keys}
+        elif len(keys) <= MAX_LINES:
+            for key, colour in zip(keys, _palette(len(keys)), strict=True):
+                self.styles[key] = {"color": colour, "ls": "-", "marker": "o"}
+                self.entries.append(({"color": colour, "ls": "-", "marker": "o"}, _group_text(rest, key)))
+        else:
+            self._grouped(done, keys)
+
+    def _grouped(self, done, keys):
+        factors = [f for f in _factors(done, self.rest) if len({r[f[0]] for r in done}) > 1]  # constants tell nothing
+        lead = max(factors, key=lambda f: len({r[f[0]] for r in done}))  # the colours for the most values
+        others = [c for f in factors if f is not lead for c in f]
+        index = {c: self.rest.index(c) for c in self.rest}
+        leads = list(dict.fromkeys(tuple(key[index[c]] for c in lead) for key in keys))
+        combos = list(dict.fromkeys(tuple(key[index[c]] for c in others) for key in keys))
+        colour = dict(zip(leads, _palette(len(leads)), strict=True))
+        styles = [{"ls": LINE_STYLES[(j // len(MARKERS)) % len(LINE_STYLES)], "marker": MARKERS[j % len(MARKERS)]}
+                  for j in range(len(combos))]
+        for key in keys:
+            self.styles[key] = {"color": colour[tuple(key[index[c]] for c in lead)],
+                                **styles[combos.index(tuple(key[index[c]] for c in others))]}
+        self.entries = [({"color": colour[v], "ls": "-"}, _group_text(lead, v)) for v in leads]
+        others = others if len(combos) > 1 else []  # the same for every line: nothing to tell apart
+        if others:
+            self.entries += [({"color": "0.4", **style}, _group_text(others, v))
+                             for v, style in zip(combos, styles, strict=True)]
+        self.legend_title = (f"{len(keys)} combinations (more than {MAX_LINES}): a colour per "
+                             f"{', '.join(readable(c).split(' [')[0] for c in lead)}"
+                             + (f", a line style and marker per {', '.join(readable(c).split(' [')[0] for c in others)}"
+                                if others else ""))
+
+    def legend_entries(self, markers_only: bool = False) -> list:
+        """(handle, label) of the right-hand panels' lines; ``markers_only`` where none is joined."""
+        from matplotlib.lines import Line2D
+
+        return [(Line2D([], [], **{**style, **({"ls": "none"} if markers_only and "marker" in style else {})}), label)
+                for style, label in self.entries]
+
+
+def _palette(n: int) -> list:
+    """``n`` colours, none repeated: tab10's up to 10, else viridis sampled at ``n`` points."""
+    if n <= 10:
+        return [f"C{i}" for i in range(n)]
+    from matplotlib import colormaps
+
+    return [colormaps["viridis"](x) for x in np.linspace(0.0, 0.92, n)]
+
+
+def _factors(rows, columns) -> list[list[str]]:
+    """The columns merged where one determines the other and back (a zipped group): each factor a
+    list of columns whose values vary together over ``rows``."""
+    factors: list[list[str]] = []
+    for column in columns:
+        for factor in factors:
+            pairs = {(r[factor[0]], r[column]) for r in rows}
+            if len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}):
+                factor.append(column)
+                break
+        else:
+            factors.append([column])
+    return factors
 
 
 def _relative_to_zero_field(groups, first) -> bool:
@@ -254,24 +386,32 @@ def _relative_to_zero_field(groups, first) -> bool:
     return all(members[0]["relaxation"] > 0 for members in groups.values())
 
 
-def _f_panels(top, bottom, members, middles, axes_cols, title):
-    """f(L/2, eps) of ``members`` with the collisionless double step (top) and f - double step (bottom):
-    one black reference where the members' double steps coincide, else each member's in its colour."""
-    curves, steps = [], []
-    for i, row in enumerate(members):
+def _f_panels(top, bottom, members, middles, colours, title, grouped):
+    """f(L/2, eps) of ``members`` with the collisionless double step (top) and f - double step (bottom),
+    a colour per value of the first swept parameter: one black reference where the members' double
+    steps coincide, else each member's in its colour. ``grouped``: the panel holds the curves of
+    every combination of the other parameters, several per colour."""
+    from matplotlib.lines import Line2D
+
+    curves, steps, legend = [], [], {}
+    for row in members:
         energies, f, step = middles[row["point"]]
-        color = f"C{i % 10}"
-        top.plot(energies, f, color=color, label=_label(row, axes_cols))
-        bottom.plot(energies, f - step, color=color)
+        color = colours.first_colour[row[colours.first]]
+        text = value_text(colours.first, row[colours.first])
+        line, = top.plot(energies, f, color=color, lw=1.0 if grouped else 1.5, label=text)
+        legend.setdefault(text, line)
+        bottom.plot(energies, f - step, color=color, lw=1.0 if grouped else 1.5)
         curves.append(f)
         if not any(_same_curve(step, other) for _, other, _, _ in steps):
             steps.append((energies, step, color, row))
     if len(steps) == 1:
-        top.plot(energies, step, "k:", lw=1.2, label="collisionless double step")
+        reference, = top.plot(energies, step, "k:", lw=1.2, label="collisionless double step")
+        legend["collisionless double step"] = reference
     else:
         for energies, step, color, row in steps:
             top.plot(energies, step, ":", color=color, lw=1.2,
-                     label=f"collisionless double step, {_label(row, axes_cols)}")
+                     label=f"collisionless double step, {value_text(colours.first, row[colours.first])}")
+        legend["collisionless double step (dotted)"] = Line2D([], [], color="0.3", ls=":", lw=1.2)
     bottom.axhline(0.0, color="k", ls=":", lw=1.0)
     for ax in (top, bottom):
         ax.set_xlim(max(energies[0], -1.5), min(energies[-1], 1.5))
@@ -280,10 +420,17 @@ def _f_panels(top, bottom, members, middles, axes_cols, title):
     bottom.set_ylabel("f(L/2, eps) - double step")
     note = ""
     if len(curves) > 1 and all(_same_curve(c, curves[0]) for c in curves):
-        bias_series = axes_cols[0][0] == "reservoirs.bias"
+        bias_series = colours.first.startswith("reservoirs.bias")
         note = ("curves collapse on eps/eU" if bias_series else "curves on top of each other") + f" (differ by < {SAME_CURVE:g})"
-    top.set_title("\n".join(t for t in (title, note) if t), fontsize=9)
-    top.legend(fontsize=7, loc="lower left")
+    if grouped:
+        others = ", ".join(readable(c).split(" [")[0] for c in colours.rest)
+        combinations = len({tuple(r[c] for c in colours.rest) for r in members})
+        note = "\n".join(t for t in (note, f"a colour per {_name_and_unit(colours.first)[0]}; its curves: "
+                                             f"the {combinations} combinations of {others}") if t)
+    top.set_title(textwrap.fill("\n".join(t for t in (title, note) if t), PANEL_TITLE_CHARS,
+                                replace_whitespace=False, break_long_words=False), fontsize=9)
+    # f falls from 1 (left) to 0 (right): the lower left quadrant is empty
+    top.legend(list(legend.values()), list(legend), fontsize=7, loc="lower left", ncol=2 if len(legend) > 7 else 1)
     bottom.set_title("the relaxation: f(L/2) minus the collisionless double step", fontsize=8)
 
 
@@ -292,39 +439,63 @@ def _same_curve(a, b) -> bool:
     return a.shape == b.shape and float(np.max(np.abs(a - b))) < SAME_CURVE
 
 
-def _observable_panel(ax, folder, name, label, groups, first, rest):
+def _observable_panel(ax, folder, name, label, groups, first, colours):
+    """One line per combination of the other parameters against the first; markers alone for a line
+    of fewer than ``MIN_LINE_POINTS`` points (a straight line between two would suggest a trend
+    that was not computed). The relaxation starts at 0, so that its scale shows."""
     for key, members in groups.items():
-        ax.plot([r[first] for r in members], [r[name] for r in members], "o-", label=_group_text(rest, key) or None)
+        style = dict(colours.styles[key])
+        if len(members) < MIN_LINE_POINTS:
+            style["ls"] = "none"
+        ax.plot([r[first] for r in members], [r[name] for r in members], **style,
+                label=_group_text(colours.rest, key) or None)
     ax.ticklabel_format(axis="y", useOffset=False)
+    if name.startswith("relaxation"):
+        top = np.nanmax([r[name] for members in groups.values() for r in members])
+        ax.set_ylim(0.0, 1.08 * top if np.isfinite(top) and top > 0 else None)
     if name == "fano":
-        for value, text in REFERENCE_FANO:
-            ax.axhline(value, color="k", ls=":" if value < 0.34 else "--", lw=1, label=text)
+        import matplotlib.transforms as mtransforms
+
+        beside = mtransforms.blended_transform_factory(ax.transAxes, ax.transData)
+        for value, text, short, ls in REFERENCE_FANO:  # named in the right margin, clear of the data
+            ax.axhline(value, color="k", ls=ls, lw=1, label=text)
+            ax.text(1.01, value, short, transform=beside, fontsize=7, va="center", ha="left")
+        _add_title_line(ax, "dotted 1/3: cold electrons (no e-e collisions)")
+        _add_title_line(ax, "dashed sqrt(3)/4: hot electrons")
     if name.startswith("t_eff_mid"):
         for j, members in enumerate(groups.values()):  # the equilibrated wire of each point
             ax.plot([r[first] for r in members], [_wiedemann_franz(folder, r, name) for r in members],
                     "k--", lw=1, label=None if j else "Wiedemann-Franz")
+        _add_title_line(ax, "dashed: the Wiedemann-Franz value of each point")
     ax.set_xlabel(axis_label(first))
     ax.set_ylabel(label)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
 
 
-def _mark_field_scale(axes, groups, first, rest, unit):
+def _add_title_line(ax, text: str) -> None:
+    """A line of the panel's title saying what a reference line is: the title, unlike a legend, never
+    covers the data or the reference lines."""
+    ax.set_title("\n".join(t for t in (ax.get_title(), text) if t), fontsize=8)
+
+
+def _mark_field_scale(axes, groups, first, rest, unit, colours):
     """A dotted line where g mu_B B = E0 (eU) for each group, in its colour: at its field along the
     field axis, at its bias along the bias axis (:func:`_field_scale`)."""
-    for j, (key, members) in enumerate(groups.items()):
+    marked = {}
+    for key, members in groups.items():
         scale = next((b for b in (_field_scale(r, first) for r in members) if b is not None), None)
         if scale is None:
             continue
-        text = _group_text(rest, key)
+        text = _group_text(rest, key) or (f"B = {members[0]['field_run_T']:.4g} T" if "field_run_T" in members[0] else "")
         for ax in axes:
             low, high = ax.get_xlim()
             if low <= scale <= high:
-                ax.axvline(scale, color=f"C{j % 10}", ls=":", lw=1.2,
-                           label=f"g mu_B B = {unit}" + (f" ({text})" if text else ""))
-    for ax in axes:
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+                line = ax.axvline(scale, color=colours.styles[key]["color"], ls=":", lw=1.2,
+                                  label=f"g mu_B B = {unit}" + (f" ({text})" if text else ""))
+                ax.set_xlim(low, high)
+                marked.setdefault(ax, []).append(line)
+    for ax, lines in marked.items():
+        _add_title_line(ax, f"dotted: g mu_B B = {unit}, in each line's colour" if len(groups) > 1
+                        else f"dotted: {lines[0].get_label()}")
 
 
 def _wiedemann_franz(folder, row, column: str) -> float:
@@ -340,26 +511,62 @@ def _evolved(path) -> bool:
         return "observables/dw_e_dt" in fh and fh["time"].shape[0] > 2
 
 
-def _energy_rates(ax, folder, rows, axes_cols):
+def _energy_rates(ax, folder, rows, axes_cols, colours=None):
     """How each point settles: |dW_e/dt| of the electrons' whole energy (Joule heating, heat into the
     reservoirs and the exchange with the impurities; differences of W_e between frames, solid) and
-    |dW_p/dt| of the pairs (dashed), against time on a log scale. The stored collisional dW_e/dt is
-    not drawn: the collisions keep W_e + W_p, so it is -dW_p/dt up to the grid edges."""
+    |dW_p/dt| of the pairs (dashed), against time on a log scale, a colour per value of the first swept
+    parameter. The stored collisional dW_e/dt is not drawn: the collisions keep W_e + W_p, so it is
+    -dW_p/dt up to the grid edges. The rates are in W where every point fixes E0 and the wire's
+    resistance (comparable across points whose E0 = eU differ), else in W/m^3 where every point fixes
+    E0, else in units of each point's own E0^2/(e^2 R). A solid curve ends where the difference of W_e
+    between frames falls to its round-off (``ROUND_OFF_W_E`` of W_e): beyond, it is not drawn."""
+    from matplotlib.lines import Line2D
+
+    derived = []
+    for row in rows:
+        with h5py.File(folder / row["file"], "r") as fh:
+            derived.append(json.loads(fh.attrs["derived"]) if "derived" in fh.attrs else {})
+    factors, unit = _rate_unit(derived)
+    first = axes_cols[0][1]
+    legend, styles, cut = {}, {}, False
     for i, row in enumerate(rows):
         with h5py.File(folder / row["file"], "r") as fh:
             t = fh["time"][:]
             w_e = fh["observables/w_e"][:]
             dw_p = fh["observables/dw_p_dt"][:] if "observables/dw_p_dt" in fh else None
             spins = "observables/dw_spins_dt" in fh  # then dw_p_dt holds pairs and free spins
-        label = _label(row, axes_cols)
-        color = f"C{i % 10}"
-        rate = np.abs(np.diff(w_e) / np.diff(t))
-        rate[rate < 1e-12 * np.max(np.abs(w_e))] = np.nan  # differences of W_e at its round-off: not drawn
-        ax.semilogy(0.5 * (t[1:] + t[:-1]), rate, color=color, label=f"{label}: electrons")
+        color = colours.first_colour[row[first]] if colours is not None else f"C{i % 10}"
+        text = value_text(first, row[first])
+        rate = np.abs(np.diff(w_e) / np.diff(t)) * factors[i]
+        resolved = rate >= ROUND_OFF_W_E * np.max(np.abs(w_e)) * factors[i]
+        cut |= bool(np.any(~resolved[np.argmax(resolved):]))  # masked after the curve has begun
+        rate[~resolved] = np.nan  # differences of W_e at its round-off: not drawn
+        line, = ax.semilogy(0.5 * (t[1:] + t[:-1]), rate, color=color, label=f"{text}: electrons")
+        legend.setdefault(text, line)
         if dw_p is not None and np.any(dw_p != 0):
-            ax.semilogy(t[1:], abs(dw_p[1:]), color=color, ls="--",
-                        label=f"{label}: to the {'pairs and free spins' if spins else 'pairs'}")
-    ax.set_xlabel("time t / tau_D")
-    ax.set_ylabel("|dW/dt| (units of E0^2 / (e^2 R))")
+            ax.semilogy(t[1:], abs(dw_p[1:]) * factors[i], color=color, ls="--",
+                        label=f"{text}: to the {'pairs and free spins' if spins else 'pairs'}")
+            styles.setdefault(f"dashed: to the {'pairs and free spins' if spins else 'pairs'}", "--")
+    styles = {"solid: the electrons' whole energy" + (f" (ends at its round-off, {ROUND_OFF_W_E:g} W_e)" if cut else ""):
+              "-", **styles}
+    legend.update({text: Line2D([], [], color="0.3", ls=ls) for text, ls in styles.items()})
+    taus = {d.get("tau_D_s") for d in derived}
+    tau = taus.pop() if len(taus) == 1 else None
+    ax.set_xlabel("time t / tau_D" + (f"  (tau_D = {tau * 1e9:.3g} ns)" if tau else ""))
+    ax.set_ylabel(f"|dW/dt| ({unit})")
     ax.set_title("energy rates from the quench to the steady state", fontsize=9)
-    ax.legend(fontsize=6)
+    low, high = ax.get_ylim()
+    ax.set_ylim(low, high * (high / low) ** LEGEND_HEADROOM)  # room above the curves for the legend
+    ax.legend(list(legend.values()), list(legend), fontsize=6, loc="upper right")
+
+
+def _rate_unit(derived: list) -> tuple[list, str]:
+    """The factor that takes each point's energy rate (in its E0^2/(e^2 R)) to the unit shared by all,
+    and that unit: W when every point fixes E0 and R, W/m^3 (per unit volume of the wire) when every
+    point fixes E0, else 1 and the dimensionless unit."""
+    for quantity, unit in ((OBSERVABLES["joule_power"], "W"), (OBSERVABLES["dw_e_dt"], "W/m^3")):
+        factors = [si_factor(quantity, d) for d in derived]
+        if all(f is not None for f in factors):
+            return factors, unit
+    same = len({d.get("energy_unit_J") for d in derived}) == 1
+    return [1.0] * len(derived), "units of E0^2 / (e^2 R)" if same else "units of each point's own E0^2 / (e^2 R)"

@@ -26,12 +26,13 @@ SWEEP_KEYS = {"base", "output", "axes", "zip"}
 
 @dataclasses.dataclass(frozen=True)
 class Point:
-    """One point of a sweep: its index, the swept values by key (``"reservoirs.bias"``) and the
-    full scenario text that runs it."""
+    """One point of a sweep: its index, the swept values by key (``"reservoirs.bias"``), the full
+    scenario text that runs it and the sweep (or series) file it belongs to."""
 
     index: int
     params: dict
     text: str
+    source: str = "sweep"
 
     @property
     def name(self) -> str:
@@ -41,6 +42,12 @@ class Point:
     def label(self) -> str:
         """The point's name with its swept values, for messages: ``point-0001 (reservoirs.bias = 0.3 mV)``."""
         return f"{self.name} ({', '.join(f'{k} = {v}' for k, v in self.params.items())})"
+
+    @property
+    def where(self) -> str:
+        """The sweep file and the point, as the scenario loader names it in its warnings:
+        ``sweeps/x.toml point-0001 (reservoirs.bias = 0.3 mV)``."""
+        return f"{self.source} {self.label}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +81,8 @@ class Sweep:
         points = []
         for index, combo in enumerate(itertools.product(*factors)):
             params = {k: v for part in combo for k, v in part.items()}
-            points.append(Point(index, params, tomli_w.dumps(with_overrides(self.base, params, self.source))))
+            text = tomli_w.dumps(with_overrides(self.base, params, self.source))
+            points.append(Point(index, params, text, self.source))
         return points
 
 
@@ -120,10 +128,15 @@ def _axis(source: str, key, values) -> list:
     for value in values:
         if isinstance(value, dict | list):
             _fail(source, f"{where}: values must be numbers or strings with units; got {value!r}")
-    repeated = [value for i, value in enumerate(values) if value in values[:i]]
-    if repeated:
-        _fail(source, f"{where}: the value {repeated[0]!r} is given twice (it would run the same point twice)")
     return list(values)
+
+
+def _refuse_repeats(source: str, where: str, entries: list) -> None:
+    """Refuse an entry given twice: a plain axis's value, or a zipped group's tuple of values (a
+    zipped column may repeat a value as long as the tuples, the points, differ)."""
+    repeated = [entry for i, entry in enumerate(entries) if entry in entries[:i]]
+    if repeated:
+        _fail(source, f"{where} {repeated[0]!r} is given twice (it would run the same point twice)")
 
 
 def parse_sweep(text: str, path=None) -> Sweep:
@@ -160,12 +173,15 @@ def parse_sweep(text: str, path=None) -> Sweep:
     if not isinstance(zips, list) or not all(isinstance(group, dict) and group for group in zips):
         _fail(source, "zip: must be a table (or [[zip]] tables) of 'section.key' = [values]")
     axes = {key: _axis(source, key, values) for key, values in _flatten(axes).items()}
+    for key, values in axes.items():
+        _refuse_repeats(source, f"axis {key!r}: the value", values)
     groups = []
     for group in zips:
         group = {key: _axis(source, key, values) for key, values in _flatten(group).items()}
         lengths = {key: len(values) for key, values in group.items()}
         if len(set(lengths.values())) != 1:
             _fail(source, f"zip: zipped axes must have equal lengths; got {lengths}")
+        _refuse_repeats(source, f"zip {tuple(group)}: the tuple", list(zip(*group.values())))
         groups.append(group)
     keys = [*axes, *(k for g in groups for k in g)]
     repeated = sorted({k for k in keys if keys.count(k) > 1})
@@ -176,6 +192,7 @@ def parse_sweep(text: str, path=None) -> Sweep:
     series = base.get("reservoirs", {}).get("bias") if isinstance(base.get("reservoirs"), dict) else None
     if isinstance(series, list) and "reservoirs.bias" not in keys:  # a bias series: its biases are an axis
         axes = {"reservoirs.bias": _axis(source, "reservoirs.bias", series), **axes}
+        _refuse_repeats(source, "axis 'reservoirs.bias': the value", axes["reservoirs.bias"])
     output = data.get("output")
     if output is not None and not isinstance(output, str):
         _fail(source, f"output: must be a folder name (a string); got {output!r}")
@@ -201,4 +218,6 @@ def bias_series(text: str, path=None) -> Sweep | None:
     if not isinstance(biases, list):
         return None
     source = "scenario" if path is None else str(path)
-    return Sweep(data, {"reservoirs.bias": _axis(source, "reservoirs.bias", biases)}, source=source)
+    biases = _axis(source, "reservoirs.bias", biases)
+    _refuse_repeats(source, "axis 'reservoirs.bias': the value", biases)
+    return Sweep(data, {"reservoirs.bias": biases}, source=source)

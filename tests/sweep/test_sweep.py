@@ -18,7 +18,7 @@ from systems import AGMN_SECTIONS, SERIES, cli
 
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
-from hotelectron.sweep import load_sweep, local_client, parse_sweep, plot_summary, read_summary, run_sweep
+from hotelectron.sweep import load_sweep, local_client, parse_sweep, plot_summary, read_summary, run_point, run_sweep
 
 # the Cu wire of the shared bias series, one bias, steady
 BASE = SERIES.split("[run]")[0].replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"') + '[run]\nmode = "steady"\n'
@@ -40,6 +40,7 @@ base = "base.toml"
 "electron_electron.kappa_dimensionless" = [0.3, 0.6]
 """
 
+REPO = Path(__file__).parents[2]
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 RUN_DEPENDENT = {"wall_s"}  # the only columns allowed to differ between two runs of one sweep
 
@@ -92,13 +93,45 @@ def test_points_are_the_product_of_axes_and_zipped_groups(tmp_path):
         ('bse = "base.toml"\n[axes]\n"a.b" = [1]', "unknown key"),
         ('base = "base.toml"\n[axes]\n"a.b" = [[1]]', "numbers or strings"),
         ('base = "base.toml"\n[axes\n', "not valid TOML"),
-        ('base = "base.toml"\n[axes]\n"a.b" = ["1 mV", "1 mV"]', "given twice"),
+        ('base = "base.toml"\n[axes]\n"a.b" = ["1 mV", "1 mV"]', "the value '1 mV' is given twice"),
+        ('base = "base.toml"\n[[zip]]\n"a.b" = ["1 mV", "1 mV"]\n"a.c" = [2, 2]', r"the tuple \('1 mV', 2\) is given twice"),
     ],
 )
 def test_bad_sweep_files_are_refused_naming_the_problem(tmp_path, text, message):
     (tmp_path / "base.toml").write_text(BASE)
     with pytest.raises(ValueError, match=message):
         parse_sweep(text, path=tmp_path / "sweep.toml")
+
+
+def test_a_zipped_column_may_repeat_a_value_when_the_tuples_differ(tmp_path):
+    """(7.1 ppm, 0.3 K) and (15 ppm, 0.3 K) are two points: repeats are refused per tuple of a zip."""
+    (tmp_path / "base.toml").write_text(BASE)
+    sweep = parse_sweep('base = "base.toml"\n[[zip]]\n"reservoirs.temperature" = ["25 mK", "50 mK"]\n'
+                        '"electron_electron.kappa_dimensionless" = [0.3, 0.3]', path=tmp_path / "sweep.toml")
+    assert [p.params for p in sweep.points()] == [
+        {"reservoirs.temperature": t, "electron_electron.kappa_dimensionless": 0.3} for t in ("25 mK", "50 mK")]
+
+
+def readme_sweep_block() -> tuple[str, int]:
+    """The example sweep file of the README's "Parameter sweeps" and the number of points it states."""
+    import re
+
+    section = (REPO / "README.md").read_text(encoding="utf-8").split("## Parameter sweeps")[1].split("\n## ")[0]
+    block = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    stated = re.search(r"This sweep has [\d x]+= (\d+) points", section)
+    return block, int(stated.group(1))
+
+
+def test_the_readme_example_sweep_expands_to_its_stated_points_without_warnings(caplog):
+    """The README's sweep on the shipped default scenario (Ag:Mn): as many points as it says, each a
+    valid scenario that warns of nothing (baths above T_K, ln(eU/T_K) >= 3)."""
+    block, stated = readme_sweep_block()
+    sweep = parse_sweep(block, path=REPO / "scenarios" / "sweeps" / "readme_example.toml")
+    points = sweep.points()
+    assert len(points) == len(sweep) == stated == 12
+    assert len({tuple(p.params.values()) for p in points}) == stated
+    for point in points:
+        assert parse_scenario(point.text).warnings == (), point.label
 
 
 def test_dotted_keys_and_a_base_bias_series_become_axes(tmp_path):
@@ -296,6 +329,34 @@ def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_pa
     assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
 
 
+def test_a_sweep_names_the_point_of_each_warning_once_and_workers_do_not_repeat_it(tmp_path, caplog):
+    """Both baths below T_K = 40 mK: the loader's Kondo-screening warning, once per point, named by the
+    sweep file and the point's values (as a bias series names its points); run_point, which the
+    workers run, and the command's resource check parse the point again without repeating it."""
+    import logging
+
+    (tmp_path / "base.toml").write_text(FIELD_BASE)
+    path = tmp_path / "sweep.toml"
+    path.write_text('base = "base.toml"\n[axes]\n"reservoirs.temperature" = ["30 mK", "35 mK"]\n')
+    sweep = load_sweep(path)
+    with caplog.at_level(logging.WARNING, logger="hotelectron"):
+        result = run_sweep(sweep, tmp_path / "out")
+    assert [r["status"] for r in read_summary(result.summary)] == ["finished"] * 2
+    warned = [r.getMessage() for r in caplog.records if "Kondo-screened" in r.getMessage()]
+    assert len(warned) == 2
+    for message, point in zip(warned, sweep.points(), strict=True):
+        assert message.startswith(f"{path} {point.name} (reservoirs.temperature = {point.params['reservoirs.temperature']}): "
+                                  "[reservoirs] temperature")
+    caplog.clear()
+    point = sweep.points()[0]
+    with caplog.at_level(logging.WARNING, logger="hotelectron"):
+        assert run_point(point.text, str(tmp_path / "again.h5"), point.params, 0)["status"] == "finished"
+    assert not caplog.records
+    result = cli("sweep", path, "-o", tmp_path / "cli", "--serial", check=True)
+    warned = [line for line in result.stderr.splitlines() if "Kondo-screened" in line]
+    assert len(warned) == 2 and all(f"{path} point-000" in line for line in warned), result.stderr
+
+
 def test_resume_refuses_files_of_another_sweep(tmp_path):
     sweep = load_sweep(write_sweep(tmp_path))
     run_sweep(sweep, tmp_path / "out")
@@ -381,14 +442,18 @@ def test_a_sweep_over_the_field_and_its_figure(tmp_path):
         points = next(line for line in ax.get_lines() if line.get_marker() == "o")
         np.testing.assert_allclose(points.get_xdata(), [0.0, 2.0734])
         np.testing.assert_allclose(points.get_ydata(), [1.0, relaxation[1] / relaxation[0]], rtol=1e-12)
+        assert points.get_linestyle() == "None"  # two points: markers, no line suggesting a trend between
+        assert ax.get_ylim()[0] == 0.0 and ax.get_ylim()[1] > max(points.get_ydata())  # the scale honestly
         scale = next(line for line in ax.get_lines() if line.get_label().startswith("g mu_B B = eU"))
         # eU / (g mu_B) = 0.2 meV / (2 x 5.788e-2 meV/T)
         assert scale.get_xdata()[0] == pytest.approx(0.2e-3 * 1.602176634e-19 / (2 * 9.2740100783e-24), rel=1e-12)
         labels = [line.get_label() for line in fig.axes[0].get_lines()]
         assert labels == ["B = 0 T", "B = 2.073 T", "collisionless double step"]
-        title = fig._suptitle.get_text()
+        title = " ".join(fig._suptitle.get_text().split())  # wrapped to the figure's width
         assert "Ag, L = 5 um; T = 50 mK; U = 0.2 mV; impurities S = 2.5, 1 ppm" in title
         assert "B = 0, 2.073 T: 2 points" in title and "T_eff(L/2) does not change with B" in title
+        # the current grows with the bias; in units of each point's eU/(eR) it is 1: not drawn, and said so
+        assert "current I(L/2) = U/R to round-off at every point" in title and "current I(L/2) does not" not in title
     finally:
         plt.close(fig)
     assert plot_summary(result.summary, tmp_path / "summary.png").stat().st_size > 10_000
@@ -458,6 +523,97 @@ def test_the_energy_rate_panel_draws_the_electrons_whole_energy_change_and_the_p
     np.testing.assert_array_equal(pairs.get_ydata(), np.abs(dw_p[1:]))
     assert "electrons" in electrons.get_label() and "pairs" in pairs.get_label()
     plt.close(fig)
+
+
+def test_energy_rates_are_in_watts_where_every_point_fixes_e0_and_r():
+    """E0 = eU differs per point, so the rates are converted: E0^2/(e^2 R) = U^2/R for a biased wire
+    (0.1 mV over 20 ohm: 5e-10 W), by the scenario's resistance; W/m^3 (2 nu E0^2/tau_D) where R is
+    unknown; without E0, each point's own units, said so when they differ."""
+    from hotelectron.sweep.figure import _rate_unit
+
+    e = 1.602176634e-19
+    points = [{"energy_unit_J": e * u, "resistance_ohm": 20.0, "tau_D_s": 1e-9, "nu_per_spin_J_m3": 1e47}
+              for u in (1e-4, 3e-4)]
+    factors, unit = _rate_unit(points)
+    assert unit == "W"
+    np.testing.assert_allclose(factors, [1e-8 / 20.0, 9e-8 / 20.0], rtol=1e-12)
+    factors, unit = _rate_unit([{**points[0], "resistance_ohm": None}, points[1]])
+    assert unit == "W/m^3"
+    np.testing.assert_allclose(factors, [2e47 * (e * u) ** 2 / 1e-9 for u in (1e-4, 3e-4)], rtol=1e-12)
+    assert _rate_unit([{}, {}]) == ([1.0, 1.0], "units of E0^2 / (e^2 R)")
+    assert _rate_unit([{"energy_unit_J": None}, {"energy_unit_J": 1.0, "tau_D_s": None}])[1] == \
+        "units of each point's own E0^2 / (e^2 R)"
+
+
+def _combinations(n_temperatures, kappas):
+    """Summary rows of bias x temperature x a zipped (kappa, exponent) group, as the figure reads them."""
+    rest = ["reservoirs.temperature [mK]", "electron_electron.kappa_dimensionless", "electron_electron.exponent"]
+    rows = [{"reservoirs.bias [mV]": b, rest[0]: 10.0 * (t + 1), rest[1]: k, rest[2]: 1.5 + k}
+            for b in (0.1, 0.2, 0.3) for t in range(n_temperatures) for k in kappas]
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[c] for c in rest), []).append(row)
+    return rows, rest, groups
+
+
+@pytest.mark.parametrize("n_temperatures, kappas", [(1, [0.3]), (2, [0.3, 1.0]), (5, [0.3, 1.0]), (4, [0.3, 1.0, 3.0]),
+                                                    (30, [0.3])])
+def test_the_lines_of_any_number_of_combinations_are_told_apart_by_a_legend_of_at_most_their_values(
+        n_temperatures, kappas):
+    """One line per combination of the other parameters, no two drawn alike. Up to MAX_LINES an entry
+    each; beyond, a colour per temperature and a style per (kappa, exponent), zipped, so the legend
+    has the values of each (temperatures + kappas entries), not their product."""
+    from hotelectron.sweep.figure import MAX_LINES, Colours
+
+    rows, rest, groups = _combinations(n_temperatures, kappas)
+    colours = Colours(rows, "reservoirs.bias [mV]", rest, groups)
+    drawn = [(str(style["color"]), style["ls"], style["marker"]) for style in colours.styles.values()]
+    assert len(drawn) == len(set(drawn)) == n_temperatures * len(kappas)
+    assert len(set(colours.first_colour.values())) == 3
+    entries = colours.legend_entries()
+    if len(groups) == 1:
+        assert entries == []
+    elif len(groups) <= MAX_LINES:
+        assert [label for _, label in entries] == [", ".join(f"{c.split('.')[-1].split(' [')[0]} = {v:.4g}"
+                                                               + (" mK" if "[mK]" in c else "") for c, v in
+                                                               zip(rest, key, strict=True)) for key in groups]
+    else:
+        assert len(entries) == n_temperatures + (len(kappas) if len(kappas) > 1 else 0) <= len(groups)
+        assert f"{len(groups)} combinations" in colours.legend_title
+
+
+def test_a_figure_of_more_combinations_than_f_panels_keeps_its_legends_off_the_data(tmp_path):
+    """bias x temperature x kappa: 4 combinations of the other parameters, more than MAX_F_PANELS. One
+    panel of f, a colour per bias and a legend of the biases; the combinations' legend is shared,
+    below every panel; the Fano references are named beside the panel, in no legend."""
+    import matplotlib.pyplot as plt
+
+    from hotelectron.sweep.figure import MAX_F_PANELS, summary_figure
+
+    (tmp_path / "base.toml").write_text(BASE)
+    (tmp_path / "sweep.toml").write_text('base = "base.toml"\n[axes]\n"reservoirs.bias" = ["0.1 mV", "0.2 mV"]\n'
+                                         '"reservoirs.temperature" = ["25 mK", "50 mK"]\n'
+                                         '"electron_electron.kappa_dimensionless" = [0.3, 0.6]\n')
+    result = run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
+    fig = summary_figure(result.summary)
+    try:
+        fig.canvas.draw()
+        panels = [ax for ax in fig.axes if ax.get_visible()]
+        tops = [ax for ax in panels if ax.get_ylabel() == "f(L/2, eps), final frame"]
+        assert len(tops) == 1 < 4 and 4 > MAX_F_PANELS
+        assert [t.get_text() for t in tops[0].get_legend().get_texts()] == [
+            "bias = 0.1 mV", "bias = 0.2 mV", "collisionless double step (dotted)"]
+        assert "the 4 combinations of temperature, kappa_dimensionless" in " ".join(tops[0].get_title().split())
+        (shared,) = fig.legends
+        assert len(shared.get_texts()) == 4
+        below = shared.get_window_extent()
+        for ax in panels:
+            assert below.y1 < ax.get_tightbbox().y0, ax.get_ylabel()  # the shared legend is below every panel
+        fano = next(ax for ax in panels if ax.get_ylabel().startswith("Fano"))
+        assert fano.get_legend() is None and {t.get_text() for t in fano.texts} == {"1/3", "sqrt(3)/4"}
+        assert "dotted 1/3: cold electrons" in fano.get_title()
+    finally:
+        plt.close(fig)
 
 
 @pytest.mark.slow
