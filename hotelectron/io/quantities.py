@@ -124,7 +124,9 @@ def si_column(name: str) -> str:
 def physical_values(values: dict, derived: dict) -> dict:
     """The observables among ``values`` (dimensionless) converted to SI, keyed by ``si_column``; only
     those the scenario's constants determine (none for a dimensionless scenario; no currents, noise
-    or powers without R). Dimensionless observables (the Fano factor) have no SI column."""
+    or powers without R). Dimensionless observables (the Fano factor) have no SI column. In a wire (values
+    with ``joule_power``) the per-volume terms of the power balance also come as totals over the wire,
+    ``heat_phonons_total_W`` and ``edge_energy_rate_total_W`` (:func:`balance_lines`)."""
     out = {}
     for name, value in values.items():
         q = OBSERVABLES.get(name)
@@ -133,6 +135,9 @@ def physical_values(values: dict, derived: dict) -> dict:
         factor = si_factor(q, derived)
         if factor is not None:
             out[si_column(name)] = value * factor
+    power = si_factor(OBSERVABLES["joule_power"], derived)
+    if "joule_power" in values and power is not None:
+        out.update({f"{name}_total_W": values[name] * power for name in PER_VOLUME_BALANCE if name in values})
     return out
 
 
@@ -182,6 +187,8 @@ def observable_lines(values: dict, derived: dict) -> list[str]:
 #: The terms of a wire's power balance (SPEC section 5): the source's power leaves into the reservoirs,
 #: the phonons and across the energy grid's edges.
 BALANCE = ("heat_left", "heat_right", "heat_phonons", "edge_energy_rate")
+#: Those stored per unit volume (2 nu E0^2/tau_D): the same number is their total in E0^2/(e^2 R).
+PER_VOLUME_BALANCE = ("heat_phonons", "edge_energy_rate")
 
 
 def balance_lines(values: dict, derived: dict) -> list[str]:
@@ -196,7 +203,7 @@ def balance_lines(values: dict, derived: dict) -> list[str]:
     watts = (lambda v: f"  ({v * power:.6g} W)") if power is not None else (lambda v: "")
     lines = [f"# power balance over the wire, in E0^2/(e^2 R){' (W)' if power is not None else ''}: "
              f"joule_power = {' + '.join(terms)}"]
-    for name in ("heat_phonons", "edge_energy_rate"):
+    for name in PER_VOLUME_BALANCE:
         if name in values:
             lines.append(f"{name + ' (whole wire)':<30}  {values[name]:.6g} E0^2/(e^2 R){watts(values[name])}")
     total = sum(values[name] for name in terms)

@@ -1,6 +1,7 @@
 """What the stored observables mean: the collisional energy rate dw_e_dt against the electrons' whole
 rate of change, the relaxation number, and the power balance that ``show`` prints."""
 
+import json
 import re
 
 import h5py
@@ -9,7 +10,7 @@ import pytest
 from systems import fermi, system, wire
 
 from hotelectron.commands.main import main
-from hotelectron.io.quantities import OBSERVABLES
+from hotelectron.io.quantities import OBSERVABLES, physical_values
 from hotelectron.io.runner import _box_scalars, _wire_scalars
 from hotelectron.kinetics.grids import EnergyGrid, WireGrid
 from hotelectron.kinetics.mechanisms import ElectronElectron, ElectronPhonon
@@ -168,3 +169,10 @@ def test_show_prints_the_power_balance_in_one_unit_and_the_phonon_heat_as_a_tota
     assert "Sigma = 2e+09 W K^-5 m^-3" in text
     with h5py.File(out, "r") as fh:
         assert fh["observables/relaxation"].attrs["units"] == "E0"
+        last = {name: float(ds[-1]) for name, ds in fh["observables"].items()}
+        derived = json.loads(fh.attrs["derived"])
+    # the summary's SI columns: the per-volume terms also as totals, which close the balance in W
+    si = physical_values(last, derived)
+    assert si["heat_phonons_total_W"] == pytest.approx(parts[2][1], rel=1e-5)
+    total = si["heat_left_W"] + si["heat_right_W"] + si["heat_phonons_total_W"] + si["edge_energy_rate_total_W"]
+    assert total == pytest.approx(si["joule_power_W"], rel=1e-6)
