@@ -154,6 +154,9 @@ def unit_text_problem(text: str) -> str | None:
 
 #: Symbols up to this length have every upper/lower-case spelling tried by :func:`unit_case_hint` (2^n).
 MAX_CASE_HINT_CHARS = 8
+#: What pint's expression parser raises for unit text it cannot read (an AssertionError among them).
+UNREADABLE_UNIT = (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError, ArithmeticError,
+                   tokenize.TokenError)
 
 
 def unit_case_hint(number_text: str, unit_text: str, dimensionality) -> str:
@@ -161,7 +164,7 @@ def unit_case_hint(number_text: str, unit_text: str, dimensionality) -> str:
     symbol in upper and lower case has ``dimensionality``: the fewest changed letters win, so "mk"
     (pint: milli-Boltzmann constant) gives "mK", not "MK". Returns ``""`` when no spelling fits.
 
-    ``'; "mk" is read as milli-boltzmann_constant: did you mean "50 mK" (a temperature)?'``
+    ``"; 'mk' is read as milli-boltzmann_constant: did you mean '50 mK' ('mK' in place of 'mk')?"``
     """
     reg = registry()
     tokens = [m for m in re.finditer(r"[A-Za-z]+", unit_text) if len(m.group(0)) <= MAX_CASE_HINT_CHARS]
@@ -176,7 +179,7 @@ def unit_case_hint(number_text: str, unit_text: str, dimensionality) -> str:
             candidate = unit_text[:m.start()] + spelled + unit_text[m.end():]
             try:
                 fits = reg.Quantity(1.0, reg.parse_units(candidate)).dimensionality == dimensionality
-            except Exception:  # noqa: BLE001 -- any spelling pint cannot read is simply not a candidate
+            except UNREADABLE_UNIT:  # a spelling pint cannot read is not a candidate
                 continue
             if fits:
                 best = (changes, word, spelled, candidate)
@@ -232,6 +235,7 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
     what = expected.replace("_", " ")
     allowed = f"{'an' if what[0] in 'aeiou' else 'a'} {what} with its unit, e.g. {examples}"
     reg = registry()
+    hint = str  # no hint for a bare number: ``hint()`` is ""
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         _fail(name, text, allowed, "not a string or number")
     if isinstance(text, int | float):
@@ -257,10 +261,7 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
                 quantity = reg.Quantity(number, reg.parse_units(unit_text))
             except pint.UndefinedUnitError as exc:
                 _fail(name, text, allowed, f"unknown unit ({exc}){hint()}")
-            # pint's expression parser reports malformed unit text with several exception types
-            # (an AssertionError among them), all meaning "this is not a unit".
-            except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError,
-                    ArithmeticError, tokenize.TokenError) as exc:
+            except UNREADABLE_UNIT as exc:
                 _fail(name, text, allowed, f"cannot read {unit_text!r} as a unit ({type(exc).__name__})")
             if si_unit == "dimensionless" and [e for _, e in quantity.unit_items()] != [1]:
                 # a fraction is written with one unit ("60 ppm"); "60 ppm ppm" would be 6e-11
@@ -271,8 +272,7 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
     try:
         value = float(quantity.to(target).magnitude)
     except pint.DimensionalityError:
-        _fail(name, text, allowed, f"has dimension {quantity.dimensionality}, not {expected}"
-                                   f"{hint() if isinstance(text, str) else ''}")
+        _fail(name, text, allowed, f"has dimension {quantity.dimensionality}, not {expected}{hint()}")
     except pint.errors.OffsetUnitCalculusError:
         _fail(name, text, allowed, "offset temperature scales (degC, degF) are not accepted, use K")
     if not math.isfinite(value):
