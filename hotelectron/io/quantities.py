@@ -6,6 +6,11 @@ energy currents and powers in ``E0^2/(e^2 R)``, noise in ``E0/R``, energy densit
 times in tau_D. A physical scenario fixes E0 (``energy_unit_J``) and tau_D (``tau_D_s``); currents,
 noise and powers also need the wire's resistance R (``resistance_ohm``, known when the scenario
 gives ``[wire] resistance``). A factor that the scenario does not determine is None.
+
+Per unit volume and total: the rates stored per unit volume in ``2 nu E0^2/tau_D`` (``heat_phonons``,
+``edge_energy_rate``, ``dw_e_dt``, ...) are, as numbers, also their totals over a wire in
+``E0^2/(e^2 R)`` (``2 nu E0^2 A L/tau_D = E0^2/(e^2 R)``): :func:`balance_lines` prints a wire's power
+balance that way, and :func:`physical_values` gives the balance terms' totals in W.
 """
 
 from __future__ import annotations
