@@ -13,8 +13,8 @@ Memory (bytes of float64 and complex128 arrays; N positions = n_x - 2 interior n
   size), each holding G and the compact kernel K (2 n_energy wide), the rate D, and the spectra of f
   and K (``fft_length`` of ``convolution``), plus the larger of the temporaries of one Jacobian
   product (four spectra, two inverse transforms, dG, dK, three arrays of f and one of P) and, after a
-  steady solve, those of its diagnostics (the population rates: one array of P, two with several
-  impurity species, whose rates are joined);
+  steady solve, those of its diagnostics (the population rates, species by species, and the scratch
+  rows of their compiled pass on every thread: about three arrays of P on the tests' wires);
 - work: the Krylov basis of GMRES (2 m + 1 vectors for m = ``krylov_maxiter``: 30 per time step,
   60 per Newton step of the steady state, whose vectors hold f alone), the Rosenbrock stages and a
   few vectors of stage arithmetic.
@@ -143,7 +143,7 @@ def estimate(scenario) -> Estimate:
     linearisation = 2 * kernel + f + 2 * spectrum + (P if steady else 0.0)  # G, K, D, FF, FK
     product = 4 * spectrum + 2 * inverse + 2 * kernel + 3 * f + P
     if steady and pairs is not None:  # the diagnostics beside the solver's kept linearisations
-        product = max(product, P * min(2, len(species(pairs))))
+        product = max(product, 3 * P)
     vector = f if steady else f + P
     if steady:
         basis = 2 * _default(steady_state, "krylov_maxiter") + 1

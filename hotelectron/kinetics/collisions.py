@@ -309,7 +309,7 @@ class Collisions:
         dwe = -self.grid.step * I @ self.grid.values
         if self.pairs is None:
             return dwe, np.zeros_like(dwe)
-        return dwe, self.pairs.energy(self.pairs.rates(P, G, self.grid))
+        return dwe, self.pairs.energy_rate(P, G, self.grid)
 
     def impurity_energies(self, P) -> dict:
         """``{kind: w[x]}``: the energy of each kind of impurity (``"pairs"``, ``"spins"``) per position,

@@ -90,3 +90,8 @@ class PopulationMechanism(Mechanism):
         """``{impurity: energy per position}`` (unit ``2 nu E0^2``): one entry, or one per species of
         an ``Impurities``."""
         return {self.impurity: self.energy(P)}
+
+    def energy_rate(self, P, G, grid: EnergyGrid) -> np.ndarray:
+        """``d(energy)/dt`` per position from the collisions with the electrons of ``G``: the
+        ``energy`` of ``rates``."""
+        return self.energy(self.rates(P, G, grid))

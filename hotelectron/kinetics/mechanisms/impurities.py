@@ -137,3 +137,7 @@ class Impurities(PopulationMechanism):
     def energy_parts(self, P) -> dict:
         """``{impurity: energy per position}`` of each species (unit ``2 nu E0^2``), e.g. W_pairs and W_spins."""
         return {part.impurity: part.energy(block) for part, block in zip(self.species, self.split(P))}
+
+    def energy_rate(self, P, G, grid: EnergyGrid) -> np.ndarray:
+        # species by species: no joined rates of all populations
+        return sum(part.energy_rate(block, G, grid) for part, block in zip(self.species, self.split(P)))
