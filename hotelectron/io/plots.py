@@ -115,7 +115,8 @@ def run_title(scenario_text: str, mode: str) -> str:
     else:
         parts.append("no magnetic impurities")
     if "electron_electron" in sc:
-        parts.append(f"e-e kernel a = {sc['electron_electron'].get('exponent', '?')}")
+        exponent = sc["electron_electron"].get("exponent")  # absent from a sweep's base that sweeps it
+        parts.append("e-e kernel" + (f" a = {exponent}" if exponent is not None else ""))
     if "phonons" in sc:
         parts.append("electron-phonon")
     field = sc.get("field", {})
