@@ -546,6 +546,12 @@ def _inside(m, step, n, nb):
 
 
 @jit
+def _add_strided(cells, values):
+    for i in range(values.size):
+        cells[i] += values[i]
+
+
+@jit
 def _add_class_sums(K, x, w, rows, nb, kk, z, dJ, dM, below, above):
     """Add the class kernels of a section (columns ``i < nb``) into the kernel row ``K[x]``; returns the
     sums lumped into the end cells, ``(below, above)`` (transfers of at least the grid width: summed
@@ -571,11 +577,13 @@ def _add_class_sums(K, x, w, rows, nb, kk, z, dJ, dM, below, above):
             start, stop = 0, 0
         else:
             start, stop = _inside(m, step, n, nb)
-        for i in range(start, stop):
-            cell = m + step * i
-            if cell != 0:  # no transfer: stays out of the kernel
-                cells[n - cell] += w[row_up + i]
-                cells[n + cell] += w[row_down + i]
+        # the cells n - m - step i and n + m + step i as strided views, each in a loop of its own (half
+        # the time of one loop indexing K for both); a column of no transfer stays out of the kernel
+        skip = -m // step if step != 0 and m % step == 0 else stop
+        for lo, hi in ((start, min(skip, stop)), (max(skip + 1, start), stop)):
+            if hi > lo:
+                _add_strided(cells[n - m - step * lo :: -step], w[row_up + lo : row_up + hi])
+                _add_strided(cells[n + m + step * lo :: step], w[row_down + lo : row_down + hi])
         for i in range(start):  # beyond the width before the inside: m <= -n for step > 0, m >= n else
             if step > 0:
                 above += w[row_up + i]
