@@ -62,7 +62,8 @@ def summation_bound(P, G, k, z, step, strengths, links, n):
     return (count + 2) * EPS * K_abs
 
 
-PAIRS = [("pairs", 0.5, 3), ("pairs", 1.5, 0), ("pairs", 2.5, 4), ("pairs", 2.5, -2)]
+# S = 1: 9 states, not a whole number of tiles of the transposition
+PAIRS = [("pairs", 0.5, 3), ("pairs", 1.0, 2), ("pairs", 1.5, 0), ("pairs", 2.5, 4), ("pairs", 2.5, -2)]
 CASES = ([case + (which,) for case in PAIRS for which in ("own", "subset", "asymmetric strengths")]
          + [("pairs", 2.5, 4, "states reversed"), ("pairs", 1.5, -3, "states reversed")]
          + [("spins", 2.5, 2, "own"), ("spins", 1.0, 0, "own")])  # free spins: one coupling, k = 0
@@ -154,3 +155,35 @@ def test_last_blocks_padded_to_a_whole_block(k_max, rng):
     link_pass.kernel_and_rates(P, G, k, 4, grid.step, 0.7, strengths, links, K, dP)
     assert np.all(np.abs(K - K_ref) <= summation_bound(P, G, k, 4, grid.step, strengths, links, grid.n))
     assert np.all(np.abs(dP - dP_ref) <= 64 * EPS * gross_flows(P, G, k, 4, grid.step, 0.7, links))
+
+
+@pytest.mark.parametrize("S", [1.0, 2.5])
+def test_populations_and_rates_as_blocks_of_larger_arrays(S, rng):
+    """Populations read from and rates written into blocks of larger arrays (as ``Impurities`` hands each
+    species its block), with rows that start on 16 bytes and rows that do not, and populations whose
+    states do not lie next to each other: the same kernel and rates to the last bit as for arrays of
+    their own (tiles are transposed in registers where the layout allows, values moved one by one
+    elsewhere)."""
+    grid = EnergyGrid(97, 8.0 / 96)
+    mechanism = species("pairs", S, 3, grid)
+    G = electron_hole(two_step(grid), grid.step)
+    k, strengths, links = mechanism.coupling_indices, mechanism._electron_strengths(), mechanism.links
+    n_x, size = G.shape[0], k.size * links.n_states  # two positions: rows of an odd length alternate
+    P = rng.uniform(0.0, 1.0, size=(n_x, k.size, links.n_states))
+    K, dP = np.zeros((n_x, 2 * grid.n + 1)), np.empty_like(P)
+    link_pass.kernel_and_rates(P, G, k, 3, grid.step, 0.7, strengths, links, K, dP)
+    every_other = np.empty((n_x, k.size, 2 * links.n_states))
+    every_other[..., ::2] = P
+    for offset in (1, 2):  # the second row 8 bytes off the alignment of the first
+        wide = np.full((n_x, size + 3), np.nan)
+        wide[:, offset : offset + size] = P.reshape(n_x, size)
+        block = wide[:, offset : offset + size].reshape(P.shape)
+        rates = np.full((n_x, size + 3), np.nan)
+        rates_block = rates[:, offset : offset + size].reshape(P.shape)
+        for populations in (block, every_other[..., ::2]):
+            K_block = np.zeros_like(K)
+            rates_block[...] = np.nan
+            link_pass.kernel_and_rates(populations, G, k, 3, grid.step, 0.7, strengths, links, K_block, rates_block)
+            np.testing.assert_array_equal(K_block, K)
+            np.testing.assert_array_equal(rates_block, dP)
+        assert np.all(np.isnan(np.delete(rates, np.s_[offset : offset + size], axis=1)))  # nothing written beside
