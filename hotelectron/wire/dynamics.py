@@ -208,7 +208,7 @@ class Dynamics:
             if factorised is not None:  # the mechanism's own one-pass solve
                 chain = factorised(lin.P, lin.G, c.grid, dt)
                 def solve(r_P, u_f, out):
-                    chain(r_P, c.electron_hole_change(lin, u_f), out)
+                    chain.with_electrons(r_P, u_f, lin.FF, out)
             else:
                 def solve(r_P, u_f, out):
                     out[:] = c.pairs.solve_chain(r_P + dt * c.pair_response(lin, u_f), lin.G, c.grid, dt)
