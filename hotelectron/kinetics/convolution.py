@@ -751,8 +751,10 @@ def electron_hole_at(G, m, step: float) -> np.ndarray:
 @jit
 def _electron_hole_change_block(v, FF, ones, step, dG, rows, spectrum):
     """``electron_hole_change`` of a block of r rows on the calling thread, by DUCC0's transforms (those
-    of the block passes): ``v`` (r, n) the change of f, ``FF`` (r, L // 2 + 1) the spectrum of f, ``dG``
-    (r, 2n - 1) written; ``rows`` (>= r, L) and ``spectrum`` (>= r, L // 2 + 1) are work space. A
+    of the block passes), in its symmetric half: ``dG[i, m]`` the change at the transfers ``+-m d``,
+    ``0 <= m <= n - 1`` (the same at both, ``_electron_hole_change_from_correlation``). ``v`` (r, n)
+    is the change of f, ``FF`` (r, L // 2 + 1) the spectrum of f, ``dG`` (r, >= n) written in its
+    first n columns; ``rows`` (>= r, L) and ``spectrum`` (>= r, L // 2 + 1) are work space. A
     compiled pass that goes on with dG (``pair_dynamics.ChainStage.with_electrons``) keeps it in the
     cache; ``electron_hole_change`` is the numpy twin."""
     r, n = v.shape
@@ -768,8 +770,6 @@ def _electron_hole_change_block(v, FF, ones, step, dG, rows, spectrum):
     _irfft_block(product, block)
     L = block.shape[1]
     for i in range(r):
-        dG[i, n - 1] = step * block[i, 0]
+        dG[i, 0] = step * block[i, 0]
         for m in range(1, n):
-            d = step * block[i, L - m]
-            dG[i, n - 1 - m] = d
-            dG[i, n - 1 + m] = d
+            dG[i, m] = step * block[i, L - m]

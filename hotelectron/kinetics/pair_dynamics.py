@@ -198,6 +198,13 @@ def _chain_position(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pi
             d_flow = P[ik, j] * g[n - m] - P[ik, j + 1] * g[n + m]
             u[j, ik] -= up * d_flow
             u[j + 1, ik] += down * d_flow
+    _chain_sweeps(multiplier, inverse_pivot, upper, out, u)
+
+
+@jit
+def _chain_sweeps(multiplier, inverse_pivot, upper, out, u):
+    """Both sweeps of the factorised chains ``u`` (nJ, nk), the solution written into ``out`` (nk, nJ)."""
+    nJ, nk = u.shape
     for J in range(1, nJ):
         for ik in range(nk):
             u[J, ik] -= multiplier[J, ik] * u[J - 1, ik]
@@ -225,13 +232,32 @@ def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivo
                         out[x], np.empty((nJ, nk)))
 
 
+@jit
+def _chain_position_symmetric(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out, u):
+    """``_chain_position`` for a change of G that is the same at +-m, as every change the electrons
+    make is (``convolution._electron_hole_change_block``): ``g[m]`` for ``0 <= m <= n``, zero at n.
+    A link's two rate changes then share one value, and the rates' change is added while the chains
+    are read in."""
+    nk, nJ = P.shape
+    n = g.size - 1
+    for ik in range(nk):
+        reach = abs(k[ik])
+        carry = rhs[ik, 0]
+        for j in range(nJ - 1):
+            d_flow = gamma_dt * (P[ik, j] - P[ik, j + 1]) * g[min(reach * (j + 1), n)]
+            u[j, ik] = carry - a_up[j] * d_flow
+            carry = rhs[ik, j + 1] + a_down[j] * d_flow
+        u[nJ - 1, ik] = carry
+    _chain_sweeps(multiplier, inverse_pivot, upper, out, u)
+
+
 @jit(parallel=True)
 def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot,
                                 upper, out, rows, spectra, g, u):
     """``_chain_stage`` with dG made in the same pass from the electrons' change ``v`` (n_x, n) and the
     spectrum ``FF`` of f (``convolution._electron_hole_change_block``), a block of
     ``convolution.BLOCK_ROWS`` positions at a time, so that dG never leaves the cache. ``rows``,
-    ``spectra`` (``Scratch.blocks``), ``g`` (threads, BLOCK_ROWS, 2n + 1) and ``u`` (threads, nJ, nk)
+    ``spectra`` (``Scratch.blocks``), ``g`` (threads, BLOCK_ROWS, n + 1) and ``u`` (threads, nJ, nk)
     are each thread's work space; thread t takes the positions ``[t n_x / threads, (t + 1) n_x / threads)``."""
     nx = P.shape[0]
     n = v.shape[1]
@@ -240,14 +266,11 @@ def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamm
         stop = (t + 1) * nx // threads
         for lo in range(t * nx // threads, stop, B):
             hi = min(lo + B, stop)
-            convolution._electron_hole_change_block(v[lo:hi], FF[lo:hi], ones, step, g[t, : hi - lo, 1 : 2 * n],
-                                                    rows[t, 0], spectra[t, 0])
+            convolution._electron_hole_change_block(v[lo:hi], FF[lo:hi], ones, step, g[t], rows[t, 0], spectra[t, 0])
             for x in range(lo, hi):
-                row = g[t, x - lo]
-                row[0] = 0.0
-                row[2 * n] = 0.0
-                _chain_position(P[x], row, rhs[x], k, a_up, a_down, gamma_dt, multiplier[x], inverse_pivot[x],
-                                upper[x], out[x], u[t])
+                g[t, x - lo, n] = 0.0  # transfers beyond the grid width: G does not depend on f there
+                _chain_position_symmetric(P[x], g[t, x - lo], rhs[x], k, a_up, a_down, gamma_dt, multiplier[x],
+                                          inverse_pivot[x], upper[x], out[x], u[t])
 
 
 class ChainStage:
@@ -284,7 +307,7 @@ class ChainStage:
         work = convolution.scratch(nx, n)
         kernel, threads = convolution._threads_for(_chain_stage_from_electrons, self._P.size)
         rows, spectra = work.blocks(threads)
-        g = work.array("chain stage: dG", (threads, convolution.BLOCK_ROWS, 2 * n + 1))
+        g = work.array("chain stage: dG", (threads, convolution.BLOCK_ROWS, n + 1))
         u = work.array("chain stage: chains", (threads, nJ, nk))
         kernel(self._P, np.ascontiguousarray(v, dtype=float), FF, convolution._ones_spectrum(n, work.L), self._step,
                np.ascontiguousarray(rhs), self._k, *self._constants, *self._factors, out, rows, spectra, g, u)
