@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from .. import spin
-from . import convolution
+from . import _numba, convolution
 from ._numba import jit
 from .convolution import electron_hole_at
 
@@ -273,6 +273,15 @@ def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamm
                                           inverse_pivot[x], upper[x], out[x], u[t])
 
 
+# ``ChainStage.with_electrons`` runs on one thread below this many times ``PARALLEL_MIN_WORK``
+# population values. At 15 x 800 x 6 (72 000 values, the default scenario) the three evolutions took
+# 15-20% less wall and CPU time with the pass serial than on two threads (``evolution_cost.py``,
+# three alternating pairs of runs, load 2.8-3.3 on the 2 shared cores): each thread's share, about
+# 0.15 ms, is too short to pay for waking the other. Above it, shares of 0.5 ms and more, threads are
+# kept (not measured).
+_STAGE_THREADS_ABOVE = 8
+
+
 class ChainStage:
     """The populations' part of an implicit stage with the electrons' change given,
 
@@ -280,7 +289,9 @@ class ChainStage:
 
     for one state (P, G) and one dt: the chain is factorised once, and each solve is one pass over
     the populations (the rates' change and both sweeps). ``solve_chain`` of the rates' change from
-    ``add_kernel_and_rates_change`` is the same map, in two passes and a factorisation per call."""
+    ``add_kernel_and_rates_change`` is the same map, in two passes and a factorisation per call.
+    ``with_electrons`` takes the electrons' change instead of dG and makes dG in the same pass, a
+    block of positions at a time (what a preconditioner application calls)."""
 
     def __init__(self, P, G, k, step, S, gamma, dt):
         a_up, a_down = chain_coefficients(S)
@@ -305,7 +316,10 @@ class ChainStage:
         nx, nk, nJ = self._P.shape
         n = v.shape[1]
         work = convolution.scratch(nx, n)
-        kernel, threads = convolution._threads_for(_chain_stage_from_electrons, self._P.size)
+        if self._P.size >= _STAGE_THREADS_ABOVE * _numba.PARALLEL_MIN_WORK:
+            kernel, threads = convolution._threads_for(_chain_stage_from_electrons, self._P.size)
+        else:
+            kernel, threads = _chain_stage_from_electrons.serial, 1
         rows, spectra = work.blocks(threads)
         g = work.array("chain stage: dG", (threads, convolution.BLOCK_ROWS, n + 1))
         u = work.array("chain stage: chains", (threads, nJ, nk))

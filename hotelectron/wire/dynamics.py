@@ -15,8 +15,9 @@ is built from what the right-hand side computed at the start of the step ("froze
    ``u_P = (1 - dt M[G])^-1 (r_P + dt (dR/dG)(dG/df) u_f)``, a chain solve per (x, V). Fast pairs
    follow the electrons; leaving this coupling out made the frozen approximation worse than none at
    the steps the stiff alloys need. A mechanism may offer ``chain_stage(P, G, grid, dt)``, the
-   chains factorised once per step and the response and both sweeps in one pass
-   (``PairScattering`` does); otherwise ``pair_response`` and ``solve_chain`` give the same map;
+   chains factorised once per step and dG, the response and both sweeps in one pass
+   (``PairScattering`` does: ``ChainStage.with_electrons``); otherwise ``pair_response`` and
+   ``solve_chain`` give the same map;
 3. the conserved moments restored: the collisions conserve at each position the particles
    ``d sum_i f_i`` and the energy ``d sum_i eps_i f_i + w_p[P]`` (and the pairs at each coupling,
    which step 2 keeps by itself). With ``Z`` those moments, ``Z^T A = Z^T (1 - dt d^2/dx^2)`` exactly,
