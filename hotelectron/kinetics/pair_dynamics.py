@@ -276,9 +276,10 @@ def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamm
 # ``ChainStage.with_electrons`` runs on one thread below this many times ``PARALLEL_MIN_WORK``
 # population values. At 15 x 800 x 6 (72 000 values, the default scenario) the three evolutions took
 # 15-20% less wall and CPU time with the pass serial than on two threads (``evolution_cost.py``,
-# three alternating pairs of runs, load 2.8-3.3 on the 2 shared cores): each thread's share, about
-# 0.15 ms, is too short to pay for waking the other. Above it, shares of 0.5 ms and more, threads are
-# kept (not measured).
+# three alternating pairs of runs, load 2.8-3.3 on the 2 shared cores); at load 1.8-2.0 less CPU time
+# and, run to run, 5% more or 7% less wall time: each thread's share, about 0.15 ms, is too short
+# to pay reliably for waking the other. Above it, shares of 0.5 ms and more, threads are kept (not
+# measured).
 _STAGE_THREADS_ABOVE = 8
 
 
