@@ -746,3 +746,30 @@ def electron_hole_at(G, m, step: float) -> np.ndarray:
     values = np.take(G, np.clip(m, -(n - 1), n - 1) + n - 1, axis=-1)
     beyond = np.where(m >= n, m * step, 0.0)
     return np.where(inside, values, beyond)
+
+
+@jit
+def _electron_hole_change_block(v, FF, ones, step, dG, rows, spectrum):
+    """``electron_hole_change`` of a block of r rows on the calling thread, by DUCC0's transforms (those
+    of the block passes), in its symmetric half: ``dG[i, m]`` the change at the transfers ``+-m d``,
+    ``0 <= m <= n - 1`` (the same at both, ``_electron_hole_change_from_correlation``). ``v`` (r, n)
+    is the change of f, ``FF`` (r, L // 2 + 1) the spectrum of f, ``dG`` (r, >= n) written in its
+    first n columns; ``rows`` (>= r, L) and ``spectrum`` (>= r, L // 2 + 1) are work space. A
+    compiled pass that goes on with dG (``pair_dynamics.ChainStage.with_electrons``) keeps it in the
+    cache; ``electron_hole_change`` is the numpy twin."""
+    r, n = v.shape
+    block = rows[:r]
+    _pad_rows(v, block)
+    product = spectrum[:r]
+    _rfft_block(block, product)
+    for i in range(r):
+        for q in range(product.shape[1]):
+            ff = FF[i, q]
+            fv = product[i, q]
+            product[i, q] = fv.conjugate() * (ones[q] - ff) - ff.conjugate() * fv
+    _irfft_block(product, block)
+    L = block.shape[1]
+    for i in range(r):
+        dG[i, 0] = step * block[i, 0]
+        for m in range(1, n):
+            dG[i, m] = step * block[i, L - m]

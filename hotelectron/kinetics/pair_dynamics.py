@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from .. import spin
+from . import _numba, convolution
 from ._numba import jit
 from .convolution import electron_hole_at
 
@@ -178,6 +179,45 @@ def _chain_factors(G, k, step, a_up, a_down, gamma, dt, multiplier, inverse_pivo
                 inverse_pivot[x, J, ik] = 1.0 / (inverse_pivot[x, J, ik] - w * upper[x, J - 1, ik])
 
 
+@jit
+def _chain_position(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out, u):
+    """One position of ``_chain_stage``: ``g[n + m]`` the change of G over the transfers ``|m| <= n``,
+    zero at ``+-n``, so that a transfer beyond the grid width, where G does not depend on the
+    electrons, reads a zero through the clipped index; ``u`` (nJ, nk) is work space (the chains
+    with the couplings last); ``P``, ``rhs``, ``out`` (nk, nJ) and the factors (nJ, nk) this
+    position's."""
+    nk, nJ = P.shape
+    n = (g.size - 1) // 2
+    for ik in range(nk):
+        for J in range(nJ):
+            u[J, ik] = rhs[ik, J]
+    for j in range(nJ - 1):
+        up, down = gamma_dt * a_up[j], gamma_dt * a_down[j]
+        for ik in range(nk):
+            m = min(max(k[ik] * (j + 1), -n), n)
+            d_flow = P[ik, j] * g[n - m] - P[ik, j + 1] * g[n + m]
+            u[j, ik] -= up * d_flow
+            u[j + 1, ik] += down * d_flow
+    _chain_sweeps(multiplier, inverse_pivot, upper, out, u)
+
+
+@jit
+def _chain_sweeps(multiplier, inverse_pivot, upper, out, u):
+    """Both sweeps of the factorised chains ``u`` (nJ, nk), the solution written into ``out`` (nk, nJ)."""
+    nJ, nk = u.shape
+    for J in range(1, nJ):
+        for ik in range(nk):
+            u[J, ik] -= multiplier[J, ik] * u[J - 1, ik]
+    for ik in range(nk):
+        u[nJ - 1, ik] *= inverse_pivot[nJ - 1, ik]
+    for J in range(nJ - 2, -1, -1):
+        for ik in range(nk):
+            u[J, ik] = (u[J, ik] - upper[J, ik] * u[J + 1, ik]) * inverse_pivot[J, ik]
+    for ik in range(nk):
+        for J in range(nJ):
+            out[ik, J] = u[J, ik]
+
+
 @jit(parallel=True)
 def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out):
     """``out = (1 - dt M[G])^-1 (rhs + dt dR)`` per (x, k) from the factors of ``_chain_factors``, with
@@ -185,35 +225,62 @@ def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivo
     nx, nk, nJ = P.shape
     n = (dG.shape[1] + 1) // 2
     for x in numba.prange(nx):
-        # dG over the transfers |m| <= n, zero at +-n: a transfer beyond the grid width, where G does
-        # not depend on the electrons, reads a zero through the clipped index
-        g = np.empty(2 * n + 1)
-        g[0] = 0.0
-        g[2 * n] = 0.0
+        g = np.zeros(2 * n + 1)  # dG with the zeros at +-n that _chain_position reads
         for i in range(2 * n - 1):
             g[1 + i] = dG[x, i]
-        u = np.empty((nJ, nk))  # this position's chains with the couplings last
-        for ik in range(nk):
-            for J in range(nJ):
-                u[J, ik] = rhs[x, ik, J]
+        _chain_position(P[x], g, rhs[x], k, a_up, a_down, gamma_dt, multiplier[x], inverse_pivot[x], upper[x],
+                        out[x], np.empty((nJ, nk)))
+
+
+@jit
+def _chain_position_symmetric(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out, u):
+    """``_chain_position`` for a change of G that is the same at +-m, as every change the electrons
+    make is (``convolution._electron_hole_change_block``): ``g[m]`` for ``0 <= m <= n``, zero at n.
+    A link's two rate changes then share one value, and the rates' change is added while the chains
+    are read in."""
+    nk, nJ = P.shape
+    n = g.size - 1
+    for ik in range(nk):
+        reach = abs(k[ik])
+        carry = rhs[ik, 0]
         for j in range(nJ - 1):
-            up, down = gamma_dt * a_up[j], gamma_dt * a_down[j]
-            for ik in range(nk):
-                m = min(max(k[ik] * (j + 1), -n), n)
-                d_flow = P[x, ik, j] * g[n - m] - P[x, ik, j + 1] * g[n + m]
-                u[j, ik] -= up * d_flow
-                u[j + 1, ik] += down * d_flow
-        for J in range(1, nJ):
-            for ik in range(nk):
-                u[J, ik] -= multiplier[x, J, ik] * u[J - 1, ik]
-        for ik in range(nk):
-            u[nJ - 1, ik] *= inverse_pivot[x, nJ - 1, ik]
-        for J in range(nJ - 2, -1, -1):
-            for ik in range(nk):
-                u[J, ik] = (u[J, ik] - upper[x, J, ik] * u[J + 1, ik]) * inverse_pivot[x, J, ik]
-        for ik in range(nk):
-            for J in range(nJ):
-                out[x, ik, J] = u[J, ik]
+            d_flow = gamma_dt * (P[ik, j] - P[ik, j + 1]) * g[min(reach * (j + 1), n)]
+            u[j, ik] = carry - a_up[j] * d_flow
+            carry = rhs[ik, j + 1] + a_down[j] * d_flow
+        u[nJ - 1, ik] = carry
+    _chain_sweeps(multiplier, inverse_pivot, upper, out, u)
+
+
+@jit(parallel=True)
+def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot,
+                                upper, out, rows, spectra, g, u):
+    """``_chain_stage`` with dG made in the same pass from the electrons' change ``v`` (n_x, n) and the
+    spectrum ``FF`` of f (``convolution._electron_hole_change_block``), a block of
+    ``convolution.BLOCK_ROWS`` positions at a time, so that dG never leaves the cache. ``rows``,
+    ``spectra`` (``Scratch.blocks``), ``g`` (threads, BLOCK_ROWS, n + 1) and ``u`` (threads, nJ, nk)
+    are each thread's work space; thread t takes the positions ``[t n_x / threads, (t + 1) n_x / threads)``."""
+    nx = P.shape[0]
+    n = v.shape[1]
+    threads, _, B, _ = rows.shape
+    for t in numba.prange(threads):
+        stop = (t + 1) * nx // threads
+        for lo in range(t * nx // threads, stop, B):
+            hi = min(lo + B, stop)
+            convolution._electron_hole_change_block(v[lo:hi], FF[lo:hi], ones, step, g[t], rows[t, 0], spectra[t, 0])
+            for x in range(lo, hi):
+                g[t, x - lo, n] = 0.0  # transfers beyond the grid width: G does not depend on f there
+                _chain_position_symmetric(P[x], g[t, x - lo], rhs[x], k, a_up, a_down, gamma_dt, multiplier[x],
+                                          inverse_pivot[x], upper[x], out[x], u[t])
+
+
+# ``ChainStage.with_electrons`` runs on one thread below this many times ``PARALLEL_MIN_WORK``
+# population values. At 15 x 800 x 6 (72 000 values, the default scenario) the three evolutions took
+# 15-20% less wall and CPU time with the pass serial than on two threads (``evolution_cost.py``,
+# three alternating pairs of runs, load 2.8-3.3 on the 2 shared cores); at load 1.8-2.0 less CPU time
+# and, run to run, 5% more or 7% less wall time: each thread's share, about 0.15 ms, is too short
+# to pay reliably for waking the other. Above it, shares of 0.5 ms and more, threads are kept (not
+# measured).
+_STAGE_THREADS_ABOVE = 8
 
 
 class ChainStage:
@@ -223,12 +290,15 @@ class ChainStage:
 
     for one state (P, G) and one dt: the chain is factorised once, and each solve is one pass over
     the populations (the rates' change and both sweeps). ``solve_chain`` of the rates' change from
-    ``add_kernel_and_rates_change`` is the same map, in two passes and a factorisation per call."""
+    ``add_kernel_and_rates_change`` is the same map, in two passes and a factorisation per call.
+    ``with_electrons`` takes the electrons' change instead of dG and makes dG in the same pass, a
+    block of positions at a time (what a preconditioner application calls)."""
 
     def __init__(self, P, G, k, step, S, gamma, dt):
         a_up, a_down = chain_coefficients(S)
         self._P = np.ascontiguousarray(P)
         self._k = np.asarray(k, dtype=np.int64)
+        self._step = float(step)
         self._constants = (a_up, a_down, float(gamma) * float(dt))
         nx, nk, nJ = self._P.shape
         self._factors = tuple(np.empty((nx, nJ, nk)) for _ in range(3))
@@ -237,6 +307,25 @@ class ChainStage:
     def __call__(self, rhs, dG, out=None) -> np.ndarray:
         out = np.empty_like(self._P) if out is None else out
         _chain_stage(self._P, dG, np.ascontiguousarray(rhs), self._k, *self._constants, *self._factors, out)
+        return out
+
+    def with_electrons(self, rhs, v, FF, out=None) -> np.ndarray:
+        """The same map for the change ``v`` (n_x, n) of the electrons, ``dG`` made from it in the same
+        pass (``convolution.electron_hole_change``'s numbers to round-off); ``FF`` is the spectrum of
+        the f of G (rows zero-padded to ``convolution.fft_length(n)``, as the linearisation keeps it)."""
+        out = np.empty_like(self._P) if out is None else out
+        nx, nk, nJ = self._P.shape
+        n = v.shape[1]
+        work = convolution.scratch(nx, n)
+        if self._P.size >= _STAGE_THREADS_ABOVE * _numba.PARALLEL_MIN_WORK:
+            kernel, threads = convolution._threads_for(_chain_stage_from_electrons, self._P.size)
+        else:
+            kernel, threads = _chain_stage_from_electrons.serial, 1
+        rows, spectra = work.blocks(threads)
+        g = work.array("chain stage: dG", (threads, convolution.BLOCK_ROWS, n + 1))
+        u = work.array("chain stage: chains", (threads, nJ, nk))
+        kernel(self._P, np.ascontiguousarray(v, dtype=float), FF, convolution._ones_spectrum(n, work.L), self._step,
+               np.ascontiguousarray(rhs), self._k, *self._constants, *self._factors, out, rows, spectra, g, u)
         return out
 
 

@@ -15,8 +15,9 @@ is built from what the right-hand side computed at the start of the step ("froze
    ``u_P = (1 - dt M[G])^-1 (r_P + dt (dR/dG)(dG/df) u_f)``, a chain solve per (x, V). Fast pairs
    follow the electrons; leaving this coupling out made the frozen approximation worse than none at
    the steps the stiff alloys need. A mechanism may offer ``chain_stage(P, G, grid, dt)``, the
-   chains factorised once per step and the response and both sweeps in one pass
-   (``PairScattering`` does); otherwise ``pair_response`` and ``solve_chain`` give the same map;
+   chains factorised once per step and dG, the response and both sweeps in one pass
+   (``PairScattering`` does: ``ChainStage.with_electrons``); otherwise ``pair_response`` and
+   ``solve_chain`` give the same map;
 3. the conserved moments restored: the collisions conserve at each position the particles
    ``d sum_i f_i`` and the energy ``d sum_i eps_i f_i + w_p[P]`` (and the pairs at each coupling,
    which step 2 keeps by itself). With ``Z`` those moments, ``Z^T A = Z^T (1 - dt d^2/dx^2)`` exactly,
@@ -208,7 +209,7 @@ class Dynamics:
             if factorised is not None:  # the mechanism's own one-pass solve
                 chain = factorised(lin.P, lin.G, c.grid, dt)
                 def solve(r_P, u_f, out):
-                    chain(r_P, c.electron_hole_change(lin, u_f), out)
+                    chain.with_electrons(r_P, u_f, lin.FF, out)
             else:
                 def solve(r_P, u_f, out):
                     out[:] = c.pairs.solve_chain(r_P + dt * c.pair_response(lin, u_f), lin.G, c.grid, dt)
@@ -230,11 +231,10 @@ class Dynamics:
     def _prepare_moments(self, frozen):
         if frozen.weight is None:
             f = self.layout.split(frozen.y)[0]
-            w = f * (1.0 - f) + 1e-12
-            k = self._conserved
-            prolong = np.stack([w, self.collisions.grid.values * w])[:k]  # (k, n_x, n)
-            frozen.weight = w
-            frozen.gram_inverse = np.linalg.inv(np.einsum("ae,bxe->xab", self._moments[:k], prolong))
+            frozen.weight = np.empty_like(f)
+            frozen.gram_inverse = np.empty((f.shape[0], self._conserved, self._conserved))
+            grid = self.collisions.grid
+            _moment_shapes(f, grid.step, grid.values, frozen.weight, frozen.gram_inverse)
 
     def _moment_arguments(self, r, u, frozen, dt) -> tuple:
         """The arguments of ``_restore_moments`` and of its twin ``restore_moments_reference``."""
@@ -360,6 +360,34 @@ def _restore_moments(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2,
                 c1 += gram_inverse[x, 1, b] * missing[x, b]
         for i in range(n):
             u_f[x, i] += (c0 + c1 * eps[i]) * weight[x, i]
+
+
+@jit
+def _moment_shapes(f, step, eps, weight, gram_inverse):
+    """The shapes of the moment correction, ``weight = w = f (1 - f)`` (plus 1e-12, so that the Gram
+    matrix stays invertible where f is 0 or 1), and per position the inverse of the Gram matrix of the
+    conserved moments (particles ``d sum_i``, energy ``d sum_i eps_i``) over the shapes ``w`` and
+    ``eps w``: ``d [[S0, S1], [S1, S2]]`` with ``Sk = sum_i eps_i^k w_i``, its first row and column
+    alone where only particles are conserved (``gram_inverse`` (n_x, 1, 1))."""
+    n_x, n = f.shape
+    for x in range(n_x):
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for i in range(n):
+            w = f[x, i] * (1.0 - f[x, i]) + 1e-12
+            weight[x, i] = w
+            s0 += w
+            s1 += eps[i] * w
+            s2 += eps[i] * eps[i] * w
+        if gram_inverse.shape[1] == 1:
+            gram_inverse[x, 0, 0] = 1.0 / (step * s0)
+            continue
+        scale = 1.0 / (step * (s0 * s2 - s1 * s1))
+        gram_inverse[x, 0, 0] = s2 * scale
+        gram_inverse[x, 0, 1] = -s1 * scale
+        gram_inverse[x, 1, 0] = -s1 * scale
+        gram_inverse[x, 1, 1] = s0 * scale
 
 
 def _factor_tridiagonal(off, diag):

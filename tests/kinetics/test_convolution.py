@@ -223,3 +223,27 @@ def test_change_of_G_is_the_centred_difference_of_the_direct_G(rng, n):
     dG = convolution.electron_hole_change(f, v, step, scipy_rfft(f, L), scipy_rfft(v, L))
     centred = (convolution.electron_hole(f + h * v, step, "direct") - convolution.electron_hole(f - h * v, step, "direct")) / (2 * h)
     np.testing.assert_allclose(dG, centred, rtol=0, atol=1e-11 * step * n)
+
+
+@pytest.mark.parametrize("n", [16, 13])  # L = 2n and L > 2n + 1
+def test_block_change_of_G_equals_its_numpy_twin(rng, n):
+    """``_electron_hole_change_block`` (DUCC0 inside compiled code, a block of rows at a time, the
+    half m >= 0 of the symmetric change) against ``electron_hole_change`` (pocketfft on the batch), on
+    blocks of 4 rows and a last block of 1."""
+    f = rng.uniform(0.1, 0.9, size=(5, n))
+    v = rng.standard_normal((5, n))
+    step = 0.3
+    L = convolution.fft_length(n)
+    FF = scipy_rfft(f, L)
+    expected = convolution.electron_hole_change(f, v, step, FF, scipy_rfft(v, L))
+    np.testing.assert_array_equal(expected[:, : n - 1], expected[:, :n - 1:-1])  # dG(-m d) = dG(m d)
+    B = convolution.BLOCK_ROWS
+    rows, spectrum = np.empty((B, L)), np.empty((B, L // 2 + 1), complex)
+    half = np.full((5, n + 1), np.nan)
+    for lo in range(0, 5, B):
+        hi = min(lo + B, 5)
+        convolution._electron_hole_change_block(v[lo:hi], FF[lo:hi], convolution._ones_spectrum(n, L), step,
+                                                half[lo:hi], rows, spectrum)
+    assert np.all(np.isnan(half[:, n]))  # the column beyond is the caller's
+    # round-off of two transforms of length L on values of order n
+    np.testing.assert_allclose(half[:, :n], expected[:, n - 1 :], rtol=0, atol=1e-13 * step * n)

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.fft
 from systems import fermi, system
 
 from hotelectron import spin
@@ -92,3 +93,32 @@ def test_factorised_chain_stage_equals_the_two_pass_route(rng, S):
     finally:
         _numba.PARALLEL_MIN_WORK = threaded
     np.testing.assert_allclose(again, stage(r, dG), rtol=1e-13, atol=1e-15 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("S", [0.5, 2.5])
+def test_chain_stage_with_electrons_equals_it_with_their_change_of_G(rng, S):
+    """``ChainStage.with_electrons`` (dG made inside the pass from the electrons' change, a block of
+    positions at a time) against the stage given ``electron_hole_change`` of the same change, on 5
+    positions (blocks of 4 and 1 on one thread; 3 and 2 on two), serial and threaded."""
+    from hotelectron.kinetics import _numba, convolution
+
+    c = system(S=S, n=161)
+    e = c.grid.values
+    f = np.stack([fermi(e, 0.1 + 0.1 * x, 0.2 * x - 0.4) for x in range(5)])
+    G = c.electron_hole(f)
+    P = random_pairs(rng, (5, c.pairs.couplings.size), S)
+    v = rng.standard_normal(f.shape)
+    r = rng.standard_normal(P.shape)
+    L = convolution.fft_length(c.grid.n)
+    FF, FV = (np.ascontiguousarray(scipy.fft.rfft(a, L, axis=1)) for a in (f, v))
+    dG = convolution.electron_hole_change(f, v, c.grid.step, FF, FV)
+    stage = c.pairs.chain_stage(P, G, c.grid, 0.3)
+    expected = stage(r, dG)
+    scale = np.max(np.abs(expected))
+    np.testing.assert_allclose(stage.with_electrons(r, v, FF), expected, rtol=0, atol=1e-13 * scale)
+    threaded = _numba.PARALLEL_MIN_WORK
+    try:
+        _numba.PARALLEL_MIN_WORK = 1
+        np.testing.assert_allclose(stage.with_electrons(r, v, FF), expected, rtol=0, atol=1e-13 * scale)
+    finally:
+        _numba.PARALLEL_MIN_WORK = threaded

@@ -6,7 +6,7 @@ from systems import wire
 
 from hotelectron.kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from hotelectron.kinetics.mechanisms import ElectronElectron, PairScattering
-from hotelectron.wire.dynamics import (Dynamics, _factor_tridiagonal, _restore_moments, _solve_factored,
+from hotelectron.wire.dynamics import (Dynamics, _factor_tridiagonal, _moment_shapes, _restore_moments, _solve_factored,
                                       restore_moments_reference)
 from hotelectron.wire.problem import WireProblem
 
@@ -108,3 +108,27 @@ def test_compiled_moment_restoration_equals_its_numpy_twin(rng, conserved, wire_
     ours = u_f.copy()
     _restore_moments(ours, *args[1:])
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-12 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("conserved", [1, 2])
+def test_moment_shapes_give_the_inverse_gram_matrix_of_the_moments_over_the_shapes(conserved):
+    """``_moment_shapes``: w = f (1 - f) + 1e-12 and, per position, the inverse of the Gram matrix
+    ``d sum_i z_a(eps_i) s_b(eps_i)`` of the moments (1, eps) over the shapes (w, eps w), against
+    numpy's inverse of the matrix summed directly; hot and cold distributions, one with its edge off
+    the grid's centre."""
+    step = 0.05
+    eps = step * (np.arange(81) - 40)
+    f = np.stack([1.0 / (np.exp((eps - mu) / T) + 1.0) for mu, T in ((0.0, 0.02), (0.4, 0.3), (-0.7, 0.1))])
+    weight = np.empty_like(f)
+    gram_inverse = np.empty((3, conserved, conserved))
+    _moment_shapes(f, step, eps, weight, gram_inverse)
+    w = f * (1.0 - f) + 1e-12
+    # the compiled product may be contracted into one fused multiply-add: two roundings at most apart
+    np.testing.assert_allclose(weight, w, rtol=2 * np.finfo(float).eps, atol=0)
+    moments, shapes = step * np.stack([np.ones_like(eps), eps]), np.stack([w, eps * w])
+    gram = np.einsum("ae,bxe->xab", moments[:conserved], shapes[:conserved])
+    # round-off of sums of 81 terms relative to each position's largest entry (an off-diagonal entry
+    # of a distribution symmetric about eps = 0 is itself round-off)
+    expected = np.linalg.inv(gram)
+    scale = np.max(np.abs(expected), axis=(1, 2), keepdims=True)
+    assert np.max(np.abs(gram_inverse - expected) / scale) <= 1e-13
