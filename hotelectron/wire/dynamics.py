@@ -40,6 +40,7 @@ import numpy as np
 
 from ..kinetics._numba import FASTMATH, jit
 from ..kinetics.collisions import Collisions, Linearisation
+from .moments import moment_shapes
 from .problem import WireProblem
 
 __all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout", "restore_moments_reference"]
@@ -234,7 +235,7 @@ class Dynamics:
             frozen.weight = np.empty_like(f)
             frozen.gram_inverse = np.empty((f.shape[0], self._conserved, self._conserved))
             grid = self.collisions.grid
-            _moment_shapes(f, grid.step, grid.values, frozen.weight, frozen.gram_inverse)
+            moment_shapes(f, grid.step, grid.values, frozen.weight, frozen.gram_inverse)
 
     def _moment_arguments(self, r, u, frozen, dt) -> tuple:
         """The arguments of ``_restore_moments`` and of its twin ``restore_moments_reference``."""
@@ -360,34 +361,6 @@ def _restore_moments(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2,
                 c1 += gram_inverse[x, 1, b] * missing[x, b]
         for i in range(n):
             u_f[x, i] += (c0 + c1 * eps[i]) * weight[x, i]
-
-
-@jit
-def _moment_shapes(f, step, eps, weight, gram_inverse):
-    """The shapes of the moment correction, ``weight = w = f (1 - f)`` (plus 1e-12, so that the Gram
-    matrix stays invertible where f is 0 or 1), and per position the inverse of the Gram matrix of the
-    conserved moments (particles ``d sum_i``, energy ``d sum_i eps_i``) over the shapes ``w`` and
-    ``eps w``: ``d [[S0, S1], [S1, S2]]`` with ``Sk = sum_i eps_i^k w_i``, its first row and column
-    alone where only particles are conserved (``gram_inverse`` (n_x, 1, 1))."""
-    n_x, n = f.shape
-    for x in range(n_x):
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        for i in range(n):
-            w = f[x, i] * (1.0 - f[x, i]) + 1e-12
-            weight[x, i] = w
-            s0 += w
-            s1 += eps[i] * w
-            s2 += eps[i] * eps[i] * w
-        if gram_inverse.shape[1] == 1:
-            gram_inverse[x, 0, 0] = 1.0 / (step * s0)
-            continue
-        scale = 1.0 / (step * (s0 * s2 - s1 * s1))
-        gram_inverse[x, 0, 0] = s2 * scale
-        gram_inverse[x, 0, 1] = -s1 * scale
-        gram_inverse[x, 1, 0] = -s1 * scale
-        gram_inverse[x, 1, 1] = s0 * scale
 
 
 def _factor_tridiagonal(off, diag):

@@ -51,6 +51,7 @@ import scipy.fft
 from ..kinetics._numba import jit
 from ..kinetics.collisions import Linearisation
 from ..kinetics.convolution import irfft_rows, rfft_rows
+from .moments import moment_shapes
 from .problem import WireProblem
 
 __all__ = ["COARSE_CELLS", "SteadyPreconditioner", "coarsening", "steady_preconditioner_reference"]
@@ -175,28 +176,6 @@ def _combine(s, f, corrections, left, weight, Z, u, moments):
 
 
 @jit
-def _gram(f, step, energies, conserved, w, gram):
-    """``w = f (1 - f)`` (plus 1e-12, never zero) and ``gram[x, a, b] = sum_i Z_a w_b``: the moments
-    (``Z = d (1, eps)``) of the shapes ``w_b = (w, eps w)`` that restore them."""
-    nx, n = f.shape
-    for x in range(nx):
-        g0 = 0.0
-        g1 = 0.0
-        g2 = 0.0
-        for i in range(n):
-            value = f[x, i] * (1.0 - f[x, i]) + 1e-12
-            w[x, i] = value
-            g0 += value
-            g1 += energies[i] * value
-            g2 += energies[i] * energies[i] * value
-        gram[x, 0, 0] = step * g0
-        if conserved > 1:
-            gram[x, 0, 1] = step * g1
-            gram[x, 1, 0] = step * g1
-            gram[x, 1, 1] = step * g2
-
-
-@jit
 def _restore_moments(u, moments_u, moments_r, off, gram_inverse, w, energies):
     """Add ``(c_N(x) + c_E(x) eps) w`` to u so that the conserved moments of ``A u`` equal those of r:
     with ``L = d^2/dx^2`` (zero at the reservoirs, ``off = -1/h^2``), ``L t = moments_r - L moments_u``
@@ -301,7 +280,7 @@ class SteadyPreconditioner:
         self._moments = np.empty((2, n_x, 2))
         self._w = np.empty(self.shape)
         k = max(conserved, 1)
-        self._gram = np.zeros((n_x, k, k))
+        self._gram_inverse = np.zeros((n_x, k, k))
         self._serves = (problem.energy, problem.wire, conserved)
         self.factor(lin)
 
@@ -321,9 +300,7 @@ class SteadyPreconditioner:
         rfft_rows(self._kernel, self._symbol)
         np.subtract((lin.K.sum(axis=1) - 2.0 * self.off)[:, None], self._symbol, out=self._coarse_diag)
         _factor_columns(self._coarse_diag, self.off, self._coarse_ratio, self._coarse_inverse)
-        self._gram[...] = 0.0
-        _gram(lin.f, self._step, self._energies, self._gram.shape[1], self._w, self._gram)
-        self._gram_inverse = np.linalg.inv(self._gram)
+        moment_shapes(lin.f, self._step, self._energies, self._w, self._gram_inverse)
 
     def symbol_solve(self, r) -> np.ndarray:
         """``M r`` without the moment correction."""

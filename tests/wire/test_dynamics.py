@@ -6,8 +6,9 @@ from systems import wire
 
 from hotelectron.kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from hotelectron.kinetics.mechanisms import ElectronElectron, PairScattering
-from hotelectron.wire.dynamics import (Dynamics, _factor_tridiagonal, _moment_shapes, _restore_moments, _solve_factored,
+from hotelectron.wire.dynamics import (Dynamics, _factor_tridiagonal, _restore_moments, _solve_factored,
                                       restore_moments_reference)
+from hotelectron.wire.moments import moment_shapes
 from hotelectron.wire.problem import WireProblem
 
 
@@ -112,7 +113,7 @@ def test_compiled_moment_restoration_equals_its_numpy_twin(rng, conserved, wire_
 
 @pytest.mark.parametrize("conserved", [1, 2])
 def test_moment_shapes_give_the_inverse_gram_matrix_of_the_moments_over_the_shapes(conserved):
-    """``_moment_shapes``: w = f (1 - f) + 1e-12 and, per position, the inverse of the Gram matrix
+    """``moment_shapes``: w = f (1 - f) + 1e-12 and, per position, the inverse of the Gram matrix
     ``d sum_i z_a(eps_i) s_b(eps_i)`` of the moments (1, eps) over the shapes (w, eps w), against
     numpy's inverse of the matrix summed directly; hot and cold distributions, one with its edge off
     the grid's centre."""
@@ -121,7 +122,7 @@ def test_moment_shapes_give_the_inverse_gram_matrix_of_the_moments_over_the_shap
     f = np.stack([1.0 / (np.exp((eps - mu) / T) + 1.0) for mu, T in ((0.0, 0.02), (0.4, 0.3), (-0.7, 0.1))])
     weight = np.empty_like(f)
     gram_inverse = np.empty((3, conserved, conserved))
-    _moment_shapes(f, step, eps, weight, gram_inverse)
+    moment_shapes(f, step, eps, weight, gram_inverse)
     w = f * (1.0 - f) + 1e-12
     # the compiled product may be contracted into one fused multiply-add: two roundings at most apart
     np.testing.assert_allclose(weight, w, rtol=2 * np.finfo(float).eps, atol=0)
