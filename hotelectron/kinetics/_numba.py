@@ -57,6 +57,13 @@ def jit(*args, parallel: bool = False, **kwargs):
     return lambda func: ParallelKernel(func, options)
 
 
+@jit
+def thread_rows(thread, threads, n):
+    """The rows ``range(start, stop)`` of ``n`` that thread ``thread`` of ``threads`` takes in a
+    parallel pass: consecutive shares whose sizes differ by at most one."""
+    return thread * n // threads, (thread + 1) * n // threads
+
+
 def cfunc(signature):
     """``numba.cfunc`` with the project's flags (cache on, safe fastmath): a compiled function that
     compiled kernels take as an argument and call through its address, so that one compilation of

@@ -412,8 +412,8 @@ def _integral_blocks(f, FF, K, ones, sign, I, D, with_derivative, FK, keep_spect
     nx = f.shape[0]
     threads, _, B, _ = rows.shape
     for t in numba.prange(threads):
-        stop = (t + 1) * nx // threads
-        for lo in range(t * nx // threads, stop, B):
+        start, stop = _numba.thread_rows(t, threads, nx)
+        for lo in range(start, stop, B):
             hi = min(lo + B, stop)
             FK_block = FK[lo:hi] if keep_spectrum else spectra[t, 2, : hi - lo]
             _integral_block(f[lo:hi], FF[lo:hi], K[lo:hi], ones, sign, I[lo:hi], D[lo:hi], with_derivative, FK_block,
@@ -637,8 +637,8 @@ def _electron_hole_blocks(f, ones, step, weights, with_kernel, FF, G, K, rows, s
     nx = f.shape[0]
     threads, _, B, _ = rows.shape
     for t in numba.prange(threads):
-        stop = (t + 1) * nx // threads
-        for lo in range(t * nx // threads, stop, B):
+        start, stop = _numba.thread_rows(t, threads, nx)
+        for lo in range(start, stop, B):
             hi = min(lo + B, stop)
             _electron_hole_block(f[lo:hi], ones, step, weights, with_kernel, FF[lo:hi], G[lo:hi],
                                  K[lo:hi] if with_kernel else K, rows[t, 0], spectra[t, 0])

@@ -71,7 +71,7 @@ from llvmlite import ir
 from numba import types
 from numba.core.extending import intrinsic
 
-from ._numba import FASTMATH, cfunc, jit
+from ._numba import FASTMATH, cfunc, jit, thread_rows
 from .convolution import electron_hole_at
 from .level_dynamics import _whole
 
@@ -374,13 +374,6 @@ def _g_table(G, x, scale, step, reach, change, g, beyond):
             g[reach + m] = 0.0 if change else scale * (m * step)
 
 
-@jit
-def _chunk(chunk, chunks, n):
-    """The positions ``range(start, stop)`` of chunk ``chunk`` of ``chunks`` (one per thread: the
-    scratches are made once per chunk, not once per position)."""
-    return chunk * n // chunks, (chunk + 1) * n // chunks
-
-
 # P and the scratch meet in tiles of TILE couplings x TILE states, transposed in registers
 TILE = 4
 
@@ -633,7 +626,7 @@ def _kernel_pass(block, P, k, starts, sizes, mirrored, z, strengths, dJ, dM, row
     chunks = max(1, min(P.shape[0], threads))
     for chunk in numba.prange(chunks):
         w = _scratch(rows)
-        start, stop = _chunk(chunk, chunks, P.shape[0])
+        start, stop = thread_rows(chunk, chunks, P.shape[0])
         for x in range(start, stop):
             below = 0.0
             above = 0.0
@@ -655,7 +648,7 @@ def _rates_pass(block, P, G, k, starts, sizes, mirrored, z, step, gamma, strengt
     for chunk in numba.prange(chunks):
         w = _scratch(rows)
         g = np.empty(2 * reach + 1)
-        start, stop = _chunk(chunk, chunks, P.shape[0])
+        start, stop = thread_rows(chunk, chunks, P.shape[0])
         for x in range(start, stop):
             _g_table(G, x, gamma, step, reach, False, g, x == start)
             below = 0.0
@@ -682,7 +675,7 @@ def _change_pass(block, P, G, dP, dG, k, starts, sizes, mirrored, z, step, gamma
         w = _scratch(rows)
         g = np.empty(2 * reach + 1)
         dg = np.empty(2 * reach + 1)
-        start, stop = _chunk(chunk, chunks, P.shape[0])
+        start, stop = thread_rows(chunk, chunks, P.shape[0])
         for x in range(start, stop):
             _g_table(G, x, gamma, step, reach, False, g, x == start)
             _g_table(dG, x, gamma, step, reach, True, dg, x == start)

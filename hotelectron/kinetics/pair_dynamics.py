@@ -263,8 +263,8 @@ def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamm
     n = v.shape[1]
     threads, _, B, _ = rows.shape
     for t in numba.prange(threads):
-        stop = (t + 1) * nx // threads
-        for lo in range(t * nx // threads, stop, B):
+        start, stop = _numba.thread_rows(t, threads, nx)
+        for lo in range(start, stop, B):
             hi = min(lo + B, stop)
             convolution._electron_hole_change_block(v[lo:hi], FF[lo:hi], ones, step, g[t], rows[t, 0], spectra[t, 0])
             for x in range(lo, hi):

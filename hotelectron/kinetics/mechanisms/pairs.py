@@ -34,7 +34,7 @@ from ... import spin
 from .. import convolution, pair_dynamics
 from ..convolution import electron_hole_at
 from ..pair_dynamics import _g_at, _g_change_at
-from .._numba import jit
+from .._numba import jit, thread_rows
 from ..grids import CouplingGrid, EnergyGrid
 from .base import PopulationMechanism
 
@@ -144,8 +144,8 @@ def _rhs_blocks(S: float):
         nx = f.shape[0]
         threads, _, B, _ = rows.shape
         for t in numba.prange(threads):
-            stop = (t + 1) * nx // threads
-            for lo in range(t * nx // threads, stop, B):
+            start, stop = thread_rows(t, threads, nx)
+            for lo in range(start, stop, B):
                 hi = min(lo + B, stop)
                 r = hi - lo
                 FF = spectra[t, 3, :r]
