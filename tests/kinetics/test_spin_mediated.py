@@ -126,6 +126,20 @@ def test_kappa_is_fixed_by_the_spin_flip_rate_at_large_logarithm():
         assert kappa_per_s(alloy.n_s_m3, S, nu, kondo_exchange(T, 0.04)) == pytest.approx(expected, rel=1e-12)
 
 
+def test_exchange_of_the_nagaoka_hamann_rate_is_the_unitarity_bounded_coupling():
+    """``exchange_of_spin_flip_rate`` of the package's Nagaoka-Hamann 1/tau_s (``transport``: its own
+    n_s/nu, hbar and kelvin conversion) is ``1/(2 sqrt(ln^2 + pi^2 S(S+1)))``, the coupling the module
+    docstring gives the scenarios; at large logarithm the leading-log ``kondo_exchange``."""
+    for host, S, ppm in [("Ag", 2.5, 1.0), ("Au", 1.5, 30.0), ("Cu", 0.5, 0.3)]:
+        alloy = Alloy(host, S, ppm, 0.04)
+        for T in (2.0, 40.0):
+            log = math.log(T / 0.04)
+            rate = 1.0 / spin_flip_time_s(alloy, T)
+            exchange = exchange_of_spin_flip_rate(rate, alloy.n_s_m3, S, alloy.host.dos_per_spin_J_m3)
+            assert exchange == pytest.approx(0.5 / math.sqrt(log**2 + math.pi**2 * S * (S + 1)), rel=1e-12)
+            assert exchange < kondo_exchange(T, 0.04)
+
+
 def fermi_gas(T):
     """G(x) = x / (1 - exp(-x/T)) of a Fermi gas at T (x -> T at 0), overflow-free."""
     def G(x):
