@@ -121,6 +121,10 @@ def test_strength_from_the_pairs_constants():
     spins = FreeSpinScattering.beside(pairs, t_sg)
     assert (spins.S, spins.relaxation, spins.zeeman_steps, spins.step) == (1.5, 30.0, 3, 0.05)
     assert spins.rate == free_spin_rate(pair_rate, t_sg, v_min)
+    # through the pairs' own quadrature of (4/3) T_sg int dV/V^2 (its cells end at v_max): the pairs'
+    # scattering rate, continued to |V| -> infinity, and the free spins' make up 1/tau_s of all impurities
+    pairs_to_infinity = np.sum(pairs.strengths) / (1 - v_min / couplings.v_max)
+    assert pairs_to_infinity + spins.rate == pytest.approx(t0_over_tau_s, rel=1e-13)
     assert FreeSpinScattering.beside(PairScattering(1.5, pair_rate, 30.0, couplings), t_sg).zeeman_steps == 0
     with pytest.raises(ValueError, match="not below 1"):
         free_spin_rate(pair_rate, 0.05, v_min)
