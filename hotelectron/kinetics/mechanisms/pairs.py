@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar
 
 import numba
@@ -333,14 +334,16 @@ class PairScattering(PopulationMechanism):
     def add_kernel_and_rates(self, grid: EnergyGrid, P, G, K, dP=None) -> None:
         """Add the out-kernel into the compact kernel ``K`` (width 2n + 1) and, if ``dP`` is given,
         write ``dP/dt`` there: one pass over the populations for both."""
-        weights = self._electron_weights()
+        weights = self.coupling_weights
         with_rates = dP is not None
         G_arg = G if G is not None else np.zeros((P.shape[0], 2 * grid.n - 1))
         _kernel_and_rates(self.S)(np.ascontiguousarray(P), G_arg, self.couplings.k, weights, float(self.relaxation),
                                   float(grid.step), K, dP if with_rates else _NO_RATES, with_rates)
 
-    def _electron_weights(self) -> np.ndarray:
-        """``(4/3) rate w_k``: the electrons' weight of each coupling in the pass (checked mirror-symmetric)."""
+    @cached_property
+    def coupling_weights(self) -> np.ndarray:
+        """``(4/3) rate w_k``: the electrons' weight of each coupling in the passes, made and checked
+        mirror-symmetric once (the passes take the couplings in mirror pairs)."""
         weights = 4.0 / 3.0 * self.rate * self.couplings.weights
         _check_mirrored(self.couplings.k, weights)
         return weights
@@ -360,7 +363,7 @@ class PairScattering(PopulationMechanism):
         G = work.array("one-pass G", (threads, convolution.BLOCK_ROWS, 2 * n - 1))
         K = work.array("one-pass kernel", (threads, convolution.BLOCK_ROWS, 2 * n + 1))
         kernel(f, convolution._ones_spectrum(n, work.L), float(grid.step), linear_weights, P, self.couplings.k,
-               self._electron_weights(), float(self.relaxation), dfdt, dP, *work.blocks(threads), G, K,
+               self.coupling_weights, float(self.relaxation), dfdt, dP, *work.blocks(threads), G, K,
                work.array("tails", (threads, n)))
         return True
 
@@ -369,7 +372,7 @@ class PairScattering(PopulationMechanism):
         the change of ``dP/dt`` for ``dP`` and a change ``dG`` of the electron-hole function."""
         c_up, c_down = _electron_weights(self.S)
         a_up, a_down = pair_dynamics.chain_coefficients(self.S)
-        weights = 4.0 / 3.0 * self.rate * self.couplings.weights
+        weights = self.coupling_weights
         d_rates = np.empty_like(P)
         _kernel_and_rates_change(np.ascontiguousarray(P), G, np.ascontiguousarray(dP), dG, self.couplings.k, weights,
                                  c_up, c_down, a_up, a_down, float(self.relaxation), float(grid.step), dK, d_rates)
@@ -381,9 +384,7 @@ class PairScattering(PopulationMechanism):
 
     def add_stationary_kernel_change(self, grid: EnergyGrid, P, G, dG, K) -> None:
         """``add_kernel`` of ``stationary_change`` in one pass over the populations (no dP array)."""
-        weights = 4.0 / 3.0 * self.rate * self.couplings.weights
-        _check_mirrored(self.couplings.k, weights)
-        _stationary_kernel_change(self.S)(np.ascontiguousarray(P), G, dG, self.couplings.k, weights,
+        _stationary_kernel_change(self.S)(np.ascontiguousarray(P), G, dG, self.couplings.k, self.coupling_weights,
                                           float(grid.step), K)
 
     def rates(self, P, G, grid: EnergyGrid) -> np.ndarray:
