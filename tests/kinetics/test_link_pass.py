@@ -30,7 +30,7 @@ def couplings_of(mechanism, rng, which):
     """``(k, strengths)``: the mechanism's own, a subset without mirrors, or its own couplings with
     strengths that are not mirror-symmetric (both taken without the mirror pairing)."""
     assert which in ("own", "subset", "asymmetric strengths", "states reversed")
-    k, strengths = mechanism.coupling_indices, mechanism._electron_strengths()
+    k, strengths = mechanism.coupling_indices, mechanism._electron_strengths
     if which == "subset":
         keep = np.r_[0 : k.size // 3, k.size // 2 + 5 : k.size]
         return k[keep], strengths[keep]
@@ -126,7 +126,7 @@ def test_the_twin_conserves_the_populations(rng):
     G = electron_hole(two_step(grid), grid.step)
     P = rng.uniform(0.0, 1.0, size=(2, mechanism.coupling_indices.size, mechanism.n_levels))
     k = mechanism.coupling_indices
-    _, dP = link_pass.kernel_and_rates_reference(P, G, k, 3, grid.step, 1.0, mechanism._electron_strengths(),
+    _, dP = link_pass.kernel_and_rates_reference(P, G, k, 3, grid.step, 1.0, mechanism._electron_strengths,
                                                  mechanism.links, grid.n)
     scale = gross_flows(P, G, k, 3, grid.step, 1.0, mechanism.links)
     assert np.max(np.abs(dP)) > 1e3 * 64 * EPS * np.max(scale)
@@ -148,7 +148,7 @@ def test_last_blocks_padded_to_a_whole_block(k_max, rng):
     grid = EnergyGrid(97, 8.0 / 96)
     mechanism = FieldPairScattering(2.5, 1.3, 2.0, CouplingGrid(grid.step, grid.step / 2, k_max), 4)
     G = electron_hole(two_step(grid), grid.step)
-    k, strengths, links = mechanism.coupling_indices, mechanism._electron_strengths(), mechanism.links
+    k, strengths, links = mechanism.coupling_indices, mechanism._electron_strengths, mechanism.links
     P = rng.uniform(0.0, 1.0, size=(2, k.size, links.n_states))
     K_ref, dP_ref = link_pass.kernel_and_rates_reference(P, G, k, 4, grid.step, 0.7, strengths, links, grid.n)
     K, dP = np.zeros_like(K_ref), np.empty_like(P)
@@ -167,7 +167,7 @@ def test_populations_and_rates_as_blocks_of_larger_arrays(S, rng):
     grid = EnergyGrid(97, 8.0 / 96)
     mechanism = species("pairs", S, 3, grid)
     G = electron_hole(two_step(grid), grid.step)
-    k, strengths, links = mechanism.coupling_indices, mechanism._electron_strengths(), mechanism.links
+    k, strengths, links = mechanism.coupling_indices, mechanism._electron_strengths, mechanism.links
     n_x, size = G.shape[0], k.size * links.n_states  # two positions: rows of an odd length alternate
     P = rng.uniform(0.0, 1.0, size=(n_x, k.size, links.n_states))
     K, dP = np.zeros((n_x, 2 * grid.n + 1)), np.empty_like(P)

@@ -107,7 +107,9 @@ class LevelScattering(PopulationMechanism):
         """``P`` as ``[x, k, s]`` (a view)."""
         return P.reshape(P.shape[0], self.coupling_indices.size, self.n_levels)
 
+    @cached_property
     def _electron_strengths(self) -> np.ndarray:
+        """``strength_k / S(S+1)``: the kernel's factor of the one-spin weights (made once, not per pass)."""
         return self.strengths / (self.S * (self.S + 1))
 
     # -- kernel and rates --------------------------------------------------------------------------
@@ -119,7 +121,7 @@ class LevelScattering(PopulationMechanism):
         """Add the out-kernel into ``K`` and, if ``dP`` is given, write ``dP/dt`` there (one pass)."""
         rates = None if dP is None else self._by_coupling(dP)
         link_pass.kernel_and_rates(self._by_coupling(P), G, self.coupling_indices, self.zeeman_steps, grid.step,
-                                        self.gamma, self._electron_strengths(), self.links, K, rates)
+                                        self.gamma, self._electron_strengths, self.links, K, rates)
         if rates is not None and not np.may_share_memory(rates, dP):  # dP's layout made reshape copy
             dP[...] = rates.reshape(dP.shape)
 
@@ -129,14 +131,14 @@ class LevelScattering(PopulationMechanism):
         d_rates = np.empty(np.shape(P))
         link_pass.kernel_and_rates_change(self._by_coupling(P), G, self._by_coupling(dP), dG,
                                                self.coupling_indices, self.zeeman_steps, grid.step, self.gamma,
-                                               self._electron_strengths(), self.links, dK, self._by_coupling(d_rates))
+                                               self._electron_strengths, self.links, dK, self._by_coupling(d_rates))
         return d_rates
 
     def rates(self, P, G, grid: EnergyGrid) -> np.ndarray:
         """``dP/dt`` (VGL 63 per state) for the electrons of ``G``."""
         dP = np.empty(np.shape(P))
         link_pass.kernel_and_rates(self._by_coupling(P), G, self.coupling_indices, self.zeeman_steps, grid.step,
-                                        self.gamma, self._electron_strengths(), self.links, None,
+                                        self.gamma, self._electron_strengths, self.links, None,
                                         self._by_coupling(dP))
         return dP
 
