@@ -734,6 +734,13 @@ def _sections(links: Links, k: bytes, z: int, strengths: bytes) -> _Sections:
     return _Sections.of(links, np.frombuffer(k, dtype=np.int64), z, np.frombuffer(strengths, dtype=float))
 
 
+def _prepared(links: Links, k, z, strengths) -> tuple:
+    """``(k, strengths, sections)``: the couplings and strengths as the passes take them, and their sections."""
+    k = np.asarray(k, dtype=np.int64)
+    strengths = np.asarray(strengths, dtype=float)
+    return k, strengths, _sections(links, k.tobytes(), int(z), strengths.tobytes())
+
+
 def kernel_and_rates(P, G, k, z, step, gamma, strengths, links: Links, K=None, dP=None) -> None:
     """Add the out-kernel of the populations ``P[x, k, s]`` into ``K`` (if given) and write their
     ``dP/dt`` into ``dP`` (if given), in one pass over the links.
@@ -742,9 +749,7 @@ def kernel_and_rates(P, G, k, z, step, gamma, strengths, links: Links, K=None, d
     is the Zeeman energy in steps. P and dP may be strided views (e.g. blocks of a larger array).
     G is needed only for the rates."""
     with_kernel, with_rates = K is not None, dP is not None
-    k = np.asarray(k, dtype=np.int64)
-    strengths = np.asarray(strengths, dtype=float)
-    sections = _sections(links, k.tobytes(), int(z), strengths.tobytes())
+    k, strengths, sections = _prepared(links, k, z, strengths)
     if not with_rates:
         if with_kernel:
             _kernel_pass(links.blocks["kernel"], P, k, sections.starts, sections.sizes, sections.mirrored, int(z),
@@ -761,9 +766,7 @@ def kernel_and_rates(P, G, k, z, step, gamma, strengths, links: Links, K=None, d
 def kernel_and_rates_change(P, G, dP, dG, k, z, step, gamma, strengths, links: Links, dK, d_rates) -> None:
     """Add the kernel's change for a change ``dP`` of the populations into ``dK`` and write the change
     of ``dP/dt`` for ``dP`` and a change ``dG`` of the electron-hole function into ``d_rates``."""
-    k = np.asarray(k, dtype=np.int64)
-    strengths = np.asarray(strengths, dtype=float)
-    sections = _sections(links, k.tobytes(), int(z), strengths.tobytes())
+    k, strengths, sections = _prepared(links, k, z, strengths)
     _change_pass(links.blocks["change"], P, G, dP, dG, k, sections.starts, sections.sizes, sections.mirrored, int(z),
                  float(step), float(gamma), strengths, links.dJ, links.dM, sections.reach, _rows(links, "change"),
                  dK, d_rates, numba.get_num_threads())
