@@ -43,6 +43,13 @@ class ParallelKernel:
         work = max((a.size for a in args if isinstance(a, np.ndarray)), default=0)
         return (self.parallel if work >= PARALLEL_MIN_WORK else self.serial)(*args)
 
+    def for_work(self, work: int) -> tuple:
+        """``(compilation, threads)`` for arrays of ``work`` elements, for a caller that sizes each
+        thread's work space: the threaded one over all numba threads, or the serial one over one."""
+        if work >= PARALLEL_MIN_WORK:
+            return self.parallel, numba.get_num_threads()
+        return self.serial, 1
+
 
 def jit(*args, parallel: bool = False, **kwargs):
     """``numba.njit`` with the project's flags (cache on, safe fastmath); ``parallel=True`` gives

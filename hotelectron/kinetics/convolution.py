@@ -153,14 +153,6 @@ def _irfft_block(spectrum, rows):
     _ducc.c2r(spectrum, rows, _ROW_AXIS, False, 1.0 / rows.shape[1], 1)
 
 
-def _threads_for(kernel, work):
-    """``(compilation, threads)`` of a fused pass over arrays of ``work`` elements: the threaded one over
-    all numba threads, or the serial one over one (``_numba.PARALLEL_MIN_WORK``)."""
-    if work >= _numba.PARALLEL_MIN_WORK:
-        return kernel.parallel, numba.get_num_threads()
-    return kernel.serial, 1
-
-
 class Scratch:
     """Work arrays of the FFT path for one shape (n_x, n), reused from call to call by one thread.
 
@@ -432,7 +424,7 @@ def _integral_pass(f, FF, K, sign, I, D=None, FK=None):
     """
     n_x, n = f.shape
     work = scratch(n_x, n)
-    kernel, threads = _threads_for(_integral_blocks, K.size)
+    kernel, threads = _integral_blocks.for_work(K.size)
     kernel(f, FF, K, _ones_spectrum(n, work.L), float(sign), I, I if D is None else D, D is not None,
            _NO_SPECTRUM if FK is None else FK, FK is not None, *work.blocks(threads), work.array("tails", (threads, n)))
     return I
@@ -655,7 +647,7 @@ def _electron_hole_pass(f, step, FF, G, K=None, weights=None):
     """
     n_x, n = f.shape
     work = scratch(n_x, n)
-    kernel, threads = _threads_for(_electron_hole_blocks, G.size)
+    kernel, threads = _electron_hole_blocks.for_work(G.size)
     with_kernel = K is not None
     kernel(f, _ones_spectrum(n, work.L), float(step), weights if with_kernel else _NO_WEIGHTS, with_kernel, FF, G,
            K if with_kernel else _NO_KERNEL, *work.blocks(threads))

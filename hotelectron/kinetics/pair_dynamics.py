@@ -318,7 +318,7 @@ class ChainStage:
         n = v.shape[1]
         work = convolution.scratch(nx, n)
         if self._P.size >= _STAGE_THREADS_ABOVE * _numba.PARALLEL_MIN_WORK:
-            kernel, threads = convolution._threads_for(_chain_stage_from_electrons, self._P.size)
+            kernel, threads = _chain_stage_from_electrons.for_work(self._P.size)
         else:
             kernel, threads = _chain_stage_from_electrons.serial, 1
         rows, spectra = work.blocks(threads)

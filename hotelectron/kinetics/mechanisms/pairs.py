@@ -359,7 +359,7 @@ class PairScattering(PopulationMechanism):
         """
         n_x, n = f.shape
         work = convolution.scratch(n_x, n)
-        kernel, threads = convolution._threads_for(_rhs_blocks(self.S), P.size)
+        kernel, threads = _rhs_blocks(self.S).for_work(P.size)
         G = work.array("one-pass G", (threads, convolution.BLOCK_ROWS, 2 * n - 1))
         K = work.array("one-pass kernel", (threads, convolution.BLOCK_ROWS, 2 * n + 1))
         kernel(f, convolution._ones_spectrum(n, work.L), float(grid.step), linear_weights, P, self.couplings.k,
