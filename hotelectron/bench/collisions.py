@@ -51,6 +51,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -237,6 +238,28 @@ def measure_in_rounds(calls, config: BenchConfig, say=None) -> list:
         if say is not None:
             say(f"round {r + 1} of {rounds} done")
     return times
+
+
+def interleaved_rounds(calls: dict, rounds: int):
+    """Each of ``calls`` (name -> function of no arguments) once per round, in ``rounds`` interleaved
+    rounds after two untimed calls each (compilation, first touch): ``(wall, cpu, load_before,
+    load_after)``, the wall and the CPU times (user + system of all threads: the work, whatever the
+    load) per name, and the load averages around the rounds."""
+    for call in calls.values():
+        call()
+        call()
+    load_before = os.getloadavg()
+    wall = {name: [] for name in calls}
+    cpu = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            call()
+            wall[name].append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu[name].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    return wall, cpu, load_before, os.getloadavg()
 
 
 def fit_exponent(sizes, seconds) -> float:
