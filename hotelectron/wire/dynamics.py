@@ -40,7 +40,7 @@ import numpy as np
 
 from ..kinetics._numba import FASTMATH, jit
 from ..kinetics.collisions import Collisions, Linearisation
-from .moments import moment_shapes
+from .moments import add_moment_correction, moment_shapes
 from .problem import WireProblem
 
 __all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout", "restore_moments_reference"]
@@ -317,7 +317,8 @@ def restore_moments_reference(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, in
 def _restore_moments(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2, inverse_pivot, upper,
                      gram_inverse, conserved, weight):
     """``restore_moments_reference`` in one pass over the electrons and the populations, in place:
-    ``inverse_pivot`` and ``upper`` are ``_factor_tridiagonal``'s factors of ``1/dt - d^2/dx^2``."""
+    ``inverse_pivot`` and ``upper`` are ``_factor_tridiagonal``'s factors of ``1/dt - d^2/dx^2``
+    (``conserved``, the twin's, is the size of ``gram_inverse`` here)."""
     n_x, n = u_f.shape
     electrons = np.empty((n_x, 2))
     missing = np.empty((n_x, 2))
@@ -352,15 +353,7 @@ def _restore_moments(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2,
                 missing[x, a] = (missing[x, a] / dt - off * missing[x - 1, a]) * inverse_pivot[x]
             for x in range(n_x - 2, -1, -1):
                 missing[x, a] -= upper[x] * missing[x + 1, a]
-    for x in range(n_x):
-        c0 = 0.0
-        c1 = 0.0
-        for b in range(conserved):
-            c0 += gram_inverse[x, 0, b] * missing[x, b]
-            if conserved > 1:
-                c1 += gram_inverse[x, 1, b] * missing[x, b]
-        for i in range(n):
-            u_f[x, i] += (c0 + c1 * eps[i]) * weight[x, i]
+    add_moment_correction(u_f, missing, gram_inverse, weight, eps)
 
 
 def _factor_tridiagonal(off, diag):
