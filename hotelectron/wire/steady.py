@@ -281,9 +281,11 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
     iterations) and interpolated by the polynomial through those nodes, it starts Newton's method
     closer than the collisionless f. The polynomial reproduces the linear part exactly, so f itself is
     interpolated. Only for wires of at least ``COARSE_CELLS`` interior cells, where the coarse solve
-    costs less than what it saves.
+    costs less than what it saves, and of more than ``COARSE_NODES`` nodes: the coarse wire itself
+    (large by its energy grid alone from 5462 points) starts from the collisionless f.
     """
-    if fixed_pairs is not None or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms:
+    if (fixed_pairs is not None or problem.wire.n <= COARSE_NODES
+            or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms):
         return problem.collisionless(), None
     coarse_problem = WireProblem(problem.energy, WireGrid(COARSE_NODES), problem.mu_left, problem.mu_right,
                                  problem.temperature_left, problem.temperature_right, problem.mechanisms,
