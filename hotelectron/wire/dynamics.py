@@ -43,7 +43,7 @@ from ..kinetics.collisions import Collisions, Linearisation
 from .moments import add_moment_correction, moment_shapes
 from .problem import WireProblem
 
-__all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout", "restore_moments_reference"]
+__all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout", "add_second_difference", "restore_moments_reference"]
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class Dynamics:
         """``df += d^2 f/dx^2`` with the reservoirs at the ends (``problem.laplacian_interior``), in one
         pass without temporaries; nothing in a box."""
         if not self.box:
-            _add_laplacian(df, f, self.problem.f_left, self.problem.f_right, 1.0 / self.problem.wire.step**2)
+            add_second_difference(f, self.problem.f_left, self.problem.f_right, df, 1.0 / self.problem.wire.step**2)
 
     def jvp(self, frozen: Frozen, v) -> np.ndarray:
         """``J v`` at the frozen state, exactly."""
@@ -385,12 +385,14 @@ def _solve_factored(off, inverse_pivot, upper, scale, rhs, out):
 
 
 @jit
-def _add_laplacian(df, f, left, right, inverse_h2):
-    """``df += (f[x-1] - 2 f[x] + f[x+1]) / h^2`` on the interior nodes, the reservoirs' ``left`` and
-    ``right`` beyond the ends."""
-    n, m = f.shape
-    for x in range(n):
+def add_second_difference(v, left, right, out, inverse_h2):
+    """``out += d^2 v/dx^2`` on the interior nodes, with the rows ``left`` and ``right`` beyond the ends:
+    the diffusion part of a right-hand side or residual (the reservoirs there) and of a Jacobian
+    product (zeros), in one pass without temporaries (``WireProblem.laplacian_interior`` and
+    ``laplacian_homogeneous`` are its twins)."""
+    n, m = v.shape
+    for j in range(n):
+        below = left if j == 0 else v[j - 1]
+        above = right if j == n - 1 else v[j + 1]
         for i in range(m):
-            below = f[x - 1, i] if x > 0 else left[i]
-            above = f[x + 1, i] if x < n - 1 else right[i]
-            df[x, i] += (below - 2.0 * f[x, i] + above) * inverse_h2
+            out[j, i] += (below[i] - 2.0 * v[j, i] + above[i]) * inverse_h2

@@ -41,6 +41,7 @@ import numpy as np
 
 from ..kinetics._numba import jit
 from ..kinetics.grids import WireGrid
+from .dynamics import add_second_difference
 from .krylov import GMRES, norm
 from .problem import WireProblem
 from .steady_preconditioner import SteadyPreconditioner
@@ -81,19 +82,6 @@ class SteadyState:
     products: int = 0
     start_evaluations: int = 0
     start_products: int = 0
-
-
-@jit
-def _add_second_difference(v, left, right, out, inv_h2):
-    """``out += d^2 v/dx^2`` on the interior nodes, with the rows ``left`` and ``right`` beyond the
-    ends: the diffusion part of the residual (the reservoirs there) and of the Jacobian (zeros) in one
-    pass (``WireProblem.laplacian_interior`` and ``laplacian_homogeneous`` are its twins)."""
-    n, m = v.shape
-    for j in range(n):
-        below = left if j == 0 else v[j - 1]
-        above = right if j == n - 1 else v[j + 1]
-        for i in range(m):
-            out[j, i] += (below[i] - 2.0 * v[j, i] + above[i]) * inv_h2
 
 
 @jit
@@ -182,7 +170,7 @@ class SteadyResidual:
         else:
             R, _dP, lin = c.linearise(u, self.fixed_pairs, stationary=self.fixed_pairs is None, out=(spare_R, None),
                                       reuse=spare_lin)
-        _add_second_difference(u, self.problem.f_left, self.problem.f_right, R, self._inv_h2)
+        add_second_difference(u, self.problem.f_left, self.problem.f_right, R, self._inv_h2)
         return R, lin
 
     def release(self, R, lin):
@@ -199,7 +187,7 @@ class SteadyResidual:
             out = np.zeros(self.shape)
         else:
             out = self.collisions.jvp(lin, v, self._zero_pairs, out=self.work.product)[0]
-        _add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
+        add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
         return out.ravel()
 
     def preconditioner(self, lin):
