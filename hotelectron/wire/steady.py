@@ -175,7 +175,8 @@ class SteadyResidual:
 
     def release(self, R, lin):
         """Hand back a residual and its linearisation that are no longer needed: the next evaluation
-        writes into their arrays."""
+        writes into their arrays. A Newton step holds two at most (the iterate and a trial), so two
+        spares serve every evaluation (more are not kept)."""
         if lin is not None and len(self.work.spares) < 2:
             self.work.spares.append((R, lin))
 
