@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
-from hotelectron.bench.collisions import make_field_impurities, make_field_pairs, make_grid, make_mechanisms, make_state
+from hotelectron.bench.collisions import (interleaved_rounds, make_field_impurities, make_field_pairs, make_grid,
+                                          make_mechanisms, make_state)
 from hotelectron.io.scenario.loader import parse_scenario
 from hotelectron.kinetics import ElectronElectron, FieldPairScattering, FreeSpinScattering, PairScattering
 from hotelectron.kinetics.collisions import Collisions
@@ -121,21 +121,7 @@ def main() -> int:
     }
     if args.stages:
         calls.update(stage_calls(grid, mech["pairs"], impurities, f, P_chain, P_field))
-    for call in calls.values():  # compile, first touch
-        call()
-        call()
-    load_before = os.getloadavg()
-    times = {name: [] for name in calls}
-    cpu = {name: [] for name in calls}  # user + system time of all threads: the work, whatever the load
-    for _ in range(args.rounds):
-        for name, call in calls.items():
-            r0 = resource.getrusage(resource.RUSAGE_SELF)
-            t0 = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - t0)
-            r1 = resource.getrusage(resource.RUSAGE_SELF)
-            cpu[name].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
-    load_after = os.getloadavg()
+    times, cpu, load_before, load_after = interleaved_rounds(calls, args.rounds)
 
     wall = {name: statistics.median(t) for name, t in times.items()}
     work = {name: statistics.median(t) for name, t in cpu.items()}

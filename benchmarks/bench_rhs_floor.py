@@ -28,10 +28,7 @@ against any version of the engine.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import statistics
-import time
 
 import numba
 import numpy as np
@@ -39,7 +36,7 @@ import scipy.fft
 from rocket_fft import lowlevel as ducc0
 from scipy.fft._pocketfft.pypocketfft import c2r, r2c
 
-from hotelectron.bench.collisions import make_grid, make_mechanisms, make_state
+from hotelectron.bench.collisions import interleaved_rounds, make_grid, make_mechanisms, make_state
 from hotelectron.kinetics import convolution
 from hotelectron.kinetics.collisions import Collisions
 
@@ -143,21 +140,7 @@ def main() -> int:
     }
     if args.stages:
         calls.update(stage_calls(c, f, P))
-    for call in calls.values():  # compile, first touch
-        call()
-        call()
-    load_before = os.getloadavg()
-    times = {name: [] for name in calls}
-    cpu = {name: [] for name in calls}  # user + system time of all threads: the work, whatever the load
-    for _ in range(args.rounds):
-        for name, call in calls.items():
-            r0 = resource.getrusage(resource.RUSAGE_SELF)
-            t0 = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - t0)
-            r1 = resource.getrusage(resource.RUSAGE_SELF)
-            cpu[name].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
-    load_after = os.getloadavg()
+    times, cpu, load_before, load_after = interleaved_rounds(calls, args.rounds)
 
     median = {name: statistics.median(t) for name, t in times.items()}
     print(f"n_x = {n_x}, n_energy = {n}, transform length L = {L}, {WORKERS} FFT workers, "

@@ -56,9 +56,9 @@ def measure_ratio(scenario: str, rounds: int) -> dict:
             evolution = evolve_to_steady(point.problem, steady, initial_state(point))
             times["evolution"][i].append(time.perf_counter() - wall)
             times["evolution_cpu"][i].append(time.process_time() - cpu)
-            if r == 0:
-                counters.append({k: evolution[k] for k in ("steps", "rejected", "krylov_iterations", "reached",
-                                                           "rhs_evaluations", "operator_applications")})
+            if r == 0:  # (older trees, run by --against, count no operator applications: None)
+                counters.append({k: evolution.get(k) for k in ("steps", "rejected", "krylov_iterations", "reached",
+                                                               "rhs_evaluations", "operator_applications")})
     total = {key: sum(statistics.median(v) for v in values) for key, values in times.items()}
     return {"seconds": total, "ratio": total["evolution"] / total["steady"],
             "ratio_cpu": total["evolution_cpu"] / total["steady_cpu"], "points": counters,

@@ -51,6 +51,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -237,6 +238,28 @@ def measure_in_rounds(calls, config: BenchConfig, say=None) -> list:
         if say is not None:
             say(f"round {r + 1} of {rounds} done")
     return times
+
+
+def interleaved_rounds(calls: dict, rounds: int):
+    """Each of ``calls`` (name -> function of no arguments) once per round, in ``rounds`` interleaved
+    rounds after two untimed calls each (compilation, first touch): ``(wall, cpu, load_before,
+    load_after)``, the wall and the CPU times (user + system of all threads: the work, whatever the
+    load) per name, and the load averages around the rounds."""
+    for call in calls.values():
+        call()
+        call()
+    load_before = os.getloadavg()
+    wall = {name: [] for name in calls}
+    cpu = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            t0 = time.perf_counter()
+            call()
+            wall[name].append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu[name].append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    return wall, cpu, load_before, os.getloadavg()
 
 
 def fit_exponent(sizes, seconds) -> float:
@@ -460,63 +483,37 @@ def run(config: BenchConfig | None = None, progress=None) -> dict:
     return result
 
 
+def _check(name: str, value, target: str, at_most: bool, measured: bool = True) -> dict:
+    """One target: ``value`` against ``TARGETS[target]`` (an upper bound, or with ``at_most`` false a
+    lower one); ``passed`` is None where nothing was measured."""
+    limit = TARGETS[target]
+    passed = None if not measured else (value <= limit if at_most else value >= limit)
+    return {"name": name, "value": value, "limit": f"{'<=' if at_most else '>='} {limit}", "passed": passed}
+
+
 def check_targets(result: dict, reference_sizes: bool = True) -> list:
     """Each target as ``{"name", "value", "limit", "passed"}``.
 
     ``passed`` is None where the target was not measured, and for every target when
     ``reference_sizes`` is false (the quick sizes say nothing about them).
     """
-    checks = []
-    for e in result["exponents"]:
-        if e["path"] == "fft":
-            value = e["exponent"]
-            limit = TARGETS["fft_exponent_max"]
-            checks.append(
-                {"name": f"{e['mechanism']} FFT scaling exponent", "value": value, "limit": f"<= {limit}", "passed": value <= limit}
-            )
+    checks = [_check(f"{e['mechanism']} FFT scaling exponent", e["exponent"], "fft_exponent_max", True)
+              for e in result["exponents"] if e["path"] == "fft"]
     n_ref = TARGETS["speedup_n_energy"]
     for key in MECHANISM_KEYS:
         ratio = [r["direct_over_fft"] for r in result["ratios"] if r["mechanism"] == key and r["n_energy"] == n_ref]
-        limit = TARGETS["speedup_min"]
-        checks.append(
-            {
-                "name": f"{key} direct/FFT at n_energy = {n_ref}",
-                "value": ratio[0] if ratio else None,
-                "limit": f">= {limit}",
-                "passed": (ratio[0] >= limit) if ratio else None,
-            }
-        )
+        checks.append(_check(f"{key} direct/FFT at n_energy = {n_ref}", ratio[0] if ratio else None, "speedup_min",
+                             False, measured=bool(ratio)))
     rhs = result["full_rhs"]
-    limit = TARGETS["full_rhs_max_s"]
     reference_size = (rhs["n_x"], rhs["n_energy"]) == (128, 2048)
-    checks.append(
-        {
-            "name": f"full rhs median at ({rhs['n_x']}, {rhs['n_energy']}) [s]",
-            "value": rhs["median_s"],
-            "limit": f"<= {limit}",
-            "passed": (rhs["median_s"] <= limit) if reference_size else None,
-        }
-    )
-    limit = TARGETS["full_rhs_over_fft_floor"]
-    checks.append(
-        {
-            "name": "full rhs / its floor of 5 batched real FFTs",
-            "value": rhs["over_fft_floor"],
-            "limit": f"<= {limit}",
-            "passed": (rhs["over_fft_floor"] <= limit) if reference_size else None,
-        }
-    )
+    checks.append(_check(f"full rhs median at ({rhs['n_x']}, {rhs['n_energy']}) [s]", rhs["median_s"],
+                         "full_rhs_max_s", True, reference_size))
+    checks.append(_check("full rhs / its floor of 5 batched real FFTs", rhs["over_fft_floor"],
+                         "full_rhs_over_fft_floor", True, reference_size))
     field = result.get("field_full_rhs")
     if field is not None:
-        limit = TARGETS["field_rhs_over_zero_field"]
-        checks.append(
-            {
-                "name": "full rhs in a field (pairs (J, M) + free spins + e-e) / zero-field full rhs",
-                "value": field["over_zero_field"],
-                "limit": f"<= {limit}",
-                "passed": (field["over_zero_field"] <= limit) if reference_size else None,
-            }
-        )
+        checks.append(_check("full rhs in a field (pairs (J, M) + free spins + e-e) / zero-field full rhs",
+                             field["over_zero_field"], "field_rhs_over_zero_field", True, reference_size))
     if not reference_sizes:
         for check in checks:
             check["passed"] = None

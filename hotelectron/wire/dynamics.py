@@ -40,10 +40,10 @@ import numpy as np
 
 from ..kinetics._numba import FASTMATH, jit
 from ..kinetics.collisions import Collisions, Linearisation
-from .moments import moment_shapes
+from .moments import add_moment_correction, moment_shapes
 from .problem import WireProblem
 
-__all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout", "restore_moments_reference"]
+__all__ = ["BoxProblem", "Dynamics", "Frozen", "Layout", "add_second_difference", "restore_moments_reference"]
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class Dynamics:
         """``df += d^2 f/dx^2`` with the reservoirs at the ends (``problem.laplacian_interior``), in one
         pass without temporaries; nothing in a box."""
         if not self.box:
-            _add_laplacian(df, f, self.problem.f_left, self.problem.f_right, 1.0 / self.problem.wire.step**2)
+            add_second_difference(f, self.problem.f_left, self.problem.f_right, df, 1.0 / self.problem.wire.step**2)
 
     def jvp(self, frozen: Frozen, v) -> np.ndarray:
         """``J v`` at the frozen state, exactly."""
@@ -317,7 +317,8 @@ def restore_moments_reference(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, in
 def _restore_moments(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2, inverse_pivot, upper,
                      gram_inverse, conserved, weight):
     """``restore_moments_reference`` in one pass over the electrons and the populations, in place:
-    ``inverse_pivot`` and ``upper`` are ``_factor_tridiagonal``'s factors of ``1/dt - d^2/dx^2``."""
+    ``inverse_pivot`` and ``upper`` are ``_factor_tridiagonal``'s factors of ``1/dt - d^2/dx^2``
+    (``conserved``, the twin's, is the size of ``gram_inverse`` here)."""
     n_x, n = u_f.shape
     electrons = np.empty((n_x, 2))
     missing = np.empty((n_x, 2))
@@ -352,15 +353,7 @@ def _restore_moments(u_f, r_f, u_P, r_P, step, eps, pair_energy, dt, inverse_h2,
                 missing[x, a] = (missing[x, a] / dt - off * missing[x - 1, a]) * inverse_pivot[x]
             for x in range(n_x - 2, -1, -1):
                 missing[x, a] -= upper[x] * missing[x + 1, a]
-    for x in range(n_x):
-        c0 = 0.0
-        c1 = 0.0
-        for b in range(conserved):
-            c0 += gram_inverse[x, 0, b] * missing[x, b]
-            if conserved > 1:
-                c1 += gram_inverse[x, 1, b] * missing[x, b]
-        for i in range(n):
-            u_f[x, i] += (c0 + c1 * eps[i]) * weight[x, i]
+    add_moment_correction(u_f, missing, gram_inverse, weight, eps)
 
 
 def _factor_tridiagonal(off, diag):
@@ -392,12 +385,14 @@ def _solve_factored(off, inverse_pivot, upper, scale, rhs, out):
 
 
 @jit
-def _add_laplacian(df, f, left, right, inverse_h2):
-    """``df += (f[x-1] - 2 f[x] + f[x+1]) / h^2`` on the interior nodes, the reservoirs' ``left`` and
-    ``right`` beyond the ends."""
-    n, m = f.shape
-    for x in range(n):
+def add_second_difference(v, left, right, out, inverse_h2):
+    """``out += d^2 v/dx^2`` on the interior nodes, with the rows ``left`` and ``right`` beyond the ends:
+    the diffusion part of a right-hand side or residual (the reservoirs there) and of a Jacobian
+    product (zeros), in one pass without temporaries (``WireProblem.laplacian_interior`` and
+    ``laplacian_homogeneous`` are its twins)."""
+    n, m = v.shape
+    for j in range(n):
+        below = left if j == 0 else v[j - 1]
+        above = right if j == n - 1 else v[j + 1]
         for i in range(m):
-            below = f[x - 1, i] if x > 0 else left[i]
-            above = f[x + 1, i] if x < n - 1 else right[i]
-            df[x, i] += (below - 2.0 * f[x, i] + above) * inverse_h2
+            out[j, i] += (below[i] - 2.0 * v[j, i] + above[i]) * inverse_h2

@@ -272,10 +272,9 @@ class Evolution:
             precondition(F0, k[0])
         for i in range(s.stages):
             if i > 0:
-                if s.a[i] != s.a[i - 1] + (0.0,) or i == 1:  # a new stage point (else reuse F)
-                    values, rows = s.a_terms[i]
-                    _combine(y, h * values, rows, k, self._stage)
-                    dynamics.rhs_only(self._stage, self._F)
+                values, rows = s.a_terms[i]
+                _combine(y, h * values, rows, k, self._stage)
+                dynamics.rhs_only(self._stage, self._F)
                 _combine(self._F, *s.c_terms[i], k, self._r)
                 precondition(self._r, k[i])
             if refine:

@@ -41,6 +41,7 @@ import numpy as np
 
 from ..kinetics._numba import jit
 from ..kinetics.grids import WireGrid
+from .dynamics import add_second_difference
 from .krylov import GMRES, norm
 from .problem import WireProblem
 from .steady_preconditioner import SteadyPreconditioner
@@ -81,19 +82,6 @@ class SteadyState:
     products: int = 0
     start_evaluations: int = 0
     start_products: int = 0
-
-
-@jit
-def _add_second_difference(v, left, right, out, inv_h2):
-    """``out += d^2 v/dx^2`` on the interior nodes, with the rows ``left`` and ``right`` beyond the
-    ends: the diffusion part of the residual (the reservoirs there) and of the Jacobian (zeros) in one
-    pass (``WireProblem.laplacian_interior`` and ``laplacian_homogeneous`` are its twins)."""
-    n, m = v.shape
-    for j in range(n):
-        below = left if j == 0 else v[j - 1]
-        above = right if j == n - 1 else v[j + 1]
-        for i in range(m):
-            out[j, i] += (below[i] - 2.0 * v[j, i] + above[i]) * inv_h2
 
 
 @jit
@@ -182,12 +170,13 @@ class SteadyResidual:
         else:
             R, _dP, lin = c.linearise(u, self.fixed_pairs, stationary=self.fixed_pairs is None, out=(spare_R, None),
                                       reuse=spare_lin)
-        _add_second_difference(u, self.problem.f_left, self.problem.f_right, R, self._inv_h2)
+        add_second_difference(u, self.problem.f_left, self.problem.f_right, R, self._inv_h2)
         return R, lin
 
     def release(self, R, lin):
         """Hand back a residual and its linearisation that are no longer needed: the next evaluation
-        writes into their arrays."""
+        writes into their arrays. A Newton step holds two at most (the iterate and a trial), so two
+        spares serve every evaluation (more are not kept)."""
         if lin is not None and len(self.work.spares) < 2:
             self.work.spares.append((R, lin))
 
@@ -199,7 +188,7 @@ class SteadyResidual:
             out = np.zeros(self.shape)
         else:
             out = self.collisions.jvp(lin, v, self._zero_pairs, out=self.work.product)[0]
-        _add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
+        add_second_difference(v, self._zero_row, self._zero_row, out, self._inv_h2)
         return out.ravel()
 
     def preconditioner(self, lin):
@@ -281,9 +270,11 @@ def _coarse_start(problem: WireProblem, fixed_pairs):
     iterations) and interpolated by the polynomial through those nodes, it starts Newton's method
     closer than the collisionless f. The polynomial reproduces the linear part exactly, so f itself is
     interpolated. Only for wires of at least ``COARSE_CELLS`` interior cells, where the coarse solve
-    costs less than what it saves.
+    costs less than what it saves, and of more than ``COARSE_NODES`` nodes: the coarse wire itself
+    (large by its energy grid alone from 5462 points) starts from the collisionless f.
     """
-    if fixed_pairs is not None or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms:
+    if (fixed_pairs is not None or problem.wire.n <= COARSE_NODES
+            or (problem.wire.n - 2) * problem.energy.n < COARSE_CELLS or not problem.mechanisms):
         return problem.collisionless(), None
     coarse_problem = WireProblem(problem.energy, WireGrid(COARSE_NODES), problem.mu_left, problem.mu_right,
                                  problem.temperature_left, problem.temperature_right, problem.mechanisms,

@@ -51,7 +51,7 @@ import scipy.fft
 from ..kinetics._numba import jit
 from ..kinetics.collisions import Linearisation
 from ..kinetics.convolution import irfft_rows, rfft_rows
-from .moments import moment_shapes
+from .moments import add_moment_correction, moment_shapes
 from .problem import WireProblem
 
 __all__ = ["COARSE_CELLS", "SteadyPreconditioner", "coarsening", "steady_preconditioner_reference"]
@@ -180,7 +180,7 @@ def _restore_moments(u, moments_u, moments_r, off, gram_inverse, w, energies):
     """Add ``(c_N(x) + c_E(x) eps) w`` to u so that the conserved moments of ``A u`` equal those of r:
     with ``L = d^2/dx^2`` (zero at the reservoirs, ``off = -1/h^2``), ``L t = moments_r - L moments_u``
     and ``c = gram^-1 t``."""
-    nx, n = u.shape
+    nx = u.shape[0]
     k = moments_u.shape[1]
     missing = np.empty((nx, k))
     for x in range(nx):
@@ -206,15 +206,7 @@ def _restore_moments(u, moments_u, moments_r, off, gram_inverse, w, energies):
     for x in range(nx - 2, -1, -1):
         for a in range(k):
             target[x, a] -= ratio[x] * target[x + 1, a]
-    for x in range(nx):
-        c_N = 0.0
-        c_E = 0.0
-        for b in range(k):
-            c_N += gram_inverse[x, 0, b] * target[x, b]
-            if k > 1:
-                c_E += gram_inverse[x, 1, b] * target[x, b]
-        for i in range(n):
-            u[x, i] += (c_N + c_E * energies[i]) * w[x, i]
+    add_moment_correction(u, target, gram_inverse, w, energies)
 
 
 @functools.cache

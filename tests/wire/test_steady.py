@@ -88,6 +88,20 @@ def test_a_cold_solve_starts_from_the_wire_on_five_nodes():
     assert np.max(np.abs(nested.f - plain.f)) <= 0.5 * (nested.residual + plain.residual)
 
 
+def test_the_start_on_five_nodes_is_not_itself_started_from_five_nodes(monkeypatch):
+    """An energy grid of 5462 points or more makes the 5-node wire count as large too: its solve must
+    start from the collisionless f, not from another 5-node solve (which recursed to Python's stack
+    limit). Here the threshold is lowered so that 3 x 81 interior cells count as large."""
+    from hotelectron.wire import steady
+
+    monkeypatch.setattr(steady, "COARSE_CELLS", 3 * 81)
+    starts = []
+    coarse_start = steady._coarse_start
+    monkeypatch.setattr(steady, "_coarse_start", lambda p, pairs: starts.append(p.wire.n) or coarse_start(p, pairs))
+    s = steady_state(wire(n_x=17, n=81), f_tol=1e-10)
+    assert starts == [17, 5] and s.start_evaluations > 0 and s.residual <= 1e-10
+
+
 def test_a_tolerance_below_the_round_off_of_the_grid_is_refused_at_once():
     """d^2 f/dx^2 on 257 nodes carries round-off of order 4 eps/h^2 = 6e-11 (measured floor 1.6e-11):
     f_tol = 3e-12 ends within 10 f_tol without backtracking, 1e-12 with an error naming the level."""
