@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+# AGMN_SECTIONS: Ag with 1 ppm Mn, the sections that tests complete with their own [grid], [run], [field], ...
+from hotelectron.bench.fit import AGMN_SECTIONS  # noqa: F401
 from hotelectron.kinetics.collisions import Collisions
 from hotelectron.kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from hotelectron.kinetics.mechanisms import ElectronElectron, PairScattering
@@ -116,23 +118,6 @@ def small_scenario(temperature=0.02, end_time="3 tau_D", zeeman=None) -> str:
 # subprocesses read files other tests hold open
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 
-# Ag with 1 ppm Mn (S = 5/2, T_K = 40 mK), 5 um, 50 mK, 0.2 mV: the wire and impurity sections that tests
-# complete with their own [grid], [run], [field], ...
-AGMN_SECTIONS = """
-[wire]
-material = "Ag"
-length = "5 um"
-diffusion_constant = "0.0185 m^2/s"
-
-[reservoirs]
-temperature = "50 mK"
-bias = "0.2 mV"
-
-[impurities]
-spin = 2.5
-concentration = "1 ppm"
-kondo_temperature = "40 mK"
-"""
 
 SERIES = """
 [wire]

@@ -29,13 +29,15 @@ from ..experiment.probe import ProbeParameters
 from ..experiment.solves import DaskSolves, solve_curve
 from ..sweep import local_client
 
-__all__ = ["TARGET_WALL_S", "fit_bench_problem", "format_fit_report", "run_fit_bench"]
+__all__ = ["AGMN_SECTIONS", "TARGET_WALL_S", "fit_bench_problem", "format_fit_report", "run_fit_bench"]
 
 TARGET_WALL_S = 180.0
 SEED = 20261207
 NOISE = 0.005
 
-BASE = """
+#: Ag with 1 ppm Mn (S = 5/2, T_K = 40 mK), 5 um, 50 mK, 0.2 mV: the wire, reservoirs and impurities of
+#: scenarios/agmn_spin52.toml (no cross-section); the tests build their AgMn scenarios on them too
+AGMN_SECTIONS = """
 [wire]
 material = "Ag"
 length = "5 um"
@@ -49,7 +51,9 @@ bias = "0.2 mV"
 spin = 2.5
 concentration = "1 ppm"
 kondo_temperature = "40 mK"
+"""
 
+BASE = AGMN_SECTIONS + """
 [electron_electron]
 exponent = 1.5
 kappa = "0.1 1/ns/meV^0.5"
