@@ -1,6 +1,7 @@
 """Small collision systems and wires shared by the tests."""
 
 import contextlib
+import importlib.util
 import io
 import json
 import logging
@@ -235,3 +236,25 @@ def toml_value(value) -> str:
     if isinstance(value, dict):  # an inline table ([run.bump])
         return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)
+
+
+#: the shipped examples, each a folder with a fit file and the script that makes its synthetic data
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def example_script(name: str):
+    """The module ``make_synthetic.py`` of the shipped example ``scenarios/<name>``."""
+    spec = importlib.util.spec_from_file_location(f"make_synthetic_{name}", SCENARIOS / name / "make_synthetic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_fresh_generation(script, committed, tmp_path) -> str:
+    """The example's script writes the committed CSV ``committed`` byte for byte, and marks it SYNTHETIC in
+    its first line; returns its text."""
+    fresh = script.write(tmp_path / committed.name)
+    text = committed.read_text(encoding="utf-8")
+    assert fresh.read_text(encoding="utf-8") == text
+    assert "SYNTHETIC" in text.splitlines()[0]
+    return text
