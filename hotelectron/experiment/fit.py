@@ -536,20 +536,12 @@ class FitModel:
         keys = [p.label for p in self.problem.parameters if p.key not in PROBE_KEYS]
         for i, curve in enumerate(self.problem.curves):
             try:
-                scenario = self.scenario(start, i)
+                scenario = parse_scenario(self.scenario_text(start, i))
                 if curve.kind == "conductance":
                     self.probe(start, i)
             except ValueError as exc:
                 raise curve_refusal(curve, i, exc, keys) from None
             check_curve_scenario(scenario, curve, i)
-
-    def scenario(self, values: dict, index: int):
-        """The validated scenario of curve ``index`` for ``values`` (label -> value)."""
-        scenario = parse_scenario(self.scenario_text(values, index))
-        if "energy_unit_meV" not in scenario.derived:
-            msg = "base scenario: a fit needs physical units (energies in meV), not [dimensionless]"
-            raise ValueError(msg)
-        return scenario
 
     def scenario_text(self, values: dict, index: int) -> str:
         """The scenario (TOML text) of curve ``index`` for ``values``: the base with the curve's U (and
