@@ -27,10 +27,9 @@ import time
 
 import distributed  # noqa: F401  (imported first: it sets its own log level)
 
-from hotelectron.bench.fit import fit_bench_problem
-from hotelectron.experiment.fit import FitModel, fit
-from hotelectron.experiment.solves import DaskSolves, solve_curve
-from hotelectron.sweep import local_client
+from hotelectron.bench.fit import fit_bench_problem, warm_cluster
+from hotelectron.experiment.fit import fit
+from hotelectron.experiment.solves import DaskSolves
 
 
 class ScatteredSolves(DaskSolves):
@@ -77,10 +76,7 @@ def main() -> int:
     logging.getLogger("distributed").setLevel(logging.WARNING)
     print("load average at the start:", os.getloadavg())
     problem, _truth = fit_bench_problem(args.quick)
-    client = local_client(2)
-    try:
-        text = FitModel(problem).scenario_text({p.label: p.start for p in problem.parameters}, 0)
-        client.run(solve_curve, text, None, problem.steady_tol)
+    with warm_cluster(problem, 2) as client:
         ways = {"serial": lambda: None, "embed": lambda: DaskSolves(client),
                 "scatter": lambda: ScatteredSolves(client), "keep": lambda: KeptSolves(client)}
         walls = {name: [] for name in ways}
@@ -93,9 +89,6 @@ def main() -> int:
                 values[name] = [p.value for p in result.free]
                 print(f"round {k + 1}: {name:8s} {walls[name][-1]:6.2f} s, {result.evaluations} evaluations, "
                       f"{result.steady_solves} steady states; load {os.getloadavg()[0]:.2f}", flush=True)
-    finally:
-        client.close()
-        client.cluster.close()
     serial = statistics.median(walls["serial"])
     for name, wall in walls.items():
         median = statistics.median(wall)

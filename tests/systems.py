@@ -1,6 +1,7 @@
 """Small collision systems and wires shared by the tests."""
 
 import contextlib
+import importlib.util
 import io
 import json
 import logging
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+# AGMN_SECTIONS: Ag with 1 ppm Mn, the sections that tests complete with their own [grid], [run], [field], ...
+from hotelectron.bench.fit import AGMN_SECTIONS  # noqa: F401
 from hotelectron.kinetics.collisions import Collisions
 from hotelectron.kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from hotelectron.kinetics.mechanisms import ElectronElectron, PairScattering
@@ -116,23 +119,6 @@ def small_scenario(temperature=0.02, end_time="3 tau_D", zeeman=None) -> str:
 # subprocesses read files other tests hold open
 ENV = dict(os.environ, HDF5_USE_FILE_LOCKING="FALSE")
 
-# Ag with 1 ppm Mn (S = 5/2, T_K = 40 mK), 5 um, 50 mK, 0.2 mV: the wire and impurity sections that tests
-# complete with their own [grid], [run], [field], ...
-AGMN_SECTIONS = """
-[wire]
-material = "Ag"
-length = "5 um"
-diffusion_constant = "0.0185 m^2/s"
-
-[reservoirs]
-temperature = "50 mK"
-bias = "0.2 mV"
-
-[impurities]
-spin = 2.5
-concentration = "1 ppm"
-kondo_temperature = "40 mK"
-"""
 
 SERIES = """
 [wire]
@@ -160,8 +146,8 @@ output_every = "0.1 tau_D"
 """
 
 
-# A Cu wire with e-e scattering whose steady state takes ~50 ms: the fits fit it
-FIT_WIRE = """
+# A Cu wire, 5 um, 100 mK, 0.2 mV: the sections the fits' scenarios complete with their own
+CU_FIT_SECTIONS = """
 [wire]
 material = "Cu"
 length = "5 um"
@@ -170,7 +156,10 @@ diffusion_constant = "0.0145 m^2/s"
 [reservoirs]
 temperature = "100 mK"
 bias = "0.2 mV"
+"""
 
+# That wire with e-e scattering, whose steady state takes ~50 ms: the fits fit it
+FIT_WIRE = CU_FIT_SECTIONS + """
 [electron_electron]
 exponent = 1.5
 kappa = "1 1/ns/meV^0.5"
@@ -247,3 +236,25 @@ def toml_value(value) -> str:
     if isinstance(value, dict):  # an inline table ([run.bump])
         return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)
+
+
+#: the shipped examples, each a folder with a fit file and the script that makes its synthetic data
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def example_script(name: str):
+    """The module ``make_synthetic.py`` of the shipped example ``scenarios/<name>``."""
+    spec = importlib.util.spec_from_file_location(f"make_synthetic_{name}", SCENARIOS / name / "make_synthetic.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_fresh_generation(script, committed, tmp_path) -> str:
+    """The example's script writes the committed CSV ``committed`` byte for byte, and marks it SYNTHETIC in
+    its first line; returns its text."""
+    fresh = script.write(tmp_path / committed.name)
+    text = committed.read_text(encoding="utf-8")
+    assert fresh.read_text(encoding="utf-8") == text
+    assert "SYNTHETIC" in text.splitlines()[0]
+    return text

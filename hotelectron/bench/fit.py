@@ -17,6 +17,7 @@ machine: each fit in at most 3 minutes of wall time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import time
@@ -29,13 +30,15 @@ from ..experiment.probe import ProbeParameters
 from ..experiment.solves import DaskSolves, solve_curve
 from ..sweep import local_client
 
-__all__ = ["TARGET_WALL_S", "fit_bench_problem", "format_fit_report", "run_fit_bench"]
+__all__ = ["AGMN_SECTIONS", "TARGET_WALL_S", "fit_bench_problem", "format_fit_report", "run_fit_bench", "warm_cluster"]
 
 TARGET_WALL_S = 180.0
 SEED = 20261207
 NOISE = 0.005
 
-BASE = """
+#: Ag with 1 ppm Mn (S = 5/2, T_K = 40 mK), 5 um, 50 mK, 0.2 mV: the wire, reservoirs and impurities of
+#: scenarios/agmn_spin52.toml (no cross-section); the tests build their AgMn scenarios on them too
+AGMN_SECTIONS = """
 [wire]
 material = "Ag"
 length = "5 um"
@@ -49,7 +52,9 @@ bias = "0.2 mV"
 spin = 2.5
 concentration = "1 ppm"
 kondo_temperature = "40 mK"
+"""
 
+BASE = AGMN_SECTIONS + """
 [electron_electron]
 exponent = 1.5
 kappa = "0.1 1/ns/meV^0.5"
@@ -96,6 +101,20 @@ def fit_bench_problem(quick: bool = False) -> tuple[FitProblem, dict]:
     return FitProblem(base, curves, parameters, PROBE, sigma=(NOISE,) * len(curves)), truth
 
 
+@contextlib.contextmanager
+def warm_cluster(problem: FitProblem, workers: int):
+    """A Dask LocalCluster of ``workers`` processes with numba's kernels loaded in every worker (a steady
+    state of ``problem`` solved on each), closed on exit."""
+    client = local_client(workers)
+    try:
+        text = FitModel(problem).scenario_text({p.label: p.start for p in problem.parameters}, 0)
+        client.run(solve_curve, text, None, problem.steady_tol)
+        yield client
+    finally:
+        client.close()
+        client.cluster.close()
+
+
 def _timed_fit(problem: FitProblem, solves=None):
     start = time.perf_counter()
     result = fit(problem, solves=solves)
@@ -110,10 +129,7 @@ def run_fit_bench(quick: bool = False, workers: int = 2, rounds: int = 1, progre
     problem, truth = fit_bench_problem(quick)  # also loads numba's kernels in this process
     say(f"synthetic data ready; load average {load_start[0]:.2f}")
     start = time.perf_counter()
-    client = local_client(workers)
-    try:
-        text = FitModel(problem).scenario_text({p.label: p.start for p in problem.parameters}, 0)
-        client.run(solve_curve, text, None, problem.steady_tol)  # numba's cache loaded in every worker
+    with warm_cluster(problem, workers) as client:
         startup_s = time.perf_counter() - start
         walls = {"serial": [], "dask": []}
         results = {}
@@ -124,9 +140,6 @@ def run_fit_bench(quick: bool = False, workers: int = 2, rounds: int = 1, progre
             results["dask"], wall = _timed_fit(problem, DaskSolves(client))
             walls["dask"].append(wall)
             say(f"round {k + 1}: fit on {workers} Dask workers {wall:.1f} s")
-    finally:
-        client.close()
-        client.cluster.close()
     serial, dask = results["serial"], results["dask"]
     medians = {name: statistics.median(values) for name, values in walls.items()}
     return {

@@ -536,20 +536,12 @@ class FitModel:
         keys = [p.label for p in self.problem.parameters if p.key not in PROBE_KEYS]
         for i, curve in enumerate(self.problem.curves):
             try:
-                scenario = self.scenario(start, i)
+                scenario = parse_scenario(self.scenario_text(start, i))
                 if curve.kind == "conductance":
                     self.probe(start, i)
             except ValueError as exc:
                 raise curve_refusal(curve, i, exc, keys) from None
             check_curve_scenario(scenario, curve, i)
-
-    def scenario(self, values: dict, index: int):
-        """The validated scenario of curve ``index`` for ``values`` (label -> value)."""
-        scenario = parse_scenario(self.scenario_text(values, index))
-        if "energy_unit_meV" not in scenario.derived:
-            msg = "base scenario: a fit needs physical units (energies in meV), not [dimensionless]"
-            raise ValueError(msg)
-        return scenario
 
     def scenario_text(self, values: dict, index: int) -> str:
         """The scenario (TOML text) of curve ``index`` for ``values``: the base with the curve's U (and
@@ -817,18 +809,15 @@ def restore_result(data: dict, problem: FitProblem, states=(), solves=None) -> F
     with the model curves computed again from the curves' steady states ``states`` (one per curve, or
     None: that curve is solved again at the recorded values). For outputs lost after fit.json was
     written: the values, errors, correlations and counts are those of the file."""
-    if data.get("fingerprint") != problem.fingerprint:
-        msg = "fit.json was written by another fit (other base scenario, data, parameters, bounds or probe)"
-        raise ValueError(msg)
+    start = FitStart.from_dict(data, problem)  # another fit's file refused; the free values and the counts
+    values = {p.label: p.start for p in problem.parameters} | start.values  # fixed: at their starts, as fitted
     model = FitModel(problem, solves)
     try:
         entries = data["parameters"]
-        values = {p.label: float(entries[p.label]["value"]) for p in problem.parameters}
         stderr = [math.nan if entries[p.label]["stderr"] is None else float(entries[p.label]["stderr"])
                   for p in problem.free]
         matrix = data["correlation"]["matrix"]
-        counts = [int(data[name]) for name in ("evaluations", "steady_solves", "newton_iterations")]
-        recorded = (float(data["chi2"]), bool(data["success"]), str(data["message"]), int(data["optimiser_evaluations"]),
+        recorded = (float(data["chi2"]), bool(data["success"]), str(data["message"]), start.optimiser_evaluations,
                     str(data["status"]))
     except (KeyError, TypeError, ValueError) as exc:
         msg = f"fit.json lacks what the outputs are made from: {type(exc).__name__}: {exc}"
@@ -838,6 +827,7 @@ def restore_result(data: dict, problem: FitProblem, states=(), solves=None) -> F
     for i, state in enumerate(states):
         if state is None or state.text != model.scenario_text(values, i):
             states[i] = model.state(values, i)
-    model.evaluations, model.steady_solves, model.newton_iterations = counts
+    model.evaluations, model.steady_solves, model.newton_iterations = (start.evaluations, start.steady_solves,
+                                                                       start.newton_iterations)
     return _result(problem, model, values, states, stderr, None if matrix is None else np.asarray(matrix, dtype=float),
                    *recorded)

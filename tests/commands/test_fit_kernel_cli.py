@@ -5,23 +5,14 @@ import json
 
 import numpy as np
 import pytest
-from systems import assert_one_line_refusal, cli
+from systems import CU_FIT_SECTIONS, assert_one_line_refusal, cli
 
 from hotelectron.experiment.data import MeasuredCurve, write_csv
 from hotelectron.experiment.probe import ProbeParameters, probe_conductance
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.wire.steady import steady_state
 
-WIRE = """
-[wire]
-material = "Cu"
-length = "5 um"
-diffusion_constant = "0.0145 m^2/s"
-
-[reservoirs]
-temperature = "100 mK"
-bias = "0.2 mV"
-
+WIRE = CU_FIT_SECTIONS + """
 [grid]
 n_x = 5
 n_energy = 241

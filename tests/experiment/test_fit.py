@@ -252,6 +252,14 @@ def test_unknown_scenario_key_is_named(conductance_curves):
         FitModel(FitProblem(BASE, conductance_curves, [bad], PROBE))
 
 
+def test_a_dimensionless_base_is_refused(conductance_curves):
+    """Each curve sets the bias in mV, which a [dimensionless] base cannot take: refused naming the curve."""
+    from systems import small_scenario
+
+    with pytest.raises(ValueError, match=r"curve 0 .*\[dimensionless\]"):
+        FitModel(FitProblem(small_scenario(), conductance_curves, [gap(0.17)], PROBE))
+
+
 @pytest.mark.parametrize(("make", "match"), [
     (lambda: Parameter("probe.gapp", 0.2, 0.1, 0.3), "probe.gapp"),
     (lambda: Parameter("kappa", 1.0), "'kappa'"),

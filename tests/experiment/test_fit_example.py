@@ -1,31 +1,24 @@
 """The shipped fitting example (scenarios/fit_example): the committed synthetic CSV is what its script
 makes, and ``hotelectron fit`` on its fit file recovers the true values the script states (~15 s)."""
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
+from systems import SCENARIOS, assert_fresh_generation, example_script
 
 from hotelectron.commands.main import main
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "fit_example"
+EXAMPLE = SCENARIOS / "fit_example"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("make_synthetic", EXAMPLE / "make_synthetic.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_script("fit_example")
 
 
 def test_committed_csv_is_a_fresh_generation(script, tmp_path):
-    fresh = script.write(tmp_path / "synthetic_curves.csv")
-    committed = (EXAMPLE / "synthetic_curves.csv").read_text(encoding="utf-8")
-    assert fresh.read_text(encoding="utf-8") == committed
-    assert "SYNTHETIC" in committed.splitlines()[0]
+    committed = assert_fresh_generation(script, EXAMPLE / "synthetic_curves.csv", tmp_path)
     assert f"kappa = {script.TRUE_KAPPA!r}" in committed and f"gap = {script.TRUE_GAP_MEV!r} meV" in committed
 
 

@@ -288,6 +288,20 @@ def test_reml_finds_the_smoothness_of_data_drawn_from_its_prior(rng):
     assert hits >= 9
 
 
+def test_the_l_curve_corner_is_the_point_of_largest_curvature():
+    """On the hyperbola (ln residual, ln penalty) = (x, 1/x), x = lambda / lambda_c, the curvature
+    2 x^3 / (1 + x^4)^(3/2) is largest at x = 1: the corner lies within one grid step of lambda_c (on a
+    curve turned the other way the search would run to an end of the grid)."""
+    from hotelectron.experiment.regularisation import _l_curve_corner
+
+    x = np.geomspace(0.05, 100.0, 201)  # the corner off the middle of the grid
+    step = math.log(x[1] / x[0])
+    for lam_c in (0.03, 3.0):
+        lams = lam_c * x
+        corner = _l_curve_corner(lams, np.exp(x), np.exp(1 / x))
+        assert abs(math.log(corner / lam_c)) <= step, (lam_c, corner)
+
+
 def test_the_penalty_is_the_curvature_integral_of_ln_K():
     """``|L theta|^2`` -> int (d^2 theta / d u^2)^2 du = pi for theta = sin(u) over u = ln E in [0, 2 pi],
     at second order in the node spacing (the rule drops half a cell at each end, where the integrand

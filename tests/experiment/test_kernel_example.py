@@ -2,31 +2,24 @@
 makes, and ``hotelectron fit`` on its fit file recovers the script's true kernel within the band where
 the data constrain it (~40 s: slow)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
+from systems import SCENARIOS, assert_fresh_generation, example_script
 
 from hotelectron.commands.main import main
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "kernel_example"
+EXAMPLE = SCENARIOS / "kernel_example"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("make_synthetic_kernel", EXAMPLE / "make_synthetic.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_script("kernel_example")
 
 
 def test_committed_csv_is_a_fresh_generation(script, tmp_path):
-    fresh = script.write(tmp_path / "synthetic_conductance.csv")
-    committed = (EXAMPLE / "synthetic_conductance.csv").read_text(encoding="utf-8")
-    assert fresh.read_text(encoding="utf-8") == committed
-    assert "SYNTHETIC" in committed.splitlines()[0]
+    assert_fresh_generation(script, EXAMPLE / "synthetic_conductance.csv", tmp_path)
 
 
 @pytest.mark.slow

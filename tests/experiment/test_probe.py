@@ -47,6 +47,17 @@ def test_fermi_f_matches_direct_quadrature_to_1e_8():
     assert np.max(np.abs(grid - reference)) < 1e-8
 
 
+def test_fermi_f_in_a_field_matches_direct_quadrature_to_1e_8():
+    """Each spin's DOS is the zero-field one shifted by -+h: R_T dI/dV(V) = [G_0(V + h) + G_0(V - h)] / 2,
+    G_0 the zero-field quadrature (no Zeeman path of conductance or dos used); grid as in the zero-field test."""
+    kt, h = 0.1, 0.3
+    energy = np.linspace(-4, 4, 160_001)
+    bias = np.linspace(-1.5, 1.5, 31)
+    grid = conductance(energy, fermi(energy, kt), bias, GAP, DYNES, zeeman=h)
+    reference = np.array([0.5 * (quadrature_conductance(v + h, kt) + quadrature_conductance(v - h, kt)) for v in bias])
+    assert np.max(np.abs(grid - reference)) < 1e-8
+
+
 def test_second_order_convergence_in_energy_step():
     kt = 0.1
     bias = np.linspace(-1.5, 1.5, 13)
