@@ -32,7 +32,8 @@ __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 log = logging.getLogger(__name__)
 
 SECTIONS = SCENARIO_SECTIONS
-PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated")
+#: the sections in physical units, which [dimensionless] replaces
+PHYSICAL_SECTIONS = tuple(s for s in SECTIONS if s not in ("dimensionless", "grid", "run"))
 GRID_KEYS = ("n_x", "n_energy", "half_width")
 RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
 BUMP_KEYS = ("energy", "width", "height")
