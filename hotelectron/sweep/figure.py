@@ -207,9 +207,10 @@ def summary_figure(path):
     for members in groups.values():
         members.sort(key=lambda r: r[first])
     middles = {row["point"]: _middle(folder, row) for row in done}
-    for row in done:
-        energies, f, step = middles[row["point"]]
-        row["relaxation"] = float(np.sum(np.abs(f - step)) * (energies[1] - energies[0]))
+    for row in done:  # the run's own observable (hotelectron.wire.observables.relaxation), in the summary
+        if not np.isfinite(row.get("relaxation", np.nan)):  # a point file written before it was recorded
+            energies, f, step = middles[row["point"]]
+            row["relaxation"] = float(np.sum(np.abs(f - step)) * (energies[1] - energies[0]))
     bias_unit = _energy_unit_is_bias(folder, done[0])
 
     shown = [(name, label) for name, label in SUMMARY_OBSERVABLES if name in done[0]]
