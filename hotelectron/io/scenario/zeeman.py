@@ -49,6 +49,8 @@ G_MAX = 20.0
 #: 1 gauss in tesla (the gauss of the Gaussian system, converted here: pint gives it another dimension).
 GAUSS_T = 1e-4
 _ROUNDING = {"nearest": ROUND_HALF_EVEN, "down": ROUND_FLOOR, "up": ROUND_CEILING}
+#: At most this relative change of Delta_Z when it is rounded to whole energy steps.
+ZEEMAN_RTOL = 5e-3
 
 
 def six_digits(value: float, rounding: str = "nearest") -> str:
@@ -59,8 +61,6 @@ def six_digits(value: float, rounding: str = "nearest") -> str:
     exact = Decimal(value)
     rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - 5), rounding=_ROUNDING[rounding])
     return f"{float(rounded):.6g}"
-#: At most this relative change of Delta_Z when it is rounded to whole energy steps.
-ZEEMAN_RTOL = 5e-3
 
 
 @dataclass(frozen=True)
