@@ -457,9 +457,12 @@ def load_scenario(path) -> Scenario:
     FileNotFoundError
         Naming the path when there is no such file.
     ValueError
-        As :func:`parse_scenario`, and for a file that is not UTF-8 text.
+        As :func:`parse_scenario`, and for a folder or a file that is not UTF-8 text.
     """
     p = Path(path)
+    if p.is_dir():
+        msg = f"{p} is a folder, not a scenario file"
+        raise ValueError(msg)
     if not p.is_file():
         raise FileNotFoundError(errno.ENOENT, "scenario file not found", str(p))
     try:
