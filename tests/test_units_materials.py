@@ -93,6 +93,17 @@ def test_temperature_from_energy_and_back():
         units.parse_temperature_K("3 m", "T")
 
 
+def test_bohr_magneton_is_e_hbar_over_2_m_e():
+    # mu_B = e hbar / (2 m_e) with the exact SI e and hbar and the measured electron mass (scipy's
+    # CODATA edition): CODATA 2018 and 2022 differ by 1.4e-9 in mu_B; 1e-8 checks the first eight digits
+    from scipy.constants import m_e
+
+    mu_B = units.ELEMENTARY_CHARGE_C * units.HBAR_J_S / (2 * m_e)
+    assert units.BOHR_MAGNETON_J_PER_T == pytest.approx(mu_B, rel=1e-8)
+    # the Zeeman energy the field docs quote: g mu_B B = 0.1158 meV for g = 2 and B = 1 T
+    assert 2 * units.BOHR_MAGNETON_J_PER_T / units.ELECTRON_VOLT_J * 1e3 == pytest.approx(0.11577, abs=5e-6)
+
+
 def test_density_from_fraction():
     au = materials.material("Au")
     assert units.density_from_fraction(60e-6, au.atomic_density_m3) == pytest.approx(60e-6 * 5.90e28)

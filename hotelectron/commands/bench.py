@@ -34,9 +34,9 @@ def cmd_bench(args) -> int:
         log.error("--scenario needs --wire")
         return 2
     if args.json:  # before minutes of timing, not after (a missing folder is refused, as for run -o)
-        from ..io.outputs import check_replaceable_output
+        from ..io.outputs import check_file_output
 
-        check_replaceable_output(args.json, ".json", "a JSON file")
+        check_file_output(args.json, suffix=".json", what="a JSON file")
     if sum(map(bool, (args.sweep, args.wire, args.fit))) > 1:
         log.error("--wire, --sweep and --fit exclude each other: choose one")
         return 2

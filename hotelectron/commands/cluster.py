@@ -8,7 +8,7 @@ import contextlib
 import logging
 import os
 
-from .interrupts import interrupts_held
+from .interrupts import interrupts_held, sigint_handled_by
 
 log = logging.getLogger("hotelectron")
 
@@ -63,22 +63,13 @@ def quiet_dask() -> None:
         asyncio_log.addFilter(_NoAllExit())
 
 
-@contextlib.contextmanager
 def _workers_ignore_sigint():
     """Worker processes started inside inherit SIGINT ignored. A terminal's Ctrl-C reaches the whole
     process group: this process stops its work and closes the cluster, while the workers, which
     would otherwise each print a KeyboardInterrupt traceback, wait to be closed."""
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return sigint_handled_by(signal.SIG_IGN)
 
 
 @contextlib.contextmanager

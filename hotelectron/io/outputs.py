@@ -16,8 +16,8 @@ from pathlib import Path
 from .scenario.compare import describe, scenario_differences
 from .storage import DamagedFileError, error_cause, read_scenario, verify
 
-__all__ = ["check_figure_output", "check_file_output", "check_folder_output", "check_replaceable_output",
-           "check_trajectory_output", "intact", "refuse_other_scenario"]
+__all__ = ["check_figure_output", "check_file_output", "check_folder_output", "check_trajectory_output", "intact",
+           "refuse_other_scenario"]
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -87,26 +87,19 @@ def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume:
 
 def check_figure_output(path, inputs=()) -> None:
     """Check a figure's path; an existing file is replaced only when it is a PNG (a figure)."""
-    check_replaceable_output(path, ".png", "a PNG figure", inputs)
+    check_file_output(path, inputs, suffix=".png", what="a PNG figure")
 
 
-def check_replaceable_output(path, suffix: str, what: str, inputs=()) -> None:
-    """Check the path of an output that a new one replaces (a figure, a benchmark's JSON): in a folder
-    that exists and can be written, and an existing file only when its name ends in ``suffix``."""
+def check_file_output(path, inputs=(), *, suffix: str | None = None, what: str = "") -> None:
+    """Check the path of an output file that a new one replaces (a CSV table, a figure, a benchmark's
+    JSON): in a folder that exists and can be written; an existing file is replaced if it can be
+    written and, with ``suffix``, only when its name ends in it (it is ``what``, e.g. "a JSON file")."""
     path = Path(path)
     _check_file(path, inputs)
     if path.exists():
-        if path.suffix.lower() != suffix:
+        if suffix is not None and path.suffix.lower() != suffix:
             msg = f"{path} exists and is not {what}; choose another name"
             raise ValueError(msg)
-        _probe_file(path)
-
-
-def check_file_output(path, inputs=()) -> None:
-    """Check the path of a plain output file (a CSV table): an existing one is replaced if it can be written."""
-    path = Path(path)
-    _check_file(path, inputs)
-    if path.exists():
         _probe_file(path)
 
 

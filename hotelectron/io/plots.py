@@ -29,8 +29,8 @@ from ..wire.problem import fermi
 from ..units import BOLTZMANN_J_PER_K, ELEMENTARY_CHARGE_C
 from .storage import verify
 
-__all__ = ["double_step", "plot_trajectory", "run_title", "trajectory_figure", "wiedemann_franz_reference",
-           "wiedemann_franz_temperature"]
+__all__ = ["double_step", "plot_trajectory", "run_title", "save_figure", "trajectory_figure",
+           "wiedemann_franz_reference", "wiedemann_franz_temperature"]
 
 
 def _frames_to_show(n_t: int, count: int = 5) -> list[int]:
@@ -288,11 +288,15 @@ def _settles_early(times, w_e) -> bool:
 
 def plot_trajectory(path, output=None) -> Path:
     """Draw the figure of a trajectory file; returns the PNG path (default: next to the file)."""
+    return save_figure(trajectory_figure(path), path, output)
+
+
+def save_figure(fig, path, output=None) -> Path:
+    """Write ``fig``, the figure of the file ``path``, as a PNG at ``output`` (default: next to that file)
+    and close it; returns the PNG path."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    output = Path(output) if output is not None else path.with_suffix(".png")
-    fig = trajectory_figure(path)
+    output = Path(output) if output is not None else Path(path).with_suffix(".png")
     fig.savefig(output, dpi=110)
     plt.close(fig)
     return output

@@ -6,8 +6,9 @@ Memory (bytes of float64 and complex128 arrays; N positions = n_x - 2 interior n
 
 - state: the solution and the copies the stepper keeps of it (the state, the step's start, its
   result and the frozen copy of the Jacobian's state): 4 vectors of f (N x n_energy) and P
-  (N x n_V x n_levels: 2S + 1 multiplets at zero field, (2S + 1)^2 states |J M> in a field); a steady
-  state holds P only in its linearisations (stationary pairs for f);
+  (N x n_V x n_levels: 2S + 1 multiplets at zero field, (2S + 1)^2 states |J M> in a field; with free
+  spins in a field also their 2S + 1 levels per position: ``population_shape``); a steady state holds P
+  only in its linearisations (stationary pairs for f);
 - kernels: two linearisations alive at once (the step's frozen one and the stage being evaluated;
   in the steady state the iterate's and the trial's, kept after the solve for the next one of the same
   size), each holding G and the compact kernel K (2 n_energy wide), the rate D, and the spectra of f

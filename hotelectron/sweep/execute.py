@@ -106,7 +106,8 @@ def _finished_row(point: Point, path: Path, overwrite: bool):
     try:
         with h5py.File(path, "r") as fh:
             status = str(fh.attrs["status"])
-            fh.attrs["scenario"]
+            if "scenario" not in fh.attrs:  # not a point file that can be compared: it runs again
+                return None
     except (OSError, KeyError):
         return None
     refuse_other_scenario(path, point.text, "resume only with the sweep file that made it, or choose another "

@@ -48,7 +48,7 @@ import h5py
 import numpy as np
 import tomli_w
 
-from ..io.plots import double_step, run_title, wiedemann_franz_reference
+from ..io.plots import double_step, run_title, save_figure, wiedemann_franz_reference
 from ..io.quantities import OBSERVABLES, si_factor
 from ..kinetics.grids import EnergyGrid
 from ..units import BOLTZMANN_J_PER_K, registry
@@ -175,14 +175,7 @@ def _field_scale(row, column: str) -> float | None:
 
 def plot_summary(path, output=None) -> Path:
     """Draw the figure of a sweep's ``summary.csv``; returns the PNG path (default: next to it)."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    output = Path(output) if output is not None else path.with_suffix(".png")
-    fig = summary_figure(path)
-    fig.savefig(output, dpi=110)
-    plt.close(fig)
-    return output
+    return save_figure(summary_figure(path), path, output)
 
 
 def summary_figure(path):
@@ -214,9 +207,10 @@ def summary_figure(path):
     for members in groups.values():
         members.sort(key=lambda r: r[first])
     middles = {row["point"]: _middle(folder, row) for row in done}
-    for row in done:
-        energies, f, step = middles[row["point"]]
-        row["relaxation"] = float(np.sum(np.abs(f - step)) * (energies[1] - energies[0]))
+    for row in done:  # the run's own observable (hotelectron.wire.observables.relaxation), in the summary
+        if not np.isfinite(row.get("relaxation", np.nan)):  # a point file written before it was recorded
+            energies, f, step = middles[row["point"]]
+            row["relaxation"] = float(np.sum(np.abs(f - step)) * (energies[1] - energies[0]))
     bias_unit = _energy_unit_is_bias(folder, done[0])
 
     shown = [(name, label) for name, label in SUMMARY_OBSERVABLES if name in done[0]]

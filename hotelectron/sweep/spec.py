@@ -202,6 +202,9 @@ def parse_sweep(text: str, path=None) -> Sweep:
 def load_sweep(path) -> Sweep:
     """Read and validate the sweep file at ``path``."""
     p = Path(path)
+    if p.is_dir():
+        msg = f"{p} is a folder, not a sweep file"
+        raise ValueError(msg)
     if not p.is_file():
         raise FileNotFoundError(errno.ENOENT, "sweep file not found", str(p))
     return parse_sweep(p.read_text(encoding="utf-8"), path=p)

@@ -131,6 +131,15 @@ def test_show_and_plot_say_what_a_missing_file_or_a_folder_is(tmp_path):
         assert_one_line_refusal(cli(command, folder), "results of a sweep or bias series", folder / "summary.csv")
 
 
+def test_run_and_sweep_say_that_a_folder_is_not_their_file(tmp_path):
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for command, kind in (("run", "scenario"), ("steady", "scenario"), ("sweep", "sweep")):
+        result = cli(command, folder, "-o", tmp_path / "out")
+        assert_one_line_refusal(result, f"{folder} is a folder, not a {kind} file")
+    assert sorted(tmp_path.iterdir()) == [folder]  # refused before any output
+
+
 STEADY = small_scenario(0.02).split("[run]")[0] + '[run]\nmode = "steady"\n'
 
 

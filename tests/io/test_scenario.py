@@ -396,6 +396,8 @@ BAD = [
     ("aufe", 'initial = "quench"', 'initial = "quench"\n[run.bump]\nenergy = 0.2\nwidth = "0.1 E0"\nheight = 0.5',
      r"\[run.bump\] energy"),
     ("aufe", "[wire]", "[dimensionless]\ntemperature = 0.1\n[wire]", r"\[dimensionless\] and \[wire\]"),
+    ("dimensionless", "\n[grid]", '\n[field]\nB = "0.5 T"\n[grid]', r"\[dimensionless\] and \[field\]"),
+    ("dimensionless", "\n[grid]", "\n[spin_mediated]\n[grid]", r"\[dimensionless\] and \[spin_mediated\]"),
     ("cu", "\n[wire]", "\ngrid = 5\n[wire]", r"\[grid\] must be a table"),
     ("aufe", "[wire]", "[wire", r"not valid TOML"),
     ("dimensionless", "temperature = 0.02", "temperature = -0.02", r"\[dimensionless\] temperature"),

@@ -145,7 +145,7 @@ def test_an_off_grid_field_is_refused_with_a_grid_and_a_field_that_fit():
     ('B = "inf T"', r"\[field\] B .*not finite"),
     ('B = "0.5 T"\ng = 0', r"\[field\] g = 0"),
     ('B = "1 T"\ng = 1e-300', r"\[field\] g = 1e-300: out of range; expected .* \[0.1, 20\]"),
-    ('B = "1e-300 T"', r"\[field\] B = '1e-300 T': the Zeeman energy .* less than half an energy step"),
+    ('B = "1e-300 T"', r"\[field\] B = '1e-300 T': the Zeeman energy .* at most half an energy step"),
     ('B = "1e5 A/m"', r"\[field\] B = '1e5 A/m': has dimension .*magnetic field"),
     ('B = "0.5 T"\ng = -2', r"\[field\] g = -2"),
     ('B = "0.5 T"\ng = "2"', r"\[field\] g = '2': not a plain number"),
@@ -184,6 +184,17 @@ def _suggested(message, pattern):
     match = re.search(pattern, message)
     assert match is not None, message
     return match.group(1)
+
+
+def test_a_zeeman_energy_of_exactly_half_a_step_is_refused_as_no_field_not_as_zero_steps():
+    """Half a step rounds to 0 (round half to even): the refusal offers no field or one step, as below it."""
+    from hotelectron.io.scenario.zeeman import Field, refuse_off_grid
+
+    with pytest.raises(ValueError) as info:
+        refuse_off_grid(Field(0.01, "[dimensionless] zeeman", 0.01), 0.02, 4.0, None)
+    message = str(info.value)
+    assert "at most half an energy step" in message and "zeeman = 0 (no field)" in message
+    assert "0 steps" not in message and "%" not in message
 
 
 def test_the_fields_and_grids_a_refusal_suggests_are_accepted():

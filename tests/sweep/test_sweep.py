@@ -1,6 +1,7 @@
 """Parameter sweeps: expansion of sweep files, and runs on a real dask.distributed LocalCluster with
 two worker processes (a small sweep, a sweep with a bad point, a killed sweep resumed)."""
 
+import csv
 import math
 import os
 import signal
@@ -454,6 +455,22 @@ def test_a_sweep_over_the_field_and_its_figure(tmp_path):
         assert "B = 0, 2.073 T: 2 points" in title and "T_eff(L/2) does not change with B" in title
         # the current grows with the bias; in units of each point's eU/(eR) it is 1: not drawn, and said so
         assert "current I(L/2) = U/R to round-off at every point" in title and "current I(L/2) does not" not in title
+    finally:
+        plt.close(fig)
+    # a summary without the relaxation column (point files written before it was recorded): the figure
+    # computes it from each point's last frame, to the same numbers
+    with result.summary.open(newline="", encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    old = result.summary.with_name("summary-without-relaxation.csv")
+    with old.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, [key for key in table[0] if key != "relaxation"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(table)
+    fig = summary_figure(old)
+    try:
+        ax = next(ax for ax in fig.axes if ax.get_ylabel() == "relaxation / its value at B = 0")
+        points = next(line for line in ax.get_lines() if line.get_marker() == "o")
+        np.testing.assert_allclose(points.get_ydata(), [1.0, relaxation[1] / relaxation[0]], rtol=1e-12)
     finally:
         plt.close(fig)
     assert plot_summary(result.summary, tmp_path / "summary.png").stat().st_size > 10_000

@@ -32,7 +32,8 @@ __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 log = logging.getLogger(__name__)
 
 SECTIONS = SCENARIO_SECTIONS
-PHYSICAL_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated")
+#: the sections in physical units, which [dimensionless] replaces
+PHYSICAL_SECTIONS = tuple(s for s in SECTIONS if s not in ("dimensionless", "grid", "run"))
 GRID_KEYS = ("n_x", "n_energy", "half_width")
 RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
 BUMP_KEYS = ("energy", "width", "height")
@@ -456,9 +457,12 @@ def load_scenario(path) -> Scenario:
     FileNotFoundError
         Naming the path when there is no such file.
     ValueError
-        As :func:`parse_scenario`, and for a file that is not UTF-8 text.
+        As :func:`parse_scenario`, and for a folder or a file that is not UTF-8 text.
     """
     p = Path(path)
+    if p.is_dir():
+        msg = f"{p} is a folder, not a scenario file"
+        raise ValueError(msg)
     if not p.is_file():
         raise FileNotFoundError(errno.ENOENT, "scenario file not found", str(p))
     try:

@@ -15,7 +15,7 @@ and of a magnet's calibration). A given ``[grid] n_energy`` on which the roundin
 ``Delta_Z`` by more is refused, naming the field key, with a valid ``n_energy`` and the nearest field
 that fits; without ``n_energy`` the loader picks the smallest valid grid (as for the bias). The
 Zeeman energy that runs is reported next to the given one (``zeeman_run_meV``, ``field_run_T``).
-A Zeeman energy below half an energy step cannot be put on the grid: it is refused with the fields
+A Zeeman energy of at most half an energy step cannot be put on the grid: it is refused with the fields
 that can (0, or at least one step) rather than rounded to no field. A field in a refusal's
 suggestion is rounded inward (a largest field down, a smallest one up), so that it is accepted.
 
@@ -49,6 +49,8 @@ G_MAX = 20.0
 #: 1 gauss in tesla (the gauss of the Gaussian system, converted here: pint gives it another dimension).
 GAUSS_T = 1e-4
 _ROUNDING = {"nearest": ROUND_HALF_EVEN, "down": ROUND_FLOOR, "up": ROUND_CEILING}
+#: At most this relative change of Delta_Z when it is rounded to whole energy steps.
+ZEEMAN_RTOL = 5e-3
 
 
 def six_digits(value: float, rounding: str = "nearest") -> str:
@@ -59,8 +61,6 @@ def six_digits(value: float, rounding: str = "nearest") -> str:
     exact = Decimal(value)
     rounded = exact.quantize(Decimal(1).scaleb(exact.adjusted() - 5), rounding=_ROUNDING[rounding])
     return f"{float(rounded):.6g}"
-#: At most this relative change of Delta_Z when it is rounded to whole energy steps.
-ZEEMAN_RTOL = 5e-3
 
 
 @dataclass(frozen=True)
@@ -169,9 +169,9 @@ def refuse_off_grid(field: Field, step: float, half_width: float, suggestion: in
     (``suggestion``, an n_energy that holds it, or None) and a field that fit."""
     z = field.zeeman / step
     grid = [f"[grid] n_energy = {suggestion}"] if suggestion else []
-    if z < 0.5:  # it would round to no field at all
+    if z <= 0.5:  # it would round to no field at all (round(0.5) == 0)
         fl.fail(field.key, field.value,
-                f"the Zeeman energy Delta_Z = {field.energy(field.zeeman)} is less than half an energy step of "
+                f"the Zeeman energy Delta_Z = {field.energy(field.zeeman)} is at most half an energy step of "
                 f"{field.energy(step)}: it cannot be put on the grid",
                 " or ".join([f"{field.suggestion(0.0)} (no field)",
                              f"at least one energy step, {field.suggestion(step, 'up')}", *grid]))
