@@ -197,7 +197,7 @@ class Collisions:
         f = np.ascontiguousarray(f, dtype=float)
         dfdt = np.empty_like(f) if out_f is None else out_f
         weights, others = self._linear_in_G
-        if others == (self.pairs,) and self.pairs is not None:  # populations and kernels linear in G alone
+        if len(others) == 1 and others[0] is self.pairs:  # populations and kernels linear in G alone
             P = np.ascontiguousarray(P, dtype=float)
             dPdt = self._check_rates(P, out_P)
             if self.pairs.rhs_in_one_pass(self.grid, f, P, weights, dfdt, dPdt):
