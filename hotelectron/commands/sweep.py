@@ -8,7 +8,7 @@ import logging
 import os
 from pathlib import Path
 
-from .cluster import add_cluster_options, dask_client, quiet_dask
+from .cluster import add_cluster_options, check_workers, dask_client, quiet_dask
 from .progress import PointProgress
 
 log = logging.getLogger("hotelectron")
@@ -83,6 +83,10 @@ def cmd_sweep(args) -> int:
     from ..io.outputs import check_figure_output, check_folder_output
 
     sweep = load_sweep(args.sweep)
+    if sum(map(bool, (args.serial, args.scheduler, args.workers is not None))) > 1:
+        msg = "--serial, --scheduler and --workers exclude each other: choose one"
+        raise ValueError(msg)
+    check_workers(args.workers)  # before the points are parsed for the resource check
     output = Path(args.output or sweep.output or Path(args.sweep).stem)
     check_folder_output(output, [args.sweep], create=False)
     # with a remote scheduler the workers are elsewhere: one point's memory is checked here, as a lower bound
@@ -91,9 +95,6 @@ def cmd_sweep(args) -> int:
     if args.plot:
         check_figure_output(args.plot, [args.sweep, output / "summary.csv"])
     quiet_dask()
-    if sum(map(bool, (args.serial, args.scheduler, args.workers is not None))) > 1:
-        msg = "--serial, --scheduler and --workers exclude each other: choose one"
-        raise ValueError(msg)
     if args.serial:
         return run_points(sweep, output, args)
     with dask_client(args.scheduler, (os.cpu_count() or 1) if args.workers is None else args.workers) as client:
