@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,10 +61,17 @@ def alloy_from_scenario(path) -> tr.Alloy:
     import tomllib
 
     from .. import transport as tr
+    from ..io.filekind import check_kind
     from ..units import parse_quantity
+    from .run import existing_file
 
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+    existing_file(Path(path), "transport")
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{path}: not a valid TOML file ({exc})"
+        raise ValueError(msg) from None
+    check_kind(data, "scenario", path)
     wire = data.get("wire", {})
     impurities = data.get("impurities", {})
     for section, key in (("impurities", "spin"), ("impurities", "concentration"), ("impurities", "kondo_temperature")):

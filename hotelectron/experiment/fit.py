@@ -57,9 +57,9 @@ from .data import KINDS, MeasuredCurve
 from .probe import ProbeParameters
 from .solves import CurveState, LocalSolves, model_curve
 
-__all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "STATUS_STOPPED", "FitInterrupted", "FitModel",
-           "FitProblem", "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter", "FlatParameters",
-           "Parameter", "check_curve_scenario", "check_curves", "curve_overrides", "fit", "restore_result"]
+__all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "STATUS_STOPPED", "FitInputError", "FitInterrupted",
+           "FitModel", "FitProblem", "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter",
+           "FlatParameters", "Parameter", "check_curve_scenario", "check_curves", "curve_overrides", "fit", "restore_result"]
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +81,31 @@ STATUS_FINISHED, STATUS_INTERRUPTED, STATUS_STOPPED = "finished", "interrupted",
 FIELD_PREFIX = "field."
 
 
+class FitInputError(ValueError):
+    """A refusal of what is fitted to what, with the part of a fit file it is about: ``where`` is
+    ``"data"``, ``"sigma"`` or ``"[parameters]"`` (the fit file's loader names it)."""
+
+    def __init__(self, message: str, where: str):
+        super().__init__(message)
+        self.where = where
+
+
 def check_curves(curves, sigma) -> tuple[float, ...] | None:
     """Refuse no curves, a curve of a kind a fit does not take, and a ``sigma`` that is not one positive
     finite number per curve; return ``sigma`` as a tuple (None stays None)."""
     if not curves:
         msg = "a fit needs at least one measured curve"
-        raise ValueError(msg)
+        raise FitInputError(msg, "data")
     for i, curve in enumerate(curves):
         if curve.kind not in KINDS:
             msg = f"curve {i} ({curve.source or 'no source'}): kind {curve.kind!r} is not supported; a fit takes {list(KINDS)}"
-            raise ValueError(msg)
+            raise FitInputError(msg, "data")
     if sigma is None:
         return None
     values = tuple(float(s) for s in sigma)
     if len(values) != len(curves) or not all(math.isfinite(s) and s > 0 for s in values):
         msg = f"sigma must give one positive finite number per curve ({len(curves)}); got {sigma!r}"
-        raise ValueError(msg)
+        raise FitInputError(msg, "sigma")
     return values
 
 
@@ -257,26 +266,26 @@ class FitProblem:
         if not any(p.free for p in self.parameters):
             msg = "no free parameter: set free = true on at least one of " + (
                 ", ".join(repr(p.label) for p in self.parameters) or "(no parameters given)")
-            raise ValueError(msg)
+            raise FitInputError(msg, "[parameters]")
         labels = [p.label for p in self.parameters]
         for p in self.parameters:
             if labels.count(p.label) > 1:
                 msg = f"parameter {p.label!r} is given more than once"
-                raise ValueError(msg)
+                raise FitInputError(msg, "[parameters]")
             if p.curve is not None and p.key in labels:
                 msg = f"parameter {p.key!r} is both shared and per curve ({p.label!r})"
-                raise ValueError(msg)
+                raise FitInputError(msg, "[parameters]")
             if p.curve is not None and p.curve >= len(self.curves):
                 msg = f"parameter {p.label!r}: curve {p.curve} does not exist ({len(self.curves)} curves)"
-                raise ValueError(msg)
+                raise FitInputError(msg, "[parameters]")
             if p.key.startswith("reservoirs.temperature") and any(c.temperature_K is not None for c in self.curves):
                 msg = f"parameter {p.label!r}: the curves give their bath temperature T, which sets it"
-                raise ValueError(msg)
+                raise FitInputError(msg, "[parameters]")
         points = sum(c.x.size for c in self.curves)
         n_free = sum(p.free for p in self.parameters)
         if points <= n_free:
             msg = f"{points} data points cannot determine {n_free} free parameters (and their errors)"
-            raise ValueError(msg)
+            raise FitInputError(msg, "[parameters]")
         if not self.steady_tol > 0 or not 0 < self.rel_step < 0.1:
             msg = f"steady_tol = {self.steady_tol!r} must be > 0 and rel_step = {self.rel_step!r} in (0, 0.1)"
             raise ValueError(msg)

@@ -39,7 +39,7 @@ from pathlib import Path
 from ..io.filekind import check_kind
 from ..units import parse_quantity, parse_temperature_K
 from .data import read_curves
-from .fit import FitModel, FitProblem, Parameter
+from .fit import FitInputError, FitModel, FitProblem, Parameter
 from .kernelfile import kernel_problem
 from .probe import ProbeParameterError, ProbeParameters
 
@@ -159,13 +159,6 @@ def _curves(files, source: str) -> list:
         raise ValueError(msg) from None
 
 
-def _problem_where(message: str) -> str:
-    """The part of a fit file a FitProblem refusal is about."""
-    if message.startswith("sigma"):
-        return "sigma"
-    return "[parameters]" if "parameter" in message else "data"
-
-
 def _sigma(value, source: str, n_curves: int):
     if value is None:
         return None
@@ -223,8 +216,8 @@ def parse_fit_file(text: str, path=None) -> FitFile:
     probe = _probe(data.get("probe", {}), source)
     try:
         problem = FitProblem(base_text, curves, parameters, probe, sigma=sigma)
-    except ValueError as exc:
-        _fail(source, _problem_where(str(exc)), str(exc))
+    except FitInputError as exc:
+        _fail(source, exc.where, str(exc))
     try:
         FitModel(problem)  # every curve's scenario at the start values
     except ValueError as exc:

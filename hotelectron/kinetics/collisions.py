@@ -317,10 +317,11 @@ class Collisions:
         return self.pairs.energy_parts(P) if self.pairs is not None else {}
 
     def impurity_energy_rates(self, f, P, G=None) -> dict:
-        """``{kind: dw/dt[x]}`` from the collisions (``impurity_energies`` of the population rates)."""
+        """``{kind: dw/dt[x]}`` from the collisions (``impurity_energies`` of the population rates),
+        species by species: no rates of all populations at once."""
         if self.pairs is None:
             return {}
-        return self.pairs.energy_parts(self.pair_rates(f, P, G))
+        return self.pairs.energy_rate_parts(P, self.electron_hole(f) if G is None else G, self.grid)
 
     @property
     def conserves_energy(self) -> bool:

@@ -141,7 +141,9 @@ def read_back(folder):
     (lambda t: t.replace('"electron_electron.kappa"', '"electron_electron.kapa"'), "kapa"),
     (lambda t: t.replace("min = 0.05", "min = 0.05\nfree = false").replace("unit = \"1/ns/meV^0.5\"",
                                                                           "unit = \"1/ns/meV^0.5\"\nfree = false"),
-     "no free parameter"),
+     r"fit.toml: \[parameters\]: no free parameter"),
+    # refusals of what is fitted to what name the part of the fit file they are about
+    (lambda t: "sigma = -1.0\n" + t, r"fit.toml: sigma: sigma must give one positive finite number per curve"),
     (lambda t: t.replace("[probe]", "[probe]\ngapp = 1"), r"\[probe\] gapp"),
     (lambda t: t.replace("curves.csv", "missing.csv"), "missing.csv"),
     # the field lies on whole energy steps: the model is a step function of it

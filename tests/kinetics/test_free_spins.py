@@ -196,6 +196,8 @@ def test_impurities_act_block_by_block(S, zeeman_steps, rng):
     np.testing.assert_allclose(both.energy(P), energies["pairs"] + energies["spins"], rtol=1e-13)
     rates = c.impurity_energy_rates(f, P)
     np.testing.assert_allclose(rates["spins"], spins.energy(spins.rates(Ps, G, grid)), rtol=1e-14)
+    np.testing.assert_allclose(rates["pairs"], pairs.energy(pairs.rates(Pp, G, grid)), rtol=1e-12)
+    np.testing.assert_allclose(both.energy_rate(P, G, grid), rates["pairs"] + rates["spins"], rtol=1e-14)
     assert c.impurity_energies(P).keys() == rates.keys() == {"pairs", "spins"}
     # rates written into a strided dP (a block of a larger array) land there
     wide = np.zeros((2, P.shape[1] + 3))

@@ -392,6 +392,23 @@ def test_transport_alloy_from_a_scenario_file(tmp_path):
         transport_cli.alloy_from_scenario(scenario)
 
 
+def test_transport_refuses_a_folder_a_missing_file_bad_toml_and_a_sweep_file_by_name(tmp_path):
+    from hotelectron.commands import transport as transport_cli
+
+    with pytest.raises(ValueError, match=f"{tmp_path} is a folder, not a file; transport takes a file"):
+        transport_cli.alloy_from_scenario(tmp_path)
+    with pytest.raises(FileNotFoundError, match="missing.toml does not exist"):
+        transport_cli.alloy_from_scenario(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[impurities\nspin = 2.5\n")
+    with pytest.raises(ValueError, match="broken.toml: not a valid TOML file"):
+        transport_cli.alloy_from_scenario(broken)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('base = "a.toml"\n[axes]\n"field.B" = ["0 T", "1 T"]\n')
+    with pytest.raises(ValueError, match="sweep.toml: this is a sweep file, not a scenario: run it with 'hotelectron sweep"):
+        transport_cli.alloy_from_scenario(sweep)
+
+
 def test_transport_table_says_why_a_row_is_empty_and_the_figure_which_scale_is_not_defined(tmp_path, capsys, caplog):
     """The README's alloy (Au, 60 ppm, S = 5/2, T_K = 0.3 K) from 1 mK to 3 K, where every reason for an
     empty row occurs (9 points: T~_sg undefined, the crossover on both sides of T_K): every "-" carries a note

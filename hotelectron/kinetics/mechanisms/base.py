@@ -95,3 +95,7 @@ class PopulationMechanism(Mechanism):
         """``d(energy)/dt`` per position from the collisions with the electrons of ``G``: the
         ``energy`` of ``rates``."""
         return self.energy(self.rates(P, G, grid))
+
+    def energy_rate_parts(self, P, G, grid: EnergyGrid) -> dict:
+        """``{impurity: d(energy)/dt per position}``: ``energy_rate`` by kind, as ``energy_parts``."""
+        return {self.impurity: self.energy_rate(P, G, grid)}

@@ -139,5 +139,8 @@ class Impurities(PopulationMechanism):
         return {part.impurity: part.energy(block) for part, block in zip(self.species, self.split(P))}
 
     def energy_rate(self, P, G, grid: EnergyGrid) -> np.ndarray:
+        return sum(self.energy_rate_parts(P, G, grid).values())
+
+    def energy_rate_parts(self, P, G, grid: EnergyGrid) -> dict:
         # species by species: no joined rates of all populations
-        return sum(part.energy_rate(block, G, grid) for part, block in zip(self.species, self.split(P)))
+        return {part.impurity: part.energy_rate(block, G, grid) for part, block in zip(self.species, self.split(P))}
