@@ -438,15 +438,48 @@ def _tiled(nb, ns, state_stride):
     return nb - nb % TILE, ns - ns % TILE
 
 
+@intrinsic
+def _at(typingctx, address):
+    """The double at ``address``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.load(builder.inttoptr(args[0], ir.DoubleType().as_pointer()), align=8)
+
+    return types.float64(types.intp), codegen
+
+
+@jit
+def _touch_lines(first, stop):
+    """Bring the cache lines of the bytes ``first..stop - 1`` in, in the order they lie in memory: a
+    sum of one double per line (in four independent sums), which the caller must keep somewhere so
+    that the compiler keeps the loads."""
+    first -= first % 64
+    lines = (stop - first + 63) // 64
+    a = b = c = d = 0.0
+    for i in range(0, lines - lines % 4, 4):
+        at = first + 64 * i
+        a += _at(at)
+        b += _at(at + 64)
+        c += _at(at + 128)
+        d += _at(at + 192)
+    for i in range(lines - lines % 4, lines):
+        a += _at(first + 64 * i)
+    return a + b + c + d
+
+
 @jit
 def _load_rows(P, x, i0, nb, mirrored, w, row):
     """Scratch rows from ``P[x, i0 + j, s]``, ``j < nb``; ``mirrored``: from the mirror couplings
-    ``P[x, nk - 1 - i0 - j, s]``, read in the order they lie in memory. Whole tiles are transposed
-    in registers (module docstring), the rest moved value by value."""
+    ``P[x, nk - 1 - i0 - j, s]``, read in the order they lie in memory. The lines of the couplings
+    are first brought into the caches in one sequential sweep when they lie next to each other
+    (module docstring); then whole tiles are transposed in registers, the rest moved value by value."""
     last = P.shape[1] - 1 - i0
     columns, states = _tiled(nb, P.shape[2], P.strides[2])
     step = -P.strides[1] if mirrored else P.strides[1]  # bytes from column j to j + 1
     start = P.ctypes.data + x * P.strides[0] + (last if mirrored else i0) * P.strides[1]
+    if P.strides[2] == 8 and P.strides[1] == 8 * P.shape[2]:
+        lowest = start - (nb - 1) * P.strides[1] if mirrored else start
+        w[row * _ROW + SECTION] = _touch_lines(lowest, lowest + nb * P.strides[1])  # a column no block reads
     target = w.ctypes.data + row * _ROW * 8
     for t in range(0, columns, TILE):
         j = columns - TILE - t if mirrored else t  # in the order the couplings lie in memory
