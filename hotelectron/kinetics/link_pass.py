@@ -45,9 +45,20 @@ kernel cells are added once per section. Without mirror couplings (free spins: o
 the two streams took twice the time of one, so each half of a section is read (and its rates
 written) in one go, in the order the couplings lie in memory. P and the scratch rows meet in tiles
 of 4 couplings x 4 states, transposed in registers (value by value, 9.4 million populations took
-4.0 ms to read into the rows with P in the cache, 1.8 ms as tiles; from memory the read is bound by
-the memory at 6.4 ms on one thread). The rates are written past the caches (non-temporal stores): a
-plain store would first read each line of the 75 MB from memory.
+4.0 ms to read into the rows with P in the cache, 1.8 ms as tiles). From memory the tiles alone took
+6.3 ms on one thread (a sequential sum over the same 75 MB: 2.8 ms), as their scattered reads keep
+few lines in flight: a sweep of one load per cache line over the half section first, then the tiles
+from the caches, takes 4.7 ms (AMD EPYC, 2 cores, 1 MB L2 each, load average ~0.8). The rates are
+written past the caches (non-temporal stores): plain stores, which first read each line of the 75 MB
+from memory, made a variant that stores block by block 5 ms slower there on one thread.
+
+*Where the time goes* (one thread, same machine and system, the phases timed apart and adding up to
+the whole, 20.5 ms): the block functions 6-7 ms (bound by the floating-point units: ~8 vector
+operations per link and column), reading P into the rows 4.7 ms, writing the rates 3.0 ms, the
+class sums into the kernel cells 2.2 ms, the G rows of the sections 1.7 ms, the G tables 0.1 ms.
+Software prefetches of the next half section or block during the block functions, and sections of
+128 to 512 couplings, did not make it faster. Both threads get equal shares of x, and the pass on
+two threads takes about half the time of one (10.4 ms against 20.5, minima of interleaved rounds).
 
 *One compilation of the drivers serves every species.* The block functions are written as LLVM
 instructions (:func:`_emit_column`) into C callbacks (``_numba.cfunc``) that the drivers take as
