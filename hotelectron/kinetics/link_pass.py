@@ -29,7 +29,8 @@ populations, rates and kernel sums of a coupling stay in registers and the compi
 the loop over the columns. A loop over the links that reads their states and weights from arrays
 (the pass this one replaced) spent its time on the indices and on run-time checks that the rows it
 updates do not overlap: 52.7 ms of CPU time for the whole pass at n_x = 128, 2046 couplings and
-the 105 links of S = 5/2 pairs in a field, against 25 ms now, of which 8 ms are the links' work.
+the 105 links of S = 5/2 pairs in a field, against 25 ms for this one on the same machine (the
+links' work 8 ms of it; *Where the time goes* below splits it on another machine).
 
 *Classes and mirror couplings share G and kernel cells.* The links of a class share their
 transfer at every coupling, so a column reads the two values of G once per class and sums the
