@@ -29,7 +29,8 @@ populations, rates and kernel sums of a coupling stay in registers and the compi
 the loop over the columns. A loop over the links that reads their states and weights from arrays
 (the pass this one replaced) spent its time on the indices and on run-time checks that the rows it
 updates do not overlap: 52.7 ms of CPU time for the whole pass at n_x = 128, 2046 couplings and
-the 105 links of S = 5/2 pairs in a field, against 25 ms now, of which 8 ms are the links' work.
+the 105 links of S = 5/2 pairs in a field, against 25 ms for this one on the same machine (the
+links' work 8 ms of it; *Where the time goes* below splits it on another machine).
 
 *Classes and mirror couplings share G and kernel cells.* The links of a class share their
 transfer at every coupling, so a column reads the two values of G once per class and sums the
@@ -45,9 +46,20 @@ kernel cells are added once per section. Without mirror couplings (free spins: o
 the two streams took twice the time of one, so each half of a section is read (and its rates
 written) in one go, in the order the couplings lie in memory. P and the scratch rows meet in tiles
 of 4 couplings x 4 states, transposed in registers (value by value, 9.4 million populations took
-4.0 ms to read into the rows with P in the cache, 1.8 ms as tiles; from memory the read is bound by
-the memory at 6.4 ms on one thread). The rates are written past the caches (non-temporal stores): a
-plain store would first read each line of the 75 MB from memory.
+4.0 ms to read into the rows with P in the cache, 1.8 ms as tiles). From memory the tiles alone took
+6.3 ms on one thread (a sequential sum over the same 75 MB: 2.8 ms), as their scattered reads keep
+few lines in flight: a sweep of one load per cache line over the half section first, then the tiles
+from the caches, takes 4.7 ms (AMD EPYC, 2 cores, 1 MB L2 each, load average ~0.8). The rates are
+written past the caches (non-temporal stores): plain stores, which first read each line of the 75 MB
+from memory, made a variant that stores block by block 5 ms slower there on one thread.
+
+*Where the time goes* (one thread, same machine and system, the phases timed apart and adding up to
+the whole, 20.5 ms): the block functions 6-7 ms (bound by the floating-point units: ~8 vector
+operations per link and column), reading P into the rows 4.7 ms, writing the rates 3.0 ms, the
+class sums into the kernel cells 2.2 ms, the G rows of the sections 1.7 ms, the G tables 0.1 ms.
+Software prefetches of the next half section or block during the block functions, and sections of
+128 to 512 couplings, did not make it faster. Both threads get equal shares of x, and the pass on
+two threads takes about half the time of one (10.4 ms against 20.5, minima of interleaved rounds).
 
 *One compilation of the drivers serves every species.* The block functions are written as LLVM
 instructions (:func:`_emit_column`) into C callbacks (``_numba.cfunc``) that the drivers take as
@@ -438,15 +450,48 @@ def _tiled(nb, ns, state_stride):
     return nb - nb % TILE, ns - ns % TILE
 
 
+@intrinsic
+def _at(typingctx, address):
+    """The double at ``address``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.load(builder.inttoptr(args[0], ir.DoubleType().as_pointer()), align=8)
+
+    return types.float64(types.intp), codegen
+
+
+@jit
+def _touch_lines(first, stop):
+    """Bring the cache lines of the bytes ``first..stop - 1`` in, in the order they lie in memory: a
+    sum of one double per line (in four independent sums), which the caller must keep somewhere so
+    that the compiler keeps the loads."""
+    first -= first % 64
+    lines = (stop - first + 63) // 64
+    a = b = c = d = 0.0
+    for i in range(0, lines - lines % 4, 4):
+        at = first + 64 * i
+        a += _at(at)
+        b += _at(at + 64)
+        c += _at(at + 128)
+        d += _at(at + 192)
+    for i in range(lines - lines % 4, lines):
+        a += _at(first + 64 * i)
+    return a + b + c + d
+
+
 @jit
 def _load_rows(P, x, i0, nb, mirrored, w, row):
     """Scratch rows from ``P[x, i0 + j, s]``, ``j < nb``; ``mirrored``: from the mirror couplings
-    ``P[x, nk - 1 - i0 - j, s]``, read in the order they lie in memory. Whole tiles are transposed
-    in registers (module docstring), the rest moved value by value."""
+    ``P[x, nk - 1 - i0 - j, s]``, read in the order they lie in memory. The lines of the couplings
+    are first brought into the caches in one sequential sweep when they lie next to each other
+    (module docstring); then whole tiles are transposed in registers, the rest moved value by value."""
     last = P.shape[1] - 1 - i0
     columns, states = _tiled(nb, P.shape[2], P.strides[2])
     step = -P.strides[1] if mirrored else P.strides[1]  # bytes from column j to j + 1
     start = P.ctypes.data + x * P.strides[0] + (last if mirrored else i0) * P.strides[1]
+    if P.strides[2] == 8 and P.strides[1] == 8 * P.shape[2]:
+        lowest = start - (nb - 1) * P.strides[1] if mirrored else start
+        w[row * _ROW + SECTION] = _touch_lines(lowest, lowest + nb * P.strides[1])  # a column no block reads
     target = w.ctypes.data + row * _ROW * 8
     for t in range(0, columns, TILE):
         j = columns - TILE - t if mirrored else t  # in the order the couplings lie in memory
