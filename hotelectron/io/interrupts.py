@@ -1,4 +1,4 @@
-"""A Ctrl-C that Python drops, raised again at the next frame of a run.
+"""SIGINT (Ctrl-C) handlers set for a block, and a Ctrl-C that Python drops raised again at a safe point.
 
 Python runs a signal's handler at the next bytecode of the main thread. When a long C call returns
 (an HDF5 write, where a run spends much of its time) that next bytecode is often a garbage-collection
@@ -14,7 +14,21 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["sigint_checkpoint"]
+__all__ = ["sigint_checkpoint", "sigint_handled_by"]
+
+
+@contextlib.contextmanager
+def sigint_handled_by(handler):
+    """SIGINT goes to ``handler`` (a function, or ``signal.SIG_IGN``) in the block, then to what it went
+    to before. Only the main thread can set a handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _no_check() -> None:
@@ -44,8 +58,5 @@ def sigint_checkpoint():
         if received:
             raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
+    with sigint_handled_by(handler):
         yield check
-    finally:
-        signal.signal(signal.SIGINT, previous)
