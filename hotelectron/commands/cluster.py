@@ -8,7 +8,8 @@ import contextlib
 import logging
 import os
 
-from .interrupts import interrupts_held, sigint_handled_by
+from ..io.interrupts import sigint_handled_by
+from .interrupts import interrupts_held
 
 log = logging.getLogger("hotelectron")
 

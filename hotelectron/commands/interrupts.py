@@ -6,26 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
-import threading
+
+from ..io.interrupts import sigint_handled_by
 
 log = logging.getLogger("hotelectron")
 
-__all__ = ["interrupts_held", "sigint_handled_by"]
-
-
-@contextlib.contextmanager
-def sigint_handled_by(handler):
-    """SIGINT goes to ``handler`` (a function, or ``signal.SIG_IGN``) in the block, then to what it went
-    to before. Only the main thread can set a handler; elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+__all__ = ["interrupts_held"]
 
 
 @contextlib.contextmanager

@@ -86,7 +86,16 @@ def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume:
 
 
 def check_figure_output(path, inputs=()) -> None:
-    """Check a figure's path; an existing file is replaced only when it is a PNG (a figure)."""
+    """Check a figure's path; an existing file is replaced only when it is a PNG (a figure). A name
+    ending in a type matplotlib cannot write is refused here, before the run whose figure it is."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix.lower()
+    types = FigureCanvasBase.get_supported_filetypes()
+    if suffix and suffix[1:] not in types:
+        msg = (f"{path}: matplotlib cannot write a figure of type '{suffix}'; "
+               f"give a name ending in .png (or .{', .'.join(sorted(t for t in types if t != 'png'))})")
+        raise ValueError(msg)
     check_file_output(path, inputs, suffix=".png", what="a PNG figure")
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from ..wire.evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
 from ..wire.observables import observables
 from ..wire.steady import steady_state
+from .interrupts import sigint_checkpoint
 from .outputs import refuse_other_scenario
 from .quantities import BOX_OBSERVABLES, WIRE_OBSERVABLES, observable_names
 from .resources import check_resources
@@ -127,28 +128,35 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         state, dt = None, None
     write = _frame_writer(writer, problem, scalars)
     try:
-        if scenario.mode == "steady":
-            _write_steady(writer, write, steady_state(problem))
-        else:
-            evolution = Evolution(BoxProblem(problem.collisions) if box else problem)
-            if state is None:
-                state = initial_state(scenario)
-                write(state, evolution.dt)
-            else:
-                evolution.dt = dt
-            for t in frame_times(scenario.end_time, scenario.output_every):
-                if t <= state.t + 1e-12:
-                    continue
-                state = evolution.advance(state, t)
-                write(state, evolution.dt)
-                if progress is not None:
-                    progress(state.t, scenario.end_time)
-            writer.set_attrs(steps=evolution.steps, rejected_steps=evolution.rejected)
+        with sigint_checkpoint() as check_interrupt:  # a Ctrl-C that Python dropped stops the run at its next frame
+            _advance(scenario, problem, writer, write, state, dt, progress, check_interrupt)
     except BaseException as exc:  # an interrupt too: the file must say that the run did not finish
         writer.close(STATUS_FAILED, failure_message(exc))
         raise
     writer.close()
     return output
+
+
+def _advance(scenario, problem, writer, write, state, dt, progress, check_interrupt) -> None:
+    """Write the frames of ``scenario`` from ``state`` (None: the initial state), or its steady state."""
+    if scenario.mode == "steady":
+        _write_steady(writer, write, steady_state(problem))
+        return
+    evolution = Evolution(BoxProblem(problem.collisions) if scenario.mode == "box" else problem)
+    if state is None:
+        state = initial_state(scenario)
+        write(state, evolution.dt)
+    else:
+        evolution.dt = dt
+    for t in frame_times(scenario.end_time, scenario.output_every):
+        if t <= state.t + 1e-12:
+            continue
+        state = evolution.advance(state, t)
+        write(state, evolution.dt)
+        if progress is not None:
+            progress(state.t, scenario.end_time)
+        check_interrupt()
+    writer.set_attrs(steps=evolution.steps, rejected_steps=evolution.rejected)
 
 
 def write_steady_state(scenario, output, solution) -> Path:

@@ -188,8 +188,12 @@ def summary_figure(path):
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    with path.open(newline="", encoding="utf-8") as fh:
-        header = next(csv.reader(fh), None)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError:  # e.g. a trajectory saved under a .csv name: say so with the file's name
+        msg = f"{path} is not a sweep summary (not UTF-8 text; a trajectory is plotted from its .h5 name)"
+        raise ValueError(msg) from None
     if not header or "point" not in header or "status" not in header:
         msg = f"{path} is not a sweep summary (no 'point' and 'status' columns)"
         raise ValueError(msg)

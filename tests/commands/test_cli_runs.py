@@ -131,6 +131,14 @@ def test_show_and_plot_say_what_a_missing_file_or_a_folder_is(tmp_path):
         assert_one_line_refusal(cli(command, folder), "results of a sweep or bias series", folder / "summary.csv")
 
 
+def test_plot_names_a_csv_file_that_is_not_text(tmp_path):
+    """A binary file under a .csv name (an HDF5 trajectory renamed) is refused naming it, not with
+    the bare UTF-8 codec error."""
+    binary = tmp_path / "run.csv"
+    binary.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(range(256)))
+    assert_one_line_refusal(cli("plot", binary), f"{binary} is not a sweep summary (not UTF-8 text")
+
+
 def test_run_and_sweep_say_that_a_folder_is_not_their_file(tmp_path):
     folder = tmp_path / "series"
     folder.mkdir()

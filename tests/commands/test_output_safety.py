@@ -417,7 +417,7 @@ def unwritable(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["scenario", "directory", "missing folder", "unwritable", "plot is scenario",
-                                  "plot is output", "plot onto data"])
+                                  "plot is output", "plot onto data", "plot of no known type"])
 def test_bad_output_paths_are_refused_before_any_work(tmp_path, unwritable, case):
     scenario = write_scenario(tmp_path)
     data = tmp_path / "notes.txt"
@@ -430,6 +430,7 @@ def test_bad_output_paths_are_refused_before_any_work(tmp_path, unwritable, case
         "plot is scenario": ["-o", tmp_path / "out.h5", "--plot", scenario],
         "plot is output": ["-o", tmp_path / "out.h5", "--plot", tmp_path / "out.h5"],
         "plot onto data": ["-o", tmp_path / "out.h5", "--plot", data],
+        "plot of no known type": ["-o", tmp_path / "out.h5", "--plot", tmp_path / "fig.pnf"],
     }[case]
     named = args[-1]
     assert_one_line_refusal(cli("run", scenario, *args), named)

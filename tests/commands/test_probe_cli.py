@@ -98,6 +98,7 @@ def test_the_probe_sits_in_the_field_of_the_trajectory(in_field, tmp_path):
 @pytest.mark.parametrize("args, words", [
     (["--points", "-5"], ["--points -5: at least 2 probe biases"]),
     (["--points", "1"], ["--points 1: at least 2 probe biases"]),
+    (["--points", "100000000"], ["--points 100000000: at most 1000000 probe biases"]),
     (["--g", "-2"], ["--g -2.0: the g factor of the probe's electrons must lie in (0, 20]"]),
     (["--g", "1e300"], ["--g 1e+300:", "(0, 20]"]),
     (["--field", "1e16 T"], ["--field 1e16 T: the spin shift g mu_B B/2 = 5.788e+14 meV", "100 times the gap"]),

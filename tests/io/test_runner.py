@@ -2,6 +2,8 @@
 
 import dataclasses
 import re
+import signal
+import weakref
 from types import SimpleNamespace
 
 import h5py
@@ -103,6 +105,32 @@ def test_an_interrupted_run_is_marked_failed_and_resumes_to_the_same_file(tmp_pa
         if t_sg is not None:
             np.testing.assert_array_equal(a["P_spins"][:], b["P_spins"][:])
             assert a["P_spins"].shape[1:] == (7, 2)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped one, as expected
+def test_a_ctrl_c_lost_in_a_garbage_collection_callback_still_stops_the_run(tmp_path):
+    """A SIGINT whose KeyboardInterrupt is raised inside a weakref callback (where Python prints
+    'Exception ignored' and drops it: the common case after an HDF5 write) stops the run at its next
+    frame, and the file says interrupted; without the checkpoint the run finished."""
+    class Garbage:
+        pass
+
+    def ctrl_c_inside_a_callback(t, t_end):
+        if t > 0.09 and not sent:
+            sent.append(t)
+            obj = Garbage()
+            ref = weakref.ref(obj, lambda _: signal.raise_signal(signal.SIGINT))  # noqa: F841 (kept alive)
+            del obj  # the callback runs the handler; its KeyboardInterrupt is dropped
+
+    sent = []
+    out = tmp_path / "cut.h5"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(scenario(wire(n_x=9, n=81)), out, progress=ctrl_c_inside_a_callback)
+    assert sent == [pytest.approx(0.1)]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back
+    with h5py.File(out, "r") as fh:
+        assert fh.attrs["status"] == "failed" and "interrupted (Ctrl-C)" in fh.attrs["message"]
+        assert fh["time"][-1] == pytest.approx(0.1)  # stopped after the frame during which it came
 
 
 def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):

@@ -32,7 +32,8 @@ __all__ = [
 ]
 
 _NUMBER = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|nan)", re.IGNORECASE)
-_TAU_D = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*tau_D\s*$")
+# nan and inf too, so that they are refused as numbers rather than read as an unknown unit 'tau_D'
+_TAU_D = re.compile(r"^\s*([+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:nan|inf)))\s*tau_D\s*$")
 _E0 = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*E0\s*$")
 
 # pint's expression parser reports malformed unit text with several exception types, all meaning

@@ -64,6 +64,8 @@ STEP_CUTOFF_WARN = 0.1
 #: At most this many frames: 1e5 frames of the default grid (33 x 801) already hold 21 GB, and
 #: resolve a run to 1e-5 of its length, more than any figure or fit uses.
 MAX_FRAMES = 100_000
+#: the frame interval of a run that gives none
+DEFAULT_OUTPUT_EVERY = "0.1 tau_D"
 #: end_time at most this many tau_D: a wire approaches its steady state at least as fast as its
 #: slowest diffusion mode, exp(-pi^2 t/tau_D), and the collision times of the model (pair relaxation,
 #: electron-electron, a few ns) lie within a few decades of tau_D (ns for a few-um wire), so that
@@ -235,7 +237,11 @@ def _run(table, phys: Physics):
     if end_time > MAX_END_TIME:
         fl.fail("[run] end_time", table.get("end_time"), f"{end_time:.3g} tau_D",
                 f"at most {MAX_END_TIME:g} tau_D (far beyond every relaxation time of the model)")
-    output_every = fl.tau_D_multiple(table.get("output_every", "0.1 tau_D"), "[run] output_every", phys.tau_D_s)
+    output_every = fl.tau_D_multiple(table.get("output_every", DEFAULT_OUTPUT_EVERY), "[run] output_every", phys.tau_D_s)
+    if output_every > end_time and "output_every" not in table:  # the user wrote no output_every to blame
+        msg = (f"[run] end_time = {table.get('end_time')!r}: {end_time:.3g} tau_D is shorter than the default frame "
+               f"interval [run] output_every = {DEFAULT_OUTPUT_EVERY!r}; give an output_every <= end_time")
+        raise ValueError(msg)
     if output_every > end_time:
         fl.fail("[run] output_every", table.get("output_every"), f"longer than end_time = {end_time:g} tau_D",
                 "an interval <= end_time")
