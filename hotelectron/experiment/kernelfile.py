@@ -23,6 +23,7 @@ import math
 
 from ..io.scenario import fields
 from ..units import parse_quantity, registry
+from .fit import FitInputError
 from .kernel import K_UNIT, METHODS, PARTNERS, KernelModel, KernelProblem, log_spaced, power_law
 
 __all__ = ["KERNEL_KEYS", "kernel_problem", "parse_kernel_section"]
@@ -123,8 +124,8 @@ def kernel_problem(data: dict, source: str, base: str, curves, probe, sigma) -> 
     try:
         problem = KernelProblem(base, tuple(curves), probe=probe, sigma=None if sigma is None else tuple(sigma),
                                 **settings)
-    except ValueError as exc:
-        msg = f"{source}: [kernel]: {exc}"
+    except ValueError as exc:  # the settings of [kernel], or the data and sigma (FitInputError says which)
+        msg = f"{source}: {exc.where if isinstance(exc, FitInputError) else '[kernel]'}: {exc}"
         raise ValueError(msg) from None
     try:
         KernelModel(problem)  # every curve's scenario, before any work

@@ -105,6 +105,7 @@ def test_a_kernel_fit_holds_no_parameters(folder, extra, words):
     ("nodes = 7", "nodes = 2", "[kernel] nodes"),
     ('tabulated = "electrons"', 'tabulated = "phonons"', "[kernel] tabulated"),
     ('range = ["5 ueV", "0.5 meV"]', 'range = ["5 ueV", "0.5 mK"]', "[kernel] range"),
+    ("sigma = 0.002", "sigma = 0.0", "bad.toml: sigma: sigma must give one positive"),  # a top-level key
 ])
 def test_bad_kernel_sections_are_refused_naming_the_key(folder, old, new, key):
     (folder / "bad.toml").write_text(FIT.replace(old, new))
