@@ -13,9 +13,10 @@ log = logging.getLogger("hotelectron")
 class RunProgress:
     """Simulated time of one run: a bar with ETA in a terminal, a log line every few seconds otherwise."""
 
-    def __init__(self, t_end: float, quiet: bool):
-        self.t_end, self.quiet = t_end, quiet
-        self.start = self.last = time.perf_counter()
+    def __init__(self, t_end: float, quiet: bool, clock=time.perf_counter):
+        self.t_end, self.quiet, self.clock = t_end, quiet, clock
+        self.start = self.last = clock()
+        self.first = None  # (t, wall time) of the first frame: the rate is measured from there
         self.bar = None
         if not quiet and sys.stderr.isatty():
             from tqdm import tqdm
@@ -26,14 +27,17 @@ class RunProgress:
         if self.bar is not None:
             self.bar.update(t - self.bar.n)
             return
-        now = time.perf_counter()
+        now = self.clock()
+        if self.first is None:  # before it lie numba's compilation and the initial state: no measure of the rate
+            self.first = (t, now)
         if self.quiet or (now - self.last < 5.0 and t < t_end):
             return
         self.last = now
-        elapsed = now - self.start
-        remaining = elapsed * (t_end - t) / t if t > 0 else float("nan")
-        log.info("t = %.4g / %.4g tau_D (%.0f%%), elapsed %.1f s, remaining about %.0f s",
-                 t, t_end, 100 * t / t_end, elapsed, remaining)
+        t_first, wall_first = self.first
+        remaining = (f"remaining about {(now - wall_first) * (t_end - t) / (t - t_first):.0f} s" if t > t_first
+                     else "remaining time from the next frames")
+        log.info("t = %.4g / %.4g tau_D (%.0f%%), elapsed %.1f s, %s", t, t_end, 100 * t / t_end, now - self.start,
+                 remaining)
 
     def close(self) -> None:
         if self.bar is not None:

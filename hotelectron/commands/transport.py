@@ -90,13 +90,21 @@ def alloy_from_scenario(path) -> tr.Alloy:
     )
 
 
+def _is_number(text) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _alloy_from_args(args) -> tr.Alloy:
     from .. import transport as tr
     from ..units import parse_quantity
 
     if args.scenario is not None:
         return alloy_from_scenario(args.scenario)
-    ppm_text = args.ppm if any(c.isalpha() for c in str(args.ppm)) else f"{args.ppm} ppm"
+    ppm_text = f"{args.ppm} ppm" if _is_number(args.ppm) else args.ppm  # a bare number means ppm
     return tr.Alloy(
         host=args.material,
         spin=args.spin,

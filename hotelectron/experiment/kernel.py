@@ -273,6 +273,12 @@ class KernelModel:
         self.newton_iterations = 0
         self.response_products = 0
 
+    @property
+    def largest_transfer_meV(self) -> float:
+        """The largest energy an electron can exchange on any curve's energy grid (its full width): the
+        kernel beyond it enters no curve."""
+        return max(float(e[-1] - e[0]) for e in self.energy_meV)
+
     # -- the model ---------------------------------------------------------------------------------
     def table(self, theta, index: int) -> TabulatedKernel:
         """The dimensionless table of curve ``index`` for the physical node values ``theta``."""

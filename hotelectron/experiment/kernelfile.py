@@ -19,11 +19,15 @@ iterations are ``[kernel] max_iterations``.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from ..io.scenario import fields
 from ..units import parse_quantity, registry
+from .fit import FitInputError
 from .kernel import K_UNIT, METHODS, PARTNERS, KernelModel, KernelProblem, log_spaced, power_law
+
+log = logging.getLogger(__name__)
 
 __all__ = ["KERNEL_KEYS", "kernel_problem", "parse_kernel_section"]
 
@@ -123,12 +127,18 @@ def kernel_problem(data: dict, source: str, base: str, curves, probe, sigma) -> 
     try:
         problem = KernelProblem(base, tuple(curves), probe=probe, sigma=None if sigma is None else tuple(sigma),
                                 **settings)
-    except ValueError as exc:
-        msg = f"{source}: [kernel]: {exc}"
+    except ValueError as exc:  # the settings of [kernel], or the data and sigma (FitInputError says which)
+        msg = f"{source}: {exc.where if isinstance(exc, FitInputError) else '[kernel]'}: {exc}"
         raise ValueError(msg) from None
     try:
-        KernelModel(problem)  # every curve's scenario, before any work
+        model = KernelModel(problem)  # every curve's scenario, before any work
     except ValueError as exc:
         msg = f"{source}: {exc}"
         raise ValueError(msg) from None
+    reach = model.largest_transfer_meV
+    beyond = sum(E > reach for E in problem.energies_meV)
+    if beyond:
+        log.warning("%s: [kernel] range: %d of %d nodes lie above %.3g meV, the largest energy exchange on any "
+                    "curve's energy grid: no data constrain them (the smoothness penalty alone sets them); narrow "
+                    "the range", source, beyond, len(problem.energies_meV), reach)
     return problem

@@ -10,7 +10,7 @@ that shows keys of the expected kind is left to its loader, which names any typo
 
 from __future__ import annotations
 
-__all__ = ["KINDS", "SCENARIO_SECTIONS", "check_kind", "file_kinds"]
+__all__ = ["KINDS", "SCENARIO_SECTIONS", "check_kind", "file_kinds", "toml_kind"]
 
 #: the sections of a scenario file (hotelectron.io.scenario)
 SCENARIO_SECTIONS = ("wire", "reservoirs", "impurities", "electron_electron", "phonons", "field", "spin_mediated",
@@ -53,3 +53,21 @@ def check_kind(data: dict, expected: str, path=None) -> None:
     commands = " or ".join(f"'{_ABOUT[kind][1]} {name}'" for kind in kinds)
     msg = f"{where} is {what}, not {_ABOUT[expected][0]}: run it with {commands} ({_ABOUT[expected][2]})"
     raise ValueError(msg)
+
+
+def toml_kind(path) -> str | None:
+    """What the file at ``path`` is if it is a TOML file of one of the kinds, with the command that reads
+    it ("a scenario: run it with 'hotelectron run PATH'"), for a command given it instead of its output;
+    None for anything else (not TOML, not UTF-8, no kind's keys)."""
+    import tomllib
+    from pathlib import Path
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    kinds = file_kinds(data)
+    if not kinds:
+        return None
+    what = " or ".join(_ABOUT[kind][0] for kind in kinds)
+    return f"{what}: run it with " + " or ".join(f"'{_ABOUT[kind][1]} {path}'" for kind in kinds)

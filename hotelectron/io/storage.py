@@ -58,6 +58,7 @@ from ..wire.evolution import State
 from ..wire.problem import WireProblem
 from . import populations
 from .errors import DamagedFileError, WriteError
+from .filekind import toml_kind
 from .netcdf import CHECKSUM, attach, scale
 from .quantities import OBSERVABLES, si_factor
 
@@ -136,6 +137,9 @@ def verify(path) -> None:
     """Read every dataset of a trajectory file (once, one frame at a time); raises ``DamagedFileError``
     naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum."""
     path = Path(path)
+    if path.is_file() and not h5py.is_hdf5(path) and (kind := toml_kind(path)) is not None:
+        msg = f"{path} is not a trajectory file but {kind}"
+        raise DamagedFileError(msg)
     try:
         with h5py.File(path, "r") as fh:
             for key in ("status", "scenario", "pairs_every"):

@@ -1,5 +1,6 @@
 """The command line on scenario files, as a user runs it: shipped scenarios, kill and resume."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -185,3 +186,19 @@ def test_a_unit_in_the_wrong_case_is_explained_with_the_unit_meant(tmp_path):
     scenario.write_text(SERIES.replace('temperature = "25 mK"', 'temperature = "50 mk"'))
     assert_one_line_refusal(cli("show", scenario), "[reservoirs] temperature", "'mk' is read as milli-boltzmann_constant",
                             "did you mean '50 mK'")
+
+
+def test_run_progress_estimates_the_remaining_time_from_the_rate_after_the_first_frame(caplog):
+    """The first frame's wall time holds numba's compilation: the estimate starts from it, not from the start."""
+    from hotelectron.commands.progress import RunProgress
+
+    times = iter([0.0, 30.0, 40.0, 50.0])  # start; frames at t = 1, 2, 3 tau_D: 30 s to the first, 10 s each after
+    progress = RunProgress(10.0, quiet=False, clock=lambda: next(times))
+    progress.bar = None  # log lines, as in a batch job
+    with caplog.at_level(logging.INFO, logger="hotelectron"):
+        for t in (1.0, 2.0, 3.0):
+            progress(t, 10.0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "t = 1 / 10 tau_D (10%), elapsed 30.0 s, remaining time from the next frames"
+    assert lines[1] == "t = 2 / 10 tau_D (20%), elapsed 40.0 s, remaining about 80 s"
+    assert lines[2] == "t = 3 / 10 tau_D (30%), elapsed 50.0 s, remaining about 70 s"

@@ -28,6 +28,10 @@ SWEEP, SCENARIO, FIT = "scenarios/sweeps/agmn_field.toml", "scenarios/cu_coulomb
      [f"{FIT}: this is a fit file, not a scenario: run it with 'hotelectron fit {FIT}'"]),
     (["sweep", "--serial", "-o", "{tmp}/out"], FIT, [f"{FIT}: this is a fit file, not a sweep file"]),
     (["fit", "-o", "{tmp}/out"], SWEEP, [f"{SWEEP}: this is a sweep file, not a fit file"]),
+    # commands that read a trajectory, given the TOML file that would write it
+    (["plot", "-o", "{tmp}/fig.png"], SCENARIO,
+     [f"{SCENARIO} is not a trajectory file but a scenario: run it with 'hotelectron run {SCENARIO}'"]),
+    (["probe"], SWEEP, [f"{SWEEP} is not a trajectory file but a sweep file: run it with 'hotelectron sweep {SWEEP}'"]),
 ])
 def test_another_kind_of_file_is_named_with_its_command(tmp_path, command, path, words):
     command = [a.format(tmp=tmp_path) for a in command]

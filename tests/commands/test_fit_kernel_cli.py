@@ -105,6 +105,7 @@ def test_a_kernel_fit_holds_no_parameters(folder, extra, words):
     ("nodes = 7", "nodes = 2", "[kernel] nodes"),
     ('tabulated = "electrons"', 'tabulated = "phonons"', "[kernel] tabulated"),
     ('range = ["5 ueV", "0.5 meV"]', 'range = ["5 ueV", "0.5 mK"]', "[kernel] range"),
+    ("sigma = 0.002", "sigma = 0.0", "bad.toml: sigma: sigma must give one positive"),  # a top-level key
 ])
 def test_bad_kernel_sections_are_refused_naming_the_key(folder, old, new, key):
     (folder / "bad.toml").write_text(FIT.replace(old, new))
@@ -136,3 +137,33 @@ def test_a_fixed_lambda_of_zero_or_far_out_is_refused_and_leaves_no_folder(folde
     (folder / "bad.toml").write_text(FIT.replace("[kernel]\n", f"[kernel]\nregularisation = {value}\n"))
     assert_one_line_refusal(cli("fit", folder / "bad.toml", "-o", folder / "lam"), *words)
     assert not (folder / "lam").exists()
+
+
+def test_nodes_beyond_every_curves_energy_grid_are_warned_about(folder, caplog):
+    """A range typed in MeV for meV puts nodes where no curve's grid reaches: the fit still runs (the
+    penalty sets them), but the loader says how many and up to where the data reach."""
+    import logging
+
+    from hotelectron.experiment.fitfile import parse_fit_file
+    from hotelectron.experiment.kernel import KernelModel
+
+    path = folder / "fit.toml"
+    with caplog.at_level(logging.WARNING, logger="hotelectron"):
+        shipped = parse_fit_file(FIT, path=path)
+        assert not [r for r in caplog.records if "range" in r.getMessage()]
+        wide = parse_fit_file(FIT.replace('"0.5 meV"]', '"5 MeV"]'), path=path)
+    reach = KernelModel(wide.problem).largest_transfer_meV
+    # the energy grid's full width at the widest of the curves' biases, from their scenarios
+    widths = []
+    for u in (0.1, 0.2, 0.4):
+        scenario = parse_scenario(WIRE.replace('bias = "0.2 mV"', f'bias = "{u} mV"'))
+        energies = scenario.problem.energy.values * scenario.derived["energy_unit_meV"]
+        widths.append(energies[-1] - energies[0])
+    assert reach == pytest.approx(max(widths), rel=1e-12)
+    assert shipped.problem.energies_meV[-1] < reach
+    beyond = sum(E > reach for E in wide.problem.energies_meV)
+    assert 0 < beyond < len(wide.problem.energies_meV)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [f"{path}: [kernel] range: {beyond} of 7 nodes lie above {reach:.3g} meV, the largest energy "
+                        "exchange on any curve's energy grid: no data constrain them (the smoothness penalty alone "
+                        "sets them); narrow the range"]

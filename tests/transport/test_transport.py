@@ -470,3 +470,23 @@ def test_weak_localisation_is_the_magnitude_of_a_conductivity_reduction():
     bare = al.wl_scale_S_m(tr.spin_flip_time_s(al, 10.0))
     assert values[1] > bare
     assert tr.spin_flip_time_s(al, 1.0) < tr.spin_flip_time_s(al, 10.0)
+
+
+@pytest.mark.parametrize(("ppm", "n_s_ppm", "refusal"), [
+    ("1e-5", 1e-5, None), ("60", 60.0, None), ("0.006 percent", 60.0, None),
+    ("nan", None, "--ppm = 'nan ppm': the value is not finite"),
+])
+def test_transport_ppm_takes_a_bare_number_as_ppm(ppm, n_s_ppm, refusal):
+    """A bare number means ppm, written with an exponent or not, NaN included (refused as not finite)."""
+    import argparse
+
+    from hotelectron.commands import transport as transport_cli
+
+    parser = argparse.ArgumentParser()
+    transport_cli.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["transport", "--ppm", ppm])
+    if refusal is None:
+        assert transport_cli._alloy_from_args(args).n_s_ppm == pytest.approx(n_s_ppm, rel=1e-12)
+    else:
+        with pytest.raises(ValueError, match=re.escape(refusal)):
+            transport_cli._alloy_from_args(args)
