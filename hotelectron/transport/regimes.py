@@ -95,6 +95,26 @@ def _kondo_log(alloy, T, what, extrapolate, high: bool):
     return log
 
 
+def _unitary_log(spin_factor: float) -> float:
+    """The smallest logarithm at which a leading-log Kondo factor ``pi^2 (nu J)^2 spin_factor =
+    pi^2 spin_factor/(4 ln^2)`` stays within the unitary limit 1: ``(pi/2) sqrt(spin_factor)``."""
+    return 0.5 * math.pi * math.sqrt(spin_factor)
+
+
+def _within_unitary(alloy, T, log, spin_factor, label, what, extrapolate, high: bool):
+    """Refuse a leading-log formula where it exceeds the unitary limit (``_unitary_log``): the log is
+    then too small for perturbation theory, and the result would be larger than any impurity can give."""
+    bound = _unitary_log(spin_factor)
+    symbol, op, sign = ("ln(T/T_K)", ">=", 1) if high else ("ln(T_K/T)", "<=", -1)
+    _require(
+        log >= bound,
+        f"{what} exceeds the unitary limit where {symbol} < (pi/2) sqrt({label}) = {bound:.3g} (the logarithm is "
+        f"too small for its leading order): temperature_K = {T:.4g} needs T {op} "
+        f"{alloy.kondo_temperature_K * math.exp(sign * bound):.4g} K",
+        extrapolate,
+    )
+
+
 def _high_log(alloy, T, what, extrapolate):
     return _kondo_log(alloy, T, what, extrapolate, high=True)
 
@@ -145,12 +165,14 @@ def underscreened_spin_flip_time_s(alloy: Alloy, temperature_K, *, extrapolate=F
     """``1/tau~_s = 2 pi (n_s/nu)(nu J)^2 (S^2 - 1/4) = (pi n_s/(2 nu))(S^2 - 1/4)/ln^2(T_K/T)``; in s.
 
     VGL (59) for ``T << T_K``, ``S > 1/2``, with ``nu J = 1/(2 ln)``; the printed coefficient ``8 pi`` uses
-    VGL (2)'s ``nu J = 2/ln`` and is 16 times larger.
+    VGL (2)'s ``nu J = 2/ln`` and is 16 times larger. Refused where it exceeds the unitary bound
+    ``2 n_s/(pi nu)``, i.e. below ``ln(T_K/T) = (pi/2) sqrt(S^2 - 1/4)`` (3.85 for S = 5/2).
     """
     T = _temperature(temperature_K)
     _need_underscreened(alloy, "tau~_s (VGL 59)")
     log = _low_log(alloy, T, "tau~_s (VGL 59)", extrapolate)
     S = alloy.spin
+    _within_unitary(alloy, T, log, S * S - 0.25, "S^2 - 1/4", "1/tau~_s (VGL 59)", extrapolate, high=False)
     return alloy.kelvin_to_seconds(2 * math.pi * alloy.n_s_over_nu_K * exchange_coupling(log) ** 2 * (S * S - 0.25))
 
 
@@ -168,11 +190,15 @@ def kondo_resistivity_high_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=F
     printed VGL (27), ``rho_U 4 pi^2 S(S+1)/ln^2`` (``4 pi^2 rho_U = 12 pi n_s/(e^2 v_F^2 nu^2)``), uses
     VGL (2)'s ``nu J = 2/ln`` and is 16 times larger. ``alpha_S`` is the first-order coefficient of VGL (26)
     (``hotelectron.spin.alpha_S``; the transport tests recompute it from the spectral density).
+    Refused where the leading-log factor ``pi^2 S(S+1)/(4 ln^2)`` exceeds the unitary limit, below
+    ``ln(T/T_K) = (pi/2) sqrt(S(S+1))`` (4.65 for S = 5/2), where Hamann's full form (the one
+    ``spin_flip_time_s`` takes) stays below 1/2 and the leading log would exceed 1.
     """
     T = _temperature(temperature_K)
     what = "Delta rho_K (VGL 27)"
     log = _high_log(alloy, T, what, extrapolate)
     S = alloy.spin
+    _within_unitary(alloy, T, log, S * (S + 1), "S(S+1)", what, extrapolate, high=True)
     correction = spin.alpha_S(S) * alloy.spin_glass_temperature_K / T
     _first_order(correction, T, what, extrapolate)
     return alloy.unitary_resistivity_ohm_m * math.pi**2 * exchange_coupling(log) ** 2 * S * (S + 1) * (1 - correction)
@@ -247,9 +273,10 @@ def kondo_resistivity_zero_T_ohm_m(alloy: Alloy) -> tuple[float, str]:
 
 
 # -- characteristic temperatures ----------------------------------------------------------------
-def _high_T_maximum(alpha_tsg_K, kondo_K):
-    """Maximum of ``(1 - alpha T_sg/T)/ln^2(T/T_K)``: the largest root of ``T = alpha T_sg (1 + ln(T/T_K)/2)``."""
-    lo = kondo_K * math.exp(MIN_LOG)
+def _high_T_maximum(alpha_tsg_K, kondo_K, min_log=MIN_LOG):
+    """Maximum of ``(1 - alpha T_sg/T)/ln^2(T/T_K)`` above ``ln(T/T_K) = min_log``: the largest root of
+    ``T = alpha T_sg (1 + ln(T/T_K)/2)``."""
+    lo = kondo_K * math.exp(min_log)
 
     def g(T):
         return T - alpha_tsg_K * (1 + 0.5 * math.log(T / kondo_K))
@@ -257,7 +284,7 @@ def _high_T_maximum(alpha_tsg_K, kondo_K):
     start = max(lo, alpha_tsg_K / 2)  # g is convex with its minimum at alpha T_sg / 2
     if g(start) >= 0:
         msg = (
-            f"Delta rho_K has no maximum above ln(T/T_K) = {MIN_LOG:g}: alpha_S T_sg = {alpha_tsg_K:.4g} K "
+            f"Delta rho_K has no maximum above ln(T/T_K) = {min_log:.3g}: alpha_S T_sg = {alpha_tsg_K:.4g} K "
             f"is too small compared with kondo_temperature_K = {kondo_K:g}"
         )
         raise ValueError(msg)
@@ -268,8 +295,11 @@ def _high_T_maximum(alpha_tsg_K, kondo_K):
 
 
 def characteristic_temperature_K(alloy: Alloy) -> float:
-    """``T*``: the exact maximum of VGL (27) in T (root of ``T = alpha_S T_sg [1 + ln(T/T_K)/2]``)."""
-    return _high_T_maximum(spin.alpha_S(alloy.spin) * alloy.spin_glass_temperature_K, alloy.kondo_temperature_K)
+    """``T*``: the exact maximum of VGL (27) in T (root of ``T = alpha_S T_sg [1 + ln(T/T_K)/2]``), where
+    VGL (27) holds (``kondo_resistivity_high_T_ohm_m``: above ``ln(T/T_K) = (pi/2) sqrt(S(S+1))``)."""
+    S = alloy.spin
+    return _high_T_maximum(spin.alpha_S(S) * alloy.spin_glass_temperature_K, alloy.kondo_temperature_K,
+                           max(MIN_LOG, _unitary_log(S * (S + 1))))
 
 
 def characteristic_temperature_estimate_K(alloy: Alloy) -> float:

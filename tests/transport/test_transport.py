@@ -194,7 +194,7 @@ def test_spin_flip_time_nagaoka_hamann_and_its_large_log_limit():
 # -- Kondo resistivity ---------------------------------------------------------------------------
 def test_kondo_high_T_formula_limits_continuity_and_refusal():
     al = alloy_high()
-    rho = [regimes.kondo_resistivity_high_T_ohm_m(al, T) for T in (5.0, 5.0 * (1 + 1e-9))]
+    rho = [regimes.kondo_resistivity_high_T_ohm_m(al, T) for T in (200.0, 200.0 * (1 + 1e-9))]
     assert rho[1] == pytest.approx(rho[0], rel=1e-8)
     # without pairs (T_sg/T -> 0) it is Hamann's rho_U pi^2 S(S+1)/(4 ln^2(T/T_K)) (VGL 27 over 16); the
     # RKKY factor is 1 - alpha T_sg/T
@@ -206,12 +206,20 @@ def test_kondo_high_T_formula_limits_continuity_and_refusal():
     with pytest.raises(ValueError, match=r"T >> T_K.*temperature_K = 0.5"):
         regimes.kondo_resistivity_high_T_ohm_m(al, 0.5)
     assert regimes.kondo_resistivity_high_T_ohm_m(al, 0.5, extrapolate=True) > 0
-    with pytest.raises(ValueError, match="first-order RKKY"):  # T below alpha T_sg: the correction exceeds 1
-        regimes.kondo_resistivity_high_T_ohm_m(tr.Alloy("Au", 2.5, 80000.0, 0.01), 0.1)
+    # the leading log exceeds the unitary limit below ln(T/T_K) = (pi/2) sqrt(S(S+1)) (4.65 for S = 5/2)
+    bound = 0.3 * math.exp(0.5 * math.pi * math.sqrt(8.75))
+    with pytest.raises(ValueError, match=r"exceeds the unitary limit where ln\(T/T_K\) < \(pi/2\) sqrt\(S\(S\+1\)\) = 4.65"):
+        regimes.kondo_resistivity_high_T_ohm_m(al, 0.99 * bound)
+    below = regimes.kondo_resistivity_high_T_ohm_m(al, 0.99 * bound, extrapolate=True)
+    assert below / (1 - spin.alpha_S(2.5) * al.spin_glass_temperature_K / (0.99 * bound)) > al.unitary_resistivity_ohm_m
+    at = regimes.kondo_resistivity_high_T_ohm_m(al, 1.01 * bound)
+    assert at < al.unitary_resistivity_ohm_m
+    with pytest.raises(ValueError, match="first-order RKKY"):  # T below alpha T_sg (1.76 K): the correction exceeds 1
+        regimes.kondo_resistivity_high_T_ohm_m(tr.Alloy("Au", 2.5, 80000.0, 1e-4), 0.1)
 
 
 def test_kondo_maximum_T_star():
-    al = alloy_high(n_s_ppm=48000.0)
+    al = alloy_high(n_s_ppm=48000.0, kondo_temperature_K=1e-3)  # T* = 7.6 K, above the unitary bound 0.10 K
     t_star = tr.characteristic_temperature_K(al)
     rho = [regimes.kondo_resistivity_high_T_ohm_m(al, t_star * f) for f in (1 - 1e-3, 1.0, 1 + 1e-3)]
     assert rho[1] > rho[0] and rho[1] > rho[2]
@@ -356,7 +364,7 @@ def test_transport_command_prints_a_table_and_plots(tmp_path, capsys):
     transport_cli.add_parser(parser.add_subparsers(dest="command"))
     fig = tmp_path / "fig.png"
     args = parser.parse_args(
-        ["transport", "--material", "Au", "--spin", "2.5", "--ppm", "48000", "--kondo-temperature", "0.3 K",
+        ["transport", "--material", "Au", "--spin", "2.5", "--ppm", "48000", "--kondo-temperature", "1 mK",
          "--tmin", "0.1 K", "--tmax", "100 K", "--points", "7", "--plot", str(fig)]
     )
     assert args.func(args) == 0
@@ -364,8 +372,9 @@ def test_transport_command_prints_a_table_and_plots(tmp_path, capsys):
     assert "T* =" in out and "T_sg =" in out
     rows = [line.split() for line in out.splitlines() if not line.startswith("#")][1:]
     assert len(rows) == 7
-    assert rows[0][1] == "-"  # 0.1 K < e T_K: outside every regime, no number printed
-    al = tr.Alloy("Au", 2.5, 48000.0, 0.3, 0.01)
+    # 0.1 K: ln(T/T_K) = 4.61, below the 4.65 where the leading log of VGL (27) reaches the unitary limit
+    assert rows[0][1] == "-"
+    al = tr.Alloy("Au", 2.5, 48000.0, 1e-3, 0.01)
     assert float(rows[-1][1]) == pytest.approx(tr.kondo_resistivity_ohm_m(al, 100.0), rel=1e-6)
     assert float(rows[-1][2]) == pytest.approx(tr.weak_localisation_S_m(al, 100.0), rel=1e-6)
     assert fig.stat().st_size > 1000
@@ -411,7 +420,8 @@ def test_transport_refuses_a_folder_a_missing_file_bad_toml_and_a_sweep_file_by_
 
 def test_transport_table_says_why_a_row_is_empty_and_the_figure_which_scale_is_not_defined(tmp_path, capsys, caplog):
     """The README's alloy (Au, 60 ppm, S = 5/2, T_K = 0.3 K) from 1 mK to 3 K, where every reason for an
-    empty row occurs (9 points: T~_sg undefined, the crossover on both sides of T_K): every "-" carries a note
+    empty row occurs (9 points: T~_sg undefined, the crossover on both sides of T_K, leading logarithms
+    beyond the unitary limit on both sides): every "-" carries a note
     whose reason is printed under the table, rows within ln|T/T_K| < 1 are the crossover T~T_K, one
     warning counts the empty rows, and the legend says that T* is not defined (and why)."""
     import argparse
@@ -442,7 +452,12 @@ def test_transport_table_says_why_a_row_is_empty_and_the_figure_which_scale_is_n
         else:
             assert "[" not in row
         assert ("T~T_K" in row) == (abs(math.log(T / 0.3)) < tr.MIN_LOG), row
-    assert empty == 7 and len(notes) == 5
+    assert empty == 9 and len(notes) == 7
+    # the leading logarithms refused where they exceed the unitary limit, at bounds computed here
+    unitary = [n for n in notes.values() if "exceeds the unitary limit" in n]
+    assert len(unitary) == 2
+    assert any(f"needs T <= {0.3 * math.exp(-0.5 * math.pi * math.sqrt(6.0)):.4g} K" in n for n in unitary)
+    assert any(f"needs T >= {0.3 * math.exp(0.5 * math.pi * math.sqrt(8.75)):.4g} K" in n for n in unitary)
     # the reasons are those of the formulas, without the temperature they were asked at
     with pytest.raises(ValueError) as refused:
         tr.kondo_resistivity_ohm_m(al, 0.5)
@@ -450,7 +465,7 @@ def test_transport_table_says_why_a_row_is_empty_and_the_figure_which_scale_is_n
     assert "T* not defined: Delta rho_K has no maximum" in out
     assert "|Delta sigma_wl|" in out and "sigma_Drude A - |Delta sigma_wl|" in out
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "7 of 9" in warnings[0].getMessage()
+    assert len(warnings) == 1 and "9 of 9" in warnings[0].getMessage()
     T = np.geomspace(1e-3, 3.0, 9)
     rho, sigma, _ = transport_cli.transport_curves(al, T)
     fig = transport_cli.transport_figure(T, rho, sigma, transport_cli._scales(al))
