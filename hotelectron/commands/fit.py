@@ -326,12 +326,22 @@ def _fit_into(folder: Path, spec, args, start, solves) -> int:
         progress.close()
     write_outputs(folder, result, spec.source)
     print(report(result, spec.source), end="")
+    warn_coarse_curves(result.curves)
     if result.status == STATUS_STOPPED:
         log.warning("the fit stopped without converging after %d evaluations (max_evaluations = %d in %s): %s holds "
                     "the best point so far, without errors; raise max_evaluations and --resume continues it",
                     result.optimiser_evaluations, spec.max_evaluations, spec.source, folder / FIT_JSON)
         return EXIT_STOPPED
     return 0
+
+
+def warn_coarse_curves(curves) -> None:
+    """Name each best-fit curve whose f at L/2 is too coarse in energy for the probe's model."""
+    from ..experiment.probe import coarse_f_message
+
+    for i, c in enumerate(curves):
+        if (message := coarse_f_message(c.f_middle)) is not None:
+            log.warning("curve %d (%s): %s", i, c.curve.source or "no source", message)
 
 
 def cmd_fit(args) -> int:

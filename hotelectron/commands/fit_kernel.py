@@ -150,7 +150,7 @@ def fit_kernel(spec, folder: Path, args, existing=()) -> int:
     parametric fits and are refused); ``existing``: the outputs of a fit already in the folder (either
     kind), refused unless ``--overwrite``, which removes them once the kernel is inferred."""
     from ..experiment.kernel import infer_kernel
-    from .fit import refuse_existing
+    from .fit import refuse_existing, warn_coarse_curves
 
     given = [option for option, on in (("--workers", args.workers is not None), ("--scheduler", bool(args.scheduler)),
                                         ("--resume", args.resume)) if on]
@@ -169,4 +169,5 @@ def fit_kernel(spec, folder: Path, args, existing=()) -> int:
     text = write_kernel_outputs(folder, result, spec.source)
     log.info("wrote %s", ", ".join(str(folder / name) for name in KERNEL_OUTPUTS))
     print(text, end="")
+    warn_coarse_curves(result.curves)
     return 0

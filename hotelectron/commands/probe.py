@@ -132,6 +132,7 @@ def probe_curve(energy_meV, f, probe, points: int):
 def cmd_probe(args) -> int:
     from pathlib import Path
 
+    from ..experiment.probe import coarse_f_message
     from ..io.outputs import check_figure_output, check_file_output
     from .run import existing_file
 
@@ -151,6 +152,8 @@ def cmd_probe(args) -> int:
     if args.plot:
         check_figure_output(args.plot, [path])
     derived, energy_meV, f = read_frame(path, position=args.position, frame=args.frame)
+    if (message := coarse_f_message(f)) is not None:
+        log.warning("%s at x/L = %g: %s", path, args.position, message)
     probe = probe_from_args(args, float(derived.get("field_T", 0.0)), path)
     v, g = probe_curve(energy_meV, f, probe, args.points)
     u, b, t = derived["bias_mV"], probe.field_T, derived["temperature_left_K"]

@@ -23,6 +23,8 @@ of interpolating f, second order in the energy step.
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +35,11 @@ from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 BOLTZMANN_MEV_PER_K = BOLTZMANN_J_PER_K / ELECTRON_VOLT_J * 1e3
 BOHR_MAGNETON_MEV_PER_T = 9.2740100783e-24 / ELECTRON_VOLT_J * 1e3  # CODATA 2018
 
-# BCS weak coupling: Delta(0) = 1.764 k_B T_c.
-BCS_RATIO = 1.764
+# BCS weak coupling: Delta(0) = (pi / e^gamma) k_B T_c = 1.764 k_B T_c.
+BCS_RATIO = math.pi / math.exp(0.5772156649015329)
+#: f may change by at most this much between neighbouring energies for the probe's curve, which takes f
+#: linear between them, to stay within about 2 % of its peak: a Fermi edge sampled every k_B T / 2
+COARSE_F_CHANGE = 0.125
 #: The spin shift g mu_B B/2 of a superconducting probe stays below this many gaps. The Clogston-Chandrasekhar
 #: limit destroys a thin film's superconductivity at a shift of Delta/sqrt(2); a hundred gaps is far
 #: beyond any probe that still has one, and only a typing error gets there.
@@ -96,10 +101,10 @@ class ProbeParameters:
 
     @property
     def gap_at_temperature_meV(self) -> float:
-        """Delta(T) from the standard BCS interpolation Delta(0) tanh(1.74 sqrt(T_c/T - 1))."""
+        """Delta(T) of the BCS gap equation (``bcs_gap_ratio``)."""
         if self.gap_meV == 0 or self.temperature_K == 0:
             return self.gap_meV
-        return self.gap_meV * float(np.tanh(1.74 * np.sqrt(self.critical_temperature_K / self.temperature_K - 1)))
+        return self.gap_meV * bcs_gap_ratio(BOLTZMANN_MEV_PER_K * self.temperature_K / self.gap_meV)
 
     @property
     def zeeman_meV(self) -> float:
@@ -158,6 +163,47 @@ def conductance(energy, f, bias, gap, dynes, zeeman=0.0, chunk=4_000_000):
         total += jumps[1] * dos(energy[-1] + ev[:, 0], gap, dynes, zeeman)
         out[start:start + step] = total
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def bcs_gap_ratio(t: float) -> float:
+    """Delta(T)/Delta(0) of weak-coupling BCS at ``t = k_B T / Delta(0)``: the root d of the gap equation
+
+        ln(1/d) = 2 int_0^inf dx f(sqrt(x^2 + d^2) / t) / sqrt(x^2 + d^2),   f(y) = 1/(e^y + 1),
+
+    and 0 from T_c on (``t >= e^gamma / pi``). The tanh interpolation it replaces was off by 1.3 % at
+    T = 0.4 T_c and 1.9 % at 0.6 T_c."""
+    from scipy import integrate, optimize
+
+    if t <= 0:
+        return 1.0
+    if t >= 1.0 / BCS_RATIO:
+        return 0.0
+
+    def mismatch(d):
+        def integrand(x):
+            E = math.hypot(x, d)
+            return 1.0 / (E * (math.exp(E / t) + 1.0)) if E / t < 700 else 0.0
+
+        reach = d + 60 * t  # e^-60 of the integrand is left out
+        integral = integrate.quad(integrand, 0.0, reach, points=[min(d, reach / 2)], epsabs=1e-14, epsrel=1e-12,
+                                  limit=200)[0]
+        return math.log(1.0 / d) - 2.0 * integral
+
+    if mismatch(1.0) >= 0:  # T far below T_c: the thermal term is below the rounding of ln(1/d)
+        return 1.0
+    return optimize.brentq(mismatch, 1e-10, 1.0, xtol=1e-15, rtol=1e-13)
+
+
+def coarse_f_message(f) -> str | None:
+    """Why the probe's curve of ``f`` is inaccurate, when f changes by more than ``COARSE_F_CHANGE``
+    between neighbouring energies (None otherwise)."""
+    change = float(np.max(np.abs(np.diff(f)))) if np.size(f) > 1 else 0.0
+    if change <= COARSE_F_CHANGE:
+        return None
+    return (f"f changes by up to {change:.2f} between neighbouring energies: the probe's curve, which takes f "
+            f"linear between them, is then off by more than about 2 % of its peak (a Fermi edge needs a change of "
+            f"at most {COARSE_F_CHANGE:g}, an energy step of k_B T/2); raise [grid] n_energy")
 
 
 def probe_conductance(energy_meV, f, bias_mV, probe: ProbeParameters):

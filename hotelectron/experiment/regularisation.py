@@ -141,8 +141,15 @@ def scan(J, d, L) -> dict:
     return out
 
 
+#: the L-curve's points that move slower than this fraction of its fastest (per unit of ln lambda) are left
+#: out of the corner search: where J has full column rank the curve stands still at small lambda, flat to
+#: rounding, and the "curvature" of that noise exceeded the true corner's a hundred thousand times
+L_CURVE_STILL = 1e-3
+
+
 def _l_curve_corner(lams, residual, penalty) -> float:
-    """The lambda of largest curvature of ``(ln residual, ln penalty)`` over ln lambda."""
+    """The lambda of largest curvature of ``(ln residual, ln penalty)`` over ln lambda, where the curve
+    moves (``L_CURVE_STILL``)."""
     usable = (residual > 0) & (penalty > 0)
     if np.count_nonzero(usable) < 5:
         return float(lams[-1])
@@ -150,7 +157,8 @@ def _l_curve_corner(lams, residual, penalty) -> float:
     rho, eta = np.log(residual[usable]), np.log(penalty[usable])
     d_rho, d_eta = np.gradient(rho, t), np.gradient(eta, t)
     dd_rho, dd_eta = np.gradient(d_rho, t), np.gradient(d_eta, t)
-    speed = (d_rho**2 + d_eta**2) ** 1.5
+    speed = np.hypot(d_rho, d_eta)
+    moving = speed > L_CURVE_STILL * speed.max()
     with np.errstate(divide="ignore", invalid="ignore"):
-        curvature = np.where(speed > 0, (d_rho * dd_eta - dd_rho * d_eta) / speed, -np.inf)
+        curvature = np.where(moving, (d_rho * dd_eta - dd_rho * d_eta) / speed**3, -np.inf)
     return float(np.exp(t[int(np.argmax(curvature))]))

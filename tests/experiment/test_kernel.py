@@ -302,6 +302,26 @@ def test_the_l_curve_corner_is_the_point_of_largest_curvature():
         assert abs(math.log(corner / lam_c)) <= step, (lam_c, corner)
 
 
+def test_the_l_curve_corner_ignores_plateaus_flat_to_rounding():
+    """With J of full column rank the residual and the penalty stop changing at small lambda: there the
+    curve stands still, and the curvature of its rounding noise is huge and meaningless. The corner of
+    the hyperbola of the test above must still be found when 100 such points precede it (flat to a few
+    units of the last place, as a solve at small lambda leaves them)."""
+    from hotelectron.experiment.regularisation import _l_curve_corner
+
+    rng = np.random.default_rng(5)
+    x = np.geomspace(0.05, 100.0, 201)
+    step = math.log(x[1] / x[0])
+    plateau = x[0] * np.exp(-step * np.arange(100, 0, -1))  # the grid continued downwards
+    lam_c = 3.0
+    lams = lam_c * np.concatenate([plateau, x])
+    noise = 1.0 + 3e-15 * rng.standard_normal((2, plateau.size))
+    residual = np.concatenate([np.exp(x[0]) * noise[0], np.exp(x)])
+    penalty = np.concatenate([np.exp(1 / x[0]) * noise[1], np.exp(1 / x)])
+    corner = _l_curve_corner(lams, residual, penalty)
+    assert abs(math.log(corner / lam_c)) <= step, corner
+
+
 def test_the_penalty_is_the_curvature_integral_of_ln_K():
     """``|L theta|^2`` -> int (d^2 theta / d u^2)^2 du = pi for theta = sin(u) over u = ln E in [0, 2 pi],
     at second order in the node spacing (the rule drops half a cell at each end, where the integrand

@@ -145,3 +145,57 @@ def test_probe_temperature_lowers_the_gap():
     warm = ProbeParameters(gap_meV=0.17, temperature_K=0.9)
     assert cold.gap_at_temperature_meV == pytest.approx(0.17, rel=1e-6)
     assert 0 < warm.gap_at_temperature_meV < 0.17
+
+
+@pytest.mark.parametrize("ratio", [0.2, 0.4, 0.6, 0.9, 0.99])
+def test_the_gap_solves_the_bcs_equation_in_its_matsubara_form(ratio):
+    """Delta(T) from the gap equation's energy integral (the package) satisfies its Matsubara-sum form,
+    ln(T_c/T) = 2 pi t sum_n [1/w_n - 1/sqrt(w_n^2 + d^2)], w_n = (2n + 1) pi t (energies in Delta(0),
+    T_c = Delta(0) e^gamma/pi), to 1e-10: a second route to the same root."""
+    import math
+
+    from hotelectron.experiment.probe import bcs_gap_ratio
+
+    t_c = math.exp(np.euler_gamma) / math.pi
+    t = ratio * t_c
+    d = bcs_gap_ratio(t)
+    w = (2 * np.arange(2_000_000) + 1) * math.pi * t
+    terms = 2 * math.pi * t * (1 / w - 1 / np.sqrt(w * w + d * d))
+    tail = d * d / (8 * math.pi**2 * t**2 * (2 * w.size + 1) ** 2)  # sum of d^2/(2 w_n^3) beyond the last, x 2 pi t
+    assert np.sum(terms) + tail - math.log(1 / ratio) == pytest.approx(0.0, abs=1e-10)
+    # and the probe takes it: Delta(T) = Delta(0) d at T = t Delta(0)/k_B
+    from hotelectron.experiment.probe import BOLTZMANN_MEV_PER_K
+
+    probe = ProbeParameters(gap_meV=0.17, dynes_meV=1e-3, temperature_K=t * 0.17 / BOLTZMANN_MEV_PER_K)
+    assert probe.gap_at_temperature_meV == pytest.approx(0.17 * d, rel=1e-12)
+
+
+def test_the_gap_near_zero_temperature_and_at_t_c():
+    """Below ~0.1 T_c the gap is Delta(0) less sqrt(2 pi t) e^(-1/t) (t = k_B T/Delta(0)); from T_c on it is 0."""
+    import math
+
+    from hotelectron.experiment.probe import BCS_RATIO, bcs_gap_ratio
+
+    for t in (0.1, 0.12, 0.15):
+        assert 1 - bcs_gap_ratio(t) == pytest.approx(math.sqrt(2 * math.pi * t) * math.exp(-1 / t), rel=0.1)
+    assert bcs_gap_ratio(1 / BCS_RATIO) == 0.0 and bcs_gap_ratio(1.0) == 0.0
+    assert BCS_RATIO == pytest.approx(1.76388, rel=1e-5)
+
+
+def test_a_distribution_too_coarse_for_the_probe_is_named():
+    """A Fermi edge sampled every 2 k_B T (the solver takes such grids) puts the probe's curve off by
+    several per cent: the message says so; sampled every k_B T/2.5 it is accurate and nothing is said."""
+    from hotelectron.experiment.probe import coarse_f_message
+
+    for step, coarse in ((2.0, True), (0.4, False)):
+        energy = np.arange(-40.0, 40.0 + step / 2, step)  # in k_B T
+        f = fermi(energy, 1.0)
+        message = coarse_f_message(f)
+        assert (message is not None) == coarse
+        if coarse:
+            assert "raise [grid] n_energy" in message and f"{np.max(np.abs(np.diff(f))):.2f}" in message
+        # the curve's error at the coherence peak against the quadrature, in k_B T = 0.05 gap
+        ev = np.array([-1.0 - 0.05, -1.0, -1.0 + 0.05])
+        exact = np.array([quadrature_conductance(v, 0.05) for v in ev])
+        error = np.max(np.abs(conductance(energy * 0.05, f, ev, GAP, DYNES, 0.0) - exact)) / np.max(exact)
+        assert (error > 0.02) == coarse, error
