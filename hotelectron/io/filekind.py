@@ -49,10 +49,15 @@ def check_kind(data: dict, expected: str, path=None) -> None:
         return
     name = "FILE" if path is None else str(path)
     where = "this TOML" if path is None else f"{path}: this"
-    what = " or ".join(_ABOUT[kind][0] for kind in kinds)
-    commands = " or ".join(f"'{_ABOUT[kind][1]} {name}'" for kind in kinds)
+    what, commands = _described(kinds, name)
     msg = f"{where} is {what}, not {_ABOUT[expected][0]}: run it with {commands} ({_ABOUT[expected][2]})"
     raise ValueError(msg)
+
+
+def _described(kinds, name) -> tuple[str, str]:
+    """``("a sweep file", "'hotelectron sweep NAME'")``: what a file of these kinds is, and the commands that read it."""
+    return (" or ".join(_ABOUT[kind][0] for kind in kinds),
+            " or ".join(f"'{_ABOUT[kind][1]} {name}'" for kind in kinds))
 
 
 def toml_kind(path) -> str | None:
@@ -69,5 +74,5 @@ def toml_kind(path) -> str | None:
     kinds = file_kinds(data)
     if not kinds:
         return None
-    what = " or ".join(_ABOUT[kind][0] for kind in kinds)
-    return f"{what}: run it with " + " or ".join(f"'{_ABOUT[kind][1]} {path}'" for kind in kinds)
+    what, commands = _described(kinds, path)
+    return f"{what}: run it with {commands}"
