@@ -169,6 +169,24 @@ def test_cu_scenario_diffusion_from_resistance_and_kappa_conversion():
     assert s.problem.pairs is None
 
 
+def test_kappa_is_recorded_in_si_and_against_the_screened_coulomb_value_of_the_wire():
+    """kappa given dimensionless is recorded in J^(a-2)/s too, and for a = 3/2 with a cross-section beside
+    the wire's screened Coulomb value 1/(pi sqrt(2 D) hbar^(3/2) nu_F A), nu_F = 2 nu, written out here."""
+    s = parse_scenario(CU_EE)
+    d = s.derived
+    E0 = d["energy_unit_J"]
+    text = CU_EE.replace('kappa = "0.1 1/ns/meV^0.5"', f"kappa_dimensionless = {d['kappa_dimensionless']!r}")
+    assert text != CU_EE
+    again = parse_scenario(text).derived
+    assert again["kappa_J^(a-2)_per_s"] == pytest.approx(d["kappa_J^(a-2)_per_s"], rel=1e-12)
+    assert again["kappa_J^(a-2)_per_s"] == pytest.approx(d["kappa_dimensionless"] / (s.tau_D_s * E0**0.5), rel=1e-12)
+    theory = 1 / (math.pi * math.sqrt(2 * d["diffusion_m2_s"]) * HBAR**1.5 * 2 * d["nu_per_spin_J_m3"]
+                  * d["cross_section_m2"])
+    assert d["kappa_coulomb_theory_J^-0.5_per_s"] == pytest.approx(theory, rel=1e-12)
+    assert d["kappa_over_coulomb_theory"] == pytest.approx(d["kappa_J^(a-2)_per_s"] / theory, rel=1e-12)
+    assert "kappa_coulomb_theory_J^-0.5_per_s" not in parse_scenario(AUFE).derived  # no cross-section, no e-e
+
+
 def test_cross_section_with_diffusion_constant_gives_the_resistance_that_gives_back_the_diffusion_constant():
     # the two routes of the Einstein relation: (R, A) -> D above, (D, A) -> R here, and round trip
     D_given = parse_scenario(CU_EE).derived["diffusion_m2_s"]

@@ -224,3 +224,21 @@ def test_kernels_given_as_weights_times_G_are_the_kernels_added(rng):
     assert TabulatedKernel(*table, bath_temperature=0.1).electron_hole_weights(grid) is None
     assert ElectronPhonon(1.0, 0.05).electron_hole_weights(grid) is None
     assert system(S=1.5, n=41).pairs.electron_hole_weights(grid) is None
+
+
+def test_coulomb_kappa_is_the_wire_integral_of_the_screened_interaction():
+    """kappa E^(-3/2) equals (1/(pi nu A hbar^3)) int dq/(2 pi) 1/(D^2 q^4 + (E/hbar)^2), integrated over the
+    wire's wave vector numerically (a Cu wire of 45 x 100 nm, D = 0.0145 m^2/s), at three energies."""
+    from scipy.integrate import quad
+
+    from hotelectron.kinetics.mechanisms.electron_electron import coulomb_kappa
+    from hotelectron.units import ELECTRON_VOLT_J, HBAR_J_S
+
+    D, nu, A = 0.0145, 5.66417e46, 4.5e-15
+    kappa = coulomb_kappa(D, nu, A, HBAR_J_S)
+    for E_meV in (0.003, 0.1, 1.0):
+        w = E_meV * 1e-3 * ELECTRON_VOLT_J / HBAR_J_S
+        q = (w / D) ** 0.5  # the integrand's scale
+        integral = 2 * quad(lambda u: 1.0 / (D**2 * (u * q) ** 4 + w**2) * q, 0, np.inf, epsabs=0, epsrel=1e-12)[0]
+        K = integral / (2 * np.pi) / (np.pi * nu * A * HBAR_J_S**3)
+        assert kappa * (E_meV * 1e-3 * ELECTRON_VOLT_J) ** -1.5 == pytest.approx(K, rel=1e-9)

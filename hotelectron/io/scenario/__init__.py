@@ -245,7 +245,9 @@ ones (``tau_D_s``, ``length_m``, ``diffusion_m2_s``, ``nu_per_spin_J_m3``, ``fer
 ``energy_unit_meV``, ``energy_unit_K``, ``energy_step_meV``, ``end_time_s``, ``output_every_s``;
 with impurities ``spin``, ``n_s_ppm``, ``n_s_m3``, ``kondo_temperature_K``, ``hot_energy_K``,
 ``kondo_log``, ``unitary_spin_flip_rate_per_s``, ``T_sg_K``, ``tau_s_s``, ``spin_flip_rate_per_s``, ``Gamma_per_J_s``, ``V_min_K``,
-``V_min_meV``, ``pair_probability``; with electron-electron scattering ``kappa_J^(a-2)_per_s``; with phonons ``phonon_sigma_W_per_m3_K^(p+3)``
+``V_min_meV``, ``pair_probability``; with electron-electron scattering ``kappa_J^(a-2)_per_s`` (and, for a = 3/2
+with a cross-section, the wire's screened Coulomb value ``kappa_coulomb_theory_J^-0.5_per_s`` and
+``kappa_over_coulomb_theory``); with phonons ``phonon_sigma_W_per_m3_K^(p+3)``
 (Sigma in W m^-3 K^-(p+3); files written before call it ``phonon_sigma_W_K^-(p+3)_m3``),
 ``phonon_kappa_per_s_J^(p+1)``, ``phonon_temperature_K``; with a field ``field_T``, ``g_factor``,
 ``zeeman_meV``, ``zeeman_run_meV`` and ``field_run_T`` (the field whose Zeeman energy runs)) and

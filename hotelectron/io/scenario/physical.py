@@ -14,6 +14,7 @@ from ... import spin as spin_algebra
 from ... import transport
 from ...materials import Material, material
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, ELEMENTARY_CHARGE_C, HBAR_J_S, registry
+from ...kinetics.mechanisms.electron_electron import coulomb_kappa
 from ...kinetics.mechanisms.phonons import MAX_EXPONENT, MIN_EXPONENT, kappa_from_sigma
 from ...kinetics.mechanisms.spin_mediated import exchange_of_spin_flip_rate, kappa_per_s
 from ..quantities import PHONON_SIGMA_KEY
@@ -298,13 +299,17 @@ def _electron_electron(ee, section, E0, tau_D, derived) -> dict:
     _exclusive(ee, section, "kappa", "kappa_dimensionless")
     if "kappa_dimensionless" in ee:
         kappa = fl.number(ee["kappa_dimensionless"], f"[{section}] kappa_dimensionless", lo=0, lo_open=True)
+        kappa_si = kappa / (tau_D * E0 ** (2.0 - exponent))
     elif "kappa" in ee:
         kappa, kappa_si = _kappa(ee["kappa"], f"[{section}] kappa", exponent, E0, tau_D)
-        derived["kappa_J^(a-2)_per_s"] = kappa_si
     else:
         msg = f"[{section}] kappa is required (or kappa_dimensionless)"
         raise ValueError(msg)
-    derived.update(exponent=exponent, kappa_dimensionless=kappa)
+    derived.update({"exponent": exponent, "kappa_dimensionless": kappa, "kappa_J^(a-2)_per_s": kappa_si})
+    if exponent == 1.5 and "cross_section_m2" in derived:  # the screened Coulomb value of this wire, to compare
+        theory = coulomb_kappa(derived["diffusion_m2_s"], derived["nu_per_spin_J_m3"], derived["cross_section_m2"],
+                               HBAR_J_S)
+        derived.update({"kappa_coulomb_theory_J^-0.5_per_s": theory, "kappa_over_coulomb_theory": kappa_si / theory})
     return {"kappa": kappa, "exponent": exponent}
 
 

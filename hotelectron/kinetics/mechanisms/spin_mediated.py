@@ -86,10 +86,11 @@ kelvin; the dimensionless strength of ``ElectronElectron(kappa_dimensionless, 2.
 
 Limits of validity
 ------------------
-- Leading logarithm: ``ln(E*/T_K) >> 1`` (refused below 1). Next-order terms (for the spin-flip rate
-  the Nagaoka-Hamann unitarity term pi^2 S(S+1)/ln^2) are not included. For Ag:Mn (S = 5/2,
-  T_K ~ 40 mK) at eU ~ 0.1 meV, ln = 3.4 and pi^2 S(S+1) = 86 >> ln^2 = 11: kappa ~ 1.2 /ns there is
-  an order-of-magnitude estimate (a unitarity-limited coupling would lower it by a factor of order 50).
+- Leading logarithm: ``ln(E*/T_K) >> 1`` (refused below 1). ``kondo_exchange`` alone is the one-loop
+  coupling; scenarios take ``exchange_of_spin_flip_rate`` of the Nagaoka-Hamann rate instead, which
+  bounds it by unitarity (top of this docstring). For Ag:Mn (S = 5/2, T_K ~ 40 mK) at eU ~ 0.1 meV,
+  ln = 3.4 and pi^2 S(S+1) = 86 >> ln^2 = 11: the one-loop coupling would give kappa ~ 1.2 /ns, the
+  bounded one that scenarios use about 40 times less (at ln = 4.06, 1.4e7 against 5.6e8 1/s).
 - One E* for the whole kernel: the weak dependence of J on the energies of the colliding electrons
   is neglected.
 - Transfers below the impurity spin's relaxation rate (the Korringa rate, where the 1/E^2 is cut off)
