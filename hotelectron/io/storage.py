@@ -3,7 +3,7 @@
 Layout (all energies in the run's energy unit E0, positions in L, times in tau_D), netCDF4-compatible
 so that ``xarray.open_dataset(path, engine="h5netcdf", group=...)`` opens the root and every group:
 
-    /time                 (time)                     frame times, dimension scale (unlimited)
+    /time                 (time)                     frame times, dimension scale (unlimited); NaN in a frame cut off by a kill
     /dt, /wall_time       (time)                     step-size controller state; seconds since the start
     /x, /energy, /V       dimension scales; /level (0 ... 2S), /x_interior (the nodes that hold pairs)
     /grid/x, /grid/energy, /grid/V                   the same datasets (hard links; older files: only these)
@@ -217,27 +217,30 @@ def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived
     x = np.array([0.5]) if box else problem.wire.values
     scale(fh, "x", x, "L", "position along the wire (x/L)")
     scale(fh, "energy", problem.energy.values, "E0", "energy from the Fermi level")
-    # growing time axes: unlimited netCDF dimensions whose scales resize with the frames
+    # growing time axes: unlimited netCDF dimensions whose scales resize with the frames. A netCDF
+    # reader pads every variable to the longest one with its fill value, so a frame cut off by a kill
+    # (its time, written last, missing) reads as NaN there rather than as t = 0 and zeros
     growing = {"chunks": True, "maxshape": (None,), **CHECKSUM}
-    t = fh.create_dataset("time", shape=(0,), dtype=float, **growing)
+    values = {**growing, "fillvalue": np.nan}
+    t = fh.create_dataset("time", shape=(0,), dtype=float, **values)
     t.attrs.update(units="tau_D", long_name="time (diffusion times L^2/D)")
     t.make_scale("time")
     grid = fh.create_group("grid")  # the grids' older location, same datasets
     grid["x"], grid["energy"] = fh["x"], fh["energy"]
     for name, units, long_name in (("dt", "tau_D", "step size of the controller"),
                                    ("wall_time", "s", "wall time since the run started")):
-        attach(fh.create_dataset(name, shape=(0,), dtype=float, **growing), fh, ["time"], units, long_name)
+        attach(fh.create_dataset(name, shape=(0,), dtype=float, **values), fh, ["time"], units, long_name)
     crc = fh.create_dataset("frame_crc32", shape=(0,), dtype=np.uint32, **growing)
     attach(crc, fh, ["time"], "1", "CRC-32 of the frame's time, dt, f, observables and pairs")
     n_x, n_e = x.size, problem.energy.n
     f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
-                          chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
+                          chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, fillvalue=np.nan, **CHECKSUM)
     attach(f, fh, ["time", "x", "energy"], "1", "electron distribution function")
     if problem.pairs is not None:
         populations.layout(fh, problem.pairs, x if box else x[1:-1], growing)
     group = fh.create_group("observables")
     for name in observables:
-        ds = group.create_dataset(name, shape=(0,), dtype=float, **growing)
+        ds = group.create_dataset(name, shape=(0,), dtype=float, **values)
         q = OBSERVABLES.get(name)
         attach(ds, fh, ["time"], q.units if q else "1", q.long_name if q else name)
         if q is not None:

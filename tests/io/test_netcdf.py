@@ -196,3 +196,33 @@ def test_a_wire_of_known_resistance_gets_currents_noise_and_powers_in_si(tmp_pat
     with h5py.File(out, "r") as fh:
         ds = fh["observables/current_middle"]
         assert ds.attrs["si_units"] == "A" and ds.attrs["scale_to_SI"] == pytest.approx(E0 / (e * R), rel=1e-14)
+
+
+def test_a_frame_cut_off_by_a_kill_reads_as_nan_time_not_as_t_0(tmp_path):
+    """A run killed in the middle of a frame leaves f (written first) one frame longer than time (written
+    last); netCDF readers pad the shorter variables to the dimension's length with their fill value. That
+    frame must not read as t = 0 with zero observables: its time and unwritten values are NaN, and
+    dropping the frames without a time leaves exactly the complete ones."""
+    p = wire(n_x=9, n=81)
+    path = tmp_path / "killed.h5"
+    writer = TrajectoryWriter.create(path, p, pairs_every=1, observables=WIRE_OBSERVABLES)
+    evolution, state = Evolution(p), equilibrium_state(p)
+    for t in (0.01, 0.02):
+        state = evolution.advance(state, t)
+        values = observables(p, p.with_reservoirs(state.f), state.P).scalars()
+        writer.write(p, state, evolution.dt, {k: values[k] for k in WIRE_OBSERVABLES})
+    fh = writer.fh  # the next frame as _write_frame begins it: f, dt, wall_time, then the process dies
+    for name in ("f", "dt", "wall_time"):
+        fh[name].resize(3, axis=0)
+    fh["f"][2] = p.with_reservoirs(state.f)
+    fh["P"].resize(3, axis=0)
+    fh.close()
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds.attrs["status"] == "running" and ds.sizes["time"] == 3
+        assert ds["time"].values[:2].tolist() == [0.01, 0.02] and np.isnan(ds["time"].values[2])
+        assert ds["P_frame"].values.tolist() == [0, 1, -1] and np.all(np.isnan(ds["P"].values[2]))
+        complete = ds.dropna("time", subset=["time"])
+        assert complete.sizes["time"] == 2 and complete["time"].values.tolist() == [0.01, 0.02]
+    with xr.open_dataset(path, engine="h5netcdf", group="observables") as obs:
+        assert obs.sizes["time"] == 3 and np.all(np.isnan([obs[k].values[2] for k in WIRE_OBSERVABLES]))
+        assert np.all(np.isfinite(obs["w_e"].values[:2]))
