@@ -4,6 +4,8 @@ are the dimensionless ones times the scenario's constants."""
 
 import json
 import math
+import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -16,13 +18,16 @@ from hotelectron.io.quantities import OBSERVABLES, si_column
 from hotelectron.io.runner import WIRE_OBSERVABLES, run_scenario
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.io.storage import TrajectoryWriter
+from hotelectron.sweep import run_sweep
+from hotelectron.sweep.spec import bias_series
 from hotelectron.sweep.summary import summarise_file
 from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from hotelectron.wire.evolution import Evolution, equilibrium_state
 from hotelectron.wire.observables import observables
-from systems import small_scenario, tiny, to_toml, wire
+from systems import SERIES, small_scenario, tiny, to_toml, wire
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
+README = Path(__file__).parents[2] / "README.md"
 
 
 def groups(path):
@@ -226,3 +231,53 @@ def test_a_frame_cut_off_by_a_kill_reads_as_nan_time_not_as_t_0(tmp_path):
     with xr.open_dataset(path, engine="h5netcdf", group="observables") as obs:
         assert obs.sizes["time"] == 3 and np.all(np.isnan([obs[k].values[2] for k in WIRE_OBSERVABLES]))
         assert np.all(np.isfinite(obs["w_e"].values[:2]))
+
+
+def readme_xarray_examples() -> list[str]:
+    """The Python blocks of the README's section on HDF5 trajectories."""
+    section = README.read_text(encoding="utf-8").split("### HDF5 trajectories")[1].split("\n### ")[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_the_readme_opens_a_file_and_gives_groups_and_populations_their_times(in_a_field, tmp_path, monkeypatch):
+    shutil.copy(in_a_field, tmp_path / "run.h5")
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    exec(readme_xarray_examples()[0], names)
+    ds, obs = names["ds"], names["obs"]
+    # a group opened on its own knows the dimension time but not its values; the root's give them
+    assert "time" not in obs.coords
+    obs = obs.assign_coords(time=ds["time"])
+    np.testing.assert_array_equal(obs["time"].values, ds["time"].values)
+    with xr.open_datatree("run.h5", engine="h5netcdf") as tree:
+        np.testing.assert_array_equal(tree["observables"]["w_e"]["time"].values, ds["time"].values)
+    P = ds["P"].assign_coords(time=ds["time"][ds["P_frame"]])
+    with h5py.File("run.h5", "r") as fh:
+        np.testing.assert_array_equal(P["time"].values, fh["time"][()][fh["P_frame"][()]])
+    ds.close()
+
+
+def test_the_readme_combines_a_bias_series_along_the_bias(tmp_path, monkeypatch):
+    pytest.importorskip("dask")
+    result = run_sweep(bias_series(SERIES), tmp_path / "default")
+    assert [row["status"] for row in result.rows] == ["finished"] * 2
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    exec(readme_xarray_examples()[1], names)
+    series, obs = names["series"], names["obs"]
+    assert series["f"].dims == ("bias_mV", "time", "x", "energy")
+    assert series["bias_mV"].values.tolist() == [0.1, 0.2] and obs["fano"].dims == ("bias_mV", "time")
+    scales = []
+    for i, name in enumerate(["point-0000.h5", "point-0001.h5"]):
+        with h5py.File(tmp_path / "default" / name, "r") as fh:
+            np.testing.assert_array_equal(series["f"].isel(bias_mV=i).values, fh["f"][()])
+            np.testing.assert_array_equal(obs["fano"].isel(bias_mV=i).values, fh["observables/fano"][()])
+            np.testing.assert_array_equal(obs["time"].values, fh["time"][()])
+            scales.append(fh["observables/w_e"].attrs["scale_to_SI"])
+            assert fh.attrs["energy_unit_J"] == pytest.approx(1.602176634e-23 * (i + 1), rel=1e-12)
+    # each point's E0 differs (2 nu E0^2: a factor 4), so no point's conversion may stand for the series'
+    assert scales[1] == pytest.approx(4 * scales[0], rel=1e-12)
+    assert "scale_to_SI" not in obs["w_e"].attrs and obs["w_e"].attrs["units"] == "2 nu E0^2"
+    assert "energy_unit_J" not in series.attrs and "bias_mV" not in series.attrs
+    series.close()
+    obs.close()
