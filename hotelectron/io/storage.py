@@ -57,13 +57,13 @@ from .. import __version__
 from ..wire.evolution import State
 from ..wire.problem import WireProblem
 from . import populations
-from .errors import DamagedFileError, WriteError
+from .errors import DamagedFileError, FileInUseError, WriteError
 from .filekind import toml_kind
 from .netcdf import CHECKSUM, attach, scale
 from .quantities import OBSERVABLES, si_factor
 
-__all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "TrajectoryWriter", "WriteError",
-           "error_cause", "frame_crc32", "frame_times", "read_scenario", "read_status", "verify"]
+__all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "FileInUseError", "TrajectoryWriter",
+           "WriteError", "check_not_in_use", "error_cause", "frame_crc32", "frame_times", "read_scenario", "read_status", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +133,31 @@ def _no_cut_frame(fh: h5py.File, complete: int) -> None:
         raise ValueError(msg)
 
 
+def _in_use(path, exc: OSError) -> FileInUseError:
+    return FileInUseError(f"{path} is open for writing in another process, a run still writing it (HDF5's file "
+                          f"lock: {error_cause(exc)}); wait for that run to end or stop it")
+
+
+def check_not_in_use(path) -> None:
+    """Raise ``FileInUseError`` when another process holds the HDF5 file at ``path`` open for writing
+    (a run still going): h5py's creation of the replacement would truncate it under that run before
+    finding the lock held, and both files would be lost. Opening it for writing asks for the lock that
+    the writer holds; nothing is written. (A reader holds HDF5's lock only while it opens a file.)"""
+    if not h5py.is_hdf5(path):
+        return
+    try:
+        with h5py.File(path, "r+"):
+            pass
+    except BlockingIOError as exc:  # h5py's "unable to lock file" (EAGAIN)
+        raise _in_use(path, exc) from None
+    except OSError:  # damaged, or not writable: the callers' own checks say so
+        pass
+
+
 def verify(path) -> None:
     """Read every dataset of a trajectory file (once, one frame at a time); raises ``DamagedFileError``
-    naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum."""
+    naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum,
+    and ``FileInUseError`` when another process writes it (HDF5 refuses the read lock then)."""
     path = Path(path)
     if path.is_file() and not h5py.is_hdf5(path) and (kind := toml_kind(path)) is not None:
         msg = f"{path} is not a trajectory file but {kind}"
@@ -166,6 +188,8 @@ def verify(path) -> None:
                     for i in range(ds.shape[0]):
                         ds[i]
             _read_frames(fh, complete)
+    except BlockingIOError as exc:  # a file being written is locked, not damaged
+        raise _in_use(path, exc) from None
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
         raise DamagedFileError(msg) from None
