@@ -17,7 +17,7 @@ import xarray as xr
 from hotelectron.io.quantities import OBSERVABLES, si_column
 from hotelectron.io.runner import WIRE_OBSERVABLES, run_scenario
 from hotelectron.io.scenario import parse_scenario
-from hotelectron.io.storage import TrajectoryWriter
+from hotelectron.io.storage import RESERVED, TrajectoryWriter, provenance
 from hotelectron.sweep import run_sweep
 from hotelectron.sweep.spec import bias_series
 from hotelectron.sweep.summary import summarise_file
@@ -281,3 +281,13 @@ def test_the_readme_combines_a_bias_series_along_the_bias(tmp_path, monkeypatch)
     assert "energy_unit_J" not in series.attrs and "bias_mV" not in series.attrs
     series.close()
     obs.close()
+
+
+def test_the_readme_names_every_attribute_of_the_layout(with_pairs):
+    """The README's row of the root attributes names each one the writer sets besides the derived
+    constants (a steady state's time 0 is read with ``mode``)."""
+    row = next(line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("| attributes of `/`"))
+    layout = RESERVED | set(provenance(""))
+    with h5py.File(with_pairs, "r") as fh:
+        assert layout <= set(fh.attrs)
+    assert layout <= set(re.findall(r"`([^`]+)`", row)), sorted(layout - set(re.findall(r"`([^`]+)`", row)))
