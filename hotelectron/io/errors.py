@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DamagedFileError", "DataFileError", "WriteError"]
+__all__ = ["DamagedFileError", "DataFileError", "FileInUseError", "WriteError"]
 
 
 class WriteError(OSError):
@@ -11,6 +11,11 @@ class WriteError(OSError):
 
 class DamagedFileError(ValueError):
     """A file is not a readable trajectory: truncated, not HDF5, or data failing its checksum."""
+
+
+class FileInUseError(ValueError):
+    """A trajectory file is open for writing in another process (HDF5's file lock): neither damaged nor
+    to be replaced while that process writes it."""
 
 
 class DataFileError(ValueError):

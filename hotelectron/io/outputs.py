@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .scenario.compare import describe, scenario_differences
-from .storage import DamagedFileError, error_cause, read_scenario, verify
+from .storage import DamagedFileError, check_not_in_use, error_cause, read_scenario, verify
 
 __all__ = ["check_figure_output", "check_file_output", "check_folder_output", "check_trajectory_output", "intact",
            "refuse_other_scenario"]
@@ -78,10 +78,12 @@ def check_trajectory_output(path, inputs=(), *, overwrite: bool = False, resume:
         return False
     _probe_file(path)
     if resume:
-        return intact(path, overwrite, "--overwrite replaces it")
-    if not overwrite:
+        if intact(path, overwrite, "--overwrite replaces it"):
+            return True
+    elif not overwrite:
         msg = f"{path} already exists; --resume continues it, --overwrite replaces it"
         raise ValueError(msg)
+    check_not_in_use(path)  # it is replaced
     return False
 
 

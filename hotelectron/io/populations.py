@@ -101,14 +101,14 @@ def _zeeman(part) -> dict:
 def layout(fh: h5py.File, mechanism, x_interior, growing: dict) -> None:
     """The scales and the empty growing datasets of the populations of ``mechanism``."""
     scale(fh, "x_interior", x_interior, "L", "interior position along the wire (x/L)")
-    frame = fh.create_dataset("P_frame", shape=(0,), dtype=np.int64, **growing)
+    frame = fh.create_dataset("P_frame", shape=(0,), dtype=np.int64, fillvalue=-1, **growing)  # -1: not written
     frame.attrs.update(units="1", long_name="index of the frame each impurity population belongs to")
     frame.make_scale("P_frame")
     for part, name in zip(species(mechanism), datasets(mechanism), strict=True):
         dims, long_name, attrs = _axis(fh, part)
         shape = (len(x_interior), *part.population_shape)
         ds = fh.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=float, chunks=(1, *shape),
-                               compression="gzip", compression_opts=4, **CHECKSUM)
+                               compression="gzip", compression_opts=4, fillvalue=np.nan, **CHECKSUM)
         attach(ds, fh, ["P_frame", "x_interior", *dims], "1", long_name)
         ds.attrs.update(attrs)
 

@@ -3,7 +3,7 @@
 Layout (all energies in the run's energy unit E0, positions in L, times in tau_D), netCDF4-compatible
 so that ``xarray.open_dataset(path, engine="h5netcdf", group=...)`` opens the root and every group:
 
-    /time                 (time)                     frame times, dimension scale (unlimited)
+    /time                 (time)                     frame times, dimension scale (unlimited); NaN in a frame cut off by a kill
     /dt, /wall_time       (time)                     step-size controller state; seconds since the start
     /x, /energy, /V       dimension scales; /level (0 ... 2S), /x_interior (the nodes that hold pairs)
     /grid/x, /grid/energy, /grid/V                   the same datasets (hard links; older files: only these)
@@ -57,13 +57,13 @@ from .. import __version__
 from ..wire.evolution import State
 from ..wire.problem import WireProblem
 from . import populations
-from .errors import DamagedFileError, WriteError
+from .errors import DamagedFileError, FileInUseError, WriteError
 from .filekind import toml_kind
 from .netcdf import CHECKSUM, attach, scale
 from .quantities import OBSERVABLES, si_factor
 
-__all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "TrajectoryWriter", "WriteError",
-           "error_cause", "frame_crc32", "frame_times", "read_scenario", "read_status", "verify"]
+__all__ = ["STATUS_FAILED", "STATUS_FINISHED", "STATUS_RUNNING", "DamagedFileError", "FileInUseError", "TrajectoryWriter",
+           "WriteError", "check_not_in_use", "error_cause", "frame_crc32", "frame_times", "read_scenario", "read_status", "verify"]
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +133,31 @@ def _no_cut_frame(fh: h5py.File, complete: int) -> None:
         raise ValueError(msg)
 
 
+def _in_use(path, exc: OSError) -> FileInUseError:
+    return FileInUseError(f"{path} is open for writing in another process, a run still writing it (HDF5's file "
+                          f"lock: {error_cause(exc)}); wait for that run to end or stop it")
+
+
+def check_not_in_use(path) -> None:
+    """Raise ``FileInUseError`` when another process holds the HDF5 file at ``path`` open for writing
+    (a run still going): h5py's creation of the replacement would truncate it under that run before
+    finding the lock held, and both files would be lost. Opening it for writing asks for the lock that
+    the writer holds; nothing is written. (A reader holds HDF5's lock only while it opens a file.)"""
+    if not h5py.is_hdf5(path):
+        return
+    try:
+        with h5py.File(path, "r+"):
+            pass
+    except BlockingIOError as exc:  # h5py's "unable to lock file" (EAGAIN)
+        raise _in_use(path, exc) from None
+    except OSError:  # damaged, or not writable: the callers' own checks say so
+        pass
+
+
 def verify(path) -> None:
     """Read every dataset of a trajectory file (once, one frame at a time); raises ``DamagedFileError``
-    naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum."""
+    naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum,
+    and ``FileInUseError`` when another process writes it (HDF5 refuses the read lock then)."""
     path = Path(path)
     if path.is_file() and not h5py.is_hdf5(path) and (kind := toml_kind(path)) is not None:
         msg = f"{path} is not a trajectory file but {kind}"
@@ -166,6 +188,8 @@ def verify(path) -> None:
                     for i in range(ds.shape[0]):
                         ds[i]
             _read_frames(fh, complete)
+    except BlockingIOError as exc:  # a file being written is locked, not damaged
+        raise _in_use(path, exc) from None
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         msg = f"{path} is damaged or not a trajectory file ({error_cause(exc)})"
         raise DamagedFileError(msg) from None
@@ -217,27 +241,30 @@ def _layout(fh: h5py.File, problem: WireProblem, mode: str, observables, derived
     x = np.array([0.5]) if box else problem.wire.values
     scale(fh, "x", x, "L", "position along the wire (x/L)")
     scale(fh, "energy", problem.energy.values, "E0", "energy from the Fermi level")
-    # growing time axes: unlimited netCDF dimensions whose scales resize with the frames
+    # growing time axes: unlimited netCDF dimensions whose scales resize with the frames. A netCDF
+    # reader pads every variable to the longest one with its fill value, so a frame cut off by a kill
+    # (its time, written last, missing) reads as NaN there rather than as t = 0 and zeros
     growing = {"chunks": True, "maxshape": (None,), **CHECKSUM}
-    t = fh.create_dataset("time", shape=(0,), dtype=float, **growing)
+    values = {**growing, "fillvalue": np.nan}
+    t = fh.create_dataset("time", shape=(0,), dtype=float, **values)
     t.attrs.update(units="tau_D", long_name="time (diffusion times L^2/D)")
     t.make_scale("time")
     grid = fh.create_group("grid")  # the grids' older location, same datasets
     grid["x"], grid["energy"] = fh["x"], fh["energy"]
     for name, units, long_name in (("dt", "tau_D", "step size of the controller"),
                                    ("wall_time", "s", "wall time since the run started")):
-        attach(fh.create_dataset(name, shape=(0,), dtype=float, **growing), fh, ["time"], units, long_name)
+        attach(fh.create_dataset(name, shape=(0,), dtype=float, **values), fh, ["time"], units, long_name)
     crc = fh.create_dataset("frame_crc32", shape=(0,), dtype=np.uint32, **growing)
     attach(crc, fh, ["time"], "1", "CRC-32 of the frame's time, dt, f, observables and pairs")
     n_x, n_e = x.size, problem.energy.n
     f = fh.create_dataset("f", shape=(0, n_x, n_e), maxshape=(None, n_x, n_e), dtype=float,
-                          chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, **CHECKSUM)
+                          chunks=(1, n_x, n_e), compression="gzip", compression_opts=4, fillvalue=np.nan, **CHECKSUM)
     attach(f, fh, ["time", "x", "energy"], "1", "electron distribution function")
     if problem.pairs is not None:
         populations.layout(fh, problem.pairs, x if box else x[1:-1], growing)
     group = fh.create_group("observables")
     for name in observables:
-        ds = group.create_dataset(name, shape=(0,), dtype=float, **growing)
+        ds = group.create_dataset(name, shape=(0,), dtype=float, **values)
         q = OBSERVABLES.get(name)
         attach(ds, fh, ["time"], q.units if q else "1", q.long_name if q else name)
         if q is not None:

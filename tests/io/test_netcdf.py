@@ -4,6 +4,8 @@ are the dimensionless ones times the scenario's constants."""
 
 import json
 import math
+import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -15,14 +17,17 @@ import xarray as xr
 from hotelectron.io.quantities import OBSERVABLES, si_column
 from hotelectron.io.runner import WIRE_OBSERVABLES, run_scenario
 from hotelectron.io.scenario import parse_scenario
-from hotelectron.io.storage import TrajectoryWriter
+from hotelectron.io.storage import RESERVED, TrajectoryWriter, provenance
+from hotelectron.sweep import run_sweep
+from hotelectron.sweep.spec import bias_series
 from hotelectron.sweep.summary import summarise_file
 from hotelectron.units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from hotelectron.wire.evolution import Evolution, equilibrium_state
 from hotelectron.wire.observables import observables
-from systems import small_scenario, tiny, to_toml, wire
+from systems import SERIES, small_scenario, tiny, to_toml, wire
 
 SCENARIOS = sorted((Path(__file__).parents[2] / "scenarios").glob("*.toml"))
+README = Path(__file__).parents[2] / "README.md"
 
 
 def groups(path):
@@ -196,3 +201,93 @@ def test_a_wire_of_known_resistance_gets_currents_noise_and_powers_in_si(tmp_pat
     with h5py.File(out, "r") as fh:
         ds = fh["observables/current_middle"]
         assert ds.attrs["si_units"] == "A" and ds.attrs["scale_to_SI"] == pytest.approx(E0 / (e * R), rel=1e-14)
+
+
+def test_a_frame_cut_off_by_a_kill_reads_as_nan_time_not_as_t_0(tmp_path):
+    """A run killed in the middle of a frame leaves f (written first) one frame longer than time (written
+    last); netCDF readers pad the shorter variables to the dimension's length with their fill value. That
+    frame must not read as t = 0 with zero observables: its time and unwritten values are NaN, and
+    dropping the frames without a time leaves exactly the complete ones."""
+    p = wire(n_x=9, n=81)
+    path = tmp_path / "killed.h5"
+    writer = TrajectoryWriter.create(path, p, pairs_every=1, observables=WIRE_OBSERVABLES)
+    evolution, state = Evolution(p), equilibrium_state(p)
+    for t in (0.01, 0.02):
+        state = evolution.advance(state, t)
+        values = observables(p, p.with_reservoirs(state.f), state.P).scalars()
+        writer.write(p, state, evolution.dt, {k: values[k] for k in WIRE_OBSERVABLES})
+    fh = writer.fh  # the next frame as _write_frame begins it: f, dt, wall_time, then the process dies
+    for name in ("f", "dt", "wall_time"):
+        fh[name].resize(3, axis=0)
+    fh["f"][2] = p.with_reservoirs(state.f)
+    fh["P"].resize(3, axis=0)
+    fh.close()
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert ds.attrs["status"] == "running" and ds.sizes["time"] == 3
+        assert ds["time"].values[:2].tolist() == [0.01, 0.02] and np.isnan(ds["time"].values[2])
+        assert ds["P_frame"].values.tolist() == [0, 1, -1] and np.all(np.isnan(ds["P"].values[2]))
+        complete = ds.dropna("time", subset=["time"])
+        assert complete.sizes["time"] == 2 and complete["time"].values.tolist() == [0.01, 0.02]
+    with xr.open_dataset(path, engine="h5netcdf", group="observables") as obs:
+        assert obs.sizes["time"] == 3 and np.all(np.isnan([obs[k].values[2] for k in WIRE_OBSERVABLES]))
+        assert np.all(np.isfinite(obs["w_e"].values[:2]))
+
+
+def readme_xarray_examples() -> list[str]:
+    """The Python blocks of the README's section on HDF5 trajectories."""
+    section = README.read_text(encoding="utf-8").split("### HDF5 trajectories")[1].split("\n### ")[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+
+
+def test_the_readme_opens_a_file_and_gives_groups_and_populations_their_times(in_a_field, tmp_path, monkeypatch):
+    shutil.copy(in_a_field, tmp_path / "run.h5")
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    exec(readme_xarray_examples()[0], names)
+    ds, obs = names["ds"], names["obs"]
+    # a group opened on its own knows the dimension time but not its values; the root's give them
+    assert "time" not in obs.coords
+    obs = obs.assign_coords(time=ds["time"])
+    np.testing.assert_array_equal(obs["time"].values, ds["time"].values)
+    with xr.open_datatree("run.h5", engine="h5netcdf") as tree:
+        np.testing.assert_array_equal(tree["observables"]["w_e"]["time"].values, ds["time"].values)
+    P = ds["P"].assign_coords(time=ds["time"][ds["P_frame"]])
+    with h5py.File("run.h5", "r") as fh:
+        np.testing.assert_array_equal(P["time"].values, fh["time"][()][fh["P_frame"][()]])
+    ds.close()
+
+
+def test_the_readme_combines_a_bias_series_along_the_bias(tmp_path, monkeypatch):
+    pytest.importorskip("dask")
+    result = run_sweep(bias_series(SERIES), tmp_path / "default")
+    assert [row["status"] for row in result.rows] == ["finished"] * 2
+    monkeypatch.chdir(tmp_path)
+    names = {}
+    exec(readme_xarray_examples()[1], names)
+    series, obs = names["series"], names["obs"]
+    assert series["f"].dims == ("bias_mV", "time", "x", "energy")
+    assert series["bias_mV"].values.tolist() == [0.1, 0.2] and obs["fano"].dims == ("bias_mV", "time")
+    scales = []
+    for i, name in enumerate(["point-0000.h5", "point-0001.h5"]):
+        with h5py.File(tmp_path / "default" / name, "r") as fh:
+            np.testing.assert_array_equal(series["f"].isel(bias_mV=i).values, fh["f"][()])
+            np.testing.assert_array_equal(obs["fano"].isel(bias_mV=i).values, fh["observables/fano"][()])
+            np.testing.assert_array_equal(obs["time"].values, fh["time"][()])
+            scales.append(fh["observables/w_e"].attrs["scale_to_SI"])
+            assert fh.attrs["energy_unit_J"] == pytest.approx(1.602176634e-23 * (i + 1), rel=1e-12)
+    # each point's E0 differs (2 nu E0^2: a factor 4), so no point's conversion may stand for the series'
+    assert scales[1] == pytest.approx(4 * scales[0], rel=1e-12)
+    assert "scale_to_SI" not in obs["w_e"].attrs and obs["w_e"].attrs["units"] == "2 nu E0^2"
+    assert "energy_unit_J" not in series.attrs and "bias_mV" not in series.attrs
+    series.close()
+    obs.close()
+
+
+def test_the_readme_names_every_attribute_of_the_layout(with_pairs):
+    """The README's row of the root attributes names each one the writer sets besides the derived
+    constants (a steady state's time 0 is read with ``mode``)."""
+    row = next(line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("| attributes of `/`"))
+    layout = RESERVED | set(provenance(""))
+    with h5py.File(with_pairs, "r") as fh:
+        assert layout <= set(fh.attrs)
+    assert layout <= set(re.findall(r"`([^`]+)`", row)), sorted(layout - set(re.findall(r"`([^`]+)`", row)))

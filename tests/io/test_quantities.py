@@ -3,6 +3,7 @@ rate of change, the relaxation number, and the power balance that ``show`` print
 
 import json
 import re
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -176,3 +177,12 @@ def test_show_prints_the_power_balance_in_one_unit_and_the_phonon_heat_as_a_tota
     assert si["heat_phonons_total_W"] == pytest.approx(parts[2][1], rel=1e-5)
     total = si["heat_left_W"] + si["heat_right_W"] + si["heat_phonons_total_W"] + si["edge_energy_rate_total_W"]
     assert total == pytest.approx(si["joule_power_W"], rel=1e-6)
+
+
+def test_the_readme_names_every_unit_a_trajectory_stores():
+    """The README's row of /observables/<name> lists the solver units an observable's ``units`` attribute
+    can hold, so that a reader of a file finds each one explained."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `/observables/<name>`"))
+    listed = re.findall(r"`([^`]+)`", row.split("solver units:")[1].split("), `long_name`")[0])
+    assert set(listed) == {q.units for q in OBSERVABLES.values()}

@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -7,7 +10,8 @@ from systems import wire
 
 from hotelectron.wire.evolution import Evolution, equilibrium_state
 from hotelectron.wire.observables import observables
-from hotelectron.io.storage import TrajectoryWriter, frame_times, read_status
+from hotelectron.io.outputs import check_trajectory_output
+from hotelectron.io.storage import FileInUseError, TrajectoryWriter, frame_times, read_status, verify
 
 NAMES = ("current_middle", "fano", "w_e", "w_p")
 
@@ -151,3 +155,32 @@ def test_a_file_written_before_the_frame_crc32_resumes_without_it(tmp_path):
     verify(path)
     with h5py.File(path, "r") as fh:
         assert fh["time"][:].tolist() == [0.01, 0.02, 0.03] and "frame_crc32" not in fh
+
+
+@pytest.mark.skipif(os.environ.get("HDF5_USE_FILE_LOCKING", "").upper() == "FALSE", reason="HDF5 file locking is off")
+def test_a_file_another_process_writes_is_in_use_neither_damaged_nor_replaced(tmp_path):
+    """A run writing its file holds HDF5's exclusive lock (a reader's lasts only while it opens the
+    file). The file is then not damaged (--resume said so and offered --overwrite), and replacing it
+    is refused before h5py's creation truncates it under that run (whose file did not survive it)."""
+    p = wire(n_x=9, n=81)
+    path = tmp_path / "run.h5"
+    writer = TrajectoryWriter.create(path, p, observables=NAMES)
+    state = equilibrium_state(p)
+    writer.write(p, state, 1e-3, scalars(p, state))
+    writer.close()
+    before = path.read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, h5py\n"
+                               "fh = h5py.File(sys.argv[1], 'r+')\nprint('open', flush=True)\nsys.stdin.read()",
+                               str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(FileInUseError, match="open for writing in another process"):
+            verify(path)
+        for resume in (False, True):
+            with pytest.raises(FileInUseError, match="open for writing in another process"):
+                check_trajectory_output(path, overwrite=True, resume=resume)
+    finally:
+        holder.communicate("")
+    assert path.read_bytes() == before
+    verify(path)
+    assert check_trajectory_output(path, overwrite=True, resume=True) is True
