@@ -14,7 +14,7 @@ import contextlib
 import signal
 import threading
 
-__all__ = ["sigint_checkpoint", "sigint_handled_by"]
+__all__ = ["as_interrupt", "sigint_checkpoint", "sigint_handled_by"]
 
 
 @contextlib.contextmanager
@@ -60,3 +60,14 @@ def sigint_checkpoint():
 
     with sigint_handled_by(handler):
         yield check
+
+
+def as_interrupt(exc: BaseException) -> BaseException:
+    """``exc``, or the ``KeyboardInterrupt`` behind it: a Ctrl-C that arrives while a compiled (numba)
+    function returns surfaces as "SystemError: ... returned a result with an exception set", caused by
+    the KeyboardInterrupt; it is an interrupt, not a failure."""
+    if isinstance(exc, SystemError):
+        for behind in (exc.__cause__, exc.__context__):
+            if isinstance(behind, KeyboardInterrupt):
+                return behind
+    return exc

@@ -19,7 +19,7 @@ import numpy as np
 from ..wire.evolution import BoxProblem, Evolution, State, equilibrium_state, hot_bump, quench_state
 from ..wire.observables import observables
 from ..wire.steady import steady_state
-from .interrupts import sigint_checkpoint
+from .interrupts import as_interrupt, sigint_checkpoint
 from .outputs import refuse_other_scenario
 from .quantities import BOX_OBSERVABLES, WIRE_OBSERVABLES, observable_names
 from .resources import check_resources
@@ -131,7 +131,10 @@ def run_scenario(scenario, output, *, resume: bool = False, progress=None) -> Pa
         with sigint_checkpoint() as check_interrupt:  # a Ctrl-C that Python dropped stops the run at its next frame
             _advance(scenario, problem, writer, write, state, dt, progress, check_interrupt)
     except BaseException as exc:  # an interrupt too: the file must say that the run did not finish
-        writer.close(STATUS_FAILED, failure_message(exc))
+        cause = as_interrupt(exc)
+        writer.close(STATUS_FAILED, failure_message(cause))
+        if cause is not exc:
+            raise cause from exc
         raise
     writer.close()
     return output

@@ -219,7 +219,9 @@ def _discard(fh: h5py.File, path: Path) -> None:
 
 def provenance(scenario: str) -> dict:
     """Global attributes saying what wrote the file, from what and when (CF ``history`` style)."""
-    return {"Conventions": "CF-1.8", "title": "hotelectron trajectory", "hotelectron_version": __version__,
+    # no "Conventions" claim: the dimensionless units (tau_D, E0, L) are not UDUNITS strings, as CF requires;
+    # the SI factors are in the attributes si_units and scale_to_SI
+    return {"title": "hotelectron trajectory", "hotelectron_version": __version__,
             "scenario_sha256": hashlib.sha256(scenario.encode()).hexdigest(),
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "command_line": shlex.join(sys.argv)}

@@ -133,6 +133,33 @@ def test_a_ctrl_c_lost_in_a_garbage_collection_callback_still_stops_the_run(tmp_
         assert fh["time"][-1] == pytest.approx(0.1)  # stopped after the frame during which it came
 
 
+def test_a_ctrl_c_that_surfaces_as_a_system_error_of_a_compiled_function_is_an_interrupt(tmp_path, monkeypatch):
+    """A KeyboardInterrupt pending when a numba function returns comes out as a SystemError caused by it:
+    the run stops as interrupted (KeyboardInterrupt, the file marked so for --resume), not as failed."""
+    from hotelectron.wire.evolution import Evolution
+
+    advance = Evolution.advance
+
+    def interrupted_return(self, state, t_target, stop=None):
+        if t_target > 0.15:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as exc:
+                msg = "CPUDispatcher(<function _solve_factored>) returned a result with an exception set"
+                raise SystemError(msg) from exc
+        return advance(self, state, t_target, stop)
+
+    monkeypatch.setattr(Evolution, "advance", interrupted_return)
+    out = tmp_path / "cut.h5"
+    with pytest.raises(KeyboardInterrupt):
+        run_scenario(scenario(wire(n_x=9, n=81)), out)
+    with h5py.File(out, "r") as fh:
+        assert fh.attrs["status"] == "failed" and "interrupted (Ctrl-C)" in fh.attrs["message"]
+    monkeypatch.setattr(Evolution, "advance", advance)
+    run_scenario(scenario(wire(n_x=9, n=81)), out, resume=True)
+    assert read_status(out) == "finished"
+
+
 def test_a_run_resumes_only_with_the_pairs_it_was_started_with(tmp_path):
     """A killed field run is not continued by a scenario at another field or without one (the file
     would hold two problems); with its own scenario it is."""
