@@ -19,7 +19,7 @@ from pathlib import Path
 import h5py
 
 from ..io.outputs import intact, refuse_other_scenario
-from ..io.storage import STATUS_FAILED, STATUS_FINISHED, WriteError
+from ..io.storage import STATUS_FAILED, STATUS_FINISHED, WriteError, check_not_in_use
 from .spec import Point, Sweep
 from .summary import failed_row, summarise_file, write_summary
 
@@ -190,6 +190,8 @@ def run_sweep(sweep: Sweep, output, *, client=None, resume: bool = False, overwr
         msg = f"{output} already holds {what}; --resume continues the sweep, --overwrite replaces them"
         raise ValueError(msg)
     if overwrite and not resume:
+        for path in existing:  # all checked first: a point file a live sweep still writes is kept, and so are the others
+            check_not_in_use(path)
         for path in existing:
             path.unlink()
     output.mkdir(parents=True, exist_ok=True)

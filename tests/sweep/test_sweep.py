@@ -201,6 +201,30 @@ def test_a_folder_holding_a_summary_table_is_not_written_into_without_resume_or_
     assert not list(folder.glob("point-*.h5"))
 
 
+def test_overwrite_keeps_every_point_file_while_one_is_written_by_a_live_sweep(tmp_path):
+    """--overwrite replaces a sweep's point files only when no other process still writes one of them
+    (HDF5's lock): removing them under a live sweep would lose its results."""
+    from hotelectron.io.storage import FileInUseError
+
+    sweep = load_sweep(write_sweep(tmp_path))
+    folder = tmp_path / "out"
+    run_sweep(sweep, folder)
+    points = sorted(folder.glob("point-*.h5"))
+    before = {p: p.read_bytes() for p in points}
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, h5py\n"
+                               "fh = h5py.File(sys.argv[1], 'r+')\nprint('open', flush=True)\nsys.stdin.read()",
+                               str(points[-1])], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(FileInUseError, match="open for writing in another process"):
+            run_sweep(sweep, folder, overwrite=True)
+    finally:
+        holder.communicate("")
+    assert {p: p.read_bytes() for p in sorted(folder.glob("point-*.h5"))} == before
+    run_sweep(sweep, folder, overwrite=True)  # once it is closed
+    assert len(list(folder.glob("point-*.h5"))) == len(points)
+
+
 # -- on a real LocalCluster ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
