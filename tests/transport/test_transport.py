@@ -428,13 +428,13 @@ def test_transport_alloy_from_a_scenario_file(tmp_path):
 def test_transport_refuses_a_folder_a_missing_file_bad_toml_and_a_sweep_file_by_name(tmp_path):
     from hotelectron.commands import transport as transport_cli
 
-    with pytest.raises(ValueError, match=f"{tmp_path} is a folder, not a file; transport takes a file"):
+    with pytest.raises(ValueError, match=f"{tmp_path} is a folder, not a scenario file"):
         transport_cli.alloy_from_scenario(tmp_path)
-    with pytest.raises(FileNotFoundError, match="missing.toml does not exist"):
+    with pytest.raises(FileNotFoundError, match="scenario file not found.*missing.toml"):
         transport_cli.alloy_from_scenario(tmp_path / "missing.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[impurities\nspin = 2.5\n")
-    with pytest.raises(ValueError, match="broken.toml: not a valid TOML file"):
+    with pytest.raises(ValueError, match="broken.toml: not valid TOML"):
         transport_cli.alloy_from_scenario(broken)
     sweep = tmp_path / "sweep.toml"
     sweep.write_text('base = "a.toml"\n[axes]\n"field.B" = ["0 T", "1 T"]\n')
