@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -58,20 +57,11 @@ def add_parser(subparsers):
 def alloy_from_scenario(path) -> tr.Alloy:
     """The alloy of a scenario file: ``[wire]`` material and diffusion_constant, ``[impurities]`` spin,
     concentration and kondo_temperature, quantities with units ("60 ppm", "0.3 K", "0.01 m^2/s")."""
-    import tomllib
-
     from .. import transport as tr
-    from ..io.filekind import check_kind
+    from ..io.scenario.loader import scenario_tables
     from ..units import parse_quantity
-    from .run import existing_file
 
-    existing_file(Path(path), "transport")
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        msg = f"{path}: not a valid TOML file ({exc})"
-        raise ValueError(msg) from None
-    check_kind(data, "scenario", path)
+    data = scenario_tables(path)
     wire = data.get("wire", {})
     impurities = data.get("impurities", {})
     for section, key in (("impurities", "spin"), ("impurities", "concentration"), ("impurities", "kondo_temperature")):

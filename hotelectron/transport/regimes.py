@@ -211,7 +211,8 @@ def kondo_resistivity_low_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=Fa
       no role at this order).
     * S > 1/2, VGL (38): ``rho_U [1 - pi^2 (S^2 - 1/4)/(4 ln^2(T_K/T)) (1 - alpha_{S-1/2} T~_sg/T)]``; the
       underscreened spin S - 1/2 carries the RKKY correction with ``alpha`` of the effective spin. The
-      printed ``4 pi^2`` is corrected by the factor 16 of ``nu J = 1/(2 ln)`` (module docstring).
+      printed ``4 pi^2`` is corrected by the factor 16 of ``nu J = 1/(2 ln)`` (module docstring). Refused,
+      as VGL (59) of the same residual coupling, where its leading log exceeds the unitary limit.
     """
     T = _temperature(temperature_K)
     S = alloy.spin
@@ -221,16 +222,10 @@ def kondo_resistivity_low_T_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=Fa
         return rho_u * (1 - correction)
     what = "Delta rho_K (VGL 38)"
     log = _low_log(alloy, T, what, extrapolate)
+    _within_unitary(alloy, T, log, S * S - 0.25, "S^2 - 1/4", what, extrapolate, high=False)
     rkky = spin.alpha_S(S - 0.5) * alloy.underscreened_spin_glass_temperature_K / T
     _first_order(rkky, T, what, extrapolate)
-    correction = math.pi**2 * exchange_coupling(log) ** 2 * (S * S - 0.25) * (1 - rkky)
-    _require(
-        correction <= 1,
-        f"{what}: at temperature_K = {T:.4g} the underscreened correction {correction:.3g} exceeds 1 "
-        f"(ln(T_K/T) is too small for perturbation theory in the residual spin)",
-        extrapolate,
-    )
-    return rho_u * (1 - correction)
+    return rho_u * (1 - math.pi**2 * exchange_coupling(log) ** 2 * (S * S - 0.25) * (1 - rkky))
 
 
 def kondo_resistivity_ohm_m(alloy: Alloy, temperature_K, *, extrapolate=False) -> float:
@@ -308,15 +303,15 @@ def characteristic_temperature_estimate_K(alloy: Alloy) -> float:
     return 0.5 * spin.alpha_S(alloy.spin) * tsg * math.log(tsg / alloy.kondo_temperature_K)
 
 
-def _low_T_crossover(alpha_tsg_K, kondo_K):
-    """Root of ``T = alpha T~_sg (1 + ln(T_K/T)/2)`` below ``T_K e^{-MIN_LOG}``."""
-    hi = kondo_K * math.exp(-MIN_LOG)
+def _low_T_crossover(alpha_tsg_K, kondo_K, min_log=MIN_LOG):
+    """Root of ``T = alpha T~_sg (1 + ln(T_K/T)/2)`` below ``T_K e^{-min_log}``."""
+    hi = kondo_K * math.exp(-min_log)
 
     def g(T):
         return T - alpha_tsg_K * (1 + 0.5 * math.log(kondo_K / T))
 
     if g(hi) <= 0:
-        msg = f"T~* lies above T_K e^-{MIN_LOG:g}: alpha T~_sg = {alpha_tsg_K:.4g} K is not small compared with T_K"
+        msg = f"T~* lies above T_K e^-{min_log:.3g}: alpha T~_sg = {alpha_tsg_K:.4g} K is not small compared with T_K"
         raise ValueError(msg)
     lo = hi / 2
     while g(lo) > 0:
@@ -333,11 +328,12 @@ def underscreened_characteristic_temperature_K(alloy: Alloy) -> float:
     ``r = alpha T~_sg/T``, i.e. ``T = alpha T~_sg [1 + ln(T_K/T)/2]`` (the same equation as the maximum
     T* at T >> T_K, with ``ln(T/T_K)`` replaced by ``ln(T_K/T)``). We return that root; its leading-log
     form is VGL (39) with ``alpha_{S-1/2}`` (the paper prints ``alpha_{S-1}``, but the underscreened
-    spin is S - 1/2).
+    spin is S - 1/2). Sought where VGL (38) holds (below ``ln(T_K/T) = (pi/2) sqrt(S^2 - 1/4)``).
     """
     _need_underscreened(alloy, "T~* (VGL 39)")
-    a = spin.alpha_S(alloy.spin - 0.5) * alloy.underscreened_spin_glass_temperature_K
-    return _low_T_crossover(a, alloy.kondo_temperature_K)
+    S = alloy.spin
+    a = spin.alpha_S(S - 0.5) * alloy.underscreened_spin_glass_temperature_K
+    return _low_T_crossover(a, alloy.kondo_temperature_K, max(MIN_LOG, _unitary_log(S * S - 0.25)))
 
 
 def underscreened_characteristic_temperature_estimate_K(alloy: Alloy) -> float:

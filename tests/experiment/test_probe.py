@@ -171,13 +171,18 @@ def test_the_gap_solves_the_bcs_equation_in_its_matsubara_form(ratio):
 
 
 def test_the_gap_near_zero_temperature_and_at_t_c():
-    """Below ~0.1 T_c the gap is Delta(0) less sqrt(2 pi t) e^(-1/t) (t = k_B T/Delta(0)); from T_c on it is 0."""
+    """At low t = k_B T/Delta(0) the gap is Delta(0) [1 - sqrt(2 pi t) e^(-1/t) (1 - t/8 + O(t^2))] (the thermal
+    term is 2 K_0(1/t) to leading order, and K_0(z) ~ sqrt(pi/2z) e^-z (1 - 1/8z)): the relative departure
+    from the leading term, divided by t, tends to -1/8, its error shrinking with t; from T_c on the gap is 0."""
     import math
 
     from hotelectron.experiment.probe import BCS_RATIO, bcs_gap_ratio
 
-    for t in (0.1, 0.12, 0.15):
-        assert 1 - bcs_gap_ratio(t) == pytest.approx(math.sqrt(2 * math.pi * t) * math.exp(-1 / t), rel=0.1)
+    errors = []
+    for t in (0.09, 0.07, 0.06):
+        leading = math.sqrt(2 * math.pi * t) * math.exp(-1 / t)
+        errors.append(abs(((1 - bcs_gap_ratio(t)) / leading - 1) / t + 1 / 8))
+    assert errors[0] > errors[1] > errors[2] and errors[2] < 0.005, errors
     assert bcs_gap_ratio(1 / BCS_RATIO) == 0.0 and bcs_gap_ratio(1.0) == 0.0
     assert BCS_RATIO == pytest.approx(1.76388, rel=1e-5)
 

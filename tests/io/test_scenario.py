@@ -414,6 +414,8 @@ BAD = [
      r"\[run.bump\] height"),
     ("aufe", 'initial = "quench"', 'initial = "quench"\n[run.bump]\nenergy = "0.2 meV"\nwidth = "-1 E0"\nheight = 0.5',
      r"\[run.bump\] width"),
+    ("aufe", 'initial = "quench"', 'initial = "quench"\n[run.bump]\nenergy = "nan E0"\nwidth = "0.1 E0"\nheight = 0.5',
+     r"\[run.bump\] energy = 'nan E0': the value must be finite"),
     ("aufe", 'initial = "quench"', 'initial = "quench"\n[run.bump]\nenergy = 0.2\nwidth = "0.1 E0"\nheight = 0.5',
      r"\[run.bump\] energy"),
     ("aufe", "[wire]", "[dimensionless]\ntemperature = 0.1\n[wire]", r"\[dimensionless\] and \[wire\]"),

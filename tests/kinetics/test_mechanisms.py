@@ -235,7 +235,7 @@ def test_coulomb_kappa_is_the_wire_integral_of_the_screened_interaction():
     from hotelectron.units import ELECTRON_VOLT_J, HBAR_J_S
 
     D, nu, A = 0.0145, 5.66417e46, 4.5e-15
-    kappa = coulomb_kappa(D, nu, A, HBAR_J_S)
+    kappa = coulomb_kappa(D, nu, A)
     for E_meV in (0.003, 0.1, 1.0):
         w = E_meV * 1e-3 * ELECTRON_VOLT_J / HBAR_J_S
         q = (w / D) ** 0.5  # the integrand's scale

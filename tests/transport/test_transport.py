@@ -218,6 +218,30 @@ def test_kondo_high_T_formula_limits_continuity_and_refusal():
         regimes.kondo_resistivity_high_T_ohm_m(tr.Alloy("Au", 2.5, 80000.0, 1e-4), 0.1)
 
 
+@pytest.mark.parametrize("S", [1.0, 2.5])
+def test_at_the_unitary_bound_the_leading_logarithms_give_the_unitary_values(S):
+    """The bound (pi/2) sqrt(spin factor) on the logarithm is where each leading-log formula reaches its
+    unitary value: Delta rho_K of VGL (27) without pairs = rho_U, 1/tau~_s of VGL (59) = 2 n_s/(pi hbar nu)
+    (the unitary rate per channel, from n_s/nu here), and VGL (38)'s correction without pairs = 1. Just
+    inside each bound the formula is computed, just outside it is refused."""
+    al = tr.Alloy("Au", S, 1e-3, 0.3, 0.01)  # dilute: above T_K the RKKY factor 1 - alpha T_sg/T is 1 to 1e-6
+    high = 0.3 * math.exp(0.5 * math.pi * math.sqrt(S * (S + 1)))
+    low = 0.3 * math.exp(-0.5 * math.pi * math.sqrt(S * S - 0.25))
+    rho = regimes.kondo_resistivity_high_T_ohm_m(al, high * (1 + 1e-12))
+    assert rho == pytest.approx(al.unitary_resistivity_ohm_m, rel=1e-6)
+    unitary_rate_K = 2 / math.pi * al.n_s_over_nu_K
+    assert tr.underscreened_spin_flip_time_s(al, low * (1 - 1e-12)) == pytest.approx(
+        al.kelvin_to_seconds(unitary_rate_K), rel=1e-10)
+    # VGL (38): rho_U [1 - 1 x (1 - r)], r = alpha_{S-1/2} T~_sg/T, is what the RKKY factor leaves
+    T = low * (1 - 1e-12)
+    rkky = spin.alpha_S(S - 0.5) * al.underscreened_spin_glass_temperature_K / T
+    assert regimes.kondo_resistivity_low_T_ohm_m(al, T) == pytest.approx(al.unitary_resistivity_ohm_m * rkky, rel=1e-6)
+    for call, T in ((regimes.kondo_resistivity_high_T_ohm_m, high * 0.999), (tr.underscreened_spin_flip_time_s, low * 1.001),
+                    (regimes.kondo_resistivity_low_T_ohm_m, low * 1.001)):
+        with pytest.raises(ValueError, match="exceeds the unitary limit"):
+            call(al, T)
+
+
 def test_kondo_maximum_T_star():
     al = alloy_high(n_s_ppm=48000.0, kondo_temperature_K=1e-3)  # T* = 7.6 K, above the unitary bound 0.10 K
     t_star = tr.characteristic_temperature_K(al)
@@ -275,7 +299,7 @@ def test_kondo_low_T_underscreened_and_T_tilde_star():
     assert 0.5 < t_star / estimate < 1.0
     rho0, source = tr.kondo_resistivity_zero_T_ohm_m(al)
     assert source == "VGL (40)" and 0 < rho0 < al.unitary_resistivity_ohm_m
-    with pytest.raises(ValueError, match="underscreened correction"):
+    with pytest.raises(ValueError, match=r"Delta rho_K \(VGL 38\) exceeds the unitary limit"):
         regimes.kondo_resistivity_low_T_ohm_m(al, 100.0)
     with pytest.raises(ValueError, match="S > 1/2"):
         tr.underscreened_characteristic_temperature_K(tr.Alloy("Au", 0.5, 1e-3, 300.0))
@@ -404,13 +428,13 @@ def test_transport_alloy_from_a_scenario_file(tmp_path):
 def test_transport_refuses_a_folder_a_missing_file_bad_toml_and_a_sweep_file_by_name(tmp_path):
     from hotelectron.commands import transport as transport_cli
 
-    with pytest.raises(ValueError, match=f"{tmp_path} is a folder, not a file; transport takes a file"):
+    with pytest.raises(ValueError, match=f"{tmp_path} is a folder, not a scenario file"):
         transport_cli.alloy_from_scenario(tmp_path)
-    with pytest.raises(FileNotFoundError, match="missing.toml does not exist"):
+    with pytest.raises(FileNotFoundError, match="scenario file not found.*missing.toml"):
         transport_cli.alloy_from_scenario(tmp_path / "missing.toml")
     broken = tmp_path / "broken.toml"
     broken.write_text("[impurities\nspin = 2.5\n")
-    with pytest.raises(ValueError, match="broken.toml: not a valid TOML file"):
+    with pytest.raises(ValueError, match="broken.toml: not valid TOML"):
         transport_cli.alloy_from_scenario(broken)
     sweep = tmp_path / "sweep.toml"
     sweep.write_text('base = "a.toml"\n[axes]\n"field.B" = ["0 T", "1 T"]\n')
@@ -452,10 +476,10 @@ def test_transport_table_says_why_a_row_is_empty_and_the_figure_which_scale_is_n
         else:
             assert "[" not in row
         assert ("T~T_K" in row) == (abs(math.log(T / 0.3)) < tr.MIN_LOG), row
-    assert empty == 9 and len(notes) == 7
+    assert empty == 9 and len(notes) == 8
     # the leading logarithms refused where they exceed the unitary limit, at bounds computed here
     unitary = [n for n in notes.values() if "exceeds the unitary limit" in n]
-    assert len(unitary) == 2
+    assert len(unitary) == 3  # VGL (27) above T_K; VGL (38) and (59), of the same residual coupling, below
     assert any(f"needs T <= {0.3 * math.exp(-0.5 * math.pi * math.sqrt(6.0)):.4g} K" in n for n in unitary)
     assert any(f"needs T >= {0.3 * math.exp(0.5 * math.pi * math.sqrt(8.75)):.4g} K" in n for n in unitary)
     # the reasons are those of the formulas, without the temperature they were asked at

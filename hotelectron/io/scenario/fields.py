@@ -31,10 +31,12 @@ __all__ = [
     "temperature_or_energy_J",
 ]
 
-_NUMBER = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|nan)", re.IGNORECASE)
-# nan and inf too, so that they are refused as numbers rather than read as an unknown unit 'tau_D'
-_TAU_D = re.compile(r"^\s*([+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:nan|inf)))\s*tau_D\s*$")
-_E0 = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*E0\s*$")
+# a number as text, nan and inf too: in "nan tau_D" or "inf E0" they are refused as numbers rather than read
+# as a quantity of the unknown unit 'tau_D' or 'E0'
+_NUMBER_TEXT = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf|nan))"
+_NUMBER = re.compile(r"\s*" + _NUMBER_TEXT)
+_TAU_D = re.compile(rf"^\s*({_NUMBER_TEXT})\s*tau_D\s*$")
+_E0 = re.compile(rf"^\s*({_NUMBER_TEXT})\s*E0\s*$")
 
 # pint's expression parser reports malformed unit text with several exception types, all meaning
 # "this is not a unit" (the same list as in hotelectron.units).

@@ -27,7 +27,7 @@ from . import zeeman as zm
 from .dimensionless import DIMENSIONLESS_KEYS, dimensionless
 from .physical import PAIR_PROBABILITY_REFUSE, PAIR_PROBABILITY_WARN, Physics, physical
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_tables"]
 
 log = logging.getLogger(__name__)
 
@@ -434,15 +434,7 @@ def parse_scenario(text: str, path=None) -> Scenario:
         msg = f"scenario text must be a str; got {type(text).__name__}"
         raise TypeError(msg)
     where = "scenario" if path is None else str(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{where}: not valid TOML: {exc}"
-        raise ValueError(msg) from None
-    except RecursionError:  # tomllib recurses once per nested array or inline table
-        msg = f"{where}: not valid TOML: arrays or inline tables nested too deeply"
-        raise ValueError(msg) from None
-    check_kind(data, "scenario", path)  # a sweep or fit file: say so, not "[base]: unknown section"
+    data = _top_level(text, where, path)
     try:
         parts = _build(data)
     except ValueError as exc:
@@ -455,6 +447,26 @@ def parse_scenario(text: str, path=None) -> Scenario:
     return Scenario(text=text, path=None if path is None else str(path), **parts)
 
 
+def _top_level(text: str, where: str, path) -> dict:
+    """The parsed TOML of a scenario, refused (naming ``where``) when it is not TOML or is another kind of file."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{where}: not valid TOML: {exc}"
+        raise ValueError(msg) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        msg = f"{where}: not valid TOML: arrays or inline tables nested too deeply"
+        raise ValueError(msg) from None
+    check_kind(data, "scenario", path)  # a sweep or fit file: say so, not "[base]: unknown section"
+    return data
+
+
+def scenario_tables(path) -> dict:
+    """The parsed TOML of the scenario file at ``path``, read and refused as :func:`load_scenario` reads
+    and refuses a file, but not validated: for a reader of a few of its keys (the transport command)."""
+    return _top_level(_scenario_text(path), str(path), path)
+
+
 def load_scenario(path) -> Scenario:
     """Read and validate the scenario file at ``path`` (UTF-8 TOML).
 
@@ -465,6 +477,10 @@ def load_scenario(path) -> Scenario:
     ValueError
         As :func:`parse_scenario`, and for a folder or a file that is not UTF-8 text.
     """
+    return parse_scenario(_scenario_text(path), path=str(path))
+
+
+def _scenario_text(path) -> str:
     p = Path(path)
     if p.is_dir():
         msg = f"{p} is a folder, not a scenario file"
@@ -476,4 +492,4 @@ def load_scenario(path) -> Scenario:
     except UnicodeDecodeError as exc:
         msg = f"{p}: not UTF-8 text ({exc})"
         raise ValueError(msg) from None
-    return parse_scenario(text, path=str(p))
+    return text

@@ -307,8 +307,7 @@ def _electron_electron(ee, section, E0, tau_D, derived) -> dict:
         raise ValueError(msg)
     derived.update({"exponent": exponent, "kappa_dimensionless": kappa, "kappa_J^(a-2)_per_s": kappa_si})
     if exponent == 1.5 and "cross_section_m2" in derived:  # the screened Coulomb value of this wire, to compare
-        theory = coulomb_kappa(derived["diffusion_m2_s"], derived["nu_per_spin_J_m3"], derived["cross_section_m2"],
-                               HBAR_J_S)
+        theory = coulomb_kappa(derived["diffusion_m2_s"], derived["nu_per_spin_J_m3"], derived["cross_section_m2"])
         derived.update({"kappa_coulomb_theory_J^-0.5_per_s": theory, "kappa_over_coulomb_theory": kappa_si / theory})
     return {"kappa": kappa, "exponent": exponent}
 

@@ -17,12 +17,13 @@ from typing import ClassVar
 import numba
 import numpy as np
 
+from ...units import HBAR_J_S
 from .._numba import jit
 from ..grids import EnergyGrid
 from .base import Mechanism
 
 
-def coulomb_kappa(diffusion_m2_s: float, nu_per_spin_J_m3: float, cross_section_m2: float, hbar_J_s: float) -> float:
+def coulomb_kappa(diffusion_m2_s: float, nu_per_spin_J_m3: float, cross_section_m2: float) -> float:
     """kappa (J^-1/2 / s) of the screened Coulomb kernel of a quasi-1D diffusive wire, a = 3/2:
 
         kappa = 1 / (2 pi sqrt(2 D) hbar^(3/2) nu A)  (nu per spin; = 1/(pi sqrt(2 D) hbar^(3/2) nu_F A), nu_F = 2 nu),
@@ -32,7 +33,7 @@ def coulomb_kappa(diffusion_m2_s: float, nu_per_spin_J_m3: float, cross_section_
     ``<|rho(q)|^2> = Re (D q^2 - i w)^-1 / (pi nu Vol)``, the partner's spin summed: ``K(E) = (1/(pi nu A
     hbar^3)) int dq/(2 pi) 1/(D^2 q^4 + (E/hbar)^2)`` (Altshuler & Aronov; Kamenev & Andreev, PRB 60, 2218
     (1999); Pierre et al., J. Low Temp. Phys. 118, 437 (2000), with their nu_F counting both spins)."""
-    return 1.0 / (2.0 * math.pi * math.sqrt(2.0 * diffusion_m2_s) * hbar_J_s**1.5 * nu_per_spin_J_m3 * cross_section_m2)
+    return 1.0 / (2.0 * math.pi * math.sqrt(2.0 * diffusion_m2_s) * HBAR_J_S**1.5 * nu_per_spin_J_m3 * cross_section_m2)
 
 
 @jit(parallel=True)
