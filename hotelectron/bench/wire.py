@@ -74,25 +74,32 @@ def _max_difference(a, b):
     return value
 
 
-def evolve_to_steady(problem, steady, state, *, tolerance=1e-6, t_limit=40.0, chunk=2.0, progress=None,
+def evolve_to_steady(problem, steady, state, *, tolerance=1e-6, t_limit=40.0, report_every=2.0, progress=None,
                      **options) -> dict:
     """Evolve ``state`` until it is within ``tolerance`` of ``steady`` (max over f and P, checked
-    after every step; ``chunk`` only paces the progress messages).
+    after every step) or until ``t_limit``; ``progress`` is told the time and distance once per
+    ``report_every`` of evolution (the steps are not shortened to land on those times).
 
     ``options`` go to :class:`~hotelectron.wire.evolution.Evolution` (default rtol 1e-3, atol 1e-6:
     the local error tolerance sets the accuracy of the path, not of the steady state it reaches).
     Returns wall time, the time reached, the distance and the integrator's counters.
     """
-    say = progress or (lambda *a: None)
     options = {"rtol": 1e-3, "atol": 1e-6, **options}
     evolution = Evolution(problem, **options)
     start = time.perf_counter()
+    reported = state.t
+
+    def close(s) -> bool:  # after every accepted step
+        nonlocal reported
+        distance = _distance(s, steady)
+        if progress is not None and s.t >= reported + report_every:
+            reported = s.t
+            progress(f"  t = {s.t:.2f} tau_D, distance {distance:.2e}, {evolution.steps} steps")
+        return distance <= tolerance
+
+    if _distance(state, steady) > tolerance:
+        state = evolution.advance(state, t_limit, stop=close)
     distance = _distance(state, steady)
-    close = lambda s: _distance(s, steady) <= tolerance  # noqa: E731 (checked after every step)
-    while distance > tolerance and state.t < t_limit:
-        state = evolution.advance(state, state.t + chunk, stop=close)
-        distance = _distance(state, steady)
-        say(f"  t = {state.t:.2f} tau_D, distance {distance:.2e}, {evolution.steps} steps")
     return {
         "wall_s": time.perf_counter() - start,
         "t_reached": state.t,
