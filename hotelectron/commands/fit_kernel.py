@@ -150,7 +150,7 @@ def fit_kernel(spec, folder: Path, args, existing=()) -> int:
     parametric fits and are refused); ``existing``: the outputs of a fit already in the folder (either
     kind), refused unless ``--overwrite``, which removes them once the kernel is inferred."""
     from ..experiment.kernel import infer_kernel
-    from .fit import refuse_existing, warn_coarse_curves
+    from .fit import quiet_steady_solves, refuse_existing, warn_coarse_curves
 
     given = [option for option, on in (("--workers", args.workers is not None), ("--scheduler", bool(args.scheduler)),
                                         ("--resume", args.resume)) if on]
@@ -160,7 +160,8 @@ def fit_kernel(spec, folder: Path, args, existing=()) -> int:
     if not args.overwrite:
         refuse_existing(folder, existing, "--overwrite replaces it")
     try:
-        result = infer_kernel(spec.problem)
+        with quiet_steady_solves():  # its own line per Gauss-Newton iteration tells the progress
+            result = infer_kernel(spec.problem)
     except ValueError as exc:  # after loading only the [kernel] section can be at fault: its message names the key
         msg = f"{spec.source}: [kernel] {exc}"
         raise ValueError(msg) from None

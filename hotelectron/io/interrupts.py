@@ -5,13 +5,15 @@ Python runs a signal's handler at the next bytecode of the main thread. When a l
 callback (h5py's identifier registry is a ``WeakValueDictionary``); a ``KeyboardInterrupt`` raised
 there is printed as "Exception ignored in ..." and discarded, and the run goes on as if no Ctrl-C had
 come (about half of the Ctrl-Cs sent to a run of the default scenario were lost so). :func:`sigint_checkpoint`
-notes every SIGINT besides raising it, so that a loop can raise it again at a safe point.
+notes every SIGINT besides raising it, so that a loop can raise it again at a safe point, and keeps
+Python's report of the dropped one off the terminal (it read as a crash above the run's own message).
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 
 __all__ = ["as_interrupt", "sigint_checkpoint", "sigint_handled_by"]
@@ -40,6 +42,8 @@ def sigint_checkpoint():
     """Yield ``check()``, which raises ``KeyboardInterrupt`` if a SIGINT came in the block.
 
     SIGINT raises ``KeyboardInterrupt`` at once as usual; ``check`` repeats it for one that was lost.
+    A lost one is not reported as "Exception ignored" (``sys.unraisablehook``): ``check`` raises it;
+    every other unraisable exception goes to the hook as before.
     Only where SIGINT has Python's default handler (in the main thread): a handler someone installed
     (holding Ctrl-C while outputs are written, ignoring it while a cluster closes) is left alone, and
     ``check`` does nothing there.
@@ -58,8 +62,18 @@ def sigint_checkpoint():
         if received:
             raise KeyboardInterrupt
 
-    with sigint_handled_by(handler):
-        yield check
+    previous_hook = sys.unraisablehook
+
+    def unraisable(report) -> None:
+        if not (received and issubclass(report.exc_type, KeyboardInterrupt)):
+            previous_hook(report)
+
+    sys.unraisablehook = unraisable
+    try:
+        with sigint_handled_by(handler):
+            yield check
+    finally:
+        sys.unraisablehook = previous_hook
 
 
 def as_interrupt(exc: BaseException) -> BaseException:

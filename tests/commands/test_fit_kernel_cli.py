@@ -91,6 +91,16 @@ def test_a_kernel_fit_writes_the_kernel_with_its_band(folder):
         assert (out / name).stat().st_size > 0
 
 
+def test_a_kernel_fit_logs_its_iterations_not_each_steady_state(folder):
+    """Without -q the log holds a line per Gauss-Newton iteration, as a parametric fit's holds one per
+    evaluation; the steady solver's line per solve (dozens to hundreds a fit) is held back."""
+    (folder / "fit.toml").write_text(FIT)
+    result = cli("fit", folder / "fit.toml", "-o", folder / "logged", check=True)
+    assert "hotelectron.experiment.kernel: kernel: lambda" in result.stderr
+    assert "steady state of" not in result.stderr
+    assert "hotelectron.wire.steady" not in result.stderr
+
+
 @pytest.mark.parametrize("extra, words", [
     ('\n[parameters."probe.gap"]\nstart = 0.17\n', ["parameters", "[kernel]"]),
     ("\nmax_evaluations = 10\n", ["max_evaluations", "[kernel]"]),
