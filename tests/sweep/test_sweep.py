@@ -384,6 +384,23 @@ def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_pa
     assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
 
 
+@pytest.mark.parametrize(("address", "words"), [
+    ("foo", ["--scheduler foo: ", "missing port number"]),  # was "missing port number in address 'foo'" alone
+    ("http://x:1", ["--scheduler http://x:1: ", "unknown address scheme 'http'"]),
+    ("", ["--scheduler", "an address such as tcp://host:8786"]),  # was a LocalCluster, silently
+])
+def test_a_scheduler_address_dask_cannot_read_is_refused_naming_the_option(tmp_path, address, words):
+    from systems import assert_one_line_refusal
+
+    result = cli("sweep", write_sweep(tmp_path), "-o", tmp_path / "out", f"--scheduler={address}")
+    if address:
+        assert_one_line_refusal(result, *words)
+    else:  # argparse's refusal: usage, then one line
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert all(word in result.stderr.splitlines()[-1] for word in words), result.stderr
+    assert not (tmp_path / "out" / "summary.csv").exists()
+
+
 def test_a_sweep_names_the_point_of_each_warning_once_and_workers_do_not_repeat_it(tmp_path, caplog):
     """Both baths below T_K = 40 mK: the loader's Kondo-screening warning, once per point, named by the
     sweep file and the point's values (as a bias series names its points); run_point, which the
