@@ -401,6 +401,24 @@ def test_a_scheduler_address_dask_cannot_read_is_refused_naming_the_option(tmp_p
     assert not (tmp_path / "out" / "summary.csv").exists()
 
 
+def test_a_summary_away_from_its_point_files_is_refused_naming_the_missing_file(tmp_path):
+    """A summary.csv copied away from its folder gave h5py's raw '[Errno 2] Unable to synchronously open
+    file (unable to open file: name = ...)'."""
+    from systems import assert_one_line_refusal
+
+    (tmp_path / "base.toml").write_text(BASE)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('base = "base.toml"\n[axes]\n"reservoirs.temperature" = ["25 mK", "50 mK"]\n')
+    run_sweep(load_sweep(sweep), tmp_path / "out")
+    away = tmp_path / "away"
+    away.mkdir()
+    (away / "summary.csv").write_bytes((tmp_path / "out" / "summary.csv").read_bytes())
+    result = cli("plot", away / "summary.csv", "-o", tmp_path / "f.png")
+    assert_one_line_refusal(result, f"{away / 'summary.csv'}: the point file {away / 'point-0000.h5'} of point-0000 "
+                                    "is missing (2 of 2 finished points)")
+    assert not (tmp_path / "f.png").exists()
+
+
 def test_a_sweep_names_the_point_of_each_warning_once_and_workers_do_not_repeat_it(tmp_path, caplog):
     """Both baths below T_K = 40 mK: the loader's Kondo-screening warning, once per point, named by the
     sweep file and the point's values (as a bias series names its points); run_point, which the
