@@ -135,27 +135,28 @@ def _compile(problem):
     return time.perf_counter() - start
 
 
-def _scenario_points(path):
-    """The Scenario of every point of ``path`` (one, or one per bias of a series)."""
-    from ..io.scenario import parse_scenario
+def scenario_points(path):
+    """The Scenario of every point of ``path`` (one, or one per bias of a series), read and refused as
+    ``hotelectron run`` reads a scenario file (missing, a folder, not UTF-8, another kind of file, a bad key)."""
+    from ..io.scenario import parse_scenario, scenario_text
     from ..sweep.spec import bias_series
 
-    text = open(path, encoding="utf-8").read()
+    text = scenario_text(path)
     series = bias_series(text, path)
     texts = [p.text for p in series.points()] if series is not None else [text]
     return [parse_scenario(t, path) for t in texts]
 
 
-def run_scenario(path, tolerance: float = 1e-6, progress=None, rounds: int = 3) -> dict:
+def run_scenario(path, tolerance: float = 1e-6, progress=None, rounds: int = 3, scenarios=None) -> dict:
     """Steady states and evolutions to them for every point of a scenario; see the module docstring.
 
     ``rounds`` rounds over the points, each point's steady solve followed by its evolution; every
     time is the median of its rounds (wall and CPU time), the counters those of the first round (the
-    runs are deterministic)."""
+    runs are deterministic). ``scenarios``: the points of ``path`` already read (:func:`scenario_points`)."""
     from ..io.runner import initial_state
 
     say = progress or (lambda *a: None)
-    scenarios = _scenario_points(path)
+    scenarios = scenario_points(path) if scenarios is None else scenarios
     warm = scenarios[0]  # compiles what the reference wire did not (other spins, grid sizes)
     steady_state(warm.problem)
     Evolution(warm.problem).advance(initial_state(warm), 1e-3)
@@ -193,6 +194,7 @@ def run_wire(quick: bool = False, tolerance: float = 1e-6, t_limit: float = 40.0
              scenario=None, previous: bool = True) -> dict:
     """Time the steady state and the evolution to it, new and previous integrator; returns a dict."""
     say = progress or (lambda *a: None)
+    points = None if scenario is None else scenario_points(scenario)  # refused before minutes of timing
     n_x, n_energy = (17, 257) if quick else (65, 1025)
     problem = reference_wire(n_x, n_energy)
     compile_s = _compile(problem)
@@ -214,7 +216,7 @@ def run_wire(quick: bool = False, tolerance: float = 1e-6, t_limit: float = 40.0
         "quick": quick,
     }
     if scenario is not None:
-        result["scenario"] = run_scenario(scenario, tolerance, progress, rounds=1 if quick else 3)
+        result["scenario"] = run_scenario(scenario, tolerance, progress, rounds=1 if quick else 3, scenarios=points)
     result["peak_memory_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return result
 

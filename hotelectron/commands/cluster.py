@@ -22,9 +22,19 @@ WORKERS_PER_CORE = 4
 
 def add_cluster_options(parser, workers_help: str) -> None:
     """``--scheduler ADDRESS`` and ``--workers N`` on an argparse parser."""
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=_address,
                         help="connect to this Dask scheduler (e.g. tcp://host:8786) instead of a LocalCluster")
     parser.add_argument("--workers", type=int, metavar="N", help=workers_help)
+
+
+def _address(text: str) -> str:
+    """A --scheduler address; an empty one (``--scheduler=""``) would otherwise start a LocalCluster."""
+    import argparse
+
+    if not text.strip():
+        msg = "give an address such as tcp://host:8786"
+        raise argparse.ArgumentTypeError(msg)
+    return text
 
 
 def check_workers(workers: int | None) -> None:
@@ -88,6 +98,9 @@ def dask_client(scheduler: str | None, workers: int):
             client = Client(scheduler, timeout="20s")
         except OSError as exc:
             msg = f"--scheduler {scheduler}: no Dask scheduler answered ({exc})"
+            raise ValueError(msg) from None
+        except ValueError as exc:  # an address Dask cannot read ("foo": no port; "http://...": no such scheme)
+            msg = f"--scheduler {scheduler}: {exc}"
             raise ValueError(msg) from None
     else:
         check_workers(workers)

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["add_parser", "alloy_from_scenario", "cmd_transport", "refusal", "transport_curves", "transport_table"]
 
+#: the most temperatures of one table: 100 per decade over ten decades
+MAX_POINTS = 1000
+
 
 def add_parser(subparsers):
     """Register the ``transport`` subcommand on an argparse ``subparsers`` object."""
@@ -47,7 +50,7 @@ def add_parser(subparsers):
     p.add_argument("--diffusion", default="0.01 m^2/s", help="diffusion constant D, e.g. '0.01 m^2/s'")
     p.add_argument("--tmin", default="1 mK", help="lowest temperature (default 1 mK)")
     p.add_argument("--tmax", default="100 K", help="highest temperature (default 100 K)")
-    p.add_argument("--points", type=int, default=41, help="temperatures on a log grid (default 41)")
+    p.add_argument("--points", type=int, default=41, help="temperatures on a log grid, 2 to 1000 (default 41)")
     p.add_argument("--extrapolate", action="store_true", help="evaluate formulas outside their regime too")
     p.add_argument("--plot", metavar="FIG.png", help="write a figure of both curves")
     p.set_defaults(func=cmd_transport)
@@ -228,13 +231,21 @@ def cmd_transport(args) -> int:
     """Print the table (and write the figure) for the alloy given on the command line."""
     import numpy as np
 
-    from ..units import parse_quantity
+    from ..units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J, parse_quantity
 
     alloy = _alloy_from_args(args)
     tmin = parse_quantity(args.tmin, "temperature", "--tmin", positive=True)
     tmax = parse_quantity(args.tmax, "temperature", "--tmax", positive=True)
     if not tmin < tmax or args.points < 2:
         msg = f"need --tmin < --tmax and --points >= 2; got {tmin:g} K, {tmax:g} K, {args.points}"
+        raise ValueError(msg)
+    if args.points > MAX_POINTS:
+        msg = f"--points {args.points}: at most {MAX_POINTS} temperatures (each costs up to a second of integrals)"
+        raise ValueError(msg)
+    fermi_K = alloy.host.fermi_energy_eV * ELECTRON_VOLT_J / BOLTZMANN_J_PER_K
+    if tmax > fermi_K:  # the formulas are those of a degenerate electron gas; far above, their integrals overflow
+        msg = (f"--tmax {args.tmax}: above the Fermi temperature of {alloy.host.name} ({fermi_K:.2g} K), where no "
+               "formula of VGL III-IV holds (they need T << T_F)")
         raise ValueError(msg)
     T = np.geomspace(tmin, tmax, args.points)
     rho, sigma, regimes, reasons = transport_table(alloy, T, extrapolate=args.extrapolate)

@@ -67,6 +67,9 @@ KINDS = {"conductance": ("V", "RT_dIdV"), "distribution": ("E", "f")}
 #: Measured values may stray this far outside their physical range (noise) and are kept as they are:
 #: f in [-tol, 1 + tol], R_T dI/dV >= -tol.
 NOISE_TOLERANCE = 0.01
+#: The largest |V| (mV) and |E| (meV) read: 1 V, beyond any tunnel spectroscopy of a metal. Far beyond it the
+#: probe's cell integrals lose their digits (R_T dI/dV = 0.998 for 1 at 1e12 mV, 1.8e-35 at 1e300).
+X_MAX = 1000.0
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NONFINITE = {"nan", "inf", "infinity"}
@@ -281,6 +284,8 @@ def _to_curves(table: _Table, resistance_ohm: float | None, where: Callable[[str
         limits[y] = (-NOISE_TOLERANCE, 1 + NOISE_TOLERANCE, f"outside [0, 1] (noise allowance {NOISE_TOLERANCE})")
     else:
         limits[y] = (-NOISE_TOLERANCE, math.inf, f"negative (R_T dI/dV >= 0, noise allowance {NOISE_TOLERANCE})")
+    unit = next(iter(QUANTITIES[x][1]))  # mV or meV, the unit of values[x]
+    limits[x] = (-X_MAX, X_MAX, f"beyond +-{X_MAX:g} {unit} (1 V; the probe's model keeps its digits only within it)")
     for q, (low, high, what) in limits.items():
         if q in values and np.any(bad := (values[q] < low) | (values[q] > high)):
             i = int(np.argmax(bad))

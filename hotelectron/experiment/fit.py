@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -54,7 +55,7 @@ import tomli_w
 from ..io.scenario import parse_scenario
 from ..sweep.spec import with_overrides
 from .data import KINDS, MeasuredCurve
-from .probe import ProbeParameters
+from .probe import ProbeParameterError, ProbeParameters
 from .solves import CurveState, LocalSolves, model_curve
 
 __all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "STATUS_STOPPED", "FitInputError", "FitInterrupted",
@@ -551,6 +552,31 @@ class FitModel:
             except ValueError as exc:
                 raise curve_refusal(curve, i, exc, keys) from None
             check_curve_scenario(scenario, curve, i)
+        self._check_probe_bounds(start)
+
+    def _check_probe_bounds(self, start: dict):
+        """Refuse finite bounds of the free probe parameters that the probe itself refuses (a temperature
+        up to T_c or beyond, a broadening down to 0), at every corner of them: the optimiser may step onto
+        any of them, and a refusal there would end the fit with its evaluations lost. The probe's limits are
+        monotone in each parameter (T_c rises with the gap), so the corners hold its worst cases."""
+        sides = [[(p, name, bound) for name, bound in (("min", p.lower), ("max", p.upper)) if math.isfinite(bound)]
+                 for p in self.problem.parameters if p.key in PROBE_KEYS and p.free]
+        sides = [side for side in sides if side]
+        conductances = [i for i, c in enumerate(self.problem.curves) if c.kind == "conductance"]
+        # each bound alone first (the others at their starts), so that a refusal names only the bound at fault
+        for corner in [*([bound] for side in sides for bound in side), *itertools.product(*sides)]:
+            values = start | {p.label: bound for p, _, bound in corner}
+            for i in conductances:
+                try:
+                    self.probe(values, i)
+                except ProbeParameterError as exc:
+                    at_fault = sorted(corner, key=lambda side: PROBE_KEYS[side[0].key][0] != exc.field)
+                    named = [f'[parameters."{p.key}"]' + (f" (curve = {p.curve})" if p.curve is not None else "")
+                             + f" {name} = {bound!r}" for p, name, bound in at_fault]
+                    msg = (f"{named[0]}" + (f", with {', '.join(named[1:])}" if named[1:] else "")
+                           + f": the probe refuses it ({curve_name(self.problem.curves[i], i)}): {exc.reason}; the "
+                           "optimiser may reach any value within the bounds: narrow them")
+                    raise ValueError(msg) from None
 
     def scenario_text(self, values: dict, index: int) -> str:
         """The scenario (TOML text) of curve ``index`` for ``values``: the base with the curve's U (and

@@ -44,6 +44,10 @@ COARSE_F_CHANGE = 0.125
 #: limit destroys a thin film's superconductivity at a shift of Delta/sqrt(2); a hundred gaps is far
 #: beyond any probe that still has one, and only a typing error gets there.
 ZEEMAN_GAPS_MAX = 100.0
+#: The largest gap and Dynes broadening (meV) a probe takes: 1 eV, over ten times the largest superconducting
+#: gap known. Far beyond it the cell integrals of the antiderivative cancel to garbage (a gap of 1e300 meV gave
+#: R_T dI/dV = 1.9e146, a broadening of 1e300 ueV 1.2e-5 for 1); only a typing error gets there.
+ENERGY_MAX_MEV = 1000.0
 
 
 class ProbeParameterError(ValueError):
@@ -82,6 +86,10 @@ class ProbeParameters:
         for name in ("gap_meV", "dynes_meV", "temperature_K"):
             if getattr(self, name) < 0:
                 raise ProbeParameterError(name, getattr(self, name), "must be >= 0")
+        for name in ("gap_meV", "dynes_meV"):
+            if getattr(self, name) > ENERGY_MAX_MEV:
+                raise ProbeParameterError(name, getattr(self, name), f"must be at most {ENERGY_MAX_MEV:g} meV (1 eV, "
+                                          "over ten times the largest superconducting gap known)")
         if not 0 < self.g <= G_MAX:
             raise ProbeParameterError("g", self.g, f"the g factor of the probe's electrons must lie in (0, {G_MAX:g}] "
                                       "(2 for a free electron)")

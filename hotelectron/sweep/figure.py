@@ -203,6 +203,11 @@ def summary_figure(path):
         msg = f"{path}: no finished point to plot ({len(rows)} rows)"
         raise ValueError(msg)
     folder = path.parent
+    missing = [row for row in done if not (folder / str(row["file"])).is_file()]
+    if missing:  # a summary copied away from its folder: name the file, not h5py's errno
+        msg = (f"{path}: the point file {folder / str(missing[0]['file'])} of {missing[0]['point']} is missing "
+               f"({len(missing)} of {len(done)} finished points); a summary is plotted in the folder of its point files")
+        raise ValueError(msg)
     axes_cols = _sweep_axes(header)
     first, rest = axes_cols[0][1], [col for _, col in axes_cols[1:]]
     groups: dict[tuple, list] = {}

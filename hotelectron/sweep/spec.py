@@ -15,13 +15,19 @@ import math
 import tomllib
 from pathlib import Path
 
+import pint
 import tomli_w
 
 from ..io.filekind import check_kind
+from ..io.scenario.loader import scenario_tables
+from ..units import _NUMBER, registry, unit_text_problem
 
-__all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "with_overrides"]
+__all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "value_quantity", "with_overrides"]
 
 SWEEP_KEYS = {"base", "output", "axes", "zip"}
+#: the most points a sweep (or bias series) may have: each is a run, a file and a summary row, and all are
+#: built and validated before the first runs (about 2 ms each)
+MAX_POINTS = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,12 +137,40 @@ def _axis(source: str, key, values) -> list:
     return list(values)
 
 
+def value_quantity(text):
+    """``"0.1 mV"`` as a pint quantity; None for anything else (a plain word such as ``"Au"``)."""
+    match = _NUMBER.match(text) if isinstance(text, str) else None
+    if match is None or not text[match.end():].strip() or unit_text_problem(text[match.end():].strip()):
+        return None
+    try:
+        return registry().Quantity(text)
+    except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError, ArithmeticError):
+        return None
+
+
+def _point_value(value):
+    """What a swept value sets, for telling repeats apart: a quantity in SI base units to 12 digits
+    (``"100 mK"`` and ``"0.1 K"``, ``"0.20 mV"`` and ``"0.2 mV"`` are one value), else the value itself."""
+    quantity = value_quantity(value)
+    if quantity is None:
+        return value
+    try:
+        base = quantity.to_base_units()
+    except pint.PintError:  # an offset unit (degC): the loader refuses it; the text stands for itself
+        return value
+    return str(base.units), float(f"{base.magnitude:.12g}")
+
+
 def _refuse_repeats(source: str, where: str, entries: list) -> None:
     """Refuse an entry given twice: a plain axis's value, or a zipped group's tuple of values (a
-    zipped column may repeat a value as long as the tuples, the points, differ)."""
-    repeated = [entry for i, entry in enumerate(entries) if entry in entries[:i]]
-    if repeated:
-        _fail(source, f"{where} {repeated[0]!r} is given twice (it would run the same point twice)")
+    zipped column may repeat a value as long as the tuples, the points, differ). A quantity is one
+    value in every unit it is written in."""
+    seen = set()
+    for entry in entries:
+        value = tuple(map(_point_value, entry)) if isinstance(entry, tuple) else _point_value(entry)
+        if value in seen:
+            _fail(source, f"{where} {entry!r} is given twice (it would run the same point twice)")
+        seen.add(value)
 
 
 def parse_sweep(text: str, path=None) -> Sweep:
@@ -156,14 +190,12 @@ def parse_sweep(text: str, path=None) -> Sweep:
         _fail(source, "base: the path of the base scenario (a string) is required")
     folder = Path(path).parent if path is not None else Path.cwd()
     base_path = folder / data["base"]
-    if not base_path.is_file():
+    try:  # read as a scenario file is: a folder, not UTF-8, not TOML, a sweep or fit file are refused here, once
+        base = scenario_tables(base_path)
+    except FileNotFoundError:
         _fail(source, f"base: scenario file {str(base_path)!r} not found")
-    try:
-        base = tomllib.loads(base_path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        _fail(source, f"base {str(base_path)!r}: not a valid TOML scenario: {exc}")
-    except RecursionError:
-        _fail(source, f"base {str(base_path)!r}: not a valid TOML scenario: {_TOO_DEEP}")
+    except ValueError as exc:
+        _fail(source, f"base: {exc}")
     axes = data.get("axes", {})
     zips = data.get("zip", [])
     if not isinstance(axes, dict):
@@ -196,7 +228,12 @@ def parse_sweep(text: str, path=None) -> Sweep:
     output = data.get("output")
     if output is not None and not isinstance(output, str):
         _fail(source, f"output: must be a folder name (a string); got {output!r}")
-    return Sweep(base, axes, tuple(groups), output, source)
+    sweep = Sweep(base, axes, tuple(groups), output, source)
+    if len(sweep) > MAX_POINTS:  # before its points are built: a billion of them would only fill the memory
+        sizes = [len(v) for v in axes.values()] + [len(next(iter(g.values()))) for g in groups]
+        _fail(source, f"{len(sweep)} points ({' x '.join(map(str, sizes))}); a sweep holds at most {MAX_POINTS} "
+                      "(each point is a run and a file): split it into several sweeps")
+    return sweep
 
 
 def load_sweep(path) -> Sweep:

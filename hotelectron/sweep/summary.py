@@ -21,10 +21,9 @@ import os
 from pathlib import Path
 
 import h5py
-import pint
 
 from ..io.quantities import energy_meV, physical_values
-from ..units import _NUMBER, registry, unit_text_problem
+from .spec import value_quantity
 
 __all__ = ["axis_columns", "failed_row", "read_summary", "summarise_file", "write_summary"]
 
@@ -60,24 +59,13 @@ def summarise_file(path, index: int, params: dict) -> dict:
     return row
 
 
-def _quantity(text):
-    """``"0.1 mV"`` as a pint quantity; None for anything else (a plain word such as ``"Au"``)."""
-    match = _NUMBER.match(text) if isinstance(text, str) else None
-    if match is None or not text[match.end():].strip() or unit_text_problem(text[match.end():].strip()):
-        return None
-    try:
-        return registry().Quantity(text)
-    except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError, ArithmeticError):
-        return None
-
-
 def axis_columns(rows: list[dict], keys: list[str]) -> dict[str, dict[int, float]]:
     """Numeric columns for swept quantities given with units: ``"reservoirs.bias [mV]"`` -> values by
     row index, in the unit of the axis's first value. Only for axes whose every value is a number
     with a unit of one dimension (plain-number axes need none, words get none)."""
     columns = {}
     for key in keys:
-        quantities = {row["index"]: _quantity(row.get(key)) for row in rows}
+        quantities = {row["index"]: value_quantity(row.get(key)) for row in rows}
         if not quantities or any(q is None for q in quantities.values()):
             continue
         unit = next(iter(quantities.values())).units

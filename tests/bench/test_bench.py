@@ -58,6 +58,31 @@ def test_a_bad_json_path_is_refused_before_any_timing(tmp_path, monkeypatch, cas
     assert not (tmp_path / "no").exists() and notes.read_text() == "the user's notes"
 
 
+@pytest.mark.parametrize("case", ["missing", "folder", "sweep file", "bad key", "not UTF-8"])
+def test_a_bad_scenario_is_refused_before_any_timing(tmp_path, monkeypatch, case):
+    """--wire --scenario was read only after the wire's own timings (minutes without --quick), then
+    refused as '[Errno 2] No such file or directory: ...' (a sweep file: as unknown sections)."""
+    from systems import assert_one_line_refusal, cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the benchmark ran before its --scenario was checked")
+
+    monkeypatch.setattr("hotelectron.bench.wire._compile", no_work)  # the first timing of run_wire
+    path = tmp_path / "s.toml"
+    words = {"missing": "not found", "folder": "is a folder", "sweep file": "this is a sweep file",
+             "bad key": "[grid] n_xx: unknown key", "not UTF-8": "not UTF-8"}[case]
+    if case == "folder":
+        path.mkdir()
+    elif case == "sweep file":
+        path.write_text('base = "x.toml"\n[axes]\n"reservoirs.bias" = ["0.1 mV"]\n')
+    elif case == "bad key":
+        shipped = (Path(__file__).parents[2] / "scenarios" / "collisionless.toml").read_text(encoding="utf-8")
+        path.write_text(shipped.replace("n_x = 17", "n_xx = 17"))
+    elif case == "not UTF-8":
+        path.write_bytes(b"[wire]\nmaterial = '\xff'\n")
+    assert_one_line_refusal(cli("bench", "--wire", "--quick", "--scenario", path), path, words)
+
+
 def test_json_schema_via_the_command_line(tmp_path, capsys):
     path = tmp_path / "bench.json"
     assert main(["-q", "bench", "--quick", "--json", str(path)]) == 0

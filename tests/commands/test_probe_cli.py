@@ -103,6 +103,8 @@ def test_the_probe_sits_in_the_field_of_the_trajectory(in_field, tmp_path):
     (["--g", "1e300"], ["--g 1e+300:", "(0, 20]"]),
     (["--field", "1e16 T"], ["--field 1e16 T: the spin shift g mu_B B/2 = 5.788e+14 meV", "100 times the gap"]),
     (["--dynes", "0 ueV"], ["--dynes 0 ueV: leaves the BCS DOS singular"]),
+    (["--gap", "1e300 meV"], ["--gap 1e300 meV: ", "at most 1000 meV"]),
+    (["--dynes", "1e300 ueV"], ["--dynes 1e300 ueV: ", "at most 1000 meV"]),
     (["--probe-temperature", "2 K"], ["--probe-temperature 2 K: is not below the probe's T_c"]),
     (["-o", "/proc/self/c.csv"], ["cannot write /proc/self/c.csv"]),
     (["--plot", "{tmp}"], ["is a directory"]),

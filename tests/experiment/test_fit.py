@@ -260,6 +260,27 @@ def test_a_dimensionless_base_is_refused(conductance_curves):
         FitModel(FitProblem(small_scenario(), conductance_curves, [gap(0.17)], PROBE))
 
 
+@pytest.mark.parametrize(("parameters", "match"), [
+    # T_c = 1.118 K for a gap of 0.17 meV: an optimiser allowed to 10 K stepped to 1.17 K and the fit ended
+    # there, its evaluations lost, on "probe temperature_K = 1.17...: is not below the probe's T_c"
+    (lambda: [Parameter("probe.temperature", 0.5, 0.0, 10.0)],
+     r'\[parameters."probe.temperature"\] max = 10.0: .*is not below the probe\'s T_c = 1.118 K'),
+    (lambda: [Parameter("probe.dynes", 1e-3, 0.0, 1e-2)],
+     r'\[parameters."probe.dynes"\] min = 0.0: .*leaves the BCS DOS singular'),
+    # the corner where both are at fault together: the lowest gap has the lowest T_c (0.3289 K at 0.05 meV)
+    (lambda: [gap(0.17), Parameter("probe.temperature", 0.1, 0.0, 0.5)],
+     r'\[parameters."probe.temperature"\] max = 0.5, with \[parameters."probe.gap"\] min = 0.05: .*T_c = 0.3289 K'),
+])
+def test_probe_bounds_the_probe_refuses_are_refused_before_any_work(conductance_curves, parameters, match):
+    with pytest.raises(ValueError, match=match):
+        FitModel(FitProblem(BASE, conductance_curves, parameters(), PROBE))
+
+
+def test_probe_bounds_within_its_range_and_unbounded_ones_are_taken(conductance_curves):
+    FitModel(FitProblem(BASE, conductance_curves, [gap(0.17), Parameter("probe.temperature", 0.1, 0.0, 0.3)], PROBE))
+    FitModel(FitProblem(BASE, conductance_curves, [Parameter("probe.dynes", 2e-3)], PROBE))
+
+
 @pytest.mark.parametrize(("make", "match"), [
     (lambda: Parameter("probe.gapp", 0.2, 0.1, 0.3), "probe.gapp"),
     (lambda: Parameter("kappa", 1.0), "'kappa'"),

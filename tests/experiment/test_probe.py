@@ -126,13 +126,27 @@ def test_double_step_is_average_of_two_shifted_bcs_curves():
     ("gap_meV", -0.1, "gap_meV"), ("dynes_meV", 0.0, "dynes_meV"), ("temperature_K", 5.0, "T_c"),
     ("g", float("nan"), "finite"), ("g", 0.0, r"\(0, 20\]"), ("g", -2.0, r"\(0, 20\]"), ("g", 1e300, r"\(0, 20\]"),
     # g mu_B B/2 = 100 gaps at B = 100 * 0.17 meV / 0.0579 meV/T = 293.7 T (g = 2)
-    ("field_T", 1e16, "exceeds 100 times the gap"), ("field_T", 294.0, "exceeds 100 times the gap")])
+    ("field_T", 1e16, "exceeds 100 times the gap"), ("field_T", 294.0, "exceeds 100 times the gap"),
+    # beyond 1 eV the cell integrals cancel to garbage (a gap of 1e300 meV gave R_T dI/dV = 1.9e146)
+    ("gap_meV", 1e300, "at most 1000 meV"), ("gap_meV", 1000.001, "at most 1000 meV"),
+    ("dynes_meV", 1e300, "at most 1000 meV")])
 def test_bad_probe_parameters_are_refused(field, value, match):
     kwargs = dict(gap_meV=0.17, dynes_meV=1e-3, temperature_K=0.05)
     kwargs[field] = value
     with pytest.raises(ProbeParameterError, match=match) as caught:
         ProbeParameters(**kwargs)
     assert caught.value.field == field  # what a caller names as its own option
+
+
+def test_the_largest_gap_and_broadening_a_probe_takes_still_give_its_dos():
+    """At the caps (1 eV) the curve of a sharp Fermi edge is still the DOS at eV: the cell integrals of
+    the antiderivative hold their precision there (they lost it near 1e12 meV: 0.998 for 1)."""
+    energy = np.linspace(-0.4, 0.4, 161)
+    f = fermi(energy, 0.005)
+    for gap, dynes, bias in ((1000.0, 1e-3, 3000.0), (0.17, 1000.0, 0.5), (1000.0, 1000.0, 3000.0)):
+        probe = ProbeParameters(gap_meV=gap, dynes_meV=dynes)
+        got = conductance(energy, f, [-bias, bias], probe.gap_meV, probe.dynes_meV)
+        assert np.allclose(got, dos(bias, gap, dynes), rtol=1e-6, atol=0)
 
 
 def test_the_largest_field_a_probe_takes_and_a_normal_probe_in_any_field():

@@ -96,12 +96,42 @@ def test_points_are_the_product_of_axes_and_zipped_groups(tmp_path):
         ('base = "base.toml"\n[axes\n', "not valid TOML"),
         ('base = "base.toml"\n[axes]\n"a.b" = ["1 mV", "1 mV"]', "the value '1 mV' is given twice"),
         ('base = "base.toml"\n[[zip]]\n"a.b" = ["1 mV", "1 mV"]\n"a.c" = [2, 2]', r"the tuple \('1 mV', 2\) is given twice"),
+        # one quantity written in two units, or two ways, is one point
+        ('base = "base.toml"\n[axes]\n"a.b" = ["100 mK", "0.1 K"]', "the value '0.1 K' is given twice"),
+        ('base = "base.toml"\n[axes]\n"a.b" = ["0.20 mV", "0.2 mV"]', "the value '0.2 mV' is given twice"),
+        ('base = "base.toml"\n[[zip]]\n"a.b" = ["1 mV", "1000 uV"]\n"a.c" = [2, 2.0]',
+         r"the tuple \('1000 uV', 2.0\) is given twice"),
+        # a product of axes too large to run is refused before its points are built
+        ('base = "base.toml"\n[axes]\n' + "\n".join(f'"a.{k}" = {list(range(1000))}' for k in "bcd"),
+         r"1000000000 points \(1000 x 1000 x 1000\); a sweep holds at most 100000"),
     ],
 )
 def test_bad_sweep_files_are_refused_naming_the_problem(tmp_path, text, message):
     (tmp_path / "base.toml").write_text(BASE)
     with pytest.raises(ValueError, match=message):
         parse_sweep(text, path=tmp_path / "sweep.toml")
+
+
+@pytest.mark.parametrize(
+    "base, message",
+    [
+        ('base = "base.toml"\n[axes]\n"a.b" = [1]\n', r"other\.toml: this is a sweep file, not a scenario"),
+        ('base = "base.toml"\ndata = ["d.csv"]\n', r"other\.toml: this is a fit file, not a scenario"),
+        (None, r"other\.toml is a folder, not a scenario file"),
+        (b"[wire]\nmaterial = '\xff'\n", r"other\.toml: not UTF-8 text"),
+    ],
+)
+def test_a_base_that_is_not_a_scenario_file_is_refused_before_any_point(tmp_path, base, message):
+    """Not a failed row per point (exit 4, '[base]: unknown section'): the sweep file is refused, naming its base."""
+    other = tmp_path / "other.toml"
+    if base is None:
+        other.mkdir()
+    elif isinstance(base, bytes):
+        other.write_bytes(base)
+    else:
+        other.write_text(base)
+    with pytest.raises(ValueError, match=r"sweep\.toml: base: .*" + message):
+        parse_sweep('base = "other.toml"\n[axes]\n"reservoirs.temperature" = ["25 mK"]\n', path=tmp_path / "sweep.toml")
 
 
 def test_a_zipped_column_may_repeat_a_value_when_the_tuples_differ(tmp_path):
@@ -352,6 +382,41 @@ def test_sweep_command_reports_failed_points_with_exit_status_4_and_plots(tmp_pa
     assert fig.stat().st_size > 10_000
     again = cli("plot", tmp_path / "out" / "summary.csv", "-o", tmp_path / "again.png", check=True)
     assert (tmp_path / "again.png").stat().st_size > 10_000, again.stdout
+
+
+@pytest.mark.parametrize(("address", "words"), [
+    ("foo", ["--scheduler foo: ", "missing port number"]),  # was "missing port number in address 'foo'" alone
+    ("http://x:1", ["--scheduler http://x:1: ", "unknown address scheme 'http'"]),
+    ("", ["--scheduler", "an address such as tcp://host:8786"]),  # was a LocalCluster, silently
+])
+def test_a_scheduler_address_dask_cannot_read_is_refused_naming_the_option(tmp_path, address, words):
+    from systems import assert_one_line_refusal
+
+    result = cli("sweep", write_sweep(tmp_path), "-o", tmp_path / "out", f"--scheduler={address}")
+    if address:
+        assert_one_line_refusal(result, *words)
+    else:  # argparse's refusal: usage, then one line
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert all(word in result.stderr.splitlines()[-1] for word in words), result.stderr
+    assert not (tmp_path / "out" / "summary.csv").exists()
+
+
+def test_a_summary_away_from_its_point_files_is_refused_naming_the_missing_file(tmp_path):
+    """A summary.csv copied away from its folder gave h5py's raw '[Errno 2] Unable to synchronously open
+    file (unable to open file: name = ...)'."""
+    from systems import assert_one_line_refusal
+
+    (tmp_path / "base.toml").write_text(BASE)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('base = "base.toml"\n[axes]\n"reservoirs.temperature" = ["25 mK", "50 mK"]\n')
+    run_sweep(load_sweep(sweep), tmp_path / "out")
+    away = tmp_path / "away"
+    away.mkdir()
+    (away / "summary.csv").write_bytes((tmp_path / "out" / "summary.csv").read_bytes())
+    result = cli("plot", away / "summary.csv", "-o", tmp_path / "f.png")
+    assert_one_line_refusal(result, f"{away / 'summary.csv'}: the point file {away / 'point-0000.h5'} of point-0000 "
+                                    "is missing (2 of 2 finished points)")
+    assert not (tmp_path / "f.png").exists()
 
 
 def test_a_sweep_names_the_point_of_each_warning_once_and_workers_do_not_repeat_it(tmp_path, caplog):

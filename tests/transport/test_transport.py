@@ -529,3 +529,21 @@ def test_transport_ppm_takes_a_bare_number_as_ppm(ppm, n_s_ppm, refusal):
     else:
         with pytest.raises(ValueError, match=re.escape(refusal)):
             transport_cli._alloy_from_args(args)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    # was a traceback (OverflowError in the weak-localisation integral) after 48 s
+    (["--tmax", "1e300 K"], ["--tmax 1e300 K: above the Fermi temperature of Au (6.4e+04 K)"]),
+    (["--tmin", "1e5 K", "--tmax", "1e6 K"], ["--tmax 1e6 K: above the Fermi temperature of Au"]),
+    (["--material", "Cu", "--tmax", "1e5 K"], ["--tmax 1e5 K: above the Fermi temperature of Cu (8.1e+04 K)"]),
+    # was no output for minutes (each temperature costs up to ~1 s of integrals)
+    (["--points", "100000000"], ["--points 100000000: at most 1000 temperatures"]),
+])
+def test_transport_refuses_temperatures_no_formula_can_take_before_any_work(monkeypatch, args, words):
+    from systems import assert_one_line_refusal, cli
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the curves were computed before the refusal")
+
+    monkeypatch.setattr("hotelectron.commands.transport.transport_table", no_work)
+    assert_one_line_refusal(cli("transport", *args), *words)

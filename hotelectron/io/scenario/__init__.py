@@ -261,6 +261,6 @@ dimensionless ones (``energy_unit``, ``n_x``, ``n_energy``, ``half_width_E0``, `
 All values are JSON-serialisable floats, ints and strings.
 """
 
-from .loader import Scenario, load_scenario, parse_scenario
+from .loader import Scenario, load_scenario, parse_scenario, scenario_text
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_text"]

@@ -27,7 +27,7 @@ from . import zeeman as zm
 from .dimensionless import DIMENSIONLESS_KEYS, dimensionless
 from .physical import PAIR_PROBABILITY_REFUSE, PAIR_PROBABILITY_WARN, Physics, physical
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_tables"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_tables", "scenario_text"]
 
 log = logging.getLogger(__name__)
 
@@ -464,7 +464,7 @@ def _top_level(text: str, where: str, path) -> dict:
 def scenario_tables(path) -> dict:
     """The parsed TOML of the scenario file at ``path``, read and refused as :func:`load_scenario` reads
     and refuses a file, but not validated: for a reader of a few of its keys (the transport command)."""
-    return _top_level(_scenario_text(path), str(path), path)
+    return _top_level(scenario_text(path), str(path), path)
 
 
 def load_scenario(path) -> Scenario:
@@ -477,10 +477,12 @@ def load_scenario(path) -> Scenario:
     ValueError
         As :func:`parse_scenario`, and for a folder or a file that is not UTF-8 text.
     """
-    return parse_scenario(_scenario_text(path), path=str(path))
+    return parse_scenario(scenario_text(path), path=str(path))
 
 
-def _scenario_text(path) -> str:
+def scenario_text(path) -> str:
+    """The text of the scenario file at ``path``: ``FileNotFoundError`` naming it when there is none,
+    ``ValueError`` for a folder or a file that is not UTF-8."""
     p = Path(path)
     if p.is_dir():
         msg = f"{p} is a folder, not a scenario file"
