@@ -34,6 +34,7 @@ __all__ = [
     "registry",
     "unit_case_hint",
     "unit_text_problem",
+    "value_quantity",
 ]
 
 # CODATA 2018 exact values (SI 2019), so that no conversion depends on pint's constant tables.
@@ -280,6 +281,18 @@ def parse_quantity(text, expected: str, name: str, *, unit: str | None = None, p
     if positive and not value > 0:
         _fail(name, text, allowed + " (> 0)", "the value must be positive")
     return value
+
+
+def value_quantity(text):
+    """``"0.1 mV"`` as a pint quantity; None for anything else (a plain word such as ``"Au"``): for
+    telling values apart or ordering them (sweep axes), not for reading an input (``parse_quantity``)."""
+    match = _NUMBER.match(text) if isinstance(text, str) else None
+    if match is None or not text[match.end():].strip() or unit_text_problem(text[match.end():].strip()):
+        return None
+    try:
+        return registry().Quantity(text)
+    except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError, ArithmeticError):
+        return None
 
 
 def parse_temperature_K(text, name: str, *, positive: bool = True) -> float:

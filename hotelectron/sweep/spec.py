@@ -20,9 +20,9 @@ import tomli_w
 
 from ..io.filekind import check_kind
 from ..io.scenario.loader import scenario_tables
-from ..units import _NUMBER, registry, unit_text_problem
+from ..units import value_quantity
 
-__all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "value_quantity", "with_overrides"]
+__all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "with_overrides"]
 
 SWEEP_KEYS = {"base", "output", "axes", "zip"}
 #: the most points a sweep (or bias series) may have: each is a run, a file and a summary row, and all are
@@ -135,17 +135,6 @@ def _axis(source: str, key, values) -> list:
         if isinstance(value, dict | list):
             _fail(source, f"{where}: values must be numbers or strings with units; got {value!r}")
     return list(values)
-
-
-def value_quantity(text):
-    """``"0.1 mV"`` as a pint quantity; None for anything else (a plain word such as ``"Au"``)."""
-    match = _NUMBER.match(text) if isinstance(text, str) else None
-    if match is None or not text[match.end():].strip() or unit_text_problem(text[match.end():].strip()):
-        return None
-    try:
-        return registry().Quantity(text)
-    except (pint.PintError, ValueError, TypeError, AttributeError, SyntaxError, AssertionError, ArithmeticError):
-        return None
 
 
 def _point_value(value):

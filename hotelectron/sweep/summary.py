@@ -23,7 +23,7 @@ from pathlib import Path
 import h5py
 
 from ..io.quantities import energy_meV, physical_values
-from .spec import value_quantity
+from ..units import value_quantity
 
 __all__ = ["axis_columns", "failed_row", "read_summary", "summarise_file", "write_summary"]
 
