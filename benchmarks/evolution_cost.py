@@ -36,12 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def measure_ratio(scenario: str, rounds: int) -> dict:
     """Medians over ``rounds`` of each point's steady solve and evolution (wall and CPU time)."""
-    from hotelectron.bench.wire import _scenario_points, evolve_to_steady
+    from hotelectron.bench.wire import scenario_points, evolve_to_steady
     from hotelectron.io.runner import initial_state
     from hotelectron.wire.evolution import Evolution
     from hotelectron.wire.steady import steady_state
 
-    points = _scenario_points(scenario)
+    points = scenario_points(scenario)
     steady_state(points[0].problem)  # compile or load numba's cache
     Evolution(points[0].problem).advance(initial_state(points[0]), 1e-3)
     times = {key: [[] for _ in points] for key in ("steady", "steady_cpu", "evolution", "evolution_cpu")}
@@ -78,13 +78,13 @@ def measure_floor(scenario: str) -> dict:
     """Minimum times of a step's operations, the operations the evolutions count, and their floor."""
     import numpy as np
 
-    from hotelectron.bench.wire import _distance, _scenario_points
+    from hotelectron.bench.wire import _distance, scenario_points
     from hotelectron.io.runner import initial_state
     from hotelectron.kinetics import convolution
     from hotelectron.wire.evolution import Evolution
     from hotelectron.wire.steady import steady_state
 
-    points = _scenario_points(scenario)
+    points = scenario_points(scenario)
     point = points[min(1, len(points) - 1)]
     evolution = Evolution(point.problem)
     state = evolution.advance(initial_state(point), 3e-3)

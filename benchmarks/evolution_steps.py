@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hotelectron.bench.wire import _distance, _scenario_points
+from hotelectron.bench.wire import _distance, scenario_points
 from hotelectron.io.runner import initial_state
 from hotelectron.wire import steady_state
 from hotelectron.wire.evolution import Evolution
@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--tolerance", type=float, default=1e-6)
     parser.add_argument("--accuracy", action="store_true", help="compare with a tight reference trajectory")
     args = parser.parse_args()
-    scenario = _scenario_points(args.scenario)[args.point]
+    scenario = scenario_points(args.scenario)[args.point]
     problem = scenario.problem
     steady = steady_state(problem)
     atol = 1e-3 * args.rtol
