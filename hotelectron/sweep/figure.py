@@ -12,7 +12,7 @@ first swept parameter with one line per combination of the others (markers alone
 fewer than ``MIN_LINE_POINTS`` points): that relaxation as one number, on an axis from 0,
 int |f(L/2) - double step| d eps / E0 (in a sweep over the field, relative to its value at B = 0, so
 that the lines of several biases share a scale); the Fano factor (with the cold-electron 1/3 and hot-electron
-sqrt(3)/4 lines); T_eff(L/2) (with the Wiedemann-Franz value of each point). A panel whose values do
+sqrt(3)/4 lines); T_eff(L/2) (with the Wiedemann-Franz value of each point, drawn as the points are). A panel whose values do
 not change along the first parameter (beyond ``ROUND_OFF``: a conserved quantity, such as the current
 in units of each point's own E0/eR, or T_eff in a steady state) is not drawn; the title says so. Where
 the points are time evolutions, a last panel draws |dW_e/dt| (the electrons' whole energy) and
@@ -465,11 +465,14 @@ def _observable_panel(ax, folder, name, label, groups, first, colours):
             ax.text(1.01, value, short, transform=beside, fontsize=7, va="center", ha="left")
         _add_title_line(ax, "dotted 1/3: cold electrons (no e-e collisions)")
         _add_title_line(ax, "dashed sqrt(3)/4: hot electrons")
-    if name.startswith("t_eff_mid"):
-        for j, members in enumerate(groups.values()):  # the equilibrated wire of each point
+    if name.startswith("t_eff_mid"):  # the equilibrated wire of each point, drawn as its points are
+        lines = any(len(members) >= MIN_LINE_POINTS for members in groups.values())
+        for j, members in enumerate(groups.values()):
+            style = (dict(ls="--", lw=1) if len(members) >= MIN_LINE_POINTS
+                     else dict(ls="none", marker="_", ms=16, mew=1.5))
             ax.plot([r[first] for r in members], [_wiedemann_franz(folder, r, name) for r in members],
-                    "k--", lw=1, label=None if j else "Wiedemann-Franz")
-        _add_title_line(ax, "dashed: the Wiedemann-Franz value of each point")
+                    color="k", **style, label=None if j else "Wiedemann-Franz")
+        _add_title_line(ax, f"{'dashed' if lines else 'black bars'}: the Wiedemann-Franz value of each point")
     ax.set_xlabel(axis_label(first))
     ax.set_ylabel(label)
 

@@ -215,6 +215,21 @@ def test_a_serial_sweep_writes_point_files_and_a_summary_pandas_opens(tmp_path):
         eU_K = bias_mV * 1e-3 * 1.602176634e-19 / 1.380649e-23
         expected = math.sqrt((t_mK * 1e-3) ** 2 + 3 / (4 * math.pi**2) * eU_K**2)
         assert _wiedemann_franz(tmp_path / "out", row, "t_eff_mid_K") == pytest.approx(expected, rel=WF_GRID_ERROR)
+    # in the figure, two points per temperature: the reference is drawn as they are, a bar at each, no line
+    import matplotlib.pyplot as plt
+
+    from hotelectron.sweep.figure import summary_figure
+
+    fig = summary_figure(result.summary)
+    try:
+        ax = next(ax for ax in fig.axes if ax.get_ylabel() == "T_eff(L/2) (K)")
+        references = [line for line in ax.get_lines() if line.get_marker() == "_"]
+        assert len(references) == 2 and all(line.get_linestyle() == "None" for line in references)
+        drawn = sorted(y for line in references for y in line.get_ydata())
+        assert drawn == sorted(_wiedemann_franz(tmp_path / "out", row, "t_eff_mid_K") for row in result.rows)
+        assert "black bars: the Wiedemann-Franz value of each point" in ax.get_title()
+    finally:
+        plt.close(fig)
     # a folder that already holds points is not overwritten without --resume
     with pytest.raises(ValueError, match="--resume"):
         run_sweep(load_sweep(tmp_path / "sweep.toml"), tmp_path / "out")
