@@ -19,7 +19,7 @@ import pint
 import tomli_w
 
 from ..io.filekind import check_kind
-from ..io.scenario.loader import scenario_tables
+from ..io.scenario.loader import scenario_tables, unknown_key
 from ..units import value_quantity
 
 __all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "with_overrides"]
@@ -222,6 +222,9 @@ def parse_sweep(text: str, path=None) -> Sweep:
         sizes = [len(v) for v in axes.values()] + [len(next(iter(g.values()))) for g in groups]
         _fail(source, f"{len(sweep)} points ({' x '.join(map(str, sizes))}); a sweep holds at most {MAX_POINTS} "
                       "(each point is a run and a file): split it into several sweeps")
+    for key in sweep.keys:  # a misspelled key would fail every point alike: refuse the file instead
+        if (why := unknown_key(key)) is not None:
+            _fail(source, f"axis {key!r}: {why}")
     return sweep
 
 

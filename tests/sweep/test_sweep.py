@@ -113,6 +113,41 @@ def test_bad_sweep_files_are_refused_naming_the_problem(tmp_path, text, message)
 
 
 @pytest.mark.parametrize(
+    "axes, message",
+    [
+        ('[axes]\n"reservoirs.temprature" = ["50 mK", "100 mK"]',
+         r"sweep\.toml: axis 'reservoirs\.temprature': \[reservoirs\] temprature: unknown key; did you mean "
+         r"'reservoirs\.temperature'\?"),
+        ('[axes]\n"reservoir.temperature" = ["50 mK"]',
+         r"axis 'reservoir\.temperature': \[reservoir\]: unknown section; did you mean 'reservoirs\.temperature'\?"),
+        ('[axes]\n"reservoirs.bias" = ["0.1 mV"]\n[[zip]]\n"electron_electron.kapa" = [0.3, 0.6]\n"grid.n_x" = [9, 11]',
+         r"axis 'electron_electron\.kapa': .*did you mean 'electron_electron\.kappa'\?"),
+        ('[axes]\n"run.bump.enrgy" = [1, 2]', r"\[run\.bump\] enrgy: unknown key; did you mean 'run\.bump\.energy'\?"),
+        # nothing close: the section's keys are listed
+        ('[axes]\n"grid.xyz" = [1, 2]', r"\[grid\] xyz: unknown key; allowed keys in \[grid\]: n_x, n_energy, half_width"),
+        ('[axes]\n"spin_mediated.x" = [1, 2]', r"\[spin_mediated\] x: unknown key; \[spin_mediated\] takes no keys"),
+    ],
+)
+def test_a_swept_key_the_scenario_does_not_know_is_refused_with_the_sweep_file(tmp_path, axes, message):
+    """A misspelled key would make every point a failed row (exit 4, nothing run): the sweep file is refused
+    when it is read, in the loader's words, with the closest key the loader knows."""
+    (tmp_path / "base.toml").write_text(BASE)
+    with pytest.raises(ValueError, match=message):
+        parse_sweep('base = "base.toml"\n' + axes, path=tmp_path / "sweep.toml")
+
+
+def test_a_misspelled_swept_key_exits_2_before_any_point(tmp_path):
+    (tmp_path / "base.toml").write_text(BASE)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('base = "base.toml"\n[axes]\n"reservoirs.temprature" = ["50 mK", "100 mK"]\n')
+    result = cli("sweep", sweep, "-o", tmp_path / "out", "--serial")
+    assert result.returncode == 2, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert "sweep.toml: axis 'reservoirs.temprature'" in line and "did you mean 'reservoirs.temperature'?" in line
+    assert "point-" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
     "base, message",
     [
         ('base = "base.toml"\n[axes]\n"a.b" = [1]\n', r"other\.toml: this is a sweep file, not a scenario"),
