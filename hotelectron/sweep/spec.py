@@ -18,7 +18,7 @@ from pathlib import Path
 import pint
 import tomli_w
 
-from ..io.filekind import check_kind
+from ..io.filekind import check_kind, check_table_kind
 from ..io.scenario.loader import scenario_tables, unknown_key
 from ..units import value_quantity
 
@@ -168,6 +168,7 @@ def parse_sweep(text: str, path=None) -> Sweep:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        check_table_kind(text, "sweep", path)
         _fail(source, f"not valid TOML: {exc}")
     except RecursionError:
         _fail(source, f"not valid TOML: {_TOO_DEEP}")

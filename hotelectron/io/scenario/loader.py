@@ -21,7 +21,7 @@ from ...kinetics.mechanisms import (ElectronElectron, ElectronPhonon, FieldPairS
                                    PairScattering)
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
-from ..filekind import SCENARIO_SECTIONS, check_kind
+from ..filekind import SCENARIO_SECTIONS, check_kind, check_table_kind
 from ..resources import parse_bytes
 from . import fields as fl
 from . import zeeman as zm
@@ -486,6 +486,7 @@ def _top_level(text: str, where: str, path) -> dict:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        check_table_kind(text, "scenario", path)  # a summary or data CSV: say so, not "Expected '='"
         msg = f"{where}: not valid TOML: {exc}"
         raise ValueError(msg) from None
     except RecursionError:  # tomllib recurses once per nested array or inline table
