@@ -10,8 +10,8 @@ curve) and, written last and atomically, ``fit.json``
 is held until they are complete. An interrupt (Ctrl-C) during the fit writes them all for the best
 point so far, ``fit.json`` with status ``interrupted``, and exits with status 130; a fit the optimiser
 ends without converging (``max_evaluations`` spent) writes them with status ``stopped`` and exits with
-status 3. ``--resume`` continues either from that point, and on a finished fit writes again what is
-missing. A folder that already holds a fit (or a ``[kernel]`` fit) is refused unless ``--resume`` or
+status 3, and so does one stopped at a point the scenario or the probe refuses (status ``refused``).
+``--resume`` continues any of these from that point, and on a finished fit writes again what is missing. A folder that already holds a fit (or a ``[kernel]`` fit) is refused unless ``--resume`` or
 ``--overwrite`` is given; a folder this command created is removed again when it fails before writing
 anything.
 """
@@ -89,7 +89,9 @@ def conditions(fitted) -> str:
 #: the first lines of a report on a fit that did not finish
 UNFINISHED = {"interrupted": "INTERRUPTED (no error estimate yet): --resume continues the fit from this point",
               "stopped": "STOPPED WITHOUT CONVERGING (no error estimate: this is not an optimum): raise "
-                         "max_evaluations and --resume continues the fit from this point"}
+                         "max_evaluations and --resume continues the fit from this point",
+              "refused": "STOPPED AT A POINT THE MODEL REFUSES (no error estimate: this is not an optimum): bound the "
+                         "parameters named below (min, max) to where the scenario and the probe accept them"}
 
 
 def report(result, source: str = "") -> str:
@@ -301,7 +303,7 @@ def quiet_steady_solves():
 
 
 def _fit_into(folder: Path, spec, args, start, solves) -> int:
-    from ..experiment.fit import STATUS_STOPPED, FitInterrupted, FlatParameters, fit
+    from ..experiment.fit import STATUS_REFUSED, STATUS_STOPPED, FitInterrupted, FlatParameters, fit
     from .progress import FitProgress
 
     progress = FitProgress(args.quiet)
@@ -327,6 +329,9 @@ def _fit_into(folder: Path, spec, args, start, solves) -> int:
     write_outputs(folder, result, spec.source)
     print(report(result, spec.source), end="")
     warn_coarse_curves(result.curves)
+    if result.status == STATUS_REFUSED:
+        log.error("%s: the fit %s; %s holds that point", spec.source, result.message, folder / FIT_JSON)
+        return EXIT_STOPPED
     if result.status == STATUS_STOPPED:
         log.warning("the fit stopped without converging after %d evaluations (max_evaluations = %d in %s): %s holds "
                     "the best point so far, without errors; raise max_evaluations and --resume continues it",

@@ -35,7 +35,10 @@ states and model curves, computed in this process or concurrently on Dask worker
 (:mod:`hotelectron.experiment.solves`); since the warm start of each solve is fixed by the rule
 above, not by the order of the solves, both give the same fit. An interrupt (Ctrl-C) stops the fit
 with :class:`FitInterrupted`, which carries the best point evaluated so far; a :class:`FitStart` made
-from it continues the fit from there.
+from it continues the fit from there. A point whose scenario or probe is refused (an unbounded parameter
+stepped out of what the model accepts) is found before any solve of it and ends the fit at its best
+point with status ``"refused"`` (not a rejected step: the optimiser would end converged at the edge of
+the accepted region, which is not an optimum).
 """
 
 from __future__ import annotations
@@ -58,9 +61,9 @@ from .data import KINDS, MeasuredCurve
 from .probe import ProbeParameterError, ProbeParameters
 from .solves import CurveState, LocalSolves, model_curve
 
-__all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "STATUS_STOPPED", "FitInputError", "FitInterrupted",
-           "FitModel", "FitProblem", "FitResult", "FitStart", "FitStep", "FittedCurve", "FittedParameter",
-           "FlatParameters", "Parameter", "check_curve_scenario", "check_curves", "curve_overrides", "fit", "restore_result"]
+__all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "STATUS_REFUSED", "STATUS_STOPPED", "FitInputError",
+           "FitInterrupted", "FitModel", "FitProblem", "FitResult", "FitStart", "FitStep", "FittedCurve",
+           "FittedParameter", "FlatParameters", "Parameter", "PointRefused", "check_curve_scenario", "check_curves", "curve_overrides", "fit", "restore_result"]
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +78,10 @@ STEADY_TOL = 1e-12
 REL_STEP = 1e-6
 #: central-difference step of the Jacobian at the optimum (the covariance), relative
 COVARIANCE_STEP = 1e-4
-#: FitResult.status of a fit that converged, of one stopped by an interrupt, and of one the optimiser
-#: ended without convergence (evaluation budget spent): the last two at their best point, without errors
-STATUS_FINISHED, STATUS_INTERRUPTED, STATUS_STOPPED = "finished", "interrupted", "stopped"
+#: FitResult.status of a fit that converged, of one stopped by an interrupt, of one the optimiser ended
+#: without convergence (evaluation budget spent), and of one stopped because the optimiser stepped to a
+#: point the scenario or the probe refuses: the last three at their best point, without errors
+STATUS_FINISHED, STATUS_INTERRUPTED, STATUS_STOPPED, STATUS_REFUSED = "finished", "interrupted", "stopped", "refused"
 #: the field on the impurity spins: on whole energy steps, so the model is a step function of it
 FIELD_PREFIX = "field."
 
@@ -449,6 +453,17 @@ class FlatParameters(ValueError):
                          "(free = false) or remove it")
 
 
+class PointRefused(ValueError):
+    """A point of parameter space (``values``, label -> value) where curve ``index``'s scenario or probe is
+    refused (``reason``: the refusal, naming the scenario key or the probe field), e.g. an unbounded
+    temperature stepped below zero or beyond what the energy grid holds."""
+
+    def __init__(self, values: dict, labels, curve: str, reason: Exception):
+        self.values, self.reason = dict(values), reason
+        at = ", ".join(f"{label} = {values[label]:.6g}" for label in labels)
+        super().__init__(f"{at}: {curve}: {reason}")
+
+
 class FitInterrupted(KeyboardInterrupt):
     """A fit stopped by an interrupt (Ctrl-C); ``result`` holds the best point evaluated so far
     (status ``"interrupted"``). Left uncaught it ends the program as any ``KeyboardInterrupt``."""
@@ -605,21 +620,44 @@ class FitModel:
         """Model y (and the state) of each (values, curve index) in ``requests``, in one batch. A curve
         whose scenario text is its anchor's is computed from the anchor; the others from a solve
         started from the anchor, each distinct (curve, scenario) solved once."""
-        texts = [self.scenario_text(values, i) for values, i in requests]
-        sources, jobs = {}, []
-        for (_, i), text in zip(requests, texts, strict=True):
-            anchor = self.anchors[i]
-            if (i, text) not in sources:
-                sources[(i, text)] = anchor if anchor is not None and anchor.text == text else len(jobs)
-                if not isinstance(sources[(i, text)], CurveState):
-                    jobs.append((text, anchor))
-        curves = [(sources[(i, text)], self.problem.curves[i].kind, self.problem.curves[i].x, self.probe(values, i))
-                  for (values, i), text in zip(requests, texts, strict=True)]
+        texts, probes, sources, jobs = [], [], {}, []
+        for values, i in requests:
+            try:  # a refused point is named here, before any work (on Dask a worker's refusal would not say which)
+                text, probe = self.scenario_text(values, i), self.probe(values, i)
+                anchor = self.anchors[i]
+                if (i, text) not in sources:
+                    sources[(i, text)] = anchor if anchor is not None and anchor.text == text else len(jobs)
+                    if not isinstance(sources[(i, text)], CurveState):
+                        parse_scenario(text)  # ~1 ms against a steady state's tens
+                        jobs.append((text, anchor))
+            except ValueError as exc:
+                raise PointRefused(values, [p.label for p in self.problem.free],
+                                   curve_name(self.problem.curves[i], i), exc) from None
+            texts.append(text)
+            probes.append(probe)
+        curves = [(sources[(i, text)], self.problem.curves[i].kind, self.problem.curves[i].x, probe)
+                  for (_, i), text, probe in zip(requests, texts, probes, strict=True)]
         solved, ys = self.solves.run(jobs, curves, self.problem.steady_tol)
         self.steady_solves += len(jobs)
         self.newton_iterations += sum(state.steady.iterations for state in solved)
         states = [solved[source] if isinstance(source, int) else source for source, *_ in curves]
         return ys, states
+
+    def refused_alone(self, values: dict, refused: dict) -> list[Parameter]:
+        """The free parameters whose value in ``refused`` is refused on its own, the others at ``values``
+        (an accepted point): those to bound (none when only a combination is refused)."""
+        culprits = []
+        for p in self.problem.free:
+            if refused[p.label] == values[p.label]:
+                continue
+            trial = values | {p.label: refused[p.label]}
+            try:
+                for i in range(len(self.problem.curves)):
+                    self.probe(trial, i)
+                    parse_scenario(self.scenario_text(trial, i))
+            except ValueError:
+                culprits.append(p)
+        return culprits
 
     def model_curve(self, values: dict, index: int, state: CurveState) -> np.ndarray:
         """The model y of curve ``index`` on its x, from the steady state ``state`` of its scenario."""
@@ -728,6 +766,10 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
         Status ``"finished"`` at a converged optimum, with errors; ``"stopped"`` at the best point when
         the optimiser ends without converging, without errors.
 
+        ``"refused"`` at the best point when the optimiser (or a finite-difference step) reaches a point
+        that a curve's scenario or the probe refuses (:class:`PointRefused`, named in the message), without
+        errors.
+
     Raises
     ------
     FitInterrupted
@@ -781,10 +823,10 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
         report("jacobian")
         return J
 
-    def best_so_far(status: str, why: str) -> FitResult:
+    def best_so_far(status: str, why: str, remedy: str = "") -> FitResult:
         """The result at the best point evaluated, without error estimate."""
         message = (f"{why}: the best point of {last['nfev']} optimiser evaluations ({model.evaluations} "
-                   "model evaluations), without error estimate")
+                   "model evaluations), without error estimate" + (f"; {remedy}" if remedy else ""))
         return _result(problem, model, model.values(best.u), best.states, None, None, best.chi2, False, message,
                        last["nfev"], status)
 
@@ -802,6 +844,15 @@ def fit(problem: FitProblem, *, max_evaluations: int = 200, xtol: float = 1e-10,
         if best.u is None:  # nothing evaluated yet: nothing to keep
             raise
         raise FitInterrupted(best_so_far(STATUS_INTERRUPTED, "interrupted")) from None
+    except PointRefused as exc:  # kept inside the accepted region by bounds only: stop, keep the best point
+        if best.u is None:
+            raise
+        log.info("fit: stopped at a refused point (%s)", exc)
+        culprits = model.refused_alone(model.values(best.u), exc.values) or free
+        named = ", ".join(f'[parameters."{p.key}"]' + (f" (curve = {p.curve})" if p.curve is not None else "")
+                          for p in culprits)
+        return best_so_far(STATUS_REFUSED, f"stopped at a point the model refuses ({exc})",
+                           f"give {named} a min and max within which the model accepts it")
     chi2 = float(r @ r)
     try:
         cov_u = np.linalg.inv(J.T @ J) * (chi2 / dof)

@@ -36,7 +36,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io.filekind import check_kind
+from ..io.filekind import check_kind, check_table_kind
 from ..units import parse_quantity, parse_temperature_K
 from .data import read_curves
 from .fit import FitInputError, FitModel, FitProblem, Parameter
@@ -196,6 +196,7 @@ def parse_fit_file(text: str, path=None) -> FitFile:
     try:
         data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        check_table_kind(text, "fit", path)
         _fail(source, "TOML", f"not valid TOML: {exc}")
     check_kind(data, "fit", path)
     unknown = sorted(set(data) - set(TOP_KEYS))

@@ -58,7 +58,7 @@ from ..wire.evolution import State
 from ..wire.problem import WireProblem
 from . import populations
 from .errors import DamagedFileError, FileInUseError, WriteError
-from .filekind import toml_kind
+from .filekind import named_kind
 from .netcdf import CHECKSUM, attach, scale
 from .quantities import OBSERVABLES, si_factor
 
@@ -159,7 +159,7 @@ def verify(path) -> None:
     naming the file when it cannot be opened, lacks the layout, or holds data failing its checksum,
     and ``FileInUseError`` when another process writes it (HDF5 refuses the read lock then)."""
     path = Path(path)
-    if path.is_file() and not h5py.is_hdf5(path) and (kind := toml_kind(path)) is not None:
+    if path.is_file() and not h5py.is_hdf5(path) and (kind := named_kind(path)) is not None:
         msg = f"{path} is not a trajectory file but {kind}"
         raise DamagedFileError(msg)
     try:

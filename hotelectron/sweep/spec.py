@@ -18,8 +18,8 @@ from pathlib import Path
 import pint
 import tomli_w
 
-from ..io.filekind import check_kind
-from ..io.scenario.loader import scenario_tables
+from ..io.filekind import check_kind, check_table_kind
+from ..io.scenario.loader import scenario_tables, unknown_key
 from ..units import value_quantity
 
 __all__ = ["Point", "Sweep", "bias_series", "load_sweep", "parse_sweep", "with_overrides"]
@@ -131,6 +131,9 @@ def _axis(source: str, key, values) -> list:
         _fail(source, f"{where}: a key must be 'section.key' (e.g. \"reservoirs.bias\")")
     if not isinstance(values, list) or not values:
         _fail(source, f"{where}: its values must be a non-empty list, e.g. [\"0.1 mV\", \"0.2 mV\"]; got {values!r}")
+    if len(values) > MAX_POINTS:  # before its values are read and compared (pint: about 0.2 ms each)
+        _fail(source, f"{where}: {len(values)} values; a sweep holds at most {MAX_POINTS} points (each point is a run "
+                      "and a file): split it into several sweeps")
     for value in values:
         if isinstance(value, dict | list):
             _fail(source, f"{where}: values must be numbers or strings with units; got {value!r}")
@@ -168,6 +171,7 @@ def parse_sweep(text: str, path=None) -> Sweep:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        check_table_kind(text, "sweep", path)
         _fail(source, f"not valid TOML: {exc}")
     except RecursionError:
         _fail(source, f"not valid TOML: {_TOO_DEEP}")
@@ -212,7 +216,7 @@ def parse_sweep(text: str, path=None) -> Sweep:
         _fail(source, "no axis: give [axes] and/or [[zip]] with at least one 'section.key' = [values]")
     series = base.get("reservoirs", {}).get("bias") if isinstance(base.get("reservoirs"), dict) else None
     if isinstance(series, list) and "reservoirs.bias" not in keys:  # a bias series: its biases are an axis
-        axes = {"reservoirs.bias": _axis(source, "reservoirs.bias", series), **axes}
+        axes = {"reservoirs.bias": _series_biases(f"{source}: base", series), **axes}
         _refuse_repeats(source, "axis 'reservoirs.bias': the value", axes["reservoirs.bias"])
     output = data.get("output")
     if output is not None and not isinstance(output, str):
@@ -222,6 +226,9 @@ def parse_sweep(text: str, path=None) -> Sweep:
         sizes = [len(v) for v in axes.values()] + [len(next(iter(g.values()))) for g in groups]
         _fail(source, f"{len(sweep)} points ({' x '.join(map(str, sizes))}); a sweep holds at most {MAX_POINTS} "
                       "(each point is a run and a file): split it into several sweeps")
+    for key in sweep.keys:  # a misspelled key would fail every point alike: refuse the file instead
+        if (why := unknown_key(key)) is not None:
+            _fail(source, f"axis {key!r}: {why}")
     return sweep
 
 
@@ -236,6 +243,14 @@ def load_sweep(path) -> Sweep:
     return parse_sweep(p.read_text(encoding="utf-8"), path=p)
 
 
+def _series_biases(source: str, biases: list) -> list:
+    """The biases of a series (``[reservoirs] bias`` a list), refused beyond MAX_POINTS, as a sweep is."""
+    if len(biases) > MAX_POINTS:
+        _fail(source, f"[reservoirs] bias: {len(biases)} biases; a bias series holds at most {MAX_POINTS} (each bias "
+                      "is a run and a file, as a point of a sweep): split it into several scenarios")
+    return _axis(source, "reservoirs.bias", biases)
+
+
 def bias_series(text: str, path=None) -> Sweep | None:
     """A scenario whose ``[reservoirs] bias`` is a list is a series of runs, one per bias (each in
     the units of its own eU); None for an ordinary scenario."""
@@ -247,6 +262,6 @@ def bias_series(text: str, path=None) -> Sweep | None:
     if not isinstance(biases, list):
         return None
     source = "scenario" if path is None else str(path)
-    biases = _axis(source, "reservoirs.bias", biases)
+    biases = _series_biases(source, biases)
     _refuse_repeats(source, "axis 'reservoirs.bias': the value", biases)
     return Sweep(data, {"reservoirs.bias": biases}, source=source)

@@ -1,6 +1,7 @@
 """A scenario, a sweep file or a fit file given to the command of another kind is refused in one line
 (exit 2) naming the file, what it is and the command that reads it, before any output is made; the
-kinds are told apart by the top-level keys only each kind has (hotelectron.io.filekind)."""
+kinds are told apart by the top-level keys only each kind has (hotelectron.io.filekind). So are the CSV
+tables: a sweep's summary and a measured-data file, told by their column line."""
 
 import pytest
 from systems import assert_one_line_refusal, cli
@@ -9,6 +10,7 @@ from hotelectron.experiment.fitfile import TOP_KEYS
 from hotelectron.io.filekind import KINDS, check_kind, file_kinds
 from hotelectron.io.scenario.loader import SECTIONS
 from hotelectron.sweep.spec import SWEEP_KEYS
+from hotelectron.sweep.summary import failed_row, write_summary
 
 SWEEP, SCENARIO, FIT = "scenarios/sweeps/agmn_field.toml", "scenarios/cu_coulomb.toml", "scenarios/fit_example/fit.toml"
 
@@ -77,3 +79,26 @@ def test_a_file_with_keys_of_the_expected_kind_is_left_to_its_loader():
     with pytest.raises(ValueError, match=r"^this TOML is a sweep file or a fit file, not a scenario: run it with "
                                          r"'hotelectron sweep FILE' or 'hotelectron fit FILE'"):
         check_kind({"base": "a.toml"}, "scenario")
+
+
+DATA = "scenarios/fit_example/synthetic_curves.csv"
+
+
+@pytest.fixture
+def summary(tmp_path):
+    """A sweep's summary table as the sweep writes it (one failed row suffices for its columns)."""
+    params = {"reservoirs.temperature": "50 mK"}
+    return write_summary([failed_row(0, params, None, "refused", 0.1)], list(params), tmp_path / "summary.csv")
+
+
+@pytest.mark.parametrize("command", [["show"], ["run", "-o", "{tmp}/out.h5"], ["steady", "-o", "{tmp}/out.h5"],
+                                     ["sweep", "--serial", "-o", "{tmp}/out"], ["fit", "-o", "{tmp}/out"], ["probe"]])
+def test_a_summary_table_or_measured_data_are_named_with_their_commands(tmp_path, summary, command):
+    """Before: 'summary.csv: not valid TOML: Expected '=' after a key ...' (probe: 'damaged or not a trajectory')."""
+    command = [a.format(tmp=tmp_path) for a in command]
+    out = [p for p in tmp_path.iterdir() if p != summary]
+    assert_one_line_refusal(cli(command[0], summary, *command[1:]), f"{summary}",
+                            "a sweep's summary table", f"draw it with 'hotelectron plot {summary}'")
+    assert_one_line_refusal(cli(command[0], DATA, *command[1:]), DATA, "measured data",
+                            "'hotelectron fit FIT.toml'", "data = [")
+    assert [p for p in tmp_path.iterdir() if p != summary] == out  # refused before any output

@@ -363,6 +363,31 @@ def test_a_fit_stopped_by_max_evaluations_exits_3_and_resumes_with_a_larger_budg
         assert resumed["parameters"][label]["stderr"] is not None
 
 
+def test_a_fit_stepped_to_a_refused_point_keeps_its_best_point_and_exits_3(folder):
+    """An unbounded Dynes broadening started 25 times too wide: the optimiser's first step takes it below
+    zero, which the probe refuses. The fit stops there with all outputs written at the best point so far (status
+    "refused", no errors), one line naming the refused values, the refusal and the fit file, exit 3."""
+    (folder / "fit.toml").write_text(FIT.replace('dynes = "2 ueV"\n', "")
+                                     + '\n[parameters."probe.dynes"]\nstart = 0.05\n')
+    out = folder / "out"
+    result = cli("fit", folder / "fit.toml", "-o", out)
+    assert result.returncode == 3, result.stderr
+    errors = [line for line in result.stderr.splitlines() if " WARNING " in line or " ERROR " in line]
+    assert len(errors) == 1, result.stderr
+    assert all(words in errors[0] for words in ("fit.toml", "probe.dynes = -", "must be >= 0",
+                                                '[parameters."probe.dynes"] a min and max')), errors[0]
+    assert "Traceback" not in result.stderr
+    assert "STOPPED AT A POINT THE MODEL REFUSES" in result.stdout
+    assert {p.name for p in out.iterdir()} == {"curve-00.h5", "curve-01.h5", "report.txt", "fit.png", "fit.json"}
+    data = json.loads((out / "fit.json").read_text())
+    assert data["status"] == "refused" and data["success"] is False and data["optimiser_evaluations"] >= 1
+    assert "probe.dynes = -" in data["message"] and data["correlation"]["matrix"] is None
+    assert data["parameters"]["probe.dynes"]["value"] > 0
+    assert all(p["stderr"] is None for p in data["parameters"].values())
+    for c in data["curves"]:
+        verify(out / c["state"])
+
+
 def test_a_folder_holding_a_kernel_fit_takes_a_parametric_fit_only_with_overwrite(folder):
     out = folder / "out"
     out.mkdir()

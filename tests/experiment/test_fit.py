@@ -135,6 +135,42 @@ def test_a_fit_stopped_by_its_budget_is_not_finished_and_resumes_to_the_optimum(
     assert all(p.stderr is not None for p in resumed.free)
 
 
+@pytest.mark.parametrize("parameters, refused, why", [
+    # the probe refuses a negative broadening (the optimiser overshoots from a start 25 times the truth); each
+    # case reaches its refused point after a first step that lowered chi^2
+    ([kappa(1.3), gap(0.13), Parameter("probe.dynes", 0.05)], "probe.dynes = -", "probe dynes_meV = -"),
+    # the scenario refuses a negative kappa
+    ([Parameter("electron_electron.kappa", 10.0, unit=KAPPA_UNIT), gap(0.13)], "electron_electron.kappa = -",
+     "[electron_electron] kappa = "),
+    # the scenario refuses a bath too hot for the energy grid
+    ([kappa(1.3), gap(0.13), Parameter("reservoirs.temperature", 56.0, unit="mK")], "reservoirs.temperature = ",
+     "[grid] half_width = 3.0: the grid must reach"),
+], ids=["probe", "scenario value", "scenario grid"])
+def test_a_point_the_model_refuses_stops_the_fit_at_its_best_point(conductance_curves, parameters, refused, why):
+    """An unbounded parameter stepped where the scenario or the probe refuses it: the fit stops with status
+    "refused" at the best point evaluated (no errors: not an optimum), its message naming the refused
+    values and the refusal, and it resumes from there like a stopped fit."""
+    problem = FitProblem(BASE, conductance_curves, parameters, PROBE)
+    start_values = {p.label: p.start for p in parameters}
+    r = FitModel(problem).residuals(start_values)
+    result = fit(problem, max_evaluations=40)
+    assert result.status == "refused" and not result.success and result.correlation is None, result.message
+    assert all(p.stderr is None for p in result.parameters)
+    assert refused in result.message and why in result.message, result.message
+    # the unbounded parameter is named as the one to bound (refused on its own), not the others
+    unbounded = next(p for p in parameters if math.isinf(p.lower))
+    assert result.message.count("give [parameters.") == 1
+    assert f'give [parameters."{unbounded.key}"] a min and max' in result.message, result.message
+    assert result.optimiser_evaluations >= 2
+    # the best point improved on the start, and its curves are the model there
+    assert result.chi2 < float(r @ r)
+    assert sum(float(np.sum(c.residual ** 2)) for c in result.curves) == pytest.approx(result.chi2, rel=1e-12)
+    data = json.loads(result.to_json())
+    assert data["status"] == "refused" and data["correlation"]["matrix"] is None
+    start = FitStart.from_dict(data, problem, states=[c.state for c in result.curves])
+    assert start.values == {p.parameter.label: p.value for p in result.free}
+
+
 # -- noise: chi^2, errors -----------------------------------------------------------------------------
 SIGMA = 2e-3  # noise of R_T dI/dV (values ~0.1-3)
 

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from hotelectron import units
 from hotelectron.kinetics.mechanisms import ElectronElectron, PairScattering
+from hotelectron.io.filekind import SCENARIO_SECTIONS
 from hotelectron.io.scenario import load_scenario, parse_scenario
+from hotelectron.io.scenario.loader import SECTION_KEYS, unknown_key
 
 # constants written out here, independently of hotelectron.units (CODATA 2018, exact in SI 2019)
 KB = 1.380649e-23
@@ -518,6 +520,20 @@ def _table_of(doc, path):
     for k in path:
         doc = doc[k]
     return doc
+
+
+def test_the_keys_known_to_unknown_key_are_those_the_loader_takes():
+    """unknown_key (which sweep files check their axes with) reads the tuples the loader checks sections
+    against: every section has them, every key of the fuzz base is known, and a key the loader refuses
+    is refused in the loader's own words."""
+    assert set(SECTION_KEYS) == set(SCENARIO_SECTIONS) | {"run.bump"}
+    assert all(unknown_key(".".join(leaf)) is None for leaf in LEAVES)
+    for path in TABLES:
+        doc = _copy(BASE)
+        _table_of(doc, path)["zzz"] = 1
+        with pytest.raises(ValueError) as refused:
+            parse_scenario(_toml(doc))
+        assert str(refused.value) == unknown_key(".".join((*path, "zzz")))
 
 
 values = st.one_of(

@@ -20,6 +20,7 @@ from systems import AGMN_SECTIONS, SERIES, cli
 from hotelectron.io.runner import run_scenario
 from hotelectron.io.scenario import parse_scenario
 from hotelectron.sweep import load_sweep, local_client, parse_sweep, plot_summary, read_summary, run_point, run_sweep
+from hotelectron.sweep.spec import MAX_POINTS, bias_series
 
 # the Cu wire of the shared bias series, one bias, steady
 BASE = SERIES.split("[run]")[0].replace('bias = ["0.1 mV", "0.2 mV"]', 'bias = "0.2 mV"') + '[run]\nmode = "steady"\n'
@@ -110,6 +111,64 @@ def test_bad_sweep_files_are_refused_naming_the_problem(tmp_path, text, message)
     (tmp_path / "base.toml").write_text(BASE)
     with pytest.raises(ValueError, match=message):
         parse_sweep(text, path=tmp_path / "sweep.toml")
+
+
+@pytest.mark.parametrize(
+    "axes, message",
+    [
+        ('[axes]\n"reservoirs.temprature" = ["50 mK", "100 mK"]',
+         r"sweep\.toml: axis 'reservoirs\.temprature': \[reservoirs\] temprature: unknown key; did you mean "
+         r"'reservoirs\.temperature'\?"),
+        ('[axes]\n"reservoir.temperature" = ["50 mK"]',
+         r"axis 'reservoir\.temperature': \[reservoir\]: unknown section; did you mean 'reservoirs\.temperature'\?"),
+        ('[axes]\n"reservoirs.bias" = ["0.1 mV"]\n[[zip]]\n"electron_electron.kapa" = [0.3, 0.6]\n"grid.n_x" = [9, 11]',
+         r"axis 'electron_electron\.kapa': .*did you mean 'electron_electron\.kappa'\?"),
+        ('[axes]\n"run.bump.enrgy" = [1, 2]', r"\[run\.bump\] enrgy: unknown key; did you mean 'run\.bump\.energy'\?"),
+        # nothing close: the section's keys are listed
+        ('[axes]\n"grid.xyz" = [1, 2]', r"\[grid\] xyz: unknown key; allowed keys in \[grid\]: n_x, n_energy, half_width"),
+        ('[axes]\n"spin_mediated.x" = [1, 2]', r"\[spin_mediated\] x: unknown key; \[spin_mediated\] takes no keys"),
+    ],
+)
+def test_a_swept_key_the_scenario_does_not_know_is_refused_with_the_sweep_file(tmp_path, axes, message):
+    """A misspelled key would make every point a failed row (exit 4, nothing run): the sweep file is refused
+    when it is read, in the loader's words, with the closest key the loader knows."""
+    (tmp_path / "base.toml").write_text(BASE)
+    with pytest.raises(ValueError, match=message):
+        parse_sweep('base = "base.toml"\n' + axes, path=tmp_path / "sweep.toml")
+
+
+def test_a_misspelled_swept_key_exits_2_before_any_point(tmp_path):
+    (tmp_path / "base.toml").write_text(BASE)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text('base = "base.toml"\n[axes]\n"reservoirs.temprature" = ["50 mK", "100 mK"]\n')
+    result = cli("sweep", sweep, "-o", tmp_path / "out", "--serial")
+    assert result.returncode == 2, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert "sweep.toml: axis 'reservoirs.temprature'" in line and "did you mean 'reservoirs.temperature'?" in line
+    assert "point-" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_bias_series_longer_than_a_sweep_may_be_is_refused_naming_the_key(tmp_path):
+    """A series of MAX_POINTS + 1 biases ran on unseen (show and run spent minutes building and checking its
+    points, silently): it is refused at once, as a sweep of as many points is, in a scenario and as a
+    sweep's base."""
+    biases = ", ".join(f'"{(i + 1) * 1e-5:.5f} mV"' for i in range(MAX_POINTS + 1))
+    text = BASE.replace('bias = "0.2 mV"', f"bias = [{biases}]")
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"^long\.toml: \[reservoirs\] bias: 100001 biases; a bias series holds at "
+                                         r"most 100000"):
+        bias_series(text, path="long.toml")
+    (tmp_path / "long.toml").write_text(text)
+    with pytest.raises(ValueError, match=r"sweep\.toml: base: \[reservoirs\] bias: 100001 biases; a bias series "
+                                         r"holds at most 100000"):
+        parse_sweep('base = "long.toml"\n[axes]\n"grid.n_x" = [5, 7]\n', path=tmp_path / "sweep.toml")
+    # one axis as long: refused before its values are compared (pint reads each: minutes for 1e5)
+    axis = ", ".join(f'"{(i + 1) * 1e-5:.5f} mV"' for i in range(MAX_POINTS + 1))
+    with pytest.raises(ValueError, match=r"sweep\.toml: axis 'reservoirs\.bias': 100001 values; a sweep holds at most"):
+        parse_sweep(f'base = "long.toml"\n[axes]\n"reservoirs.bias" = [{axis}]\n', path=tmp_path / "sweep.toml")
+    assert time.perf_counter() - start < 20  # parsing the TOML; minutes before
+    result = cli("show", tmp_path / "long.toml")
+    assert result.returncode == 2 and "[reservoirs] bias: 100001 biases" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize(

@@ -73,13 +73,15 @@ def check_keys(table, section: str, allowed) -> dict:
         raise ValueError(msg)
     unknown = sorted(set(table) - set(allowed))
     if unknown:
-        msg = (
-            f"[{section}] {unknown[0]}: unknown key"
-            + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else "")
-            + (f"; allowed keys in [{section}]: {', '.join(allowed)}" if allowed else f"; [{section}] takes no keys")
-        )
-        raise ValueError(msg)
+        raise ValueError(unknown_keys_message(section, unknown, allowed))
     return table
+
+
+def unknown_keys_message(section: str, unknown, allowed) -> str:
+    """``[section] key: unknown key; allowed keys in [section]: ...`` for the ``unknown`` keys."""
+    return (f"[{section}] {unknown[0]}: unknown key"
+            + (f" (also unknown: {', '.join(unknown[1:])})" if len(unknown) > 1 else "")
+            + (f"; allowed keys in [{section}]: {', '.join(allowed)}" if allowed else f"; [{section}] takes no keys"))
 
 
 def _is_number(value) -> bool:

@@ -6,6 +6,7 @@ The file format and every rule applied here are documented in the package docstr
 
 from __future__ import annotations
 
+import difflib
 import errno
 import logging
 import math
@@ -20,14 +21,16 @@ from ...kinetics.mechanisms import (ElectronElectron, ElectronPhonon, FieldPairS
                                    PairScattering)
 from ...units import BOLTZMANN_J_PER_K, ELECTRON_VOLT_J
 from ...wire.problem import EDGE_TOLERANCE, WireProblem
-from ..filekind import SCENARIO_SECTIONS, check_kind
+from ..filekind import SCENARIO_SECTIONS, check_kind, check_table_kind
 from ..resources import parse_bytes
 from . import fields as fl
 from . import zeeman as zm
 from .dimensionless import DIMENSIONLESS_KEYS, dimensionless
-from .physical import PAIR_PROBABILITY_REFUSE, PAIR_PROBABILITY_WARN, Physics, physical
+from .physical import (EE_KEYS, IMPURITY_KEYS, PAIR_PROBABILITY_REFUSE, PAIR_PROBABILITY_WARN, PHONON_KEYS,
+                       RESERVOIR_KEYS, SPIN_MEDIATED_KEYS, WIRE_KEYS, Physics, physical)
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario", "scenario_tables", "scenario_text"]
+__all__ = ["SECTION_KEYS", "Scenario", "load_scenario", "parse_scenario", "scenario_tables", "scenario_text",
+           "unknown_key"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,12 @@ PHYSICAL_SECTIONS = tuple(s for s in SECTIONS if s not in ("dimensionless", "gri
 GRID_KEYS = ("n_x", "n_energy", "half_width")
 RUN_KEYS = ("mode", "end_time", "output_every", "pairs_every", "initial", "bump", "max_memory", "max_output")
 BUMP_KEYS = ("energy", "width", "height")
+#: every table of a scenario (run.bump: a table in [run]) -> the keys the loader takes in it, the tuples
+#: its sections are checked against
+SECTION_KEYS = {"wire": WIRE_KEYS, "reservoirs": RESERVOIR_KEYS, "impurities": IMPURITY_KEYS,
+                "electron_electron": EE_KEYS, "phonons": PHONON_KEYS, "field": zm.FIELD_KEYS,
+                "spin_mediated": SPIN_MEDIATED_KEYS, "dimensionless": DIMENSIONLESS_KEYS, "grid": GRID_KEYS,
+                "run": RUN_KEYS, "run.bump": BUMP_KEYS}
 MODES = ("evolve", "steady", "box")
 INITIAL = ("quench", "equilibrium")
 
@@ -421,6 +430,31 @@ def _build(data: dict):
                 pairs_every=pairs_every, initial=initial, bump=bump, warnings=tuple(phys.warnings + warnings), **limits)
 
 
+def unknown_key(key: str) -> str | None:
+    """Why the dotted ``key`` (``"reservoirs.temperature"``, ``"run.bump.energy"``) is no key of a scenario,
+    in the loader's words and with the closest key it knows (``[reservoirs] temprature: unknown key; did
+    you mean 'reservoirs.temperature'?``); None when it is one. For those who set keys before the loader
+    sees them (sweep axes): whether a value is taken there is the loader's to say, point by point."""
+    *path, leaf = key.split(".")
+    section = ".".join(path)
+    if section not in SECTION_KEYS:
+        close = difflib.get_close_matches(section, SECTION_KEYS, n=1)
+        if close and leaf in SECTION_KEYS[close[0]]:
+            hint = f"did you mean '{close[0]}.{leaf}'?"
+        elif close:
+            hint = f"did you mean [{close[0]}]?"
+        else:
+            hint = f"allowed sections: {', '.join(f'[{s}]' for s in SECTION_KEYS)}"
+        return f"[{section}]: unknown section; {hint}"
+    allowed = SECTION_KEYS[section]
+    if leaf in allowed:
+        return None
+    close = difflib.get_close_matches(leaf, allowed, n=1)
+    if close:
+        return f"[{section}] {leaf}: unknown key; did you mean '{section}.{close[0]}'?"
+    return fl.unknown_keys_message(section, [leaf], allowed)
+
+
 def parse_scenario(text: str, path=None) -> Scenario:
     """Validate a scenario given as TOML text (see the package docstring for the format).
 
@@ -452,6 +486,7 @@ def _top_level(text: str, where: str, path) -> dict:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        check_table_kind(text, "scenario", path)  # a summary or data CSV: say so, not "Expected '='"
         msg = f"{where}: not valid TOML: {exc}"
         raise ValueError(msg) from None
     except RecursionError:  # tomllib recurses once per nested array or inline table
