@@ -63,7 +63,8 @@ from .solves import CurveState, LocalSolves, model_curve
 
 __all__ = ["PROBE_KEYS", "STATUS_FINISHED", "STATUS_INTERRUPTED", "STATUS_REFUSED", "STATUS_STOPPED", "FitInputError",
            "FitInterrupted", "FitModel", "FitProblem", "FitResult", "FitStart", "FitStep", "FittedCurve",
-           "FittedParameter", "FlatParameters", "Parameter", "PointRefused", "check_curve_scenario", "check_curves", "curve_overrides", "fit", "restore_result"]
+           "FittedParameter", "FlatParameters", "Parameter", "PointRefused", "check_curve_scenario", "check_curves",
+           "check_probe_sees_distribution", "curve_overrides", "fit", "restore_result"]
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,21 @@ def curve_overrides(curve: MeasuredCurve, base: dict) -> dict:
     if curve.field_T is not None and "impurities" in base:
         overrides["field.B"] = f"{curve.field_T!r} T"
     return overrides
+
+
+def check_probe_sees_distribution(curves, probe: ProbeParameters, gap_set_for=()) -> None:
+    """Refuse conductance curves measured by a probe without a gap (``probe.gap_meV == 0``, the default when
+    ``[probe] gap`` is not given) unless a parameter sets their gap (curve indices in ``gap_set_for``): a
+    normal-metal probe's R_T dI/dV is 1 whatever the wire's distribution (its DOS is flat), so such a curve
+    constrains nothing and every free parameter would be flat."""
+    if probe.gap_meV != 0:
+        return
+    blind = [i for i, c in enumerate(curves) if c.kind == "conductance" and i not in gap_set_for]
+    if blind:
+        msg = (f"{curve_name(curves[blind[0]], blind[0])} is a conductance, and a probe without a gap (0, the default) "
+               "measures R_T dI/dV = 1 whatever the wire's distribution: give the superconducting probe's gap, e.g. "
+               'gap = "0.17 meV" (aluminium), or fit it with [parameters."probe.gap"]')
+        raise FitInputError(msg, "[probe] gap")
 
 
 def curve_name(curve: MeasuredCurve, index: int) -> str:
@@ -286,6 +302,9 @@ class FitProblem:
             if p.key.startswith("reservoirs.temperature") and any(c.temperature_K is not None for c in self.curves):
                 msg = f"parameter {p.label!r}: the curves give their bath temperature T, which sets it"
                 raise FitInputError(msg, "[parameters]")
+        gap_set_for = {i for p in self.parameters if p.key == "probe.gap"
+                       for i in (range(len(self.curves)) if p.curve is None else [p.curve])}
+        check_probe_sees_distribution(self.curves, self.probe, gap_set_for)
         points = sum(c.x.size for c in self.curves)
         n_free = sum(p.free for p in self.parameters)
         if points <= n_free:

@@ -94,7 +94,8 @@ from ..sweep.spec import with_overrides
 from ..wire.response import SteadyResponse
 from ..wire.steady import steady_state
 from .data import MeasuredCurve
-from .fit import STEADY_TOL, FittedCurve, check_curve_scenario, check_curves, curve_overrides, curve_refusal
+from .fit import (STEADY_TOL, FittedCurve, check_curve_scenario, check_curves, check_probe_sees_distribution,
+                  curve_overrides, curve_refusal)
 from .probe import ProbeParameters
 from .regularisation import METHODS, SCORES, Linearised, lambda_grid, scan, second_differences
 from .solves import CurveState, model_curve
@@ -207,6 +208,7 @@ class KernelProblem:
                    "nothing fixes the nodes the data do not see)")
             raise ValueError(msg)
         object.__setattr__(self, "sigma", check_curves(self.curves, self.sigma))
+        check_probe_sees_distribution(self.curves, self.probe)
         points = sum(c.x.size for c in self.curves)
         if points <= energies.size:
             msg = f"{points} data points are too few for a kernel of {energies.size} nodes"

@@ -288,6 +288,27 @@ def test_unknown_scenario_key_is_named(conductance_curves):
         FitModel(FitProblem(BASE, conductance_curves, [bad], PROBE))
 
 
+def test_conductance_by_a_probe_without_a_gap_is_refused(conductance_curves):
+    """A normal-metal probe (gap 0, the default) sees R_T dI/dV = 1 whatever f: every free parameter of a
+    conductance fit would be flat. Refused naming [probe] gap, unless a parameter sets the gap of the curve."""
+    from hotelectron.experiment.fit import FitInputError
+    from hotelectron.experiment.probe import conductance
+
+    energy = np.linspace(-1.0, 1.0, 401)
+    hot = 0.5 * (1 / (np.exp((energy - 0.3) / 0.02) + 1) + 1 / (np.exp((energy + 0.3) / 0.02) + 1))
+    np.testing.assert_allclose(conductance(energy, hot, V_MV, gap=0.0, dynes=2e-3), 1.0, atol=1e-12)
+    normal = ProbeParameters(gap_meV=0.0, dynes_meV=2e-3, temperature_K=0.1)
+    with pytest.raises(FitInputError, match=r"curve 0 .* a probe without a gap") as refusal:
+        FitProblem(BASE, conductance_curves, [kappa(1.0)], normal)
+    assert refusal.value.where == "[probe] gap"
+    FitProblem(BASE, conductance_curves, [kappa(1.0), gap(0.17)], normal)  # the gap fitted: accepted
+    only_first = [kappa(1.0), Parameter("probe.gap", 0.17, 0.05, 0.5, curve=0)]
+    with pytest.raises(FitInputError, match=r"curve 1 "):  # the others still have none
+        FitProblem(BASE, conductance_curves, only_first, normal)
+    distributions = [MeasuredCurve(0.1, None, None, "distribution", E_MEV, np.full(E_MEV.size, 0.5))]
+    FitProblem(BASE, distributions, [kappa(1.0)], normal)  # no probe in a distribution
+
+
 def test_a_dimensionless_base_is_refused(conductance_curves):
     """Each curve sets the bias in mV, which a [dimensionless] base cannot take: refused naming the curve."""
     from systems import small_scenario

@@ -355,6 +355,19 @@ def test_bad_kernel_problems_are_refused(kwargs, match):
         KernelProblem(**{**arguments, **kwargs})
 
 
+def test_a_kernel_fit_of_conductances_by_a_probe_without_a_gap_is_refused():
+    """R_T dI/dV of a normal-metal probe is 1 whatever f: such curves cannot fix a kernel."""
+    from hotelectron.experiment.fit import FitInputError
+    from hotelectron.experiment.probe import ProbeParameters
+
+    curve = MeasuredCurve(0.1, None, None, "conductance", np.linspace(-0.5, 0.5, 41), np.ones(41))
+    arguments = {"base": wire_text(241), "curves": [curve] * 4, "energies_meV": log_spaced(0.01, 0.1, 3),
+                 "start": (1.0, 1.0, 1.0)}
+    with pytest.raises(FitInputError, match="a probe without a gap"):
+        KernelProblem(**arguments)
+    KernelProblem(**arguments, probe=ProbeParameters(gap_meV=0.17))
+
+
 def test_a_kernel_beyond_the_range_of_floats_is_numerical_trouble_not_a_result():
     """ln K + 2 sigma must stay below 700 at every node (the band at any energy is then finite: sigma there
     is at most the largest at the nodes); beyond it exp overflows, and the fit stops (exit 3) instead."""
