@@ -218,3 +218,19 @@ def test_a_distribution_too_coarse_for_the_probe_is_named():
         exact = np.array([quadrature_conductance(v, 0.05) for v in ev])
         error = np.max(np.abs(conductance(energy * 0.05, f, ev, GAP, DYNES, 0.0) - exact)) / np.max(exact)
         assert (error > 0.02) == coarse, error
+
+
+def test_dynes_dos_has_its_closed_form_values():
+    """n_S(E) = |Re[(E + i G)/sqrt((E + i G)^2 - D^2)]| (SPEC 10) at points where it is known in closed form,
+    without the package's branch choice: n_S(0) = G/sqrt(G^2 + D^2) (z = iG), the BCS |E|/sqrt(E^2 - D^2)
+    outside the gap and 0 inside it as G -> 0 (first order in G), 1 far away; in a field the average of the
+    two shifted curves."""
+    for gap, dynes in ((1.0, 1e-3), (1.0, 0.3), (0.17, 0.02)):
+        assert dos(0.0, gap, dynes) == pytest.approx(dynes / np.hypot(dynes, gap), rel=1e-13)
+    e = np.array([-3.0, -1.5, -1.01, 1.01, 1.2, 4.0])
+    np.testing.assert_allclose(dos(e, 1.0, 1e-9), np.abs(e) / np.sqrt(e**2 - 1.0), rtol=1e-6)
+    inside = np.array([-0.9, -0.5, 0.2, 0.7])
+    np.testing.assert_allclose(dos(inside, 1.0, 1e-6), 1e-6 * 1.0 / (1.0 - inside**2) ** 1.5, rtol=1e-5)
+    assert dos(1e4, 1.0, 1e-3) == pytest.approx(1 + 0.5e-8, rel=1e-12)
+    h, e = 0.3, np.linspace(-2, 2, 41)
+    np.testing.assert_allclose(dos(e, 1.0, 0.01, zeeman=h), 0.5 * (dos(e + h, 1.0, 0.01) + dos(e - h, 1.0, 0.01)), rtol=1e-14)

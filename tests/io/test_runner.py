@@ -219,3 +219,26 @@ def test_a_file_of_an_older_version_goes_on_with_the_observables_it_declares(tmp
     verify(tmp_path / "old.h5")
     with h5py.File(tmp_path / "old.h5", "r") as fh:
         assert sorted(fh["observables"]) == sorted(older) and fh["time"].shape == (1,)
+
+
+def test_edge_losses_are_warned_about_and_kept_in_the_file(tmp_path, caplog):
+    """SPEC 6: the energy lost at the grid edges is measured and reported. With pairs on a grid of half-width
+    1 eU the hot tail leaves through the edges (edge energy rate > 1e-3 of the Joule power: one warning, an
+    attribute of the file); on 6 eU nothing is said."""
+    import logging
+
+    results = {}
+    for half_width, n in ((1.0, 81), (6.0, 241)):
+        p = wire(n_x=9, n=n, half_width=half_width, S=1.5)
+        with caplog.at_level(logging.WARNING, logger="hotelectron.io.runner"):
+            caplog.clear()
+            out = run_scenario(scenario(p, mode="steady"), tmp_path / f"edge{half_width:g}.h5")
+            warnings = [r.getMessage() for r in caplog.records if "edges" in r.getMessage()]
+        with h5py.File(out, "r") as fh:
+            rate = abs(fh["observables/edge_energy_rate"][0])
+            joule = abs(fh["observables/joule_power"][0])
+            results[half_width] = (warnings, fh.attrs.get("edge_warning"), rate / joule)
+    warnings, attribute, ratio = results[1.0]
+    assert ratio > 1e-3 and len(warnings) == 1 and attribute == warnings[0] and "half_width" in attribute
+    warnings, attribute, ratio = results[6.0]
+    assert ratio < 1e-6 and warnings == [] and attribute is None

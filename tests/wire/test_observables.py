@@ -68,3 +68,16 @@ def test_noise_of_equilibrated_electrons_converges_at_fourth_order():
     order = np.polyfit(np.log(steps), np.log(errors), 1)[0]
     assert abs(order - 4) < 0.1
     assert errors[-1] < 1e-9 * exact
+
+
+@pytest.mark.parametrize("t", [0.02, 0.05, 0.2])
+def test_collisionless_effective_temperature_is_the_closed_form(t):
+    """T_eff from int (eps - mu)[f - theta(mu - eps)] d eps = pi^2 T_eff^2/6 (SPEC 5) of the collisionless
+    f = (1 - x) f_L + x f_R: each reservoir's Fermi sea contributes pi^2 T^2/6 plus (mu_res - mu)^2/2 about
+    the local potential mu = (1 - x) mu_L + x mu_R, so T_eff^2 = T^2 + 3 x(1 - x) eU^2/pi^2 exactly (by
+    hand, not through the package's formula). It pins the pi^2/6, the local potential and the grid
+    sum's correction for the kink at eps = 0 (exact to O(d^4) once the step d = 0.0125 resolves T)."""
+    p = _problem(9, t, n=1281, half_width=8.0)
+    obs = observables(p, p.collisionless())
+    x = p.wire.values
+    np.testing.assert_allclose(obs.t_eff**2, t**2 + 3 * x * (1 - x) / math.pi**2, rtol=0, atol=1e-12)
