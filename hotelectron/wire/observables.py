@@ -110,7 +110,10 @@ def effective_temperature(energy: EnergyGrid, f) -> np.ndarray:
     at 0 (its slope jumps by 1), which costs the grid sum a known Euler-Maclaurin term: the sum
     exceeds the integral by ``-d^2/12`` when 0 is a grid point (trapezoid rule) and by ``+d^2/24``
     when it lies mid-cell (midpoint rule). Removing it makes T_eff of a Fermi function exact to
-    O(d^4).
+    O(d^4) once the grid resolves the temperature (exact to round-off from T ~ 1.6 d). A step sharper
+    than the grid (T = 0 exactly) has no kink for the sum to miss, so there the term is too much:
+    T_eff^2 comes out d^2/(2 pi^2) high (T_eff ~ 0.23 d instead of 0); the grid values alone cannot tell
+    such a step from a barely resolved Fermi edge.
     """
     eps = energy.values
     d = energy.step

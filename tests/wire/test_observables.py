@@ -9,7 +9,7 @@ from systems import fermi
 
 from hotelectron.kinetics.grids import EnergyGrid, WireGrid
 from hotelectron.wire import WireProblem
-from hotelectron.wire.observables import observables
+from hotelectron.wire.observables import effective_temperature, observables
 
 
 def _problem(n_x, T, n=321, half_width=4.0):
@@ -81,3 +81,14 @@ def test_collisionless_effective_temperature_is_the_closed_form(t):
     obs = observables(p, p.collisionless())
     x = p.wire.values
     np.testing.assert_allclose(obs.t_eff**2, t**2 + 3 * x * (1 - x) / math.pi**2, rtol=0, atol=1e-12)
+
+
+def test_effective_temperature_of_a_step_sharper_than_the_grid_is_the_documented_floor():
+    """At T = 0 exactly the kink term is too much: T_eff^2 = d^2/(2 pi^2), as the docstring says; a Fermi
+    edge the grid resolves (T = 2 d) is exact."""
+    for n, d in ((241, 0.025), (481, 0.0125)):
+        grid = EnergyGrid(n, d)
+        step = np.where(grid.values < 0, 1.0, np.where(grid.values > 0, 0.0, 0.5))
+        assert effective_temperature(grid, step[None])[0] ** 2 == pytest.approx(d**2 / (2 * np.pi**2), rel=1e-9)
+        resolved = 1.0 / (np.exp(grid.values / (2 * d)) + 1.0)
+        assert effective_temperature(grid, resolved[None])[0] == pytest.approx(2 * d, rel=1e-6)
