@@ -150,29 +150,32 @@ def solve_chain(rhs, G, k, step, S, gamma, dt) -> np.ndarray:
 # the factors had the couplings last, (x, J, k), and the sweeps ran along J with the couplings in the
 # inner, vectorised loop: reading the chains in and writing them out, across that layout, cost as
 # much as the sweeps. The stage kernels are compiled per spin (``_chain_kernels``).
-@jit
+@jit(error_model="numpy")  # the pivots are >= 1: no check of each divisor
 def _factor_chains(g, reach, k, a_up, a_down, multiplier, inverse_pivot, upper):
     """The elimination of ``_relax_implicit`` for the chains of one position: per coupling the
     multipliers of the forward sweep, the inverse pivots and the upper diagonal of ``1 - dt M[G]``,
-    each (nk, nJ); ``g[reach + m]`` is gamma dt G(m d) for ``|m| <= reach``."""
+    each (nk, nJ); ``g[reach + m]`` is gamma dt G(m d) for ``|m| <= reach``. A chain's matrix is made
+    as it is eliminated, in registers: each factor is stored once (building the matrix in the factor
+    arrays first, then eliminating there, took twice as long)."""
     links = len(a_up)
     for ik in range(k.size):
-        # the matrix: the diagonal in inverse_pivot, the lower diagonal in multiplier
-        inverse_pivot[ik, 0] = 1.0
+        give, take = g[reach - k[ik]], g[reach + k[ik]]  # the link 0 <-> 1
+        inverse = 1.0 / (1.0 + a_up[0] * give)
+        inverse_pivot[ik, 0] = inverse
         multiplier[ik, 0] = 0.0
-        upper[ik, links] = 0.0
-        for j in range(links):
-            m = k[ik] * (j + 1)
-            give, take = g[reach - m], g[reach + m]
-            inverse_pivot[ik, j] += a_up[j] * give
-            upper[ik, j] = -a_up[j] * take
-            inverse_pivot[ik, j + 1] = 1.0 + a_down[j] * take
-            multiplier[ik, j + 1] = -a_down[j] * give
-        inverse_pivot[ik, 0] = 1.0 / inverse_pivot[ik, 0]
-        for J in range(1, links + 1):
-            w = multiplier[ik, J] * inverse_pivot[ik, J - 1]
-            multiplier[ik, J] = w
-            inverse_pivot[ik, J] = 1.0 / (inverse_pivot[ik, J] - w * upper[ik, J - 1])
+        above = -a_up[0] * take  # the upper diagonal of the row before
+        upper[ik, 0] = above
+        for j in range(1, links + 1):  # row j, below the link j - 1 <-> j (and above j <-> j + 1)
+            diagonal = 1.0 + a_down[j - 1] * take
+            w = (-a_down[j - 1] * give) * inverse
+            if j < links:
+                give, take = g[reach - k[ik] * (j + 1)], g[reach + k[ik] * (j + 1)]
+                diagonal += a_up[j] * give
+            multiplier[ik, j] = w
+            inverse = 1.0 / (diagonal - w * above)
+            inverse_pivot[ik, j] = inverse
+            above = -a_up[j] * take if j < links else 0.0
+            upper[ik, j] = above
 
 
 @jit
