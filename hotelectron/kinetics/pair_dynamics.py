@@ -299,8 +299,9 @@ def _chain_kernels(S: float):
 # 15-20% less wall and CPU time with the pass serial than on two threads (``evolution_cost.py``,
 # three alternating pairs of runs, load 2.8-3.3 on the 2 shared cores); at load 1.8-2.0 less CPU time
 # and, run to run, 5% more or 7% less wall time: each thread's share, about 0.15 ms, is too short
-# to pay reliably for waking the other. Above it, shares of 0.5 ms and more, threads are kept (not
-# measured).
+# to pay reliably for waking the other. Since the chains are solved chain by chain in registers the
+# pass takes about 0.2 ms on one thread (half of it the two transforms of dG), shares of 0.1 ms.
+# Above it, shares of 0.5 ms and more, threads are kept (not measured).
 _STAGE_THREADS_ABOVE = 8
 
 
