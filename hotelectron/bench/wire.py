@@ -30,7 +30,7 @@ import numpy as np
 from ..kinetics._numba import jit
 from ..kinetics.grids import CouplingGrid, EnergyGrid, WireGrid
 from ..kinetics.mechanisms import ElectronElectron, PairScattering
-from ..wire.evolution import Evolution, equilibrium_state
+from ..wire.evolution import Evolution, _float_of_bits, _largest_bits, equilibrium_state
 from ..wire.problem import WireProblem
 from ..wire.steady import steady_state
 
@@ -61,17 +61,22 @@ def _distance(state, steady) -> float:
     return d
 
 
-@jit
+@jit(error_model="numpy")
 def _max_difference(a, b):
-    """``max |a - b|`` over all elements (NaN if any difference is NaN)."""
+    """``max |a - b|`` over all elements (NaN if any difference is NaN), a chunk of differences at a
+    time, whose largest is taken on their bits (``evolution._largest_bits``: a floating-point maximum
+    that keeps NaN does not vectorise; 0.05 ms before for the 84 000 values of the default scenario)."""
     a, b = a.ravel(), b.ravel()
-    value = 0.0
-    for j in range(a.size):
-        d = abs(a[j] - b[j])
-        if d != d:
-            return d
-        value = max(value, d)
-    return value
+    chunk = np.empty(1024)
+    bits = chunk.view(np.int64)
+    largest = np.int64(0)
+    for lo in range(0, a.size, chunk.size):
+        m = min(chunk.size, a.size - lo)
+        a_part, b_part = a[lo : lo + m], b[lo : lo + m]
+        for i in range(m):
+            chunk[i] = abs(a_part[i] - b_part[i])
+        largest = max(largest, _largest_bits(bits[:m]))
+    return _float_of_bits(largest)
 
 
 def evolve_to_steady(problem, steady, state, *, tolerance=1e-6, t_limit=40.0, report_every=2.0, progress=None,

@@ -142,135 +142,156 @@ def solve_chain(rhs, G, k, step, S, gamma, dt) -> np.ndarray:
     return out
 
 
-# The two kernels of ChainStage keep their factors with the couplings last, (x, J, k), and sweep
-# along J with the couplings in the inner loop: the chains are independent, so those loops
-# vectorise, where a sweep along one short chain waits on each division in turn.
-@jit(parallel=True)
-def _chain_factors(G, k, step, a_up, a_down, gamma, dt, multiplier, inverse_pivot, upper):
-    """The elimination of ``_relax_implicit`` done once: per (x, k) the multipliers of the forward
-    sweep, the inverse pivots and the upper diagonal of ``1 - dt M[G]``, each of shape (x, J, k)."""
-    nx, nJ, nk = multiplier.shape
-    reach = 0
-    for ik in range(nk):
-        reach = max(reach, abs(k[ik]) * (nJ - 1))
-    for x in numba.prange(nx):
-        g = np.empty(2 * reach + 1)  # g[reach + m] = gamma dt G(m d), the closed form beyond the grid
-        for m in range(-reach, reach + 1):
-            g[reach + m] = gamma * dt * _g_at(G, x, m, step)
-        # the matrix: the diagonal in inverse_pivot, the lower diagonal in multiplier
-        for ik in range(nk):
-            inverse_pivot[x, 0, ik] = 1.0
-            multiplier[x, 0, ik] = 0.0
-            upper[x, nJ - 1, ik] = 0.0
-        for j in range(nJ - 1):
-            for ik in range(nk):
-                m = k[ik] * (j + 1)
-                give, take = g[reach - m], g[reach + m]
-                inverse_pivot[x, j, ik] += a_up[j] * give
-                upper[x, j, ik] = -a_up[j] * take
-                inverse_pivot[x, j + 1, ik] = 1.0 + a_down[j] * take
-                multiplier[x, j + 1, ik] = -a_down[j] * give
-        for ik in range(nk):
-            inverse_pivot[x, 0, ik] = 1.0 / inverse_pivot[x, 0, ik]
-        for J in range(1, nJ):
-            for ik in range(nk):
-                w = multiplier[x, J, ik] * inverse_pivot[x, J - 1, ik]
-                multiplier[x, J, ik] = w
-                inverse_pivot[x, J, ik] = 1.0 / (inverse_pivot[x, J, ik] - w * upper[x, J - 1, ik])
+# The kernels of ChainStage go chain by chain, the factors laid out as the populations, (x, k, J), and
+# take the chain coefficients as tuples: the chain length is then part of their type, the loops along
+# a chain are unrolled and a chain lives in registers from reading it in to writing it out (a compiled
+# twin with the length a runtime value, or the chain in a small array, took twice as long). At 15 x 800
+# x 6 (the default scenario) the rates' change and both sweeps took 0.097 ms, against 0.185 ms when
+# the factors had the couplings last, (x, J, k), and the sweeps ran along J with the couplings in the
+# inner, vectorised loop: reading the chains in and writing them out, across that layout, cost as
+# much as the sweeps. The stage kernels are compiled per spin (``_chain_kernels``).
+@jit(error_model="numpy")  # the pivots are >= 1: no check of each divisor
+def _factor_chains(g, reach, k, a_up, a_down, multiplier, inverse_pivot, upper):
+    """The elimination of ``_relax_implicit`` for the chains of one position: per coupling the
+    multipliers of the forward sweep, the inverse pivots and the upper diagonal of ``1 - dt M[G]``,
+    each (nk, nJ); ``g[reach + m]`` is gamma dt G(m d) for ``|m| <= reach``. A chain's matrix is made
+    as it is eliminated, in registers: each factor is stored once (building the matrix in the factor
+    arrays first, then eliminating there, took twice as long)."""
+    links = len(a_up)
+    for ik in range(k.size):
+        give, take = g[reach - k[ik]], g[reach + k[ik]]  # the link 0 <-> 1
+        inverse = 1.0 / (1.0 + a_up[0] * give)
+        inverse_pivot[ik, 0] = inverse
+        multiplier[ik, 0] = 0.0
+        above = -a_up[0] * take  # the upper diagonal of the row before
+        upper[ik, 0] = above
+        for j in range(1, links + 1):  # row j, below the link j - 1 <-> j (and above j <-> j + 1)
+            diagonal = 1.0 + a_down[j - 1] * take
+            w = (-a_down[j - 1] * give) * inverse
+            if j < links:
+                give, take = g[reach - k[ik] * (j + 1)], g[reach + k[ik] * (j + 1)]
+                diagonal += a_up[j] * give
+            multiplier[ik, j] = w
+            inverse = 1.0 / (diagonal - w * above)
+            inverse_pivot[ik, j] = inverse
+            above = -a_up[j] * take if j < links else 0.0
+            upper[ik, j] = above
 
 
 @jit
-def _chain_position(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out, u):
-    """One position of ``_chain_stage``: ``g[n + m]`` the change of G over the transfers ``|m| <= n``,
-    zero at ``+-n``, so that a transfer beyond the grid width, where G does not depend on the
-    electrons, reads a zero through the clipped index; ``u`` (nJ, nk) is work space (the chains
-    with the couplings last); ``P``, ``rhs``, ``out`` (nk, nJ) and the factors (nJ, nk) this
-    position's."""
-    nk, nJ = P.shape
+def _chain_position(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out):
+    """One position of the stage for any change of G: ``g[n + m]`` the change of G over the transfers
+    ``|m| <= n``, zero at ``+-n``, so that a transfer beyond the grid width, where G does not depend on
+    the electrons, reads a zero through the clipped index; ``P``, ``rhs``, ``out`` and the factors
+    (nk, nJ) are this position's."""
+    links = len(a_up)
     n = (g.size - 1) // 2
-    for ik in range(nk):
-        for J in range(nJ):
-            u[J, ik] = rhs[ik, J]
-    for j in range(nJ - 1):
-        up, down = gamma_dt * a_up[j], gamma_dt * a_down[j]
-        for ik in range(nk):
+    for ik in range(k.size):
+        m = min(max(k[ik], -n), n)
+        d_flow = gamma_dt * (P[ik, 0] * g[n - m] - P[ik, 1] * g[n + m])
+        u = rhs[ik, 0] - a_up[0] * d_flow
+        out[ik, 0] = u
+        for j in range(1, links):
             m = min(max(k[ik] * (j + 1), -n), n)
-            d_flow = P[ik, j] * g[n - m] - P[ik, j + 1] * g[n + m]
-            u[j, ik] -= up * d_flow
-            u[j + 1, ik] += down * d_flow
-    _chain_sweeps(multiplier, inverse_pivot, upper, out, u)
+            d_next = gamma_dt * (P[ik, j] * g[n - m] - P[ik, j + 1] * g[n + m])
+            u = ((rhs[ik, j] + a_down[j - 1] * d_flow) - a_up[j] * d_next) - multiplier[ik, j] * u
+            d_flow = d_next
+            out[ik, j] = u
+        u = ((rhs[ik, links] + a_down[links - 1] * d_flow) - multiplier[ik, links] * u) * inverse_pivot[ik, links]
+        out[ik, links] = u
+        for J in range(links - 1, -1, -1):  # the backward sweep, over what the forward one wrote
+            u = (out[ik, J] - upper[ik, J] * u) * inverse_pivot[ik, J]
+            out[ik, J] = u
 
 
 @jit
-def _chain_sweeps(multiplier, inverse_pivot, upper, out, u):
-    """Both sweeps of the factorised chains ``u`` (nJ, nk), the solution written into ``out`` (nk, nJ)."""
-    nJ, nk = u.shape
-    for J in range(1, nJ):
-        for ik in range(nk):
-            u[J, ik] -= multiplier[J, ik] * u[J - 1, ik]
-    for ik in range(nk):
-        u[nJ - 1, ik] *= inverse_pivot[nJ - 1, ik]
-    for J in range(nJ - 2, -1, -1):
-        for ik in range(nk):
-            u[J, ik] = (u[J, ik] - upper[J, ik] * u[J + 1, ik]) * inverse_pivot[J, ik]
-    for ik in range(nk):
-        for J in range(nJ):
-            out[ik, J] = u[J, ik]
-
-
-@jit(parallel=True)
-def _chain_stage(P, dG, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out):
-    """``out = (1 - dt M[G])^-1 (rhs + dt dR)`` per (x, k) from the factors of ``_chain_factors``, with
-    ``dR`` the change of the rates for the change ``dG`` of the electron-hole function (P held)."""
-    nx, nk, nJ = P.shape
-    n = (dG.shape[1] + 1) // 2
-    for x in numba.prange(nx):
-        g = np.zeros(2 * n + 1)  # dG with the zeros at +-n that _chain_position reads
-        for i in range(2 * n - 1):
-            g[1 + i] = dG[x, i]
-        _chain_position(P[x], g, rhs[x], k, a_up, a_down, gamma_dt, multiplier[x], inverse_pivot[x], upper[x],
-                        out[x], np.empty((nJ, nk)))
-
-
-@jit
-def _chain_position_symmetric(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out, u):
+def _chain_position_symmetric(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out):
     """``_chain_position`` for a change of G that is the same at +-m, as every change the electrons
     make is (``convolution._electron_hole_change_block``): ``g[m]`` for ``0 <= m <= n``, zero at n.
-    A link's two rate changes then share one value, and the rates' change is added while the chains
-    are read in."""
-    nk, nJ = P.shape
+    A link's two rate changes then share one value. The rates' change and the forward sweep are made
+    as the chain is read in; the backward sweep reads back what that wrote."""
+    links = len(a_up)
     n = g.size - 1
-    for ik in range(nk):
+    for ik in range(k.size):
         reach = abs(k[ik])
-        carry = rhs[ik, 0]
-        for j in range(nJ - 1):
-            d_flow = gamma_dt * (P[ik, j] - P[ik, j + 1]) * g[min(reach * (j + 1), n)]
-            u[j, ik] = carry - a_up[j] * d_flow
-            carry = rhs[ik, j + 1] + a_down[j] * d_flow
-        u[nJ - 1, ik] = carry
-    _chain_sweeps(multiplier, inverse_pivot, upper, out, u)
+        high = P[ik, 1]
+        d_flow = gamma_dt * (P[ik, 0] - high) * g[min(reach, n)]
+        u = rhs[ik, 0] - a_up[0] * d_flow
+        out[ik, 0] = u
+        for j in range(1, links):
+            low, high = high, P[ik, j + 1]
+            d_next = gamma_dt * (low - high) * g[min(reach * (j + 1), n)]
+            u = ((rhs[ik, j] + a_down[j - 1] * d_flow) - a_up[j] * d_next) - multiplier[ik, j] * u
+            d_flow = d_next
+            out[ik, j] = u
+        u = ((rhs[ik, links] + a_down[links - 1] * d_flow) - multiplier[ik, links] * u) * inverse_pivot[ik, links]
+        out[ik, links] = u
+        for J in range(links - 1, -1, -1):  # the backward sweep, over what the forward one wrote
+            u = (out[ik, J] - upper[ik, J] * u) * inverse_pivot[ik, J]
+            out[ik, J] = u
 
 
-@jit(parallel=True)
-def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot,
-                                upper, out, rows, spectra, g, u):
-    """``_chain_stage`` with dG made in the same pass from the electrons' change ``v`` (n_x, n) and the
-    spectrum ``FF`` of f (``convolution._electron_hole_change_block``), a block of
-    ``convolution.BLOCK_ROWS`` positions at a time, so that dG never leaves the cache. ``rows``,
-    ``spectra`` (``Scratch.blocks``), ``g`` (threads, BLOCK_ROWS, n + 1) and ``u`` (threads, nJ, nk)
-    are each thread's work space; thread t takes the positions ``[t n_x / threads, (t + 1) n_x / threads)``."""
-    nx = P.shape[0]
-    n = v.shape[1]
-    threads, _, B, _ = rows.shape
-    for t in numba.prange(threads):
-        start, stop = _numba.thread_rows(t, threads, nx)
-        for lo in range(start, stop, B):
-            hi = min(lo + B, stop)
-            convolution._electron_hole_change_block(v[lo:hi], FF[lo:hi], ones, step, g[t], rows[t, 0], spectra[t, 0])
-            for x in range(lo, hi):
-                g[t, x - lo, n] = 0.0  # transfers beyond the grid width: G does not depend on f there
-                _chain_position_symmetric(P[x], g[t, x - lo], rhs[x], k, a_up, a_down, gamma_dt, multiplier[x],
-                                          inverse_pivot[x], upper[x], out[x], u[t])
+@functools.cache
+def _chain_kernels(S: float):
+    """``(factors, stage, stage_from_electrons)`` compiled for spin S, the chain coefficients constants
+    of the compiled code (numba cannot hand a tuple argument to its threads), one compilation per
+    spin in numba's cache:
+
+    - ``factors(G, k, step, gamma, dt, multiplier, inverse_pivot, upper)``: ``_factor_chains`` at every
+      position, the factors (x, k, J);
+    - ``stage(P, dG, rhs, k, gamma_dt, multiplier, inverse_pivot, upper, out)``: ``out = (1 - dt
+      M[G])^-1 (rhs + dt dR)`` per (x, k), with ``dR`` the change of the rates for the change ``dG``
+      of the electron-hole function (P held);
+    - ``stage_from_electrons(P, v, FF, ones, step, rhs, k, gamma_dt, multiplier, inverse_pivot, upper,
+      out, rows, spectra, g)``: the same with dG made in the same pass from the electrons' change
+      ``v`` (n_x, n) and the spectrum ``FF`` of f (``convolution._electron_hole_change_block``), a
+      block of ``convolution.BLOCK_ROWS`` positions at a time, so that dG never leaves the cache.
+      ``rows``, ``spectra`` (``Scratch.blocks``) and ``g`` (threads, BLOCK_ROWS, n + 1) are each
+      thread's work space; thread t takes the positions ``[t n_x / threads, (t + 1) n_x / threads)``.
+    """
+    a_up, a_down = (tuple(float(c) for c in a) for a in chain_coefficients(S))
+
+    @jit(parallel=True, error_model="numpy")  # the pivots are >= 1: no check of each divisor
+    def factors(G, k, step, gamma, dt, multiplier, inverse_pivot, upper):
+        nx = multiplier.shape[0]
+        reach = 0
+        for ik in range(k.size):
+            reach = max(reach, abs(k[ik]) * len(a_up))
+        for x in numba.prange(nx):
+            g = np.empty(2 * reach + 1)  # g[reach + m] = gamma dt G(m d), the closed form beyond the grid
+            for m in range(-reach, reach + 1):
+                g[reach + m] = gamma * dt * _g_at(G, x, m, step)
+            _factor_chains(g, reach, k, a_up, a_down, multiplier[x], inverse_pivot[x], upper[x])
+
+    @jit(parallel=True)
+    def stage(P, dG, rhs, k, gamma_dt, multiplier, inverse_pivot, upper, out):
+        nx = P.shape[0]
+        n = (dG.shape[1] + 1) // 2
+        for x in numba.prange(nx):
+            g = np.zeros(2 * n + 1)  # dG with the zeros at +-n that _chain_position reads
+            for i in range(2 * n - 1):
+                g[1 + i] = dG[x, i]
+            _chain_position(P[x], g, rhs[x], k, a_up, a_down, gamma_dt, multiplier[x], inverse_pivot[x], upper[x],
+                            out[x])
+
+    @jit(parallel=True)
+    def stage_from_electrons(P, v, FF, ones, step, rhs, k, gamma_dt, multiplier, inverse_pivot, upper, out, rows,
+                             spectra, g):
+        nx = P.shape[0]
+        n = v.shape[1]
+        threads, _, B, _ = rows.shape
+        for t in numba.prange(threads):
+            start, stop = _numba.thread_rows(t, threads, nx)
+            for lo in range(start, stop, B):
+                hi = min(lo + B, stop)
+                convolution._electron_hole_change_block(v[lo:hi], FF[lo:hi], ones, step, g[t], rows[t, 0],
+                                                        spectra[t, 0])
+                for x in range(lo, hi):
+                    g[t, x - lo, n] = 0.0  # transfers beyond the grid width: G does not depend on f there
+                    _chain_position_symmetric(P[x], g[t, x - lo], rhs[x], k, a_up, a_down, gamma_dt, multiplier[x],
+                                              inverse_pivot[x], upper[x], out[x])
+
+    return factors, stage, stage_from_electrons
 
 
 # ``ChainStage.with_electrons`` runs on one thread below this many times ``PARALLEL_MIN_WORK``
@@ -278,8 +299,9 @@ def _chain_stage_from_electrons(P, v, FF, ones, step, rhs, k, a_up, a_down, gamm
 # 15-20% less wall and CPU time with the pass serial than on two threads (``evolution_cost.py``,
 # three alternating pairs of runs, load 2.8-3.3 on the 2 shared cores); at load 1.8-2.0 less CPU time
 # and, run to run, 5% more or 7% less wall time: each thread's share, about 0.15 ms, is too short
-# to pay reliably for waking the other. Above it, shares of 0.5 ms and more, threads are kept (not
-# measured).
+# to pay reliably for waking the other. Since the chains are solved chain by chain in registers the
+# pass takes about 0.2 ms on one thread (half of it the two transforms of dG), shares of 0.1 ms.
+# Above it, shares of 0.5 ms and more, threads are kept (not measured).
 _STAGE_THREADS_ABOVE = 8
 
 
@@ -295,18 +317,17 @@ class ChainStage:
     block of positions at a time (what a preconditioner application calls)."""
 
     def __init__(self, P, G, k, step, S, gamma, dt):
-        a_up, a_down = chain_coefficients(S)
         self._P = np.ascontiguousarray(P)
         self._k = np.asarray(k, dtype=np.int64)
         self._step = float(step)
-        self._constants = (a_up, a_down, float(gamma) * float(dt))
-        nx, nk, nJ = self._P.shape
-        self._factors = tuple(np.empty((nx, nJ, nk)) for _ in range(3))
-        _chain_factors(G, self._k, float(step), a_up, a_down, float(gamma), float(dt), *self._factors)
+        self._gamma_dt = float(gamma) * float(dt)
+        self._kernels = _chain_kernels(float(S))
+        self._factors = tuple(np.empty(self._P.shape) for _ in range(3))  # laid out as P: (x, k, J)
+        self._kernels[0](G, self._k, float(step), float(gamma), float(dt), *self._factors)
 
     def __call__(self, rhs, dG, out=None) -> np.ndarray:
         out = np.empty_like(self._P) if out is None else out
-        _chain_stage(self._P, dG, np.ascontiguousarray(rhs), self._k, *self._constants, *self._factors, out)
+        self._kernels[1](self._P, dG, np.ascontiguousarray(rhs), self._k, self._gamma_dt, *self._factors, out)
         return out
 
     def with_electrons(self, rhs, v, FF, out=None) -> np.ndarray:
@@ -314,18 +335,18 @@ class ChainStage:
         pass (``convolution.electron_hole_change``'s numbers to round-off); ``FF`` is the spectrum of
         the f of G (rows zero-padded to ``convolution.fft_length(n)``, as the linearisation keeps it)."""
         out = np.empty_like(self._P) if out is None else out
-        nx, nk, nJ = self._P.shape
+        nx = self._P.shape[0]
         n = v.shape[1]
         work = convolution.scratch(nx, n)
+        kernel = self._kernels[2]
         if self._P.size >= _STAGE_THREADS_ABOVE * _numba.PARALLEL_MIN_WORK:
-            kernel, threads = _chain_stage_from_electrons.for_work(self._P.size)
+            kernel, threads = kernel.for_work(self._P.size)
         else:
-            kernel, threads = _chain_stage_from_electrons.serial, 1
+            kernel, threads = kernel.serial, 1
         rows, spectra = work.blocks(threads)
         g = work.array("chain stage: dG", (threads, convolution.BLOCK_ROWS, n + 1))
-        u = work.array("chain stage: chains", (threads, nJ, nk))
         kernel(self._P, np.ascontiguousarray(v, dtype=float), FF, convolution._ones_spectrum(n, work.L), self._step,
-               np.ascontiguousarray(rhs), self._k, *self._constants, *self._factors, out, rows, spectra, g, u)
+               np.ascontiguousarray(rhs), self._k, self._gamma_dt, *self._factors, out, rows, spectra, g)
         return out
 
 

@@ -134,7 +134,7 @@ class Dynamics:
         c = self.collisions
         lin = None
         if c.mechanisms:
-            lin = c.linearise(f, P, out=(df, dP))[2]
+            lin = c.linearise(f, P, out=(df, dP), products=False)[2]  # a few products per evolution
             rate = lin.K.sum(axis=1, keepdims=True)
         else:
             df[...] = 0.0

@@ -203,6 +203,7 @@ class Evolution:
         self._F0 = np.empty(size)
         self._F = np.empty(size)
         self._r = np.empty(size)
+        self._chunk = np.empty(1024)  # the scaled errors of a part of the state (``_scaled_error``)
         self._forget()
         self.steps = 0
         self.rejected = 0
@@ -292,9 +293,9 @@ class Evolution:
         values, rows = s.error_terms
         if s.filter_error:
             err = precondition(_combine(np.zeros_like(y), h * values, rows, k, self._r))
-            value = _scaled_error(err, True, values[:0], rows[:0], k, y, y_new, self.rtol, self.atol)
+            value = _scaled_error(err, True, values[:0], rows[:0], k, y, y_new, self.rtol, self.atol, self._chunk)
         else:
-            value = _scaled_error(y, False, h * values, rows, k, y, y_new, self.rtol, self.atol)
+            value = _scaled_error(y, False, h * values, rows, k, y, y_new, self.rtol, self.atol, self._chunk)
         return y_new, (value if math.isfinite(value) else math.inf)
 
     def step(self, state: State, h: float):
@@ -428,30 +429,49 @@ def _combine(y, values, rows, k, out):
     return out
 
 
-@jit(fastmath=FASTMATH | {"reassoc"})  # a reassociated max vectorises; a NaN still reaches the sum
-def _scaled_error(base, with_base, values, rows, k, y, y_new, rtol, atol):
+@jit(error_model="numpy")  # x / 0 is inf or NaN, as in numpy: no check of each divisor, which kept the loops scalar
+def _scaled_error(base, with_base, values, rows, k, y, y_new, rtol, atol, chunk):
     """The error norm of the step control, ``max |e| / (rtol max(|y|, |y_new|) + atol)`` of the
     estimate ``e = sum_t values[t] k[rows[t]]`` (plus ``base`` if ``with_base``), without storing e
-    (NaN if any element is NaN). Four terms have their own loop (the ROS34PW2 estimate)."""
+    (NaN if any element is NaN). The scaled errors of ``chunk.size`` elements at a time go into
+    ``chunk`` and their largest is taken on their bits (``_largest_bits``). Four terms have their
+    own loop (the ROS34PW2 estimate)."""
     n = y.size
-    value = 0.0
-    total = 0.0
-    if values.size == 4 and not with_base:
-        a, ka, b, kb = values[0], k[rows[0]], values[1], k[rows[1]]
-        c, kc, d, kd = values[2], k[rows[2]], values[3], k[rows[3]]
-        for j in range(n):
-            e = abs(a * ka[j] + b * kb[j] + c * kc[j] + d * kd[j]) / (rtol * max(abs(y[j]), abs(y_new[j])) + atol)
-            value = max(value, e)
-            total += e  # a NaN reaches the sum whatever max() makes of it
-    else:
-        for j in range(n):
-            e = base[j] if with_base else 0.0
-            for t in range(values.size):
-                e += values[t] * k[rows[t], j]
-            e = abs(e) / (rtol * max(abs(y[j]), abs(y_new[j])) + atol)
-            value = max(value, e)
-            total += e
-    return value if total == total else total
+    largest = np.int64(0)
+    for lo in range(0, n, chunk.size):
+        m = min(chunk.size, n - lo)
+        y_part, new_part = y[lo : lo + m], y_new[lo : lo + m]
+        if values.size == 4 and not with_base:
+            a, ka, b, kb = values[0], k[rows[0], lo : lo + m], values[1], k[rows[1], lo : lo + m]
+            c, kc, d, kd = values[2], k[rows[2], lo : lo + m], values[3], k[rows[3], lo : lo + m]
+            for i in range(m):
+                chunk[i] = abs(a * ka[i] + b * kb[i] + c * kc[i] + d * kd[i]) / (
+                    rtol * max(abs(y_part[i]), abs(new_part[i])) + atol)
+        else:
+            for i in range(m):
+                e = base[lo + i] if with_base else 0.0
+                for t in range(values.size):
+                    e += values[t] * k[rows[t], lo + i]
+                chunk[i] = abs(e) / (rtol * max(abs(y_part[i]), abs(new_part[i])) + atol)
+        largest = max(largest, _largest_bits(chunk[:m].view(np.int64)))
+    return _float_of_bits(largest)
+
+
+@jit
+def _largest_bits(bits):
+    """The largest of non-negative float64 given by their bits (as int64), whose order is that of
+    the integers, with NaN (positive, as ``abs`` leaves it) above infinity: unlike a floating-point
+    maximum, which drops NaN or keeps the loop scalar, an integer maximum vectorises."""
+    value = np.int64(0)
+    for j in range(bits.size):
+        value = max(value, bits[j])
+    return value
+
+
+@jit
+def _float_of_bits(bits):
+    """The float64 whose bits are the int64 ``bits``."""
+    return np.full(1, bits, dtype=np.int64).view(np.float64)[0]
 
 
 def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu: float | None = None) -> State:

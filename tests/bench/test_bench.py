@@ -142,9 +142,19 @@ def test_quick_sweep_benchmark_runs_both_ways_with_identical_results(capsys):
 
 
 def test_compiled_distance_is_the_largest_difference_and_sees_nan(rng):
+    """Also over several chunks of the pass (1024 values), a NaN in the last, partial one, beside an
+    infinity, and an infinity alone."""
     from hotelectron.bench.wire import _max_difference
 
     a, b = rng.standard_normal((2, 3, 4, 5))
     assert _max_difference(a, b) == np.max(np.abs(a - b))
     b[1, 2, 3] = np.nan
     assert np.isnan(_max_difference(a, b))
+    a, b = rng.standard_normal((2, 3, 1000))
+    assert _max_difference(a, b) == np.max(np.abs(a - b))
+    assert _max_difference(a, a) == 0.0
+    b[2, 999] = np.nan
+    b[0, 5] = np.inf
+    assert np.isnan(_max_difference(a, b))
+    b[2, 999] = 0.0
+    assert _max_difference(a, b) == np.inf

@@ -124,3 +124,30 @@ def test_a_linearisation_written_into_a_spare_one_equals_a_fresh_one(rng, statio
     v_f, v_P = rng.standard_normal(f.shape), rng.standard_normal(P.shape)
     for exact, reused in zip(c.jvp(lin, v_f, v_P), c.jvp(again, v_f, v_P)):
         assert (exact is None and reused is None) or np.array_equal(exact, reused)
+
+
+def test_a_linearisation_without_products_makes_their_parts_at_the_first_product(rng):
+    """``linearise(products=False)``: the right-hand side's one pass keeps f's spectrum, G and the kernel,
+    and the first Jacobian product makes D and the kernel's spectrum; right-hand side, linearisation
+    and products equal those of the full linearisation to round-off (the same sums, compiled in other
+    passes), and the pass's right-hand side is ``rhs``'s bit for bit."""
+    c = system(S=2.5, n=161)
+    f, P = hot_state(c, rng)
+    df, dP, lin = c.linearise(f, P)
+    df_pass, dP_pass, lazy = c.linearise(f, P, products=False)
+    assert lazy.D is None and lazy.FK is None  # the one pass, not the full linearisation
+    rhs = c.rhs(f, P)
+    assert np.array_equal(df_pass, rhs[0]) and np.array_equal(dP_pass, rhs[1])
+    scale = np.max(f * lin.K.sum(axis=1)[:, None])
+    np.testing.assert_allclose(df_pass, df, rtol=0, atol=1e-13 * scale)
+    np.testing.assert_allclose(dP_pass, dP, rtol=0, atol=1e-14 * np.max(np.abs(dP)))
+    for name in ("G", "K"):
+        np.testing.assert_allclose(getattr(lazy, name), getattr(lin, name), rtol=1e-14, atol=1e-15, err_msg=name)
+    np.testing.assert_allclose(lazy.FF, lin.FF, rtol=0, atol=1e-14 * np.max(np.abs(lin.FF)))
+    v_f, v_P = rng.standard_normal(f.shape), rng.standard_normal(P.shape)
+    for exact, product in zip(c.jvp(lin, v_f, v_P), c.jvp(lazy, v_f, v_P)):
+        np.testing.assert_allclose(product, exact, rtol=0, atol=1e-12 * np.max(np.abs(exact)))
+    np.testing.assert_allclose(lazy.D, lin.D, rtol=1e-13, atol=0)
+    D = lazy.D
+    c.jvp(lazy, v_f, v_P)
+    assert lazy.D is D  # made once

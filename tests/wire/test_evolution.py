@@ -127,20 +127,26 @@ def test_the_trajectory_error_stays_at_the_local_tolerance():
 
 @pytest.mark.parametrize("terms", [1, 2, 3, 4, 5])
 def test_compiled_stage_sums_and_error_norm_equal_numpy(rng, terms):
-    """``_combine`` (a loop of its own for up to four terms) and ``_scaled_error`` against their numpy
-    forms on random input; a NaN anywhere in the estimate makes the norm NaN."""
+    """``_combine`` (a loop of its own for up to four terms) and ``_scaled_error`` (over chunks of 64
+    elements here, the last one partial) against their numpy forms on random input; a NaN anywhere in
+    the estimate makes the norm NaN, also in the last chunk and beside an infinity."""
     k = rng.standard_normal((6, 1001))
     y, y_new = rng.standard_normal((2, 1001))
     values = rng.standard_normal(terms)
     rows = rng.permutation(6)[:terms].astype(np.int64)
+    chunk = np.empty(64)
     estimate = values @ k[rows]
     np.testing.assert_allclose(_combine(y, values, rows, k, np.empty_like(y)), y + estimate, rtol=1e-14, atol=1e-14)
     expected = np.max(np.abs(estimate) / (1e-3 * np.maximum(np.abs(y), np.abs(y_new)) + 1e-6))
-    assert _scaled_error(y, False, values, rows, k, y, y_new, 1e-3, 1e-6) == pytest.approx(expected, rel=1e-13)
+    assert _scaled_error(y, False, values, rows, k, y, y_new, 1e-3, 1e-6, chunk) == pytest.approx(expected, rel=1e-13)
     with_base = np.max(np.abs(y + estimate) / (1e-3 * np.maximum(np.abs(y), np.abs(y_new)) + 1e-6))
-    assert _scaled_error(y, True, values, rows, k, y, y_new, 1e-3, 1e-6) == pytest.approx(with_base, rel=1e-13)
-    k[rows[0], 500] = np.nan
-    assert np.isnan(_scaled_error(y, False, values, rows, k, y, y_new, 1e-3, 1e-6))
+    assert _scaled_error(y, True, values, rows, k, y, y_new, 1e-3, 1e-6, chunk) == pytest.approx(with_base, rel=1e-13)
+    k[rows[0], 1000] = np.nan
+    assert np.isnan(_scaled_error(y, False, values, rows, k, y, y_new, 1e-3, 1e-6, chunk))
+    k[rows[0], 3] = np.inf
+    assert np.isnan(_scaled_error(y, False, values, rows, k, y, y_new, 1e-3, 1e-6, chunk))
+    k[rows[0], 1000] = 0.0
+    assert _scaled_error(y, False, values, rows, k, y, y_new, 1e-3, 1e-6, chunk) == np.inf
 
 
 @pytest.mark.parametrize("mode", [1, 3])

@@ -64,11 +64,12 @@ class PopulationMechanism(Mechanism):
                    f"({grid.step!r}) so that pair transfers land on the energy grid")
             raise ValueError(msg)
 
-    def rhs_in_one_pass(self, grid: EnergyGrid, f, P, linear_weights, dfdt, dP) -> bool:
+    def rhs_in_one_pass(self, grid: EnergyGrid, f, P, linear_weights, dfdt, dP, keep=None) -> bool:
         """The whole collision right-hand side of these populations and of the kernels ``linear_weights``
         times G (``Mechanism.electron_hole_weights``) in one compiled pass, ``df/dt`` into ``dfdt`` and
         ``dP/dt`` into ``dP``, if this mechanism has such a pass (True); else False and nothing is
-        written, and ``Collisions.rhs`` takes its three passes."""
+        written, and ``Collisions.rhs`` takes its three passes. ``keep``: arrays ``(FF, G, K)`` for f's
+        spectrum, G and the compact kernel, which the pass then writes too (a linearisation's)."""
         return False
 
     def add_kernel_change(self, grid: EnergyGrid, P, G, dP, dG, K) -> None:

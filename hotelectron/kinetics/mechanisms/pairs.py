@@ -137,11 +137,13 @@ def _rhs_blocks(S: float):
     kernels ``linear_weights`` times G), ``_pair_rows`` (the pairs' kernel and dP/dt) and
     ``convolution._integral_block`` (df/dt). f's spectrum, G and the kernel of a block live only in the
     thread's work space (``rows``, ``spectra``: ``Scratch.blocks``; ``G``, ``K``: (threads, B, 2n -+ 1);
-    ``tails``: (threads, n)), so they never leave the core's cache."""
+    ``tails``: (threads, n)), so they never leave the core's cache; with ``keep`` they are written into
+    the full arrays ``FF_kept``, ``G_kept`` and ``K_kept`` instead, for a linearisation."""
     coefficients = _coefficients(S)
 
     @jit(parallel=True)
-    def rhs_blocks(f, ones, step, linear_weights, P, k, weights, gamma, dfdt, dP, rows, spectra, G, K, tails):
+    def rhs_blocks(f, ones, step, linear_weights, P, k, weights, gamma, dfdt, dP, rows, spectra, G, K, tails, keep,
+                   FF_kept, G_kept, K_kept):
         nx = f.shape[0]
         threads, _, B, _ = rows.shape
         for t in numba.prange(threads):
@@ -149,11 +151,14 @@ def _rhs_blocks(S: float):
             for lo in range(start, stop, B):
                 hi = min(lo + B, stop)
                 r = hi - lo
-                FF = spectra[t, 3, :r]
-                convolution._electron_hole_block(f[lo:hi], ones, step, linear_weights, True, FF, G[t, :r], K[t, :r],
+                if keep:
+                    FF, G_block, K_block = FF_kept[lo:hi], G_kept[lo:hi], K_kept[lo:hi]
+                else:
+                    FF, G_block, K_block = spectra[t, 3, :r], G[t, :r], K[t, :r]
+                convolution._electron_hole_block(f[lo:hi], ones, step, linear_weights, True, FF, G_block, K_block,
                                                  rows[t, 0], spectra[t, 0])
-                _pair_rows(P[lo:hi], G[t, :r], k, weights, coefficients, gamma, step, K[t, :r], dP[lo:hi], True)
-                convolution._integral_block(f[lo:hi], FF, K[t, :r], ones, -1.0, dfdt[lo:hi], dfdt[lo:hi], False,
+                _pair_rows(P[lo:hi], G_block, k, weights, coefficients, gamma, step, K_block, dP[lo:hi], True)
+                convolution._integral_block(f[lo:hi], FF, K_block, ones, -1.0, dfdt[lo:hi], dfdt[lo:hi], False,
                                             spectra[t, 2, :r], rows[t], spectra[t, :2], tails[t])
 
     return rhs_blocks
@@ -222,6 +227,8 @@ def _stationary_kernel_change(S: float):
 
 
 _NO_RATES = np.empty((1, 1, 1))
+_NO_ROWS = np.empty((0, 0))
+_NO_SPECTRUM = np.empty((0, 0), complex)
 
 
 def _check_mirrored(k, weights) -> None:
@@ -348,7 +355,7 @@ class PairScattering(PopulationMechanism):
         _check_mirrored(self.couplings.k, weights)
         return weights
 
-    def rhs_in_one_pass(self, grid: EnergyGrid, f, P, linear_weights, dfdt, dP) -> bool:
+    def rhs_in_one_pass(self, grid: EnergyGrid, f, P, linear_weights, dfdt, dP, keep=None) -> bool:
         """The whole collision right-hand side of these pairs and of the kernels ``linear_weights`` times
         G (``Mechanism.electron_hole_weights``; e-e), ``df/dt`` into ``dfdt`` and ``dP/dt`` into ``dP``,
         in one compiled pass a block of rows at a time (``_rhs_blocks(S)``): True. For C-contiguous
@@ -356,15 +363,18 @@ class PairScattering(PopulationMechanism):
 
         Against the three passes of ``Collisions.rhs`` it keeps f's spectrum, G and the kernel of a block
         in the cache (12 MB less memory traffic at n_x = 128, n = 2048) and starts the threads once.
+        ``keep``: arrays ``(FF, G, K)`` of shapes (n_x, L // 2 + 1), (n_x, 2n - 1), (n_x, 2n + 1) into
+        which f's spectrum, G and the compact kernel are written (what a linearisation keeps).
         """
         n_x, n = f.shape
         work = convolution.scratch(n_x, n)
         kernel, threads = _rhs_blocks(self.S).for_work(P.size)
         G = work.array("one-pass G", (threads, convolution.BLOCK_ROWS, 2 * n - 1))
         K = work.array("one-pass kernel", (threads, convolution.BLOCK_ROWS, 2 * n + 1))
+        kept = (_NO_SPECTRUM, _NO_ROWS, _NO_ROWS) if keep is None else keep
         kernel(f, convolution._ones_spectrum(n, work.L), float(grid.step), linear_weights, P, self.couplings.k,
                self.coupling_weights, float(self.relaxation), dfdt, dP, *work.blocks(threads), G, K,
-               work.array("tails", (threads, n)))
+               work.array("tails", (threads, n)), keep is not None, *kept)
         return True
 
     def add_kernel_and_rates_change(self, grid: EnergyGrid, P, G, dP, dG, dK) -> np.ndarray:
