@@ -141,20 +141,25 @@ class DaskSolves:
 
     def run(self, jobs, curves, steady_tol: float) -> tuple[list[CurveState], list[np.ndarray]]:
         """As :meth:`LocalSolves.run`."""
+        from distributed import Future
+
         batch = uuid.uuid4().hex[:12]
         submit = self.client.submit
         by_job, known = _split(len(jobs), curves)
+        keys = ([f"hotelectron-fit-{batch}-{k}" for k in range(len(jobs))]
+                + [f"hotelectron-fit-{batch}-curve-{k}" for k in range(len(known))])
         futures = []
         try:
             warm = self._warm_starts([state for _, state in jobs])
-            for k, ((text, _), start, requests) in enumerate(zip(jobs, warm, by_job, strict=True)):
-                futures.append(submit(solve_and_map, text, start, steady_tol, [r for _, r in requests],
-                                      key=f"hotelectron-fit-{batch}-{k}", pure=False))
-            for k, (_, args) in enumerate(known):
-                futures.append(submit(model_curve, *args, key=f"hotelectron-fit-{batch}-curve-{k}", pure=False))
+            for (text, _), start, requests, key in zip(jobs, warm, by_job, keys[:len(jobs)], strict=True):
+                futures.append(submit(solve_and_map, text, start, steady_tol, [r for _, r in requests], key=key,
+                                      pure=False))
+            for (_, args), key in zip(known, keys[len(jobs):], strict=True):
+                futures.append(submit(model_curve, *args, key=key, pure=False))
             results = self.client.gather(futures)
-        except BaseException:  # an interrupt too: leave no job running on the workers
-            self.client.cancel(futures)
+        except BaseException:  # an interrupt too: leave no job running on the workers, by every key of the
+            # batch, since an interrupt inside submit() can leave a job on the cluster before its future is kept
+            self.client.cancel(futures + [Future(key, self.client) for key in keys[len(futures):]])
             raise
         solved = results[:len(jobs)]
         self._solved(futures[:len(jobs)], [state for state, _ in solved])

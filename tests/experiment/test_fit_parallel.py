@@ -123,6 +123,38 @@ def test_an_interrupt_during_a_dask_batch_cancels_it_and_keeps_the_best_point(pr
     np.testing.assert_allclose(again[0].steady.f, stopped.curves[0].state.steady.f, atol=1e-12)
 
 
+def test_an_interrupt_inside_submit_leaves_no_job_on_the_cluster(problem, client):
+    """An interrupt that lands inside ``Client.submit`` after the job went to the scheduler, before its
+    future was kept (made deterministic here: the second submit raises after submitting), still cancels
+    that job: the batch is cancelled by its keys, not only by the futures it kept."""
+    model = FitModel(problem)
+    jobs = [(model.scenario_text({"electron_electron.kappa": kappa, "probe.gap": 0.17}, 0), None) for kappa in (1.0, 1.1)]
+    real_submit, calls = client.submit, []
+
+    def submit_then_interrupt(*args, **kwargs):
+        future = real_submit(*args, **kwargs)
+        calls.append(future.key)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return future
+
+    client.submit = submit_then_interrupt
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            DaskSolves(client).run(jobs, [], problem.steady_tol)
+    finally:
+        del client.submit
+    assert len(calls) == 2
+    deadline = time.monotonic() + 30
+    def left():  # held in memory or still running on a worker
+        running = {key for tasks in client.processing().values() for key in tasks}
+        return [k for k in calls if k in client.who_has() or k in running]
+
+    while time.monotonic() < deadline and left():
+        time.sleep(0.05)
+    assert not left()
+
+
 class RecordingSolves(LocalSolves):
     """Solves in this process and records each batch: (scenario text, text of its warm start)."""
 
