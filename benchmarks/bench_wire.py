@@ -11,7 +11,7 @@ In one run, on the same machine state:
 2. The steady state against a plain numpy/scipy Newton-Krylov solver of the same discretisation
    (``plain_newton_krylov.py`` in this folder, independent of the package's kernels), in alternating
    rounds (medians of wall and CPU time); the two answers are compared. ``--steady-only`` runs this
-   comparison alone.
+   comparison alone (and writes its results only where ``--json`` says).
 3. Library against command line: the steady state of one scenario solved through
    ``import hotelectron`` and through ``hotelectron run``, each in a fresh process (imports and the
    numba cache load included in both), alternating, median of 3.
@@ -117,7 +117,8 @@ def help_time(repeats=5) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "default.toml"))
-    parser.add_argument("--json", default=str(HERE / "results" / "wire.json"))
+    parser.add_argument("--json", help="where to write the results (default: results/wire.json beside this script; "
+                        "with --steady-only nowhere, so that a partial run does not replace the full one's file)")
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke test)")
     parser.add_argument("--steady-only", action="store_true", help="only the steady state against the plain solver")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the steady comparison")
@@ -145,9 +146,11 @@ def main() -> int:
         result["help"] = h = help_time()
         print(f"hotelectron --help: {h['wall_s']:.2f} s wall (best of 5); import of the command line "
               f"{h['import_cumulative_s'] * 1e3:.0f} ms (python -X importtime, cumulative) (target < 0.8 s)")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2, default=str))
-    print(f"wrote {args.json}")
+    path = args.json or (None if args.steady_only else HERE / "results" / "wire.json")
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=2, default=str))
+        print(f"wrote {path}")
     return 0
 
 
