@@ -91,6 +91,55 @@ def test_unknown_scheme_is_refused():
         Evolution(wire(n_x=5, n=81), "rk4")
 
 
+@pytest.mark.parametrize(("options", "match"), [
+    ({"rtol": 0.0}, r"rtol must be a finite number > 0; got 0.0"),
+    ({"rtol": -1e-4}, r"rtol must be a finite number > 0; got -0.0001"),
+    ({"atol": -1e-7}, r"atol must be a finite number >= 0; got -1e-07"),
+    ({"dt_initial": 0.0}, r"dt_initial must be a finite number > 0; got 0.0"),
+    ({"dt_initial": -1e-6}, r"dt_initial must be a finite number > 0"),
+    ({"dt_max": 0.0}, r"dt_max must be a number > 0"),
+    ({"krylov_tol": 0.0}, r"krylov_tol must be a finite number > 0"),
+    ({"refine_above": -1.0}, r"refine_above must be a number >= 0"),
+    ({"krylov_maxiter": 0}, r"krylov_maxiter must be an integer >= 1; got 0"),
+])
+def test_tolerances_and_steps_out_of_range_are_refused(options, match):
+    """A negative rtol made negative error weights; a step of zero or less never advanced."""
+    with pytest.raises(ValueError, match=match):
+        Evolution(wire(n_x=5, n=81), **options)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    pytest.param(lambda ev, s: ev.advance(s, -1.0), r"t_target = -1.0 lies before the state's time 0.0", id="advance backwards"),
+    pytest.param(lambda ev, s: ev.advance(s, float("nan")), r"t_target must be a finite time.*nan", id="advance to NaN"),
+    pytest.param(lambda ev, s: ev.advance(s, float("inf")), r"t_target must be a finite time.*inf", id="advance to infinity"),
+    pytest.param(lambda ev, s: list(ev.run(s, [0.02, 0.01])), r"t_target = 0.01 lies before the state's time 0.02", id="run, decreasing times"),
+    pytest.param(lambda ev, s: ev.fixed_steps(s, 0.01, 0), r"n_steps must be an integer >= 1; got 0", id="no fixed steps"),
+    pytest.param(lambda ev, s: ev.fixed_steps(s, 0.01, -1), r"n_steps must be an integer >= 1; got -1", id="negative fixed steps"),
+    pytest.param(lambda ev, s: ev.fixed_steps(s, -0.01, 2), r"t_end = -0.01 lies before the state's time 0.0", id="fixed steps backwards"),
+])
+def test_times_that_do_not_lie_ahead_are_refused(call, match):
+    """``advance(state, t)`` with t before the state's time returned the unchanged state labelled t,
+    t = NaN returned it at t = 0, t = inf stepped forever, and ``fixed_steps`` with n_steps = -1 returned
+    the unchanged state at t_end."""
+    p = wire(n_x=5, n=81)
+    with pytest.raises(ValueError, match=match):
+        call(Evolution(p), equilibrium_state(p))
+
+
+@pytest.mark.parametrize(("state", "match"), [
+    pytest.param(lambda p, s: State(0.0, s.f[:, :-1], s.P), r"state.f must have shape \(3, 81\).*got \(3, 80\)", id="f short"),
+    pytest.param(lambda p, s: State(0.0, p.collisionless(), s.P), r"state.f must have shape \(3, 81\).*interior.*got \(5, 81\)", id="f with reservoirs"),
+    pytest.param(lambda p, s: State(0.0, s.f, None), r"state.P must have shape \(3, 80, 2\).*got None", id="no P"),
+    pytest.param(lambda p, s: State(0.0, np.where(s.f > 0.5, np.nan, s.f), s.P), r"state.f holds non-finite values", id="NaN in f"),
+])
+def test_states_that_do_not_fit_the_problem_are_refused(state, match):
+    """A state of the wrong shape met a broadcast error deep in the flattening; NaN in f ended in
+    'time step underflow'."""
+    p = wire(n_x=5, n=81)
+    with pytest.raises(ValueError, match=match):
+        Evolution(p).advance(state(p, equilibrium_state(p)), 0.01)
+
+
 def test_observables_recorded_along_a_quench_approach_the_steady_values():
     from hotelectron.wire.observables import observables, record
 
