@@ -528,6 +528,8 @@ def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu
     """
     T = 0.5 * (problem.temperature_left + problem.temperature_right) if temperature is None else temperature
     mu = 0.5 * (problem.mu_left + problem.mu_right) if mu is None else mu
+    _check_number("temperature", T, "a finite number >= 0 (E0)", lambda v: math.isfinite(v) and v >= 0)
+    _check_number("mu", mu, "a finite number (E0)", math.isfinite)
     n_inner = problem.wire.n - 2
     f = np.repeat(fermi(problem.energy.values, mu, T)[None], n_inner, axis=0)
     P = problem.pairs.gibbs(n_inner, T) if problem.pairs is not None else None
@@ -542,6 +544,10 @@ def hot_bump(energies, energy: float, width: float, height: float) -> np.ndarray
 def quench_state(problem: WireProblem, bump_energy: float = 0.0, bump_width: float = 0.1,
                  bump_height: float = 0.0) -> State:
     """The unbiased equilibrium plus an optional Gaussian hot bump (energies in E0)."""
+    _check_number("bump_height", bump_height, "a finite number", math.isfinite)
+    if bump_height:
+        _check_number("bump_width", bump_width, "a finite number > 0 (E0)", lambda v: math.isfinite(v) and v > 0)
+        _check_number("bump_energy", bump_energy, "a finite number (E0)", math.isfinite)
     state = equilibrium_state(problem)
     if bump_height:
         bump = hot_bump(problem.energy.values, bump_energy, bump_width, bump_height)

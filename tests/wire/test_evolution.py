@@ -4,7 +4,7 @@ from systems import fermi, system
 from systems import wire
 
 from hotelectron.kinetics.energy_balance import vgl73_loss_rate
-from hotelectron.wire.evolution import SCHEMES, BoxProblem, Evolution, State, _combine, _scaled_error, equilibrium_state
+from hotelectron.wire.evolution import SCHEMES, BoxProblem, Evolution, State, _combine, _scaled_error, equilibrium_state, quench_state
 from hotelectron.wire.steady import steady_state
 from hotelectron.kinetics.grids import EnergyGrid, WireGrid
 from hotelectron.wire import WireProblem
@@ -214,3 +214,17 @@ def test_a_diffusion_mode_decays_at_its_rate_in_units_of_tau_D(mode):
     rate = 4 / p.wire.step**2 * np.sin(mode * np.pi * p.wire.step / 2) ** 2
     end = Evolution(p, rtol=1e-8, atol=1e-11).advance(State(0.0, base + shape, None), 0.05)
     assert np.max(np.abs(end.f - (base + np.exp(-rate * 0.05) * shape))) < 1e-8
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    pytest.param(lambda p: equilibrium_state(p, temperature=-0.1), r"temperature must be a finite number >= 0 \(E0\); got -0.1", id="negative T"),
+    pytest.param(lambda p: equilibrium_state(p, temperature=float("nan")), r"temperature must be a finite number >= 0 \(E0\); got nan", id="NaN T"),
+    pytest.param(lambda p: equilibrium_state(p, mu=float("nan")), r"mu must be a finite number \(E0\); got nan", id="NaN mu"),
+    pytest.param(lambda p: quench_state(p, 0.5, 0.0, 0.3), r"bump_width must be a finite number > 0 \(E0\); got 0.0", id="zero width"),
+    pytest.param(lambda p: quench_state(p, 0.5, 0.1, float("nan")), r"bump_height must be a finite number; got nan", id="NaN height"),
+])
+def test_initial_states_refuse_parameters_that_give_no_distribution(make, match):
+    """Without pairs (whose Gibbs state checked T) a negative temperature gave f = 0 below the Fermi level
+    and 1 above, a NaN one NaN; a bump of zero width gave NaN f."""
+    with pytest.raises(ValueError, match=match):
+        make(wire(n_x=5, n=81, pairs=False))
