@@ -232,6 +232,9 @@ def chi(E, S, T, T_sg) -> np.ndarray:
     """
     J, eps = levels(S)
     S = check_spin(S)
+    if not (math.isfinite(T_sg) and T_sg >= 0):  # chi is quadratic in T_sg: its sign would be lost
+        msg = f"T_sg must be a finite number >= 0 (the pairs' energy scale); got {T_sg!r}"
+        raise ValueError(msg)
     E = np.asarray(E, dtype=float)
     if np.any(E == 0) or not np.all(np.isfinite(E)):
         msg = "chi(E) needs finite, non-zero energy transfers E (it diverges as 1/E^2 at E = 0)"

@@ -175,3 +175,10 @@ def test_chi_detailed_balance_and_large_loss_asymptote(S):
 def test_chi_refuses_zero_transfer():
     with pytest.raises(ValueError, match="non-zero energy transfers"):
         spin.chi(0.0, 0.5, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("T_sg", [-0.1, float("nan"), float("inf")])
+def test_chi_refuses_a_spin_glass_temperature_that_is_not_a_positive_scale(T_sg):
+    """chi is quadratic in T_sg: a negative T_sg returned the kernel of |T_sg| (0.0178 for -0.1)."""
+    with pytest.raises(ValueError, match=rf"T_sg must be a finite number >= 0 \(the pairs' energy scale\); got {T_sg}"):
+        spin.chi(1.0, 0.5, 0.1, T_sg)

@@ -150,6 +150,20 @@ def conductance(energy, f, bias, gap, dynes, zeeman=0.0, chunk=4_000_000):
     if energy.ndim != 1 or energy.shape != f.shape or energy.size < 2:
         msg = f"energy and f must be equal 1-d arrays of at least 2 points, got {energy.shape} and {f.shape}"
         raise ValueError(msg)
+    if bias.ndim != 1:
+        msg = f"bias must be a number or a 1-d array; got shape {bias.shape}"
+        raise ValueError(msg)
+    for name, values in (("energy", energy), ("f", f), ("bias", bias)):
+        if not np.all(np.isfinite(values)):  # the curve would be NaN without a word
+            msg = f"{name} holds non-finite values (NaN or inf)"
+            raise ValueError(msg)
+    for name, value in (("gap", gap), ("dynes", dynes)):  # a negative one gave the curve of its magnitude
+        if not (math.isfinite(value) and value >= 0):
+            msg = f"{name} must be a finite number >= 0; got {value!r}"
+            raise ValueError(msg)
+    if not math.isfinite(zeeman):
+        msg = f"zeeman must be a finite number; got {zeeman!r}"
+        raise ValueError(msg)
     if np.any(np.diff(energy) <= 0):
         msg = "the energy grid must be strictly increasing"
         raise ValueError(msg)

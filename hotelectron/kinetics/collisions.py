@@ -78,9 +78,29 @@ class Collisions:
             populations[0].check_grid(self.grid)
             object.__setattr__(self, "pairs", populations[0])
 
+    # -- the states' shapes ------------------------------------------------------------------------
+    def check_state(self, f, P=None, populations: bool = True) -> None:
+        """Refuse ``f`` unless ``f[x, i]`` on this energy grid and, with ``populations`` and impurity
+        populations present, ``P`` unless of their shape at those positions: the compiled passes index
+        by the grid and the populations, so another shape would read and write beyond the arrays.
+        A few comparisons per call: nothing next to the passes themselves."""
+        shape = np.shape(f)
+        if len(shape) != 2 or shape[1] != self.grid.n:
+            msg = (f"f must have shape (n_x, {self.grid.n}): positions by the {self.grid.n} points of the "
+                   f"energy grid; got shape {shape}")
+            raise ValueError(msg)
+        if populations and self.pairs is not None:
+            expected = (shape[0],) + tuple(self.pairs.population_shape)
+            if P is None or np.shape(P) != expected:
+                got = None if P is None else np.shape(P)
+                msg = (f"P must have shape {expected}: the impurity populations of "
+                       f"{type(self.pairs).__name__} at the {shape[0]} positions of f; got {got}")
+                raise ValueError(msg)
+
     # -- building blocks -------------------------------------------------------------------------
     def electron_hole(self, f) -> np.ndarray:
         """``G[x, n - 1 + m]`` for ``|m| <= n - 1`` (see ``convolution.electron_hole``)."""
+        self.check_state(f, populations=False)
         return convolution.electron_hole(f, self.grid.step, self.path)
 
     def kernel(self, P, G, mechanisms=None, out=None) -> np.ndarray:
@@ -169,6 +189,7 @@ class Collisions:
     # -- what the solvers call --------------------------------------------------------------------
     def integral(self, f, P=None, G=None, mechanisms=None) -> np.ndarray:
         """Collision integral ``I[x, i]`` (``df/dt = -I``) of the given mechanisms (default: all)."""
+        self.check_state(f, P, populations=mechanisms is None or any(m is self.pairs for m in mechanisms))
         if G is None:
             f, G, FF = self._electron_hole_and_spectrum(f)
             return convolution._collision_integral(f, self.kernel(P, G, mechanisms), self.path, FF)
@@ -176,6 +197,7 @@ class Collisions:
 
     def pair_rates(self, f, P, G=None) -> np.ndarray:
         """``dP/dt`` of the impurity populations (pairs, free spins) for electrons ``f``."""
+        self.check_state(f, P)
         G = self.electron_hole(f) if G is None else G
         return self.pairs.rates(P, G, self.grid)
 
@@ -191,6 +213,7 @@ class Collisions:
         (``convolution._electron_hole_pass``, ``_integral_pass``); f's spectrum, G and the kernel live
         in this thread's scratch (``convolution.scratch``), reused from call to call.
         """
+        self.check_state(f, P)
         out_f, out_P = (None, None) if out is None else out
         if self.path == "direct":
             f, G, FF = self._electron_hole_and_spectrum(f)
@@ -231,6 +254,7 @@ class Collisions:
         linearises again and again then allocates no new large arrays for them, which on the benchmark
         wire cost a third of the process's system time in page faults.
         """
+        self.check_state(f, P, populations=not stationary)
         out_f, out_P = (None, None) if out is None else out
         f = np.ascontiguousarray(f, dtype=float)
         if self.path == "direct":
@@ -315,12 +339,14 @@ class Collisions:
     def stationary_pairs(self, f, G=None) -> np.ndarray:
         """Impurity populations in stationary balance with electrons ``f`` (VGL 65; in a field the
         balance of all states)."""
+        self.check_state(f, populations=False)
         G = self.electron_hole(f) if G is None else G
         return self.pairs.stationary(G, self.grid)
 
     # -- diagnostics -------------------------------------------------------------------------------
     def electron_energy(self, f) -> np.ndarray:
         """``w_e[x] = sum_i eps_i f_i d`` relative to the filled Fermi sea (unit ``2 nu E0^2``)."""
+        self.check_state(f, populations=False)
         eps = self.grid.values
         return self.grid.step * np.sum(eps * (f - (eps < 0)), axis=-1)
 
@@ -328,6 +354,7 @@ class Collisions:
         """``(dw_e/dt, dw_p/dt)`` per position from the collisions alone; ``w_p`` is the energy of all
         impurity populations (pairs and free spins; 0 without them), see ``impurity_energy_rates``
         for each kind apart."""
+        self.check_state(f, P)
         f, G, FF = self._electron_hole_and_spectrum(f)
         I = convolution._collision_integral(f, self.kernel(P, G), self.path, FF)
         dwe = -self.grid.step * I @ self.grid.values
@@ -345,6 +372,7 @@ class Collisions:
         species by species: no rates of all populations at once."""
         if self.pairs is None:
             return {}
+        self.check_state(f, P)
         return self.pairs.energy_rate_parts(P, self.electron_hole(f) if G is None else G, self.grid)
 
     @property
@@ -362,10 +390,12 @@ class Collisions:
 
     def edge_fluxes(self, f, P=None):
         """Gross jump rates ``(out, in)`` across the energy-grid edges per position (grid units)."""
+        self.check_state(f, P)
         G = self.electron_hole(f)
         return convolution.edge_fluxes(f, self.kernel(P, G))
 
     def edge_particle_rate(self, f, P=None) -> np.ndarray:
         """Electrons leaving the energy grid per unit time and energy step, per position."""
+        self.check_state(f, P)
         G = self.electron_hole(f)
         return convolution.edge_particle_rate(f, self.kernel(P, G))

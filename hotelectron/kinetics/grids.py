@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,10 +18,22 @@ import numpy as np
 __all__ = ["CouplingGrid", "EnergyGrid", "WireGrid"]
 
 
-def _check_positive(name, value):
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+def _check_positive(name, value) -> float:
+    """``value`` as a float; numpy scalars are numbers like any other (bool is not a step)."""
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0):
         msg = f"{name} must be a positive finite number; got {value!r}"
         raise ValueError(msg)
+    return value if isinstance(value, (int, float)) else float(value)  # Python numbers stay as given
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _set(grid, **values) -> None:
+    """Store plain Python numbers in a frozen grid (numpy scalars would leak into ``to_dict``)."""
+    for name, value in values.items():
+        object.__setattr__(grid, name, value)
 
 
 class _Serialisable:
@@ -45,10 +58,10 @@ class EnergyGrid(_Serialisable):
     step: float
 
     def __post_init__(self):
-        if not (isinstance(self.n, int) and self.n >= 3):
+        if not (_is_integer(self.n) and self.n >= 3):
             msg = f"energy grid size n must be an integer >= 3; got {self.n!r}"
             raise ValueError(msg)
-        _check_positive("energy step", self.step)
+        _set(self, n=int(self.n), step=_check_positive("energy step", self.step))
 
     @cached_property
     def values(self) -> np.ndarray:
@@ -87,17 +100,18 @@ class CouplingGrid(_Serialisable):
     k_max: int
 
     def __post_init__(self):
-        _check_positive("coupling step", self.step)
-        _check_positive("coupling cutoff v_min", self.v_min)
+        _set(self, step=_check_positive("coupling step", self.step),
+             v_min=_check_positive("coupling cutoff v_min", self.v_min))
         if self.v_min < self.step / 2:
             msg = (
                 f"coupling cutoff v_min = {self.v_min!r} must be at least half an energy step "
                 f"({self.step / 2!r}); smaller couplings would transfer no whole energy step"
             )
             raise ValueError(msg)
-        if not (isinstance(self.k_max, int) and self.k_max >= self.k_min):
+        if not (_is_integer(self.k_max) and self.k_max >= self.k_min):
             msg = f"k_max must be an integer >= k_min = {self.k_min}; got {self.k_max!r}"
             raise ValueError(msg)
+        _set(self, k_max=int(self.k_max))
 
     @property
     def k_min(self) -> int:
@@ -137,9 +151,10 @@ class WireGrid(_Serialisable):
     n: int
 
     def __post_init__(self):
-        if not (isinstance(self.n, int) and self.n >= 3):
+        if not (_is_integer(self.n) and self.n >= 3):
             msg = f"wire grid size n must be an integer >= 3; got {self.n!r}"
             raise ValueError(msg)
+        _set(self, n=int(self.n))
 
     @cached_property
     def values(self) -> np.ndarray:

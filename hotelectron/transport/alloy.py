@@ -35,6 +35,9 @@ def exchange_coupling(log: float) -> float:
     570 (1967)), which experiments use; this package uses it throughout. Below ``T_K`` the residual
     (ferromagnetic) coupling of underscreened spins has the same magnitude with ``ln(T_K/T)``.
     """
+    if not (math.isfinite(log) and log > 0):
+        msg = f"exchange_coupling needs ln = |ln(T/T_K)| finite and > 0; got {log!r}"
+        raise ValueError(msg)
     return 1.0 / (2.0 * log)
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -186,6 +187,16 @@ class Evolution:
         if not 0.0 < safety < 1.0:
             msg = f"safety must lie in (0, 1); got {safety!r}"
             raise ValueError(msg)
+        _check_number("rtol", rtol, "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+        _check_number("atol", atol, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)
+        _check_number("dt_initial", dt_initial, "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+        if dt_max is not None:
+            _check_number("dt_max", dt_max, "a number > 0 (or None)", lambda v: v > 0)
+        _check_number("refine_above", refine_above, "a number >= 0", lambda v: v >= 0)
+        _check_number("krylov_tol", krylov_tol, "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+        if not (isinstance(krylov_maxiter, numbers.Integral) and krylov_maxiter >= 1):
+            msg = f"krylov_maxiter must be an integer >= 1; got {krylov_maxiter!r}"
+            raise ValueError(msg)
         self.scheme = SCHEMES[scheme]
         self.dynamics = Dynamics(problem)
         self.rtol, self.atol = rtol, atol
@@ -307,6 +318,30 @@ class Evolution:
     def _flat(self, state: State) -> np.ndarray:
         return self.dynamics.layout.join(state.f, state.P)
 
+    def _check_start(self, state: State, t_end: float, name: str) -> None:
+        """Refuse a state that does not fit the problem (its interior f, its populations) or an end
+        time that is not finite or lies before the state's: stepping would break deep inside, end in a
+        misleading step underflow, run forever, or hand back the unchanged state labelled ``t_end``."""
+        layout = self.dynamics.layout
+        if np.shape(state.f) != tuple(layout.f_shape):
+            msg = (f"state.f must have shape {tuple(layout.f_shape)} (the interior nodes by the energy "
+                   f"grid; the reservoirs are not part of the state); got {np.shape(state.f)}")
+            raise ValueError(msg)
+        if layout.P_shape is not None and (state.P is None or np.shape(state.P) != tuple(layout.P_shape)):
+            got = None if state.P is None else np.shape(state.P)
+            msg = f"state.P must have shape {tuple(layout.P_shape)} (the impurity populations); got {got}"
+            raise ValueError(msg)
+        if not np.all(np.isfinite(state.f)) or (state.P is not None and not np.all(np.isfinite(state.P))):
+            msg = "state.f holds non-finite values" if not np.all(np.isfinite(state.f)) else \
+                "state.P holds non-finite values"
+            raise ValueError(msg)
+        if not (isinstance(t_end, numbers.Real) and math.isfinite(t_end)):
+            msg = f"{name} must be a finite time (tau_D); got {t_end!r}"
+            raise ValueError(msg)
+        if t_end < state.t:
+            msg = f"{name} = {t_end!r} lies before the state's time {state.t!r}; time steps only forward"
+            raise ValueError(msg)
+
     def _state(self, t: float, y) -> State:
         f, P = self.dynamics.layout.split(y.copy())
         return State(t, f, P)
@@ -346,6 +381,7 @@ class Evolution:
         if self.scheme.b_hat is None:
             msg = f"scheme {self.scheme.name!r} has no error estimate; use fixed_steps"
             raise ValueError(msg)
+        self._check_start(state, t_target, "t_target")
         self._forget()
         t = state.t
         y = self._flat(state)
@@ -379,6 +415,10 @@ class Evolution:
 
     def fixed_steps(self, state: State, t_end: float, n_steps: int) -> State:
         """``n_steps`` equal steps to ``t_end`` (convergence studies)."""
+        if not (isinstance(n_steps, numbers.Integral) and n_steps >= 1):
+            msg = f"n_steps must be an integer >= 1; got {n_steps!r}"
+            raise ValueError(msg)
+        self._check_start(state, t_end, "t_end")
         h = (t_end - state.t) / n_steps
         y = self._flat(state)
         for _ in range(n_steps):
@@ -474,6 +514,12 @@ def _float_of_bits(bits):
     return np.full(1, bits, dtype=np.int64).view(np.float64)[0]
 
 
+def _check_number(name, value, allowed, ok) -> None:
+    if not (isinstance(value, numbers.Real) and ok(value)):
+        msg = f"{name} must be {allowed}; got {value!r}"
+        raise ValueError(msg)
+
+
 def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu: float | None = None) -> State:
     """Fermi electrons and Gibbs pairs at one temperature and potential on every interior node.
 
@@ -482,6 +528,8 @@ def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu
     """
     T = 0.5 * (problem.temperature_left + problem.temperature_right) if temperature is None else temperature
     mu = 0.5 * (problem.mu_left + problem.mu_right) if mu is None else mu
+    _check_number("temperature", T, "a finite number >= 0 (E0)", lambda v: math.isfinite(v) and v >= 0)
+    _check_number("mu", mu, "a finite number (E0)", math.isfinite)
     n_inner = problem.wire.n - 2
     f = np.repeat(fermi(problem.energy.values, mu, T)[None], n_inner, axis=0)
     P = problem.pairs.gibbs(n_inner, T) if problem.pairs is not None else None
@@ -496,6 +544,10 @@ def hot_bump(energies, energy: float, width: float, height: float) -> np.ndarray
 def quench_state(problem: WireProblem, bump_energy: float = 0.0, bump_width: float = 0.1,
                  bump_height: float = 0.0) -> State:
     """The unbiased equilibrium plus an optional Gaussian hot bump (energies in E0)."""
+    _check_number("bump_height", bump_height, "a finite number", math.isfinite)
+    if bump_height:
+        _check_number("bump_width", bump_width, "a finite number > 0 (E0)", lambda v: math.isfinite(v) and v > 0)
+        _check_number("bump_energy", bump_energy, "a finite number (E0)", math.isfinite)
     state = equilibrium_state(problem)
     if bump_height:
         bump = hot_bump(problem.energy.values, bump_energy, bump_width, bump_height)

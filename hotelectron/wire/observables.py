@@ -135,6 +135,13 @@ def observables(problem: WireProblem, f, P=None) -> Observables:
     Without ``P`` the pairs are taken stationary for the given electrons.
     """
     f = np.asarray(f, dtype=float)
+    expected = (problem.wire.n, problem.energy.n)
+    if f.shape != expected:
+        msg = f"f must have shape {expected} (all nodes, reservoirs included, by the energy grid); got {f.shape}"
+        raise ValueError(msg)
+    if not np.all(np.isfinite(f)):  # every observable would be NaN without a word
+        msg = "f holds non-finite values (NaN or inf): no observables of such a state"
+        raise ValueError(msg)
     if P is None and problem.pairs is not None:
         P = problem.collisions.stationary_pairs(f[1:-1])
     current, energy_current = link_currents(problem, f)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import threading
 from dataclasses import dataclass
 
@@ -308,6 +309,7 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
     krylov_maxiter : int
         Krylov vectors per Newton step at most.
     """
+    _check_arguments(problem, f_tol, maxiter, initial, fixed_pairs, krylov_maxiter)
     coarse = None
     if initial is None:
         start, coarse = _coarse_start(problem, fixed_pairs)
@@ -323,6 +325,30 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
         return _newton(problem, f_tol, maxiter, u, SteadyResidual(problem, fixed_pairs, work), coarse)
     finally:
         work.busy = False
+
+
+def _check_arguments(problem, f_tol, maxiter, initial, fixed_pairs, krylov_maxiter) -> None:
+    """Refuse what cannot give a steady state: a NaN tolerance compares false with every residual (the
+    start came back as converged), NaN pairs likewise, negative pairs drive Newton into no descent."""
+    if not (isinstance(f_tol, numbers.Real) and math.isfinite(f_tol) and f_tol > 0):
+        msg = f"f_tol must be a finite number > 0; got {f_tol!r} (the max-norm of the residual to reach, 1/tau_D)"
+        raise ValueError(msg)
+    for name, value in (("maxiter", maxiter), ("krylov_maxiter", krylov_maxiter)):
+        if not (isinstance(value, numbers.Integral) and value >= 1):
+            msg = f"{name} must be an integer >= 1; got {value!r}"
+            raise ValueError(msg)
+    if initial is not None and not np.all(np.isfinite(initial)):
+        msg = "initial holds non-finite values (NaN or inf); start from finite occupations"
+        raise ValueError(msg)
+    if fixed_pairs is not None:
+        expected = None if problem.pairs is None else (problem.wire.n - 2,) + tuple(problem.pairs.population_shape)
+        if expected is None or np.shape(fixed_pairs) != expected:
+            msg = (f"fixed_pairs must have shape {expected} (the impurity populations at the interior nodes; "
+                   f"None for a wire without them); got {np.shape(fixed_pairs)}")
+            raise ValueError(msg)
+        if not np.all(np.isfinite(fixed_pairs) & (np.asarray(fixed_pairs) >= 0)):
+            msg = "fixed_pairs holds non-finite or negative populations; populations are finite and >= 0"
+            raise ValueError(msg)
 
 
 def _newton(problem, f_tol, maxiter, u, state, coarse) -> SteadyState:

@@ -234,3 +234,24 @@ def test_dynes_dos_has_its_closed_form_values():
     assert dos(1e4, 1.0, 1e-3) == pytest.approx(1 + 0.5e-8, rel=1e-12)
     h, e = 0.3, np.linspace(-2, 2, 41)
     np.testing.assert_allclose(dos(e, 1.0, 0.01, zeeman=h), 0.5 * (dos(e + h, 1.0, 0.01) + dos(e - h, 1.0, 0.01)), rtol=1e-14)
+
+
+_E = np.linspace(-1.0, 1.0, 101)
+_F = 0.5 * (1 - np.tanh(_E / 0.1))
+_V = np.linspace(-0.5, 0.5, 11)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    pytest.param((_E, np.where(_E > 0.5, np.nan, _F), _V, 0.17, 0.001), r"f holds non-finite values", id="NaN in f"),
+    pytest.param((np.where(_E > 0.5, np.nan, _E), _F, _V, 0.17, 0.001), r"energy holds non-finite values", id="NaN energy"),
+    pytest.param((_E, _F, np.array([np.nan, 0.1]), 0.17, 0.001), r"bias holds non-finite values", id="NaN bias"),
+    pytest.param((_E, _F, _V.reshape(1, -1), 0.17, 0.001), r"bias must be a number or a 1-d array; got shape \(1, 11\)", id="2-D bias"),
+    pytest.param((_E, _F, _V, float("nan"), 0.001), r"gap must be a finite number >= 0; got nan", id="NaN gap"),
+    pytest.param((_E, _F, _V, -0.17, 0.001), r"gap must be a finite number >= 0; got -0.17", id="negative gap"),
+    pytest.param((_E, _F, _V, 0.17, -0.001), r"dynes must be a finite number >= 0; got -0.001", id="negative dynes"),
+])
+def test_conductance_refuses_inputs_that_give_no_curve(args, match):
+    """NaN in f, the energies, the biases or the gap gave NaN conductances without a word; a negative gap
+    or Dynes parameter gave the curve of its magnitude; a 2-D bias met a broadcast error."""
+    with pytest.raises(ValueError, match=match):
+        conductance(*args)

@@ -151,3 +151,29 @@ def test_a_linearisation_without_products_makes_their_parts_at_the_first_product
     D = lazy.D
     c.jvp(lazy, v_f, v_P)
     assert lazy.D is D  # made once
+
+
+@pytest.mark.parametrize("path", ["fft", "direct"])
+@pytest.mark.parametrize(("call", "match"), [
+    pytest.param(lambda c, f, P: c.rhs(f[:, :-2], P), r"f must have shape \(n_x, 41\).*\(2, 39\)", id="f with too few energies"),
+    pytest.param(lambda c, f, P: c.rhs(f[0], P[0]), r"f must have shape \(n_x, 41\).*\(41,\)", id="f of one position as 1-D"),
+    pytest.param(lambda c, f, P: c.rhs(f, P[:, :-1]), r"P must have shape \(2, 40, 2\)", id="P with a coupling missing"),
+    pytest.param(lambda c, f, P: c.rhs(f[:1], P), r"P must have shape \(1, 40, 2\)", id="P at other positions"),
+    pytest.param(lambda c, f, P: c.rhs(f, None), r"P must have shape \(2, 40, 2\).*None", id="no P with pairs"),
+    pytest.param(lambda c, f, P: c.integral(f[:, :-2], P), r"f must have shape", id="integral, f too short"),
+    pytest.param(lambda c, f, P: c.linearise(f, P[:, :-1]), r"P must have shape", id="linearise, P short"),
+    pytest.param(lambda c, f, P: c.electron_hole(f[:, :-2]), r"f must have shape", id="electron_hole, f too short"),
+    pytest.param(lambda c, f, P: c.stationary_pairs(f[:, :-2]), r"f must have shape", id="stationary_pairs, f too short"),
+    pytest.param(lambda c, f, P: c.electron_energy(f[:, :-2]), r"f must have shape", id="electron_energy, f too short"),
+    pytest.param(lambda c, f, P: c.energy_rates(f, P[:, :-1]), r"P must have shape", id="energy_rates, P short"),
+    pytest.param(lambda c, f, P: c.pair_rates(f, P[:, :-1]), r"P must have shape", id="pair_rates, P short"),
+])
+def test_states_of_the_wrong_shape_are_refused(path, call, match):
+    """f[x, i] with another number of energies than the grid, or P of another shape than the mechanisms'
+    populations at those positions, is refused naming both shapes: the compiled passes index by the grid
+    and would read and write beyond the arrays (a wrong-length f returned numbers, one case corrupted the heap)."""
+    c = system(n=41, half_width=4.0, path=path)
+    f = np.stack([fermi(c.grid.values, 0.1)] * 2)
+    P = c.stationary_pairs(f)
+    with pytest.raises(ValueError, match=match):
+        call(c, f, P)

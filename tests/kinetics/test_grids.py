@@ -64,3 +64,16 @@ def test_round_trip_through_dict():
     for grid in (EnergyGrid(11, 0.1), CouplingGrid(0.1, 0.15, 9), WireGrid(9)):
         assert type(grid).from_dict(grid.to_dict()) == grid
     assert WireGrid(5).values[-1] == 1.0
+
+
+def test_numpy_scalars_make_the_same_grids_as_python_numbers():
+    """n = np.int64(101) was refused as 'must be an integer >= 3', step = np.float32(0.08) as 'must be a
+    positive finite number': sizes and steps computed with numpy are numbers like any other."""
+    assert EnergyGrid(np.int64(101), np.float32(0.08)) == EnergyGrid(101, float(np.float32(0.08)))
+    assert type(EnergyGrid(np.int64(101), np.float64(0.08)).n) is int
+    assert WireGrid(np.int32(9)) == WireGrid(9)
+    assert CouplingGrid(np.float64(0.08), np.float64(0.1), np.int64(10)) == CouplingGrid(0.08, 0.1, 10)
+    with pytest.raises(ValueError, match=r"energy grid size n must be an integer >= 3; got True"):
+        EnergyGrid(True, 0.08)
+    with pytest.raises(ValueError, match=r"energy grid size n must be an integer >= 3; got 101.0"):
+        EnergyGrid(101.0, 0.08)

@@ -547,3 +547,10 @@ def test_transport_refuses_temperatures_no_formula_can_take_before_any_work(monk
 
     monkeypatch.setattr("hotelectron.commands.transport.transport_table", no_work)
     assert_one_line_refusal(cli("transport", *args), *words)
+
+
+@pytest.mark.parametrize("log", [0.0, -2.0, float("nan"), float("inf")])
+def test_exchange_coupling_refuses_a_logarithm_that_is_not_positive(log):
+    """``ln = |ln(T/T_K)|`` is positive: 0 raised ZeroDivisionError, -2 returned nu J = -0.25."""
+    with pytest.raises(ValueError, match=rf"exchange_coupling needs ln = \|ln\(T/T_K\)\| finite and > 0; got {log}"):
+        tr.exchange_coupling(log)

@@ -4,7 +4,7 @@ from systems import fermi, system
 from systems import wire
 
 from hotelectron.kinetics.energy_balance import vgl73_loss_rate
-from hotelectron.wire.evolution import SCHEMES, BoxProblem, Evolution, State, _combine, _scaled_error, equilibrium_state
+from hotelectron.wire.evolution import SCHEMES, BoxProblem, Evolution, State, _combine, _scaled_error, equilibrium_state, quench_state
 from hotelectron.wire.steady import steady_state
 from hotelectron.kinetics.grids import EnergyGrid, WireGrid
 from hotelectron.wire import WireProblem
@@ -91,6 +91,55 @@ def test_unknown_scheme_is_refused():
         Evolution(wire(n_x=5, n=81), "rk4")
 
 
+@pytest.mark.parametrize(("options", "match"), [
+    ({"rtol": 0.0}, r"rtol must be a finite number > 0; got 0.0"),
+    ({"rtol": -1e-4}, r"rtol must be a finite number > 0; got -0.0001"),
+    ({"atol": -1e-7}, r"atol must be a finite number >= 0; got -1e-07"),
+    ({"dt_initial": 0.0}, r"dt_initial must be a finite number > 0; got 0.0"),
+    ({"dt_initial": -1e-6}, r"dt_initial must be a finite number > 0"),
+    ({"dt_max": 0.0}, r"dt_max must be a number > 0"),
+    ({"krylov_tol": 0.0}, r"krylov_tol must be a finite number > 0"),
+    ({"refine_above": -1.0}, r"refine_above must be a number >= 0"),
+    ({"krylov_maxiter": 0}, r"krylov_maxiter must be an integer >= 1; got 0"),
+])
+def test_tolerances_and_steps_out_of_range_are_refused(options, match):
+    """A negative rtol made negative error weights; a step of zero or less never advanced."""
+    with pytest.raises(ValueError, match=match):
+        Evolution(wire(n_x=5, n=81), **options)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    pytest.param(lambda ev, s: ev.advance(s, -1.0), r"t_target = -1.0 lies before the state's time 0.0", id="advance backwards"),
+    pytest.param(lambda ev, s: ev.advance(s, float("nan")), r"t_target must be a finite time.*nan", id="advance to NaN"),
+    pytest.param(lambda ev, s: ev.advance(s, float("inf")), r"t_target must be a finite time.*inf", id="advance to infinity"),
+    pytest.param(lambda ev, s: list(ev.run(s, [0.02, 0.01])), r"t_target = 0.01 lies before the state's time 0.02", id="run, decreasing times"),
+    pytest.param(lambda ev, s: ev.fixed_steps(s, 0.01, 0), r"n_steps must be an integer >= 1; got 0", id="no fixed steps"),
+    pytest.param(lambda ev, s: ev.fixed_steps(s, 0.01, -1), r"n_steps must be an integer >= 1; got -1", id="negative fixed steps"),
+    pytest.param(lambda ev, s: ev.fixed_steps(s, -0.01, 2), r"t_end = -0.01 lies before the state's time 0.0", id="fixed steps backwards"),
+])
+def test_times_that_do_not_lie_ahead_are_refused(call, match):
+    """``advance(state, t)`` with t before the state's time returned the unchanged state labelled t,
+    t = NaN returned it at t = 0, t = inf stepped forever, and ``fixed_steps`` with n_steps = -1 returned
+    the unchanged state at t_end."""
+    p = wire(n_x=5, n=81)
+    with pytest.raises(ValueError, match=match):
+        call(Evolution(p), equilibrium_state(p))
+
+
+@pytest.mark.parametrize(("state", "match"), [
+    pytest.param(lambda p, s: State(0.0, s.f[:, :-1], s.P), r"state.f must have shape \(3, 81\).*got \(3, 80\)", id="f short"),
+    pytest.param(lambda p, s: State(0.0, p.collisionless(), s.P), r"state.f must have shape \(3, 81\).*interior.*got \(5, 81\)", id="f with reservoirs"),
+    pytest.param(lambda p, s: State(0.0, s.f, None), r"state.P must have shape \(3, 80, 2\).*got None", id="no P"),
+    pytest.param(lambda p, s: State(0.0, np.where(s.f > 0.5, np.nan, s.f), s.P), r"state.f holds non-finite values", id="NaN in f"),
+])
+def test_states_that_do_not_fit_the_problem_are_refused(state, match):
+    """A state of the wrong shape met a broadcast error deep in the flattening; NaN in f ended in
+    'time step underflow'."""
+    p = wire(n_x=5, n=81)
+    with pytest.raises(ValueError, match=match):
+        Evolution(p).advance(state(p, equilibrium_state(p)), 0.01)
+
+
 def test_observables_recorded_along_a_quench_approach_the_steady_values():
     from hotelectron.wire.observables import observables, record
 
@@ -165,3 +214,17 @@ def test_a_diffusion_mode_decays_at_its_rate_in_units_of_tau_D(mode):
     rate = 4 / p.wire.step**2 * np.sin(mode * np.pi * p.wire.step / 2) ** 2
     end = Evolution(p, rtol=1e-8, atol=1e-11).advance(State(0.0, base + shape, None), 0.05)
     assert np.max(np.abs(end.f - (base + np.exp(-rate * 0.05) * shape))) < 1e-8
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    pytest.param(lambda p: equilibrium_state(p, temperature=-0.1), r"temperature must be a finite number >= 0 \(E0\); got -0.1", id="negative T"),
+    pytest.param(lambda p: equilibrium_state(p, temperature=float("nan")), r"temperature must be a finite number >= 0 \(E0\); got nan", id="NaN T"),
+    pytest.param(lambda p: equilibrium_state(p, mu=float("nan")), r"mu must be a finite number \(E0\); got nan", id="NaN mu"),
+    pytest.param(lambda p: quench_state(p, 0.5, 0.0, 0.3), r"bump_width must be a finite number > 0 \(E0\); got 0.0", id="zero width"),
+    pytest.param(lambda p: quench_state(p, 0.5, 0.1, float("nan")), r"bump_height must be a finite number; got nan", id="NaN height"),
+])
+def test_initial_states_refuse_parameters_that_give_no_distribution(make, match):
+    """Without pairs (whose Gibbs state checked T) a negative temperature gave f = 0 below the Fermi level
+    and 1 above, a NaN one NaN; a bump of zero width gave NaN f."""
+    with pytest.raises(ValueError, match=match):
+        make(wire(n_x=5, n=81, pairs=False))

@@ -92,3 +92,18 @@ def test_effective_temperature_of_a_step_sharper_than_the_grid_is_the_documented
         assert effective_temperature(grid, step[None])[0] ** 2 == pytest.approx(d**2 / (2 * np.pi**2), rel=1e-9)
         resolved = 1.0 / (np.exp(grid.values / (2 * d)) + 1.0)
         assert effective_temperature(grid, resolved[None])[0] == pytest.approx(2 * d, rel=1e-6)
+
+
+@pytest.mark.parametrize(("state", "match"), [
+    pytest.param(lambda p: p.collisionless()[1:-1], r"f must have shape \(9, 81\).*reservoirs included.*got \(7, 81\)", id="interior only"),
+    pytest.param(lambda p: p.collisionless()[:, :-1], r"f must have shape \(9, 81\).*got \(9, 80\)", id="energies short"),
+    pytest.param(lambda p: np.where(p.collisionless() > 0.5, np.nan, p.collisionless()), r"f holds non-finite values", id="NaN"),
+])
+def test_observables_refuse_a_state_that_does_not_fit(state, match):
+    """The interior alone or a short energy axis met a matmul error on gufunc core dimensions; NaN in f
+    gave NaN currents without a word."""
+    from systems import wire
+
+    p = wire(n_x=9, n=81)
+    with pytest.raises(ValueError, match=match):
+        observables(p, state(p))

@@ -257,3 +257,25 @@ def test_with_an_inverse_square_kernel_at_zero_temperature_f_depends_on_eps_over
             assert difference <= 1e-10, difference
         else:
             assert difference > 1e-2, difference
+
+
+@pytest.mark.parametrize(("options", "match"), [
+    pytest.param(lambda p: {"f_tol": float("nan")}, r"f_tol must be a finite number > 0; got nan", id="f_tol NaN"),
+    pytest.param(lambda p: {"f_tol": -1.0}, r"f_tol must be a finite number > 0; got -1.0", id="f_tol negative"),
+    pytest.param(lambda p: {"maxiter": 0}, r"maxiter must be an integer >= 1; got 0", id="no Newton iterations"),
+    pytest.param(lambda p: {"krylov_maxiter": 0}, r"krylov_maxiter must be an integer >= 1; got 0", id="no Krylov vectors"),
+    pytest.param(lambda p: {"initial": np.where(p.collisionless() > 0.5, np.nan, p.collisionless())},
+                 r"initial holds non-finite values", id="NaN in initial"),
+    pytest.param(lambda p: {"fixed_pairs": np.full((7, 80, 2), np.nan)}, r"fixed_pairs holds non-finite or negative",
+                 id="NaN pairs"),
+    pytest.param(lambda p: {"fixed_pairs": -p.pairs.gibbs(7, 0.02)}, r"fixed_pairs holds non-finite or negative",
+                 id="negative pairs"),
+    pytest.param(lambda p: {"fixed_pairs": p.pairs.gibbs(7, 0.02)[:, :-1]}, r"fixed_pairs must have shape \(7, 80, 2\)",
+                 id="pairs short"),
+])
+def test_arguments_that_cannot_give_a_steady_state_are_refused(options, match):
+    """f_tol = NaN and NaN fixed pairs returned the start after 0 iterations as if converged; negative
+    pairs ran 24 Newton iterations into 'no descent'; f_tol = -1 ran a whole solve before saying so."""
+    p = wire(n_x=9, n=81)
+    with pytest.raises(ValueError, match=match):
+        steady_state(p, **options(p))
