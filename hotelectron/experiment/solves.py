@@ -157,13 +157,14 @@ class DaskSolves:
             for (_, args), key in zip(known, keys[len(jobs):], strict=True):
                 futures.append(submit(model_curve, *args, key=key, pure=False))
             results = self.client.gather(futures)
-        except BaseException:  # an interrupt too: leave no job running on the workers, by every key of the
-            # batch, since an interrupt inside submit() can leave a job on the cluster before its future is kept
+            solved = results[:len(jobs)]
+            self._solved(futures[:len(jobs)], [state for state, _ in solved])
+            return _assemble(len(curves), by_job, solved, known, results[len(jobs):])
+        except BaseException:  # an interrupt too, anywhere in the batch: leave nothing of it on the workers,
+            # by every key of the batch (an interrupt inside submit() can leave a job on the cluster before its
+            # future is kept; one after the gather leaves the results there while its traceback holds them)
             self.client.cancel(futures + [Future(key, self.client) for key in keys[len(futures):]])
             raise
-        solved = results[:len(jobs)]
-        self._solved(futures[:len(jobs)], [state for state, _ in solved])
-        return _assemble(len(curves), by_job, solved, known, results[len(jobs):])
 
     def _warm_starts(self, states: list) -> list:
         """What the jobs receive as their warm starts: the states themselves (see the module doc)."""

@@ -155,6 +155,27 @@ def test_an_interrupt_inside_submit_leaves_no_job_on_the_cluster(problem, client
     assert not left()
 
 
+def test_an_interrupt_after_the_gather_leaves_no_result_on_the_cluster(problem, client, monkeypatch):
+    """An interrupt after the batch's results came back (here: in the hook that sees the solved jobs) would
+    keep them on the workers as long as its traceback holds the batch's futures: they are cancelled."""
+    model = FitModel(problem)
+    jobs = [(model.scenario_text({"electron_electron.kappa": 1.2, "probe.gap": 0.17}, 0), None)]
+    seen = []
+
+    def interrupt(futures, states):
+        seen.extend(f.key for f in futures)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(DaskSolves, "_solved", lambda self, futures, states: interrupt(futures, states))
+    with pytest.raises(KeyboardInterrupt) as caught:  # held, as FitInterrupted holds its context
+        DaskSolves(client).run(jobs, [], problem.steady_tol)
+    assert caught.value is not None and len(seen) == 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and seen[0] in client.who_has():
+        time.sleep(0.05)
+    assert seen[0] not in client.who_has()
+
+
 class RecordingSolves(LocalSolves):
     """Solves in this process and records each batch: (scenario text, text of its warm start)."""
 
