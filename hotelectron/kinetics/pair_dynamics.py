@@ -178,6 +178,17 @@ def _factor_chains(g, reach, k, a_up, a_down, multiplier, inverse_pivot, upper):
             upper[ik, j] = above
 
 
+@jit(inline="always")  # inlined where the spin's chain length is a constant: the loop stays unrolled
+def _last_row_and_back(rhs, a_down, d_flow, multiplier, inverse_pivot, upper, out, ik, links, u):
+    """The end of a chain's forward sweep (its last row) and the backward sweep over what the forward one
+    wrote, for the two chain stages below."""
+    u = ((rhs[ik, links] + a_down[links - 1] * d_flow) - multiplier[ik, links] * u) * inverse_pivot[ik, links]
+    out[ik, links] = u
+    for J in range(links - 1, -1, -1):
+        u = (out[ik, J] - upper[ik, J] * u) * inverse_pivot[ik, J]
+        out[ik, J] = u
+
+
 @jit
 def _chain_position(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pivot, upper, out):
     """One position of the stage for any change of G: ``g[n + m]`` the change of G over the transfers
@@ -197,11 +208,7 @@ def _chain_position(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, inverse_pi
             u = ((rhs[ik, j] + a_down[j - 1] * d_flow) - a_up[j] * d_next) - multiplier[ik, j] * u
             d_flow = d_next
             out[ik, j] = u
-        u = ((rhs[ik, links] + a_down[links - 1] * d_flow) - multiplier[ik, links] * u) * inverse_pivot[ik, links]
-        out[ik, links] = u
-        for J in range(links - 1, -1, -1):  # the backward sweep, over what the forward one wrote
-            u = (out[ik, J] - upper[ik, J] * u) * inverse_pivot[ik, J]
-            out[ik, J] = u
+        _last_row_and_back(rhs, a_down, d_flow, multiplier, inverse_pivot, upper, out, ik, links, u)
 
 
 @jit
@@ -224,11 +231,7 @@ def _chain_position_symmetric(P, g, rhs, k, a_up, a_down, gamma_dt, multiplier, 
             u = ((rhs[ik, j] + a_down[j - 1] * d_flow) - a_up[j] * d_next) - multiplier[ik, j] * u
             d_flow = d_next
             out[ik, j] = u
-        u = ((rhs[ik, links] + a_down[links - 1] * d_flow) - multiplier[ik, links] * u) * inverse_pivot[ik, links]
-        out[ik, links] = u
-        for J in range(links - 1, -1, -1):  # the backward sweep, over what the forward one wrote
-            u = (out[ik, J] - upper[ik, J] * u) * inverse_pivot[ik, J]
-            out[ik, J] = u
+        _last_row_and_back(rhs, a_down, d_flow, multiplier, inverse_pivot, upper, out, ik, links, u)
 
 
 @functools.cache

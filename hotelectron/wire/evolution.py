@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -42,6 +41,7 @@ from functools import cached_property
 import numpy as np
 
 from ..kinetics._numba import FASTMATH, jit
+from .arguments import check_count, check_number, finite, non_negative
 from .dynamics import BoxProblem, Dynamics
 from .krylov import GMRES, norm
 from .problem import WireProblem, fermi
@@ -187,16 +187,14 @@ class Evolution:
         if not 0.0 < safety < 1.0:
             msg = f"safety must lie in (0, 1); got {safety!r}"
             raise ValueError(msg)
-        _check_number("rtol", rtol, "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
-        _check_number("atol", atol, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)
-        _check_number("dt_initial", dt_initial, "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
+        check_number("rtol", rtol, "a finite number > 0")
+        check_number("atol", atol, "a finite number >= 0", non_negative)
+        check_number("dt_initial", dt_initial, "a finite number > 0")
         if dt_max is not None:
-            _check_number("dt_max", dt_max, "a number > 0 (or None)", lambda v: v > 0)
-        _check_number("refine_above", refine_above, "a number >= 0", lambda v: v >= 0)
-        _check_number("krylov_tol", krylov_tol, "a finite number > 0", lambda v: math.isfinite(v) and v > 0)
-        if not (isinstance(krylov_maxiter, numbers.Integral) and krylov_maxiter >= 1):
-            msg = f"krylov_maxiter must be an integer >= 1; got {krylov_maxiter!r}"
-            raise ValueError(msg)
+            check_number("dt_max", dt_max, "a number > 0 (or None)", lambda v: v > 0)
+        check_number("refine_above", refine_above, "a number >= 0", lambda v: v >= 0)
+        check_number("krylov_tol", krylov_tol, "a finite number > 0")
+        check_count("krylov_maxiter", krylov_maxiter)
         self.scheme = SCHEMES[scheme]
         self.dynamics = Dynamics(problem)
         self.rtol, self.atol = rtol, atol
@@ -335,9 +333,7 @@ class Evolution:
             msg = "state.f holds non-finite values" if not np.all(np.isfinite(state.f)) else \
                 "state.P holds non-finite values"
             raise ValueError(msg)
-        if not (isinstance(t_end, numbers.Real) and math.isfinite(t_end)):
-            msg = f"{name} must be a finite time (tau_D); got {t_end!r}"
-            raise ValueError(msg)
+        check_number(name, t_end, "a finite time (tau_D)", finite)
         if t_end < state.t:
             msg = f"{name} = {t_end!r} lies before the state's time {state.t!r}; time steps only forward"
             raise ValueError(msg)
@@ -415,9 +411,7 @@ class Evolution:
 
     def fixed_steps(self, state: State, t_end: float, n_steps: int) -> State:
         """``n_steps`` equal steps to ``t_end`` (convergence studies)."""
-        if not (isinstance(n_steps, numbers.Integral) and n_steps >= 1):
-            msg = f"n_steps must be an integer >= 1; got {n_steps!r}"
-            raise ValueError(msg)
+        check_count("n_steps", n_steps)
         self._check_start(state, t_end, "t_end")
         h = (t_end - state.t) / n_steps
         y = self._flat(state)
@@ -514,12 +508,6 @@ def _float_of_bits(bits):
     return np.full(1, bits, dtype=np.int64).view(np.float64)[0]
 
 
-def _check_number(name, value, allowed, ok) -> None:
-    if not (isinstance(value, numbers.Real) and ok(value)):
-        msg = f"{name} must be {allowed}; got {value!r}"
-        raise ValueError(msg)
-
-
 def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu: float | None = None) -> State:
     """Fermi electrons and Gibbs pairs at one temperature and potential on every interior node.
 
@@ -528,8 +516,8 @@ def equilibrium_state(problem: WireProblem, temperature: float | None = None, mu
     """
     T = 0.5 * (problem.temperature_left + problem.temperature_right) if temperature is None else temperature
     mu = 0.5 * (problem.mu_left + problem.mu_right) if mu is None else mu
-    _check_number("temperature", T, "a finite number >= 0 (E0)", lambda v: math.isfinite(v) and v >= 0)
-    _check_number("mu", mu, "a finite number (E0)", math.isfinite)
+    check_number("temperature", T, "a finite number >= 0 (E0)", non_negative)
+    check_number("mu", mu, "a finite number (E0)", finite)
     n_inner = problem.wire.n - 2
     f = np.repeat(fermi(problem.energy.values, mu, T)[None], n_inner, axis=0)
     P = problem.pairs.gibbs(n_inner, T) if problem.pairs is not None else None
@@ -544,10 +532,10 @@ def hot_bump(energies, energy: float, width: float, height: float) -> np.ndarray
 def quench_state(problem: WireProblem, bump_energy: float = 0.0, bump_width: float = 0.1,
                  bump_height: float = 0.0) -> State:
     """The unbiased equilibrium plus an optional Gaussian hot bump (energies in E0)."""
-    _check_number("bump_height", bump_height, "a finite number", math.isfinite)
+    check_number("bump_height", bump_height, "a finite number", finite)
     if bump_height:
-        _check_number("bump_width", bump_width, "a finite number > 0 (E0)", lambda v: math.isfinite(v) and v > 0)
-        _check_number("bump_energy", bump_energy, "a finite number (E0)", math.isfinite)
+        check_number("bump_width", bump_width, "a finite number > 0 (E0)")
+        check_number("bump_energy", bump_energy, "a finite number (E0)", finite)
     state = equilibrium_state(problem)
     if bump_height:
         bump = hot_bump(problem.energy.values, bump_energy, bump_width, bump_height)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import threading
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ import numpy as np
 
 from ..kinetics._numba import jit
 from ..kinetics.grids import WireGrid
+from .arguments import check_count, check_number
 from .dynamics import add_second_difference
 from .krylov import GMRES, norm
 from .problem import WireProblem
@@ -330,13 +330,9 @@ def steady_state(problem: WireProblem, f_tol: float = 1e-10, maxiter: int = 60, 
 def _check_arguments(problem, f_tol, maxiter, initial, fixed_pairs, krylov_maxiter) -> None:
     """Refuse what cannot give a steady state: a NaN tolerance compares false with every residual (the
     start came back as converged), NaN pairs likewise, negative pairs drive Newton into no descent."""
-    if not (isinstance(f_tol, numbers.Real) and math.isfinite(f_tol) and f_tol > 0):
-        msg = f"f_tol must be a finite number > 0; got {f_tol!r} (the max-norm of the residual to reach, 1/tau_D)"
-        raise ValueError(msg)
-    for name, value in (("maxiter", maxiter), ("krylov_maxiter", krylov_maxiter)):
-        if not (isinstance(value, numbers.Integral) and value >= 1):
-            msg = f"{name} must be an integer >= 1; got {value!r}"
-            raise ValueError(msg)
+    check_number("f_tol", f_tol, "a finite number > 0")
+    check_count("maxiter", maxiter)
+    check_count("krylov_maxiter", krylov_maxiter)
     if initial is not None and not np.all(np.isfinite(initial)):
         msg = "initial holds non-finite values (NaN or inf); start from finite occupations"
         raise ValueError(msg)
